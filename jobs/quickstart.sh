@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# README command 1: installs, builds, and runs the quick-start experiment on the
+# embedded default data (Fashion-MNIST), writing HDF5 files and figures to
+# runs/quickstart/. Models already trained with the same configuration are reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash cmake/build.sh
+source cmake/mpi-env.sh
+out=runs/quickstart
+mkdir -p "$out"
+start=$SECONDS
+
+for arch in vgg-mini vgg-mini-seedpool; do
+  build/tessera train --config jobs/quickstart.ini --model.arch="$arch" --run.out="$out"
+done
+
+"$TESSERA_PYTHON" analysis/plot_training.py "$out"/vgg-mini.h5 "$out"/vgg-mini-seedpool.h5 \
+  --out "$out"/training.png
+
+echo "quickstart: done in $((SECONDS - start)) s; results in $out/"

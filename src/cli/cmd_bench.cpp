@@ -1,0 +1,115 @@
+// tessera bench train: images/s of tessera's training loop against a bare
+// LibTorch loop (pytorch/examples style) over the same model, data and batches,
+// measured alternately in the same run; prints the medians and their ratio.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/log.hpp"
+#include "train/trainer.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "bench");
+  add_training_options(options);
+  options.add_options()
+    ("bench.steps", po::value<int>()->default_value(40), "training steps per timed repeat")
+    ("bench.repeats", po::value<int>()->default_value(5), "timed repeats of each loop (after one warm-up)");
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const auto n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+template <class Body>
+double seconds_of(Body&& body) {
+  const auto start = std::chrono::steady_clock::now();
+  body();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The reference: the loop of pytorch/examples cpp/mnist, nothing else.
+void bare_loop(models::Network& network, torch::optim::SGD& optimizer, const data::Split& split,
+               const torch::Tensor& order, std::int64_t batch) {
+  network.train();
+  for (std::int64_t begin = 0; begin < order.size(0); begin += batch) {
+    auto index = order.narrow(0, begin, std::min(batch, order.size(0) - begin));
+    optimizer.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(network.forward(split.images.index_select(0, index)),
+                                                     split.labels.index_select(0, index));
+    loss.backward();
+    optimizer.step();
+  }
+}
+
+int run(const Config& config, MPI_Comm world) {
+  int ranks = 1;
+  MPI_Comm_size(world, &ranks);
+  const int steps = config.get<int>("bench.steps"), repeats = config.get<int>("bench.repeats");
+  const auto arch = config.get<std::string>("model.arch");
+  train::Settings settings;
+  settings.batch = config.get<int>("train.batch");
+  settings.lr = config.get<double>("train.lr");
+  agree(world, [&] {
+    TESSERA_REQUIRE(ranks == 1, "bench train compares loops on one process; run it without mpiexec -n ", ranks);
+    TESSERA_REQUIRE(steps >= 1, "--bench.steps: must be >= 1");
+    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    TESSERA_REQUIRE(settings.batch >= 1, "--train.batch: must be >= 1");
+    models::architecture(arch);
+  });
+  const auto images = steps * settings.batch;
+  const auto data = agree(world, [&] {
+    return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), images, 1);
+  });
+  const auto order = data::epoch_order(data.train.size(), config.get<std::uint64_t>("run.seed"), 0);
+
+  auto ours = models::build(arch, 1), bare = models::build(arch, 1);
+  auto ours_optimizer = train::make_optimizer(*ours, settings);
+  auto bare_optimizer = train::make_optimizer(*bare, settings);
+  auto run_ours = [&] { train::run_epoch(*ours, ours_optimizer, data.train, order, settings.batch, world); };
+  auto run_bare = [&] { bare_loop(*bare, bare_optimizer, data.train, order, settings.batch); };
+  log::info("bench train: ", arch, ", ", steps, " steps of batch ", settings.batch, ", ", repeats,
+            " repeats, ", torch::get_num_threads(), " threads");
+  run_ours();  // warm-up: allocator, BLAS threads
+  run_bare();
+
+  std::vector<double> ours_rate, bare_rate;
+  log::Progress progress("bench train", repeats, 5.0);
+  for (int r = 0; r < repeats; ++r) {
+    // Alternate which loop goes first so drift in machine speed hits both alike.
+    double t_ours, t_bare;
+    if (r % 2 == 0) {
+      t_ours = seconds_of(run_ours);
+      t_bare = seconds_of(run_bare);
+    } else {
+      t_bare = seconds_of(run_bare);
+      t_ours = seconds_of(run_ours);
+    }
+    ours_rate.push_back(images / t_ours);
+    bare_rate.push_back(images / t_bare);
+    progress.advance();
+  }
+  const double ours_median = median(ours_rate), bare_median = median(bare_rate);
+  if (log::printing()) {
+    std::printf("%-22s %12s\n", "loop", "images/s (median)");
+    std::printf("%-22s %12.1f\n", "tessera train loop", ours_median);
+    std::printf("%-22s %12.1f\n", "bare LibTorch loop", bare_median);
+    std::printf("ratio (tessera / bare) %.3f\n", ours_median / bare_median);
+  }
+  return 0;
+}
+
+}  // namespace
+
+const Command bench_train_command{"bench train",
+                                  "training images/s: tessera's loop against a bare LibTorch loop", add_options,
+                                  run};
+
+}  // namespace tessera::cli

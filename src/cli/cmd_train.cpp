@@ -1,0 +1,119 @@
+// tessera train: trains a victim model on a data set and writes its model file.
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/log.hpp"
+#include "io/output_file.hpp"
+#include "models/model_file.hpp"
+#include "train/trainer.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "train");
+  add_training_options(options);
+  options.add_options()
+    ("train.reuse", po::value<bool>()->default_value(false),
+     "skip training when the output file exists and was written with this same configuration");
+}
+
+train::Settings settings_from(const Config& config) {
+  train::Settings s;
+  s.epochs = config.get<int>("train.epochs");
+  s.batch = config.get<int>("train.batch");
+  s.lr = config.get<double>("train.lr");
+  s.momentum = config.get<double>("train.momentum");
+  s.weight_decay = config.get<double>("train.weight_decay");
+  s.lr_step = config.get<int>("train.lr_step");
+  s.lr_gamma = config.get<double>("train.lr_gamma");
+  s.seed = config.get<std::uint64_t>("run.seed");
+  TESSERA_REQUIRE(s.epochs >= 1, "--train.epochs: must be >= 1, got ", s.epochs);
+  TESSERA_REQUIRE(s.batch >= 1, "--train.batch: must be >= 1, got ", s.batch);
+  TESSERA_REQUIRE(s.lr > 0, "--train.lr: must be > 0, got ", s.lr);
+  TESSERA_REQUIRE(s.momentum >= 0 && s.momentum < 1, "--train.momentum: must be in [0, 1), got ", s.momentum);
+  TESSERA_REQUIRE(s.weight_decay >= 0, "--train.weight_decay: must be >= 0, got ", s.weight_decay);
+  TESSERA_REQUIRE(s.lr_step >= 0, "--train.lr_step: must be >= 0, got ", s.lr_step);
+  return s;
+}
+
+// The earlier result can stand in for this run only if every setting matches.
+bool up_to_date(const std::string& path, const std::string& config_text, MPI_Comm comm) {
+  if (!std::filesystem::exists(path)) return false;
+  try {
+    auto file = h5::File::open(path, comm);
+    return file.root().attr_string("config") == config_text;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const auto folder = output_folder(config, world);
+  const auto arch_name = config.get<std::string>("model.arch");
+  const auto settings = agree(world, [&] {
+    models::architecture(arch_name);
+    return settings_from(config);
+  });
+  const auto path = (std::filesystem::path(folder) / (arch_name + ".h5")).string();
+  const auto config_text = config.ini_text();
+  if (config.get<bool>("train.reuse") && up_to_date(path, config_text, world)) {
+    log::info("'", path, "' was trained with this configuration: reused");
+    return 0;
+  }
+
+  const auto data = agree(world, [&] {
+    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"),
+                        config.get<std::int64_t>("data.train_limit"), config.get<std::int64_t>("data.test_limit"));
+    const auto& arch = models::architecture(arch_name);
+    const auto& images = d.train.images;
+    TESSERA_REQUIRE(images.size(1) == arch.channels && images.size(2) == arch.height &&
+                        images.size(3) == arch.width && d.classes == arch.classes,
+                    "--model.arch: ", arch.name, " takes ", arch.channels, "x", arch.height, "x", arch.width,
+                    " images in ", arch.classes, " classes; --data.name ", d.name, " has ", images.size(1), "x",
+                    images.size(2), "x", images.size(3), " in ", d.classes);
+    return d;
+  });
+  log::info("data: ", data.name, " from ", data.dir, ": ", data.train.size(), " training, ", data.test.size(),
+            " test images");
+
+  std::shared_ptr<models::Network> network;
+  const auto checkpoint = config.get<std::string>("model.checkpoint");
+  if (checkpoint.empty()) {
+    network = models::build(arch_name, settings.seed);
+  } else {
+    network = models::load(checkpoint, world, config.defaulted("model.arch") ? "" : arch_name).network;
+    log::info("continuing from '", checkpoint, "'");
+  }
+  log::info("training ", arch_name, " for ", settings.epochs, " epochs, batch ", settings.batch, ", lr ",
+            settings.lr, ", ", torch::get_num_threads(), " threads per rank");
+  const auto records = train::fit(*network, data, settings, world);
+
+  io::Provenance provenance{"train", config_text, settings.seed};
+  io::OutputFile file(path, world, provenance);
+  models::save(*network, {arch_name, data.name, records.back().test.accuracy}, file.root());
+  auto history = file.root().require_group("train");
+  const hsize_t epochs = records.size();
+  std::vector<double> train_loss, accuracy, test_loss, seconds;
+  for (const auto& r : records) {
+    train_loss.push_back(r.train_loss);
+    accuracy.push_back(r.test.accuracy);
+    test_loss.push_back(r.test.loss);
+    seconds.push_back(r.seconds);
+  }
+  for (auto& [name, values] : std::vector<std::pair<const char*, std::vector<double>*>>{
+           {"train_loss", &train_loss}, {"test_accuracy", &accuracy}, {"test_loss", &test_loss},
+           {"epoch_seconds", &seconds}})
+    history.create_dataset<double>(name, {epochs}).write(values->data());
+  file.commit();
+  log::info("wrote '", path, "': test accuracy ", records.back().test.accuracy);
+  return 0;
+}
+
+}  // namespace
+
+const Command train_command{"train", "train a victim model and write its model file (HDF5)", add_options, run};
+
+}  // namespace tessera::cli

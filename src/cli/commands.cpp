@@ -1,0 +1,14 @@
+#include "cli/commands.hpp"
+
+namespace tessera::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      train_command,
+      blocks_command,
+      bench_train_command,
+  };
+  return table;
+}
+
+}  // namespace tessera::cli

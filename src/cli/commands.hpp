@@ -1,0 +1,29 @@
+// The command table: every experiment is one entry (name, what it does, its
+// options, its run function); main only parses and dispatches.
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace tessera::cli {
+
+struct Command {
+  std::string name;     // "train", or "bench train" for a benchmark
+  std::string summary;  // one line for `tessera --help`
+  void (*add_options)(po::options_description& options);
+  // Runs on every rank of `world`; returns the process exit code.
+  int (*run)(const Config& config, MPI_Comm world);
+};
+
+const std::vector<Command>& commands();
+
+// Defined one per file (cmd_*.cpp).
+extern const Command train_command;
+extern const Command blocks_command;
+extern const Command bench_train_command;
+
+}  // namespace tessera::cli

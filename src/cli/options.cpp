@@ -1,0 +1,70 @@
+#include "cli/options.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+
+namespace tessera::cli {
+
+void add_common_options(po::options_description& options, const std::string& command) {
+  options.add_options()
+    ("run.out", po::value<std::string>()->default_value("runs/" + command),
+     "output folder (created if missing)")
+    ("run.seed", po::value<std::uint64_t>()->default_value(1),
+     "seed from which every random stream is derived")
+    ("run.threads", po::value<int>()->default_value(0),
+     "LibTorch/BLAS threads per rank; 0 = cores on this node / ranks on this node")
+    ("data.name", po::value<std::string>()->default_value("fashion-mnist"),
+     "data set: fashion-mnist or mnist (IDX files), cifar100 (train.bin/test.bin)")
+    ("data.dir", po::value<std::string>()->default_value(""),
+     "data set folder; empty = the Debian package folder /usr/share/datasets/<data.name>")
+    ("data.train_limit", po::value<std::int64_t>()->default_value(0),
+     "use only the first N training images (0 = all)")
+    ("data.test_limit", po::value<std::int64_t>()->default_value(0),
+     "use only the first N test images (0 = all)")
+    ("model.arch", po::value<std::string>()->default_value("vgg-mini"),
+     "architecture: mlp-mixnn, vgg-mini, vgg-mini-seedpool, vgg16-seed, vgg16-cifar")
+    ("model.checkpoint", po::value<std::string>()->default_value(""),
+     "model HDF5 file to load (written by 'tessera train')");
+}
+
+void add_training_options(po::options_description& options) {
+  options.add_options()
+    ("train.epochs", po::value<int>()->default_value(2), "passes over the training set")
+    ("train.batch", po::value<int>()->default_value(128), "images per optimizer step (over all ranks)")
+    ("train.lr", po::value<double>()->default_value(0.05), "SGD learning rate")
+    ("train.momentum", po::value<double>()->default_value(0.9), "SGD momentum")
+    ("train.weight_decay", po::value<double>()->default_value(5e-4), "SGD weight decay (L2)")
+    ("train.lr_step", po::value<int>()->default_value(0),
+     "multiply the learning rate by train.lr_gamma every this many epochs (0 = constant)")
+    ("train.lr_gamma", po::value<double>()->default_value(0.1), "step learning-rate factor");
+}
+
+void add_block_options(po::options_description& options) {
+  options.add_options()
+    ("blocks.layer", po::value<std::string>()->default_value(""),
+     "parameter cut into blocks, e.g. classifier.0 (empty = the largest Linear layer)")
+    ("blocks.bh", po::value<std::int64_t>()->default_value(64), "block height (rows of W, outputs)")
+    ("blocks.bw", po::value<std::int64_t>()->default_value(64), "block width (columns of W, inputs)")
+    ("blocks.per_device", po::value<std::int64_t>()->default_value(1), "blocks held by each device")
+    ("blocks.placement", po::value<std::string>()->default_value("random"),
+     "blocks -> devices: random (seeded) or contiguous");
+}
+
+std::string output_folder(const Config& config, MPI_Comm comm) {
+  const auto folder = config.get<std::string>("run.out");
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  agree(comm, [&] {
+    TESSERA_REQUIRE(!folder.empty(), "--run.out: empty output folder");
+    if (rank != 0) return;
+    std::error_code error;
+    std::filesystem::create_directories(folder, error);
+    TESSERA_REQUIRE(!error, "--run.out: cannot create output folder '", folder, "': ", error.message());
+    TESSERA_REQUIRE(std::filesystem::is_directory(folder), "--run.out: '", folder, "' is not a folder");
+  });
+  return folder;
+}
+
+}  // namespace tessera::cli

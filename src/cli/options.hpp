@@ -1,0 +1,23 @@
+// Option groups shared by several commands, so that every command and script
+// spells them the same way.
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+
+#include "core/config.hpp"
+
+namespace tessera::cli {
+
+// run.out, run.seed, run.threads, data.*, model.arch, model.checkpoint.
+void add_common_options(po::options_description& options, const std::string& command);
+// train.* (epochs, batch, lr, momentum, weight_decay, lr_step, lr_gamma).
+void add_training_options(po::options_description& options);
+// blocks.* (layer, bh, bw, per_device, placement).
+void add_block_options(po::options_description& options);
+
+// The output folder of a run: `run.out`, created if missing (collective).
+std::string output_folder(const Config& config, MPI_Comm comm);
+
+}  // namespace tessera::cli

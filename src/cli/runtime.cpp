@@ -1,0 +1,121 @@
+#include "cli/runtime.hpp"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "core/log.hpp"
+#include "core/partial_files.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+const char* kUsage = "usage: tessera <command> [--config JOB.ini] [--section.key=value ...]";
+
+void print_usage() {
+  if (!log::printing()) return;
+  std::cout << "tessera: fine-grained distributed model service and its adversary\n\n"
+            << kUsage << "\n\ncommands:\n";
+  for (const auto& command : commands())
+    std::printf("  %-14s %s\n", command.name.c_str(), command.summary.c_str());
+  std::cout << "\n'tessera <command> --help' lists that command's options, defaults and meaning.\n"
+            << "Options come from the job file's [section] key = value lines and are\n"
+            << "overridden by --section.key=value on the command line.\n";
+}
+
+// Longest match first, so "bench train" wins over a plain "bench".
+const Command* find_command(const std::vector<std::string>& args, std::size_t& words) {
+  for (words = 2; words >= 1; --words) {
+    if (args.size() < words) continue;
+    std::string name = args[0];
+    if (words == 2) name += " " + args[1];
+    for (const auto& command : commands())
+      if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+int ranks_on_this_node(MPI_Comm world) {
+  MPI_Comm node;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int size = 1;
+  MPI_Comm_size(node, &size);
+  MPI_Comm_free(&node);
+  return size;
+}
+
+void set_threads(const Config& config, MPI_Comm world) {
+  int threads = config.get<int>("run.threads");
+  TESSERA_REQUIRE(threads >= 0, "--run.threads: must be >= 0, got ", threads);
+  if (threads == 0) {
+    int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = std::max(1, cores / ranks_on_this_node(world));
+  }
+  torch::set_num_threads(threads);
+}
+
+int dispatch(const std::vector<std::string>& args, MPI_Comm world) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage();
+    return args.empty() ? 2 : 0;
+  }
+  std::size_t words = 0;
+  const Command* command = find_command(args, words);
+  if (!command)
+    throw AgreedError("unknown command '" + args[0] + "' (see 'tessera --help' for the list)");
+
+  po::options_description options("options of 'tessera " + command->name + "'");
+  command->add_options(options);
+  const std::vector<std::string> rest(args.begin() + words, args.end());
+  const Config config = agree(world, [&] { return Config::parse(command->name, options, rest); });
+  if (config.help_requested()) {
+    if (log::printing())
+      std::cout << "tessera " << command->name << ": " << command->summary << "\n"
+                << "usage: tessera " << command->name
+                << " [--config JOB.ini] [--section.key=value ...]\n\n"
+                << options << "\n";
+    return 0;
+  }
+  agree(world, [&] { set_threads(config, world); });
+  return command->run(config, world);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm world = MPI_COMM_WORLD;
+  int rank = 0;
+  MPI_Comm_rank(world, &rank);
+  log::set_world_rank(rank);
+
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const std::string name = args.empty() ? "tessera" : "tessera " + args[0];
+  int code = 0;
+  try {
+    code = dispatch(args, world);
+  } catch (const AgreedError& e) {
+    if (rank == 0) std::fprintf(stderr, "%s: error: %s\n", name.c_str(), e.what());
+    code = 1;
+  } catch (const std::exception& e) {
+    // Only this rank may have failed: the others could be waiting in a collective
+    // call, so the whole job is aborted rather than left hanging.
+    char host[256] = "unknown-host";
+    gethostname(host, sizeof host - 1);
+    std::fprintf(stderr, "%s: rank %d on %s: fatal: %s\n", name.c_str(), rank, host, e.what());
+    std::fflush(stderr);
+    partial_files::remove_all();
+    MPI_Abort(world, 1);
+  }
+  MPI_Finalize();
+  return code;
+}
+
+}  // namespace tessera::cli

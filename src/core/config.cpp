@@ -1,0 +1,123 @@
+#include "core/config.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace tessera {
+
+namespace {
+
+std::string section_of(const std::string& key) {
+  auto dot = key.find('.');
+  return dot == std::string::npos ? std::string() : key.substr(0, dot);
+}
+
+// boost::any holds one of the few types options are declared with.
+std::string value_text(const boost::any& value) {
+  std::ostringstream out;
+  out.precision(17);
+  if (auto p = boost::any_cast<std::string>(&value)) return *p;
+  if (auto p = boost::any_cast<int>(&value)) out << *p;
+  else if (auto p = boost::any_cast<std::int64_t>(&value)) out << *p;
+  else if (auto p = boost::any_cast<std::uint64_t>(&value)) out << *p;
+  else if (auto p = boost::any_cast<double>(&value)) out << *p;
+  else if (auto p = boost::any_cast<bool>(&value)) out << (*p ? "true" : "false");
+  else TESSERA_ASSERT(false, "option of an unsupported type");
+  return out.str();
+}
+
+}  // namespace
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    auto first = item.find_first_not_of(" \t");
+    auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
+  }
+  return items;
+}
+
+Config Config::parse(const std::string& command, const po::options_description& options,
+                     const std::vector<std::string>& args) {
+  Config config;
+  config.command_ = command;
+  config.options_ = &options;
+
+  po::options_description meta;
+  meta.add_options()("help,h", "show this command's options")(
+      "config", po::value<std::string>(), "INI job file; command-line options override it");
+  po::options_description all;
+  all.add(meta).add(options);
+
+  const std::string see_help = " (see 'tessera " + command + " --help')";
+  try {
+    po::store(po::command_line_parser(args).options(all).run(), config.values_);
+  } catch (const po::unknown_option& e) {
+    // For "--key=value" Boost names the whole token; the value is not part of the name.
+    const auto name = e.get_option_name().substr(0, e.get_option_name().find('='));
+    throw Error("unknown option '" + name + "' for 'tessera " + command + "'" + see_help);
+  } catch (const po::error& e) {
+    throw Error(std::string(e.what()) + see_help);
+  }
+  config.help_ = config.values_.count("help") > 0;
+
+  if (config.values_.count("config") && !config.help_) {
+    const auto path = config.values_["config"].as<std::string>();
+    std::ifstream file(path);
+    TESSERA_REQUIRE(file, "cannot read job file '", path, "' (--config): ", std::strerror(errno));
+    po::parsed_options parsed(&all);
+    try {
+      parsed = po::parse_config_file(file, all, /*allow_unregistered=*/true);
+    } catch (const po::error& e) {
+      throw Error("job file '" + path + "': " + e.what());
+    }
+    // A typo inside a section this command reads is an error; other sections
+    // belong to other commands.
+    for (const auto& option : parsed.options) {
+      if (!option.unregistered) continue;
+      const auto section = section_of(option.string_key);
+      for (const auto& known : options.options())
+        TESSERA_REQUIRE(section_of(known->long_name()) != section, "job file '", path,
+                        "': unknown option '", option.string_key, "' for 'tessera ", command, "'",
+                        see_help);
+    }
+    try {
+      po::store(parsed, config.values_);
+    } catch (const po::error& e) {
+      throw Error("job file '" + path + "': " + e.what());
+    }
+  }
+  try {
+    po::notify(config.values_);
+  } catch (const po::error& e) {
+    throw Error(std::string(e.what()) + see_help);
+  }
+  return config;
+}
+
+std::string Config::ini_text() const {
+  std::map<std::string, std::map<std::string, std::string>> sections;
+  for (const auto& option : options_->options()) {
+    const auto& key = option->long_name();
+    auto found = values_.find(key);
+    if (found == values_.end() || found->second.empty()) continue;
+    auto dot = key.find('.');
+    sections[section_of(key)][key.substr(dot + 1)] = value_text(found->second.value());
+  }
+  std::ostringstream out;
+  out << "# tessera " << command_ << ": resolved configuration\n";
+  for (const auto& [section, entries] : sections) {
+    out << "\n[" << section << "]\n";
+    for (const auto& [key, value] : entries) out << key << " = " << value << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace tessera

@@ -1,0 +1,53 @@
+// Configuration: typed options declared by each command, read from an INI job file
+// (`--config JOB.ini`, `[section]` + `key = value` gives option `section.key`) and
+// overridden on the command line (`--section.key=value`). The resolved result is
+// written into every output file as INI text.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace tessera {
+
+namespace po = boost::program_options;
+
+class Config {
+ public:
+  // Parses `args` (everything after the command name). Unknown options, bad values
+  // and unreadable job files raise Error naming the option or file. Sections of
+  // the job file that `options` does not use at all are ignored, so one job file
+  // can carry the settings of several commands.
+  static Config parse(const std::string& command, const po::options_description& options,
+                      const std::vector<std::string>& args);
+
+  bool help_requested() const { return help_; }
+  const std::string& command() const { return command_; }
+
+  template <class T>
+  T get(const std::string& key) const {
+    auto found = values_.find(key);
+    TESSERA_ASSERT(found != values_.end() && !found->second.empty(), "option '", key, "' not declared");
+    return found->second.as<T>();
+  }
+  bool has(const std::string& key) const { return values_.count(key) && !values_[key].empty(); }
+  // True when the option kept its default (set neither in the job file nor on the command line).
+  bool defaulted(const std::string& key) const { return !values_.count(key) || values_[key].defaulted(); }
+
+  // The resolved configuration as INI text, one section per option prefix.
+  std::string ini_text() const;
+
+ private:
+  std::string command_;
+  const po::options_description* options_ = nullptr;
+  po::variables_map values_;
+  bool help_ = false;
+};
+
+// Reads a comma-separated list option ("a,b,c"); empty text gives an empty list.
+std::vector<std::string> split_list(const std::string& text);
+
+}  // namespace tessera

@@ -1,0 +1,15 @@
+// Output files still being written ("NAME.partial"). When a job aborts, these are
+// removed so that no partial output is ever left behind; a file is only visible
+// under its final name once complete.
+#pragma once
+
+#include <string>
+
+namespace tessera::partial_files {
+
+void add(const std::string& path);
+void forget(const std::string& path);
+// Removes every registered partial file of this process (used before MPI_Abort).
+void remove_all() noexcept;
+
+}  // namespace tessera::partial_files

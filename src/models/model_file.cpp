@@ -1,0 +1,62 @@
+#include "models/model_file.hpp"
+
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace tessera::models {
+
+namespace {
+std::string shape_text(const std::vector<std::int64_t>& dims) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < dims.size(); ++i) out << (i ? "x" : "") << dims[i];
+  return out.str();
+}
+}  // namespace
+
+void save(Network& network, const ModelInfo& info, const h5::Group& root) {
+  auto group = root.require_group("model");
+  group.set_attr("arch", info.arch);
+  group.set_attr("dataset", info.dataset);
+  group.set_attr("test_accuracy", info.test_accuracy);
+  for (const auto& item : network.named_parameters()) {
+    auto values = item.value().detach().to(torch::kCPU).contiguous();
+    std::vector<hsize_t> dims(values.sizes().begin(), values.sizes().end());
+    group.create_dataset<float>(item.key(), dims).write(values.data_ptr<float>());
+  }
+}
+
+LoadedModel load(const std::string& path, MPI_Comm comm, const std::string& expected_arch) {
+  return agree(comm, [&] {
+    TESSERA_REQUIRE(!path.empty(), "--model.checkpoint: no model file given");
+    auto file = h5::File::open(path, comm);
+    auto root = file.root();
+    TESSERA_REQUIRE(root.exists("model"), "model file '", path, "' has no /model group");
+    auto group = root.group("model");
+    LoadedModel loaded;
+    loaded.info.arch = group.attr_string("arch");
+    loaded.info.dataset = group.attr_string("dataset");
+    loaded.info.test_accuracy = group.attr_double("test_accuracy");
+    TESSERA_REQUIRE(expected_arch.empty() || expected_arch == loaded.info.arch, "model file '", path,
+                    "' holds a ", loaded.info.arch, ", not the ", expected_arch, " of --model.arch");
+    loaded.network = build(loaded.info.arch, 0);
+
+    torch::NoGradGuard no_grad;
+    for (auto& item : loaded.network->named_parameters()) {
+      TESSERA_REQUIRE(group.exists(item.key()), "model file '", path, "' is missing parameter '", item.key(),
+                      "' of arch ", loaded.info.arch);
+      auto dataset = group.dataset(item.key());
+      auto dims = dataset.shape();
+      std::vector<std::int64_t> shape(dims.begin(), dims.end());
+      auto& param = item.value();
+      TESSERA_REQUIRE(shape == param.sizes().vec(), "model file '", path, "': parameter '", item.key(),
+                      "' is ", shape_text(shape), ", arch ", loaded.info.arch, " needs ",
+                      shape_text(param.sizes().vec()));
+      auto values = dataset.read<float>();
+      param.copy_(torch::from_blob(values.data(), param.sizes(), torch::kFloat32));
+    }
+    return loaded;
+  });
+}
+
+}  // namespace tessera::models

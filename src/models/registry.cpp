@@ -1,0 +1,53 @@
+#include "models/registry.hpp"
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+
+namespace tessera::models {
+
+const std::vector<Architecture>& architectures() {
+  static const std::vector<Architecture> table = {
+      {"mlp-mixnn", "784-128-64-10 MLP (MixNN Table 1)", 1, 28, 28, 10, make_mlp_mixnn},
+      {"vgg-mini", "VGG-style convs to 128x7x7, classifier 6272-1024-1024-10", 1, 28, 28, 10,
+       [] { return make_vgg_mini(false); }},
+      {"vgg-mini-seedpool", "vgg-mini pooled to 128x1x1 and replicated 7x7 (the seed's redundancy)",
+       1, 28, 28, 10, [] { return make_vgg_mini(true); }},
+      {"vgg16-seed", "torchvision VGG16, AdaptiveAvgPool2d(7,7), classifier 25088-4096-4096-100",
+       3, 32, 32, 100, [] { return make_vgg16(true); }},
+      {"vgg16-cifar", "VGG16 features without replication, classifier 512-512-100", 3, 32, 32, 100,
+       [] { return make_vgg16(false); }},
+  };
+  return table;
+}
+
+const Architecture& architecture(const std::string& name) {
+  std::string known;
+  for (const auto& arch : architectures()) {
+    if (arch.name == name) return arch;
+    known += (known.empty() ? "" : ", ") + arch.name;
+  }
+  throw Error("--model.arch: unknown architecture '" + name + "' (known: " + known + ")");
+}
+
+std::shared_ptr<Network> build(const std::string& arch, std::uint64_t seed) {
+  const auto& spec = architecture(arch);
+  torch::manual_seed(derive_seed(seed, "model-init"));
+  return spec.make();
+}
+
+std::string largest_linear(const Network& network) {
+  std::string best;
+  std::int64_t most = -1;
+  for (const auto& item : network.named_modules("", /*include_self=*/false)) {
+    if (auto linear = item.value()->as<torch::nn::Linear>()) {
+      if (linear->weight.numel() > most) {
+        most = linear->weight.numel();
+        best = item.key();
+      }
+    }
+  }
+  TESSERA_ASSERT(!best.empty(), "network has no Linear layer");
+  return best;
+}
+
+}  // namespace tessera::models

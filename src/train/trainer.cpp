@@ -1,0 +1,133 @@
+#include "train/trainer.hpp"
+
+#include <algorithm>
+
+#include "core/log.hpp"
+
+namespace tessera::train {
+
+namespace {
+
+int size_of(MPI_Comm comm) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  return size;
+}
+int rank_of(MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+// [begin, end) of this rank's contiguous share of `count` items.
+std::pair<std::int64_t, std::int64_t> my_share(std::int64_t count, MPI_Comm comm) {
+  const std::int64_t ranks = size_of(comm), rank = rank_of(comm);
+  return {count * rank / ranks, count * (rank + 1) / ranks};
+}
+
+// Sums every gradient over the ranks in one flat buffer (one collective per step).
+void sum_gradients(models::Network& network, MPI_Comm comm) {
+  if (size_of(comm) == 1) return;
+  std::vector<torch::Tensor> grads;
+  for (auto& p : network.parameters()) grads.push_back(p.grad().view(-1));
+  auto flat = torch::cat(grads);
+  MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>(), static_cast<int>(flat.numel()), MPI_FLOAT,
+                MPI_SUM, comm);
+  std::int64_t offset = 0;
+  for (auto& p : network.parameters()) {
+    auto n = p.numel();
+    p.mutable_grad().view(-1).copy_(flat.narrow(0, offset, n));
+    offset += n;
+  }
+}
+
+}  // namespace
+
+torch::optim::SGD make_optimizer(models::Network& network, const Settings& settings) {
+  return torch::optim::SGD(network.parameters(), torch::optim::SGDOptions(settings.lr)
+                                                     .momentum(settings.momentum)
+                                                     .weight_decay(settings.weight_decay));
+}
+
+double run_epoch(models::Network& network, torch::optim::SGD& optimizer, const data::Split& split,
+                 const torch::Tensor& order, std::int64_t batch, MPI_Comm comm,
+                 const char* progress_label) {
+  network.train();
+  const std::int64_t n = order.size(0);
+  const std::int64_t steps = (n + batch - 1) / batch;
+  std::unique_ptr<log::Progress> progress;
+  if (progress_label) progress = std::make_unique<log::Progress>(progress_label, steps);
+  double loss_sum = 0;  // summed over this rank's images
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const std::int64_t begin = step * batch, count = std::min(batch, n - begin);
+    auto [first, last] = my_share(count, comm);
+    optimizer.zero_grad();
+    if (last > first) {
+      auto index = order.narrow(0, begin + first, last - first);
+      auto logits = network.forward(split.images.index_select(0, index));
+      // Summed over the slice, divided by the global batch: the ranks' gradient
+      // sum is then the gradient of the batch mean.
+      auto loss = torch::nn::functional::cross_entropy(
+          logits, split.labels.index_select(0, index),
+          torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+      loss_sum += loss.item<double>();
+      (loss / static_cast<double>(count)).backward();
+    } else {
+      for (auto& p : network.parameters()) p.mutable_grad() = torch::zeros_like(p);
+    }
+    sum_gradients(network, comm);
+    optimizer.step();
+    if (progress) progress->advance(1);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, &loss_sum, 1, MPI_DOUBLE, MPI_SUM, comm);
+  return n ? loss_sum / n : 0.0;
+}
+
+Evaluation evaluate(models::Network& network, const data::Split& split, MPI_Comm comm,
+                    std::int64_t batch) {
+  torch::NoGradGuard no_grad;
+  network.eval();
+  auto [first, last] = my_share(split.size(), comm);
+  double sums[2] = {0, 0};  // correct, loss
+  for (std::int64_t begin = first; begin < last; begin += batch) {
+    const auto count = std::min(batch, last - begin);
+    auto logits = network.forward(split.images.narrow(0, begin, count));
+    auto labels = split.labels.narrow(0, begin, count);
+    sums[0] += logits.argmax(1).eq(labels).sum().item<double>();
+    sums[1] += torch::nn::functional::cross_entropy(
+                   logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .item<double>();
+  }
+  MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm);
+  const double n = static_cast<double>(std::max<std::int64_t>(1, split.size()));
+  return {sums[0] / n, sums[1] / n};
+}
+
+std::vector<EpochRecord> fit(models::Network& network, const data::Dataset& data,
+                             const Settings& settings, MPI_Comm comm) {
+  auto optimizer = make_optimizer(network, settings);
+  std::vector<EpochRecord> records;
+  for (int epoch = 0; epoch < settings.epochs; ++epoch) {
+    double lr = settings.lr;
+    if (settings.lr_step > 0)
+      for (int e = settings.lr_step; e <= epoch; e += settings.lr_step) lr *= settings.lr_gamma;
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+
+    const std::string label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(settings.epochs);
+    log::Progress clock(label, 1);
+    EpochRecord record;
+    record.epoch = epoch + 1;
+    record.train_loss = run_epoch(network, optimizer, data.train,
+                                  data::epoch_order(data.train.size(), settings.seed, epoch),
+                                  settings.batch, comm, label.c_str());
+    record.test = evaluate(network, data.test, comm);
+    record.seconds = clock.elapsed();
+    log::info(label, ": train loss ", record.train_loss, ", test accuracy ", record.test.accuracy,
+              ", test loss ", record.test.loss, ", ", log::seconds_text(record.seconds));
+    records.push_back(record);
+  }
+  return records;
+}
+
+}  // namespace tessera::train

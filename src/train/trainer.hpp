@@ -1,0 +1,53 @@
+// Training and evaluation (pytorch/examples style: plain functions over a model).
+// Training is data-parallel over the ranks of `comm`: every global batch is split
+// into contiguous slices and the gradients are summed with MPI, so the step is the
+// one a single process would take on the whole batch (up to float round-off).
+#pragma once
+
+#include <mpi.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "data/datasets.hpp"
+#include "models/registry.hpp"
+
+namespace tessera::train {
+
+struct Settings {
+  int epochs = 2;
+  std::int64_t batch = 128;
+  double lr = 0.05, momentum = 0.9, weight_decay = 5e-4;
+  int lr_step = 0;  // 0: constant learning rate
+  double lr_gamma = 0.1;
+  std::uint64_t seed = 1;
+};
+
+struct Evaluation {
+  double accuracy = 0, loss = 0;
+};
+
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss = 0, seconds = 0;
+  Evaluation test;
+};
+
+torch::optim::SGD make_optimizer(models::Network& network, const Settings& settings);
+
+// One pass over `split` in `order` (global batches, this rank's slice of each).
+// Returns the mean training loss over the epoch (same on every rank).
+double run_epoch(models::Network& network, torch::optim::SGD& optimizer, const data::Split& split,
+                 const torch::Tensor& order, std::int64_t batch, MPI_Comm comm,
+                 const char* progress_label = nullptr);
+
+// Accuracy and mean cross-entropy on `split`, images shared out over the ranks.
+Evaluation evaluate(models::Network& network, const data::Split& split, MPI_Comm comm,
+                    std::int64_t batch = 1000);
+
+// The whole schedule: epochs with step learning rate, test evaluation after each.
+std::vector<EpochRecord> fit(models::Network& network, const data::Dataset& data,
+                             const Settings& settings, MPI_Comm comm);
+
+}  // namespace tessera::train

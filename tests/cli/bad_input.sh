@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# End-to-end bad-input tests of the tessera binary under mpiexec on 2 ranks.
+#
+# usage: bad_input.sh TESSERA [MPIEXEC]
+#
+# For every bad input: every rank exits non-zero, exactly one line of the output
+# starts with "tessera" (the error, printed once by rank 0; Open MPI's own lines
+# are ignored) and it names the file or option at fault, and no output file
+# (*.h5, *.partial) is left behind. One positive case trains mlp-mixnn for one
+# epoch and checks the model file, so the script can also fail the other way.
+set -u
+
+if [[ $# -lt 1 ]]; then
+  echo "usage: $0 TESSERA [MPIEXEC]" >&2
+  exit 2
+fi
+TESSERA=$(realpath "$1")
+MPIEXEC=${2:-mpiexec}
+PYTHON=${TESSERA_PYTHON:-/usr/bin/python3}
+DATA=/usr/share/datasets/fashion-mnist
+RANKS=2
+LIMIT_S=300
+
+if [[ $(id -u) -eq 0 ]]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OMPI_MCA_rmaps_base_oversubscribe=1
+
+ROOT=$(mktemp -d "${TMPDIR:-/tmp}/tessera-bad-input-XXXXXX")
+trap 'rm -rf "$ROOT"' EXIT
+FIXTURES=$ROOT/fixtures  # files shared by several cases (model files); never checked for leftovers
+mkdir -p "$FIXTURES"
+
+passed=0
+failed=0
+case_dir=""   # the working folder of the current case
+log=""        # its captured stdout+stderr
+status=""     # "rc0 rc1" of the last run, "?" for a rank that recorded none
+reasons=()    # why the current case failed
+
+# A fresh working folder for a case.
+new_case() {
+  case_dir=$(mktemp -d "$ROOT/case-XXXXXX")
+  reasons=()
+}
+
+# Runs tessera with the given arguments on RANKS ranks inside $case_dir, recording
+# every rank's exit code; sets $log and $status.
+run_tessera() {
+  local rcdir
+  rcdir=$(mktemp -d "$ROOT/rc-XXXXXX")
+  log=$case_dir.log
+  (cd "$case_dir" &&
+     timeout "$LIMIT_S" "$MPIEXEC" -n "$RANKS" --oversubscribe \
+       sh -c '"$0" "$@"; echo $? > "'"$rcdir"'/rc.$OMPI_COMM_WORLD_RANK"' "$TESSERA" "$@") >"$log" 2>&1
+  local mpiexec_rc=$?
+  status=""
+  local r
+  for ((r = 0; r < RANKS; ++r)); do
+    if [[ -s $rcdir/rc.$r ]]; then status+="$(cat "$rcdir/rc.$r") "; else status+="? "; fi
+  done
+  status=${status% }
+  if [[ $mpiexec_rc -eq 124 || $mpiexec_rc -eq 137 ]]; then
+    reasons+=("timed out after ${LIMIT_S}s (hang?)")
+  fi
+  rm -rf "$rcdir"
+}
+
+# The lines of the output that tessera printed.
+tessera_lines() { grep '^tessera' "$log"; }
+
+expect_all_ranks_failed() {
+  local rc
+  for rc in $status; do
+    if [[ $rc == "?" ]]; then
+      reasons+=("a rank recorded no exit code (exit codes: $status)")
+      return
+    fi
+    if [[ $rc -eq 0 ]]; then
+      reasons+=("a rank exited 0 (exit codes: $status)")
+      return
+    fi
+  done
+}
+
+expect_all_ranks_succeeded() {
+  local rc
+  for rc in $status; do
+    if [[ $rc != 0 ]]; then
+      reasons+=("a rank did not exit 0 (exit codes: $status)")
+      return
+    fi
+  done
+}
+
+# Exactly one line starts with "tessera" and it holds every given word.
+expect_one_message() {
+  local count
+  count=$(tessera_lines | wc -l)
+  if [[ $count -ne 1 ]]; then
+    reasons+=("$count lines start with 'tessera', expected 1")
+    return
+  fi
+  local line word
+  line=$(tessera_lines)
+  for word in "$@"; do
+    [[ $line == *"$word"* ]] || reasons+=("the message does not contain '$word'")
+  done
+}
+
+# No *.h5 or *.partial anywhere under $case_dir, and the output folder `out`, if
+# it exists, holds no file.
+expect_no_output() {
+  local left
+  left=$(find "$case_dir" \( -name '*.h5' -o -name '*.partial' \) -print)
+  [[ -z $left ]] || reasons+=("output files left behind: $(echo $left)")
+  if [[ -d $case_dir/out ]]; then
+    left=$(find "$case_dir/out" ! -type d -print)
+    [[ -z $left ]] || reasons+=("the output folder holds files: $(echo $left)")
+  fi
+}
+
+# Ends a case: PASS or FAIL with the reasons and the output.
+finish_case() {
+  local name=$1
+  if [[ ${#reasons[@]} -eq 0 ]]; then
+    echo "PASS $name"
+    echo "     message: $(tessera_lines | tail -n 1)"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name"
+    local reason
+    for reason in "${reasons[@]}"; do echo "     - $reason"; done
+    echo "     exit codes: $status; output:"
+    sed 's/^/     | /' "$log"
+    failed=$((failed + 1))
+  fi
+}
+
+# A bad-input case: runs tessera with the arguments after "--" and expects a
+# failure whose message holds every word before "--".
+bad_case() {
+  local name=$1
+  shift
+  local words=()
+  while [[ $1 != "--" ]]; do
+    words+=("$1")
+    shift
+  done
+  shift
+  run_tessera "$@"
+  expect_all_ranks_failed
+  expect_one_message "${words[@]}"
+  expect_no_output
+  finish_case "$name"
+}
+
+# A copy of the Fashion-MNIST files in $case_dir/data.
+copy_data() {
+  mkdir -p "$case_dir/data"
+  cp "$DATA"/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz "$case_dir/data/"
+}
+
+# --- a tiny model file for the blocks cases (in $FIXTURES, not checked for leftovers)
+new_case
+run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --data.train_limit=512 \
+  --data.test_limit=256 --run.out="$FIXTURES/m"
+expect_all_ranks_succeeded
+MODEL=$FIXTURES/m/mlp-mixnn.h5
+[[ -f $MODEL ]] || reasons+=("no model file $MODEL")
+left=$(find "$FIXTURES" -name '*.partial')
+[[ -z $left ]] || reasons+=("left behind: $left")
+finish_case "tiny model file for the blocks cases"
+
+# --- 1. truncated IDX file
+new_case
+copy_data
+gunzip -c "$DATA/t10k-images-idx3-ubyte.gz" | head -c 100000 | gzip -c >"$case_dir/data/t10k-images-idx3-ubyte.gz"
+bad_case "1. truncated IDX file" "$case_dir/data/t10k-images-idx3-ubyte.gz" truncated -- \
+  train --model.arch=mlp-mixnn --data.dir="$case_dir/data" --run.out=out
+
+# --- 2. wrong IDX magic
+new_case
+copy_data
+{ printf '\x12\x34'; gunzip -c "$DATA/train-labels-idx1-ubyte.gz" | tail -c +3; } |
+  gzip -c >"$case_dir/data/train-labels-idx1-ubyte.gz"
+bad_case "2. wrong IDX magic" "$case_dir/data/train-labels-idx1-ubyte.gz" magic -- \
+  train --model.arch=mlp-mixnn --data.dir="$case_dir/data" --run.out=out
+
+# --- 3. CIFAR file whose size is not a multiple of 3074
+new_case
+mkdir -p "$case_dir/cifar"
+head -c $((3074 * 2 + 5)) /dev/zero >"$case_dir/cifar/train.bin"
+head -c 3074 /dev/zero >"$case_dir/cifar/test.bin"
+bad_case "3. CIFAR size not a multiple of 3074" "$case_dir/cifar/train.bin" 3074 -- \
+  train --data.name=cifar100 --model.arch=vgg16-cifar --data.dir="$case_dir/cifar" --run.out=out
+
+# --- 4. block size 0, block size larger than the matrix
+new_case
+bad_case "4a. block height 0" --blocks.bh -- \
+  blocks --model.checkpoint="$MODEL" --blocks.bh=0 --run.out=out
+new_case
+bad_case "4b. block width larger than the matrix" --blocks.bw 100000 -- \
+  blocks --model.checkpoint="$MODEL" --blocks.bw=100000 --run.out=out
+
+# --- 5. unknown architecture
+new_case
+bad_case "5. unknown arch" --model.arch resnet9 -- train --model.arch=resnet9 --run.out=out
+
+# --- 6. unknown option
+new_case
+bad_case "6. unknown option" train.epochz -- train --train.epochz=3 --run.out=out
+
+# --- 7. output folder that cannot be created (root ignores permissions: a path under a file)
+new_case
+touch "$case_dir/f"
+bad_case "7. unwritable output folder" --run.out f/sub -- \
+  train --model.arch=mlp-mixnn --train.epochs=1 --run.out=f/sub
+
+# --- 8. model file missing a parameter
+new_case
+BROKEN=$FIXTURES/broken.h5
+cp "$MODEL" "$BROKEN" 2>/dev/null &&
+  "$PYTHON" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'a'); del f['model/layers.2.weight']; f.close()" \
+    "$BROKEN" >"$case_dir.prep" 2>&1 ||
+  reasons+=("could not make the broken model file: $(cat "$case_dir.prep" 2>/dev/null)")
+bad_case "8. model file missing a parameter" "$BROKEN" layers.2.weight -- \
+  blocks --model.checkpoint="$BROKEN" --run.out=out
+
+# --- 9. job file missing
+new_case
+bad_case "9. missing --config job file" nowhere.ini --config -- train --config nowhere.ini --run.out=out
+
+# --- 10. bad option value
+new_case
+bad_case "10. bad value" --train.epochs abc -- train --train.epochs=abc --run.out=out
+
+# --- 11. missing data folder
+new_case
+bad_case "11. missing data folder" --data.dir nowhere -- \
+  train --model.arch=mlp-mixnn --data.dir=nowhere --run.out=out
+
+# --- positive: mlp-mixnn, 1 epoch, Fashion-MNIST, 2 ranks: >= 0.80 test accuracy
+new_case
+run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --run.out=out
+expect_all_ranks_succeeded
+if [[ ! -f $case_dir/out/mlp-mixnn.h5 ]]; then
+  reasons+=("no out/mlp-mixnn.h5")
+else
+  left=$(find "$case_dir" -name '*.partial')
+  [[ -z $left ]] || reasons+=("left behind: $left")
+  check=$("$PYTHON" - "$case_dir/out/mlp-mixnn.h5" 2>&1 <<'EOF'
+import sys
+import h5py
+problems = []
+with h5py.File(sys.argv[1], "r") as f:
+    def text(value):
+        return value.decode() if isinstance(value, bytes) else str(value)
+    attrs = f.attrs
+    if text(attrs.get("command", "")) != "train":
+        problems.append("attr command is %r, expected 'train'" % (attrs.get("command"),))
+    if int(attrs.get("world_size", -1)) != 2:
+        problems.append("attr world_size is %r, expected 2" % (attrs.get("world_size"),))
+    if "[train]" not in text(attrs.get("config", "")):
+        problems.append("attr config holds no [train] section")
+    if "model/layers.0.weight" not in f:
+        problems.append("no /model/layers.0.weight")
+    elif f["model/layers.0.weight"].shape != (128, 784):
+        problems.append("/model/layers.0.weight is %r, expected (128, 784)" % (f["model/layers.0.weight"].shape,))
+    accuracy = float(f["model"].attrs.get("test_accuracy", -1)) if "model" in f else -1.0
+    print("test_accuracy %.4f" % accuracy)
+    if not accuracy >= 0.80:
+        problems.append("test accuracy %.4f < 0.80" % accuracy)
+for p in problems:
+    print("PROBLEM " + p)
+sys.exit(1 if problems else 0)
+EOF
+  ) || reasons+=("model file check: $(echo $check)")
+fi
+finish_case "positive: mlp-mixnn 1 epoch on 2 ranks writes a model file with accuracy >= 0.80"
+[[ -n ${check:-} ]] && echo "     model file: $(echo "$check" | grep test_accuracy)"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,272 @@
+// Config: typed options from defaults, an INI job file and the command line, the
+// errors for unknown or bad options and unreadable job files, the resolved INI
+// text written into output files, and split_list.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using tessera::Config;
+using tessera::split_list;
+
+namespace {
+
+// A small command's options, in three sections, of the types commands use.
+po::options_description test_options() {
+  po::options_description options("options of 'tessera train'");
+  options.add_options()
+    ("train.epochs", po::value<int>()->default_value(2), "passes")
+    ("train.lr", po::value<double>()->default_value(0.05), "learning rate")
+    ("train.reuse", po::value<bool>()->default_value(false), "reuse")
+    ("run.out", po::value<std::string>()->default_value("runs/train"), "output folder")
+    ("run.seed", po::value<std::uint64_t>()->default_value(1), "seed")
+    ("data.name", po::value<std::string>()->default_value("fashion-mnist"), "data set")
+    ("data.train_limit", po::value<std::int64_t>()->default_value(0), "limit");
+  return options;
+}
+
+// The message of the tessera::Error `body` throws, or a failure when it throws none.
+std::string error_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const tessera::Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected a tessera::Error, got another exception: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "expected a tessera::Error";
+  return "";
+}
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "tessera-config-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
+  }
+
+  std::string write_job(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream out(path);
+    out << text;
+    EXPECT_TRUE(out.good()) << path;
+    return path;
+  }
+
+  Config parse(const std::vector<std::string>& args) { return Config::parse("train", options_, args); }
+
+  // Config keeps a pointer to the options: they live as long as the fixture.
+  const po::options_description options_ = test_options();
+  fs::path dir_;
+};
+
+TEST_F(ConfigTest, DefaultsWhenNothingIsGiven) {
+  const Config config = parse({});
+  EXPECT_EQ(config.command(), "train");
+  EXPECT_FALSE(config.help_requested());
+  EXPECT_EQ(config.get<int>("train.epochs"), 2);
+  EXPECT_DOUBLE_EQ(config.get<double>("train.lr"), 0.05);
+  EXPECT_FALSE(config.get<bool>("train.reuse"));
+  EXPECT_EQ(config.get<std::string>("run.out"), "runs/train");
+  EXPECT_EQ(config.get<std::uint64_t>("run.seed"), 1u);
+  EXPECT_EQ(config.get<std::string>("data.name"), "fashion-mnist");
+  EXPECT_EQ(config.get<std::int64_t>("data.train_limit"), 0);
+  for (const char* key : {"train.epochs", "train.lr", "train.reuse", "run.out", "run.seed", "data.name"}) {
+    EXPECT_TRUE(config.defaulted(key)) << key;
+    EXPECT_TRUE(config.has(key)) << key;
+  }
+  EXPECT_FALSE(config.has("config"));
+}
+
+TEST_F(ConfigTest, CommandLineValues) {
+  const Config config = parse({"--train.epochs=7", "--train.lr", "0.25", "--run.out=elsewhere",
+                               "--train.reuse=true", "--run.seed=18446744073709551615",
+                               "--data.train_limit=512"});
+  EXPECT_EQ(config.get<int>("train.epochs"), 7);
+  EXPECT_DOUBLE_EQ(config.get<double>("train.lr"), 0.25);
+  EXPECT_EQ(config.get<std::string>("run.out"), "elsewhere");
+  EXPECT_TRUE(config.get<bool>("train.reuse"));
+  EXPECT_EQ(config.get<std::uint64_t>("run.seed"), 18446744073709551615ull);
+  EXPECT_EQ(config.get<std::int64_t>("data.train_limit"), 512);
+  EXPECT_EQ(config.get<std::string>("data.name"), "fashion-mnist");
+}
+
+TEST_F(ConfigTest, HelpIsRecognised) {
+  EXPECT_TRUE(parse({"--help"}).help_requested());
+  EXPECT_TRUE(parse({"-h"}).help_requested());
+  // --help wins over a job file that does not exist: the file is not read.
+  EXPECT_TRUE(parse({"--help", "--config", (dir_ / "absent.ini").string()}).help_requested());
+}
+
+TEST_F(ConfigTest, JobFileGivesValues) {
+  const auto path = write_job("job.ini",
+                              "# a job\n"
+                              "[train]\n"
+                              "epochs = 5\n"
+                              "lr = 0.125\n"
+                              "\n"
+                              "[run]\n"
+                              "out = from-file\n");
+  const Config config = parse({"--config", path});
+  EXPECT_EQ(config.get<int>("train.epochs"), 5);
+  EXPECT_DOUBLE_EQ(config.get<double>("train.lr"), 0.125);
+  EXPECT_EQ(config.get<std::string>("run.out"), "from-file");
+  EXPECT_EQ(config.get<std::string>("data.name"), "fashion-mnist");
+  EXPECT_FALSE(config.defaulted("train.epochs"));
+  EXPECT_FALSE(config.defaulted("train.lr"));
+  EXPECT_FALSE(config.defaulted("run.out"));
+  EXPECT_TRUE(config.defaulted("data.name"));
+  EXPECT_TRUE(config.defaulted("run.seed"));
+}
+
+TEST_F(ConfigTest, CommandLineOverridesJobFile) {
+  const auto path = write_job("job.ini", "[train]\nepochs = 5\nlr = 0.125\n[run]\nout = from-file\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--config", path, "--train.epochs=9", "--run.out=from-cli"},
+           {"--train.epochs=9", "--run.out=from-cli", "--config=" + path}}) {
+    const Config config = parse(args);
+    EXPECT_EQ(config.get<int>("train.epochs"), 9);
+    EXPECT_EQ(config.get<std::string>("run.out"), "from-cli");
+    EXPECT_DOUBLE_EQ(config.get<double>("train.lr"), 0.125);  // from the file, not overridden
+    EXPECT_FALSE(config.defaulted("train.epochs"));
+    EXPECT_FALSE(config.defaulted("train.lr"));
+  }
+}
+
+TEST_F(ConfigTest, DefaultedOnlyForUnsetOptions) {
+  // Setting an option to its default value still counts as set.
+  const Config config = parse({"--train.epochs=2"});
+  EXPECT_FALSE(config.defaulted("train.epochs"));
+  EXPECT_TRUE(config.defaulted("train.lr"));
+  EXPECT_TRUE(config.defaulted("run.out"));
+}
+
+TEST_F(ConfigTest, SectionsTheCommandDoesNotUseAreIgnored) {
+  const auto path = write_job("shared.ini",
+                              "[attack]\n"
+                              "queries = 1000\n"
+                              "strategy = greedy\n"
+                              "[train]\n"
+                              "epochs = 4\n"
+                              "[bench]\n"
+                              "repeats = 3\n");
+  const Config config = parse({"--config", path});
+  EXPECT_EQ(config.get<int>("train.epochs"), 4);
+  EXPECT_THAT(config.ini_text(), AllOf(Not(HasSubstr("[attack]")), Not(HasSubstr("queries")),
+                                       Not(HasSubstr("[bench]"))));
+}
+
+TEST_F(ConfigTest, UnknownKeyInAUsedSectionNamesFileAndKey) {
+  const auto path = write_job("typo.ini", "[train]\nepochs = 4\nepochz = 3\n");
+  EXPECT_THAT(error_of([&] { parse({"--config", path}); }),
+              AllOf(HasSubstr(path), HasSubstr("train.epochz"), HasSubstr("unknown option")));
+}
+
+TEST_F(ConfigTest, BadValueInJobFileNamesFileAndOption) {
+  const auto path = write_job("bad.ini", "[train]\nepochs = many\n");
+  EXPECT_THAT(error_of([&] { parse({"--config", path}); }),
+              AllOf(HasSubstr(path), HasSubstr("train.epochs"), HasSubstr("many")));
+}
+
+TEST_F(ConfigTest, UnknownCommandLineOptionIsNamed) {
+  EXPECT_THAT(error_of([&] { parse({"--train.epochz", "3"}); }),
+              AllOf(HasSubstr("unknown option '--train.epochz'"), HasSubstr("tessera train")));
+  EXPECT_THAT(error_of([&] { parse({"--attack.queries"}); }),
+              HasSubstr("unknown option '--attack.queries'"));
+}
+
+// The usual "--key=value" spelling: the message names the option, not the option and its value.
+TEST_F(ConfigTest, UnknownCommandLineOptionWithValueIsNamedWithoutTheValue) {
+  EXPECT_THAT(error_of([&] { parse({"--train.epochz=3"}); }),
+              AllOf(HasSubstr("unknown option '--train.epochz'"), HasSubstr("tessera train")));
+  EXPECT_THAT(error_of([&] { parse({"--attack.queries=3"}); }),
+              HasSubstr("unknown option '--attack.queries'"));
+}
+
+TEST_F(ConfigTest, BadCommandLineValueNamesOption) {
+  EXPECT_THAT(error_of([&] { parse({"--train.epochs=abc"}); }),
+              AllOf(HasSubstr("train.epochs"), HasSubstr("abc")));
+  EXPECT_THAT(error_of([&] { parse({"--train.lr=fast"}); }),
+              AllOf(HasSubstr("train.lr"), HasSubstr("fast")));
+  EXPECT_THAT(error_of([&] { parse({"--data.train_limit=1.5"}); }), HasSubstr("data.train_limit"));
+}
+
+TEST_F(ConfigTest, MissingValueNamesOption) {
+  EXPECT_THAT(error_of([&] { parse({"--train.epochs"}); }), HasSubstr("train.epochs"));
+}
+
+TEST_F(ConfigTest, MissingJobFileIsNamed) {
+  const std::string path = (dir_ / "absent.ini").string();
+  EXPECT_THAT(error_of([&] { parse({"--config", path}); }), AllOf(HasSubstr(path), HasSubstr("--config")));
+}
+
+TEST_F(ConfigTest, IniTextHoldsEverySectionAndValue) {
+  const Config config = parse({"--train.epochs=5", "--run.out=here"});
+  const auto text = config.ini_text();
+  EXPECT_THAT(text, AllOf(HasSubstr("[train]\n"), HasSubstr("[run]\n"), HasSubstr("[data]\n"),
+                          HasSubstr("\nepochs = 5\n"), HasSubstr("\nout = here\n"),
+                          HasSubstr("\nreuse = false\n"), HasSubstr("\nseed = 1\n"),
+                          HasSubstr("\nname = fashion-mnist\n"), HasSubstr("\ntrain_limit = 0\n"),
+                          HasSubstr("tessera train")));
+  // The --config meta option is not part of the resolved configuration.
+  EXPECT_THAT(text, AllOf(Not(HasSubstr("config =")), Not(HasSubstr("help"))));
+}
+
+TEST_F(ConfigTest, IniTextRoundTrips) {
+  const Config first = parse({"--train.epochs=5", "--train.lr=0.1", "--train.reuse=true",
+                              "--run.out=some folder/x", "--run.seed=12345678901234",
+                              "--data.train_limit=300"});
+  const auto text = first.ini_text();
+  const auto path = write_job("resolved.ini", text);
+  const Config second = parse({"--config", path});
+  EXPECT_EQ(second.ini_text(), text);
+  EXPECT_EQ(second.get<int>("train.epochs"), 5);
+  EXPECT_EQ(second.get<double>("train.lr"), 0.1);  // exactly: written with 17 digits
+  EXPECT_TRUE(second.get<bool>("train.reuse"));
+  EXPECT_EQ(second.get<std::string>("run.out"), "some folder/x");
+  EXPECT_EQ(second.get<std::uint64_t>("run.seed"), 12345678901234u);
+  EXPECT_EQ(second.get<std::int64_t>("data.train_limit"), 300);
+
+  // The defaults round-trip too.
+  const auto defaults = parse({}).ini_text();
+  EXPECT_EQ(parse({"--config", write_job("defaults.ini", defaults)}).ini_text(), defaults);
+}
+
+TEST(SplitList, SplitsOnCommasAndTrims) {
+  EXPECT_THAT(split_list("a,b,c"), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(split_list(" a , b\t,c "), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(split_list("one"), ElementsAre("one"));
+  EXPECT_THAT(split_list("two words,x"), ElementsAre("two words", "x"));
+}
+
+TEST(SplitList, EmptyItemsAndTextGiveNothing) {
+  EXPECT_THAT(split_list(""), IsEmpty());
+  EXPECT_THAT(split_list(" "), IsEmpty());
+  EXPECT_THAT(split_list(","), IsEmpty());
+  EXPECT_THAT(split_list("a,,b,"), ElementsAre("a", "b"));
+  EXPECT_THAT(split_list(", a ,\t, "), ElementsAre("a"));
+}
+
+}  // namespace
