@@ -20,6 +20,15 @@ std::string load_error(const std::string& path, const std::string& expected_arch
   return "no error";
 }
 
+// An mlp-mixnn model group with the attributes but no parameters yet.
+h5::Group mlp_model_group(const h5::File& file) {
+  auto model = file.root().require_group("model");
+  model.set_attr("arch", "mlp-mixnn");
+  model.set_attr("dataset", "fashion-mnist");
+  model.set_attr("test_accuracy", 0.5);
+  return model;
+}
+
 }  // namespace
 
 TEST(ModelFile, RoundTripIsExact) {
@@ -68,10 +77,7 @@ TEST(ModelFile, BadModelFilesAreAgreedErrorsNamingTheFault) {
   {
     // An mlp-mixnn file with only its first weight.
     auto file = h5::File::create(temp.path(), MPI_COMM_WORLD);
-    auto model = file.root().require_group("model");
-    model.set_attr("arch", "mlp-mixnn");
-    model.set_attr("dataset", "fashion-mnist");
-    model.set_attr("test_accuracy", 0.5);
+    auto model = mlp_model_group(file);
     std::vector<float> zeros(128 * 784, 0.0f);
     model.create_dataset<float>("layers.0.weight", {128, 784}).write(zeros.data());
     model.create_dataset<float>("layers.0.bias", {64}).write(zeros.data());
@@ -92,10 +98,7 @@ TEST(ModelFile, MissingParameterIsNamed) {
   test::SharedTempFile temp;
   {
     auto file = h5::File::create(temp.path(), MPI_COMM_WORLD);
-    auto model = file.root().require_group("model");
-    model.set_attr("arch", "mlp-mixnn");
-    model.set_attr("dataset", "fashion-mnist");
-    model.set_attr("test_accuracy", 0.5);
+    mlp_model_group(file);
   }
   auto message = load_error(temp.path());
   EXPECT_NE(message.find("is missing parameter 'layers.0.weight'"), std::string::npos) << message;

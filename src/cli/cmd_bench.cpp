@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "core/comm.hpp"
 #include "core/log.hpp"
 #include "train/trainer.hpp"
 
@@ -50,8 +51,7 @@ void bare_loop(models::Network& network, torch::optim::SGD& optimizer, const dat
 }
 
 int run(const Config& config, MPI_Comm world) {
-  int ranks = 1;
-  MPI_Comm_size(world, &ranks);
+  const int ranks = size_of(world);
   const int steps = config.get<int>("bench.steps"), repeats = config.get<int>("bench.repeats");
   const auto arch = config.get<std::string>("model.arch");
   train::Settings settings;

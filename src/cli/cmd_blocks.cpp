@@ -5,6 +5,7 @@
 #include "blocks/placement.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "core/comm.hpp"
 #include "core/log.hpp"
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
@@ -24,8 +25,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto folder = output_folder(config, world);
   const auto model = models::load(config.get<std::string>("model.checkpoint"), world,
                                   config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
-  int world_size = 1;
-  MPI_Comm_size(world, &world_size);
+  const int world_size = size_of(world);
 
   auto layer = config.get<std::string>("blocks.layer");
   const auto [grid, placement] = agree(world, [&] {

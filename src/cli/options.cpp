@@ -1,5 +1,7 @@
 #include "cli/options.hpp"
 
+#include "core/comm.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -54,11 +56,9 @@ void add_block_options(po::options_description& options) {
 
 std::string output_folder(const Config& config, MPI_Comm comm) {
   const auto folder = config.get<std::string>("run.out");
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
   agree(comm, [&] {
     TESSERA_REQUIRE(!folder.empty(), "--run.out: empty output folder");
-    if (rank != 0) return;
+    if (rank_of(comm) != 0) return;
     std::error_code error;
     std::filesystem::create_directories(folder, error);
     TESSERA_REQUIRE(!error, "--run.out: cannot create output folder '", folder, "': ", error.message());

@@ -70,7 +70,7 @@ int dispatch(const std::vector<std::string>& args, MPI_Comm world) {
   if (!command)
     throw AgreedError("unknown command '" + args[0] + "' (see 'tessera --help' for the list)");
 
-  po::options_description options("options of 'tessera " + command->name + "'");
+  po::options_description options("options of 'tessera " + command->name + "'", 100, 50);
   command->add_options(options);
   const std::vector<std::string> rest(args.begin() + words, args.end());
   const Config config = agree(world, [&] { return Config::parse(command->name, options, rest); });

@@ -4,19 +4,12 @@
 #include <ctime>
 #include <filesystem>
 
+#include "core/comm.hpp"
 #include "core/error.hpp"
 #include "core/partial_files.hpp"
 #include "tessera_version.hpp"
 
 namespace tessera::io {
-
-namespace {
-int rank_of(MPI_Comm comm) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  return rank;
-}
-}  // namespace
 
 std::string utc_now(MPI_Comm comm) {
   char text[32] = {0};
@@ -38,8 +31,7 @@ OutputFile::OutputFile(const std::string& path, MPI_Comm comm, const Provenance&
   if (rank_of(comm) == 0) partial_files::add(partial_);
   file_ = agree(comm, [&] { return h5::File::create(partial_, comm); });
 
-  int world_size = 1;
-  MPI_Comm_size(comm, &world_size);
+  const int world_size = size_of(comm);
   auto root = file_.root();
   root.set_attr("tessera_version", TESSERA_VERSION);
   root.set_attr("git_revision", TESSERA_GIT_REVISION);

@@ -2,28 +2,12 @@
 
 #include <algorithm>
 
+#include "core/comm.hpp"
 #include "core/log.hpp"
 
 namespace tessera::train {
 
 namespace {
-
-int size_of(MPI_Comm comm) {
-  int size = 1;
-  MPI_Comm_size(comm, &size);
-  return size;
-}
-int rank_of(MPI_Comm comm) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  return rank;
-}
-
-// [begin, end) of this rank's contiguous share of `count` items.
-std::pair<std::int64_t, std::int64_t> my_share(std::int64_t count, MPI_Comm comm) {
-  const std::int64_t ranks = size_of(comm), rank = rank_of(comm);
-  return {count * rank / ranks, count * (rank + 1) / ranks};
-}
 
 // Sums every gradient over the ranks in one flat buffer (one collective per step).
 void sum_gradients(models::Network& network, MPI_Comm comm) {

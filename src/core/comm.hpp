@@ -1,0 +1,29 @@
+// Small conveniences over an MPI communicator.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <utility>
+
+namespace tessera {
+
+inline int rank_of(MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+inline int size_of(MPI_Comm comm) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  return size;
+}
+
+// [begin, end) of this rank's contiguous, balanced share of `count` items.
+inline std::pair<std::int64_t, std::int64_t> my_share(std::int64_t count, MPI_Comm comm) {
+  const std::int64_t ranks = size_of(comm), rank = rank_of(comm);
+  return {count * rank / ranks, count * (rank + 1) / ranks};
+}
+
+}  // namespace tessera
