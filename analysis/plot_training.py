@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 from tessera_h5 import open_run, resolved_config, text  # noqa: E402
 
@@ -35,6 +36,7 @@ def main():
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("mean training loss (cross-entropy)")
     for ax in (acc_ax, loss_ax):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(f"tessera train: {settings}")

@@ -75,11 +75,19 @@ TEST(Placement, EveryBlockOnExactlyOneDeviceAndDevicesBalancedOverRanks) {
       for (auto r : p.rank_of_device) per_rank[r]++;
       EXPECT_LE(*std::max_element(per_rank.begin(), per_rank.end()) -
                     *std::min_element(per_rank.begin(), per_rank.end()), 1);
-      EXPECT_TRUE(std::is_sorted(p.rank_of_device.begin(), p.rank_of_device.end()));
+      // Ranks take devices in the order of their first block.
+      std::vector<std::int32_t> rank_by_block;
+      for (std::int64_t b = 0; b < grid.count(); ++b)
+        if (held[p.device_of_block[b]].front() == b) rank_by_block.push_back(p.rank_of_device[p.device_of_block[b]]);
+      EXPECT_TRUE(std::is_sorted(rank_by_block.begin(), rank_by_block.end()));
     }
   }
   auto contiguous = blocks::place(grid, 4, "contiguous", 5, 2);
   EXPECT_EQ(contiguous.device_of_block[9], 2);
+  // One block per device: each of 2 ranks gets 8 whole block rows of the 16.
+  auto single = blocks::place(grid, 1, "random", 5, 2);
+  for (std::int64_t b = 0; b < grid.count(); ++b)
+    EXPECT_EQ(single.rank_of_device[single.device_of_block[b]], grid.row_of(b) < 8 ? 0 : 1);
 }
 
 TEST(Placement, RandomPlacementIsSeeded) {

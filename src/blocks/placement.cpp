@@ -40,9 +40,19 @@ Placement place(const Grid& grid, std::int64_t blocks_per_device, const std::str
   const std::int64_t devices = (n + blocks_per_device - 1) / blocks_per_device;
   TESSERA_REQUIRE(ranks >= 1 && ranks <= devices, "more service ranks (", ranks, ") than devices (", devices,
                   "): use fewer ranks, smaller blocks or fewer --blocks.per_device");
+  // Devices go to ranks in the order of their first block, balanced by count: a
+  // rank's blocks then cluster by position (whole block rows when each device holds
+  // one block), so its products pack into a few large GEMMs.
+  std::vector<std::int64_t> first_block(devices, n);
+  for (std::int64_t b = 0; b < n; ++b)
+    first_block[placement.device_of_block[b]] = std::min(first_block[placement.device_of_block[b]], b);
+  std::vector<std::int64_t> by_position(devices);
+  std::iota(by_position.begin(), by_position.end(), 0);
+  std::sort(by_position.begin(), by_position.end(),
+            [&](std::int64_t a, std::int64_t b) { return first_block[a] < first_block[b]; });
   placement.rank_of_device.resize(devices);
-  for (std::int64_t d = 0; d < devices; ++d)
-    placement.rank_of_device[d] = static_cast<std::int32_t>(d * ranks / devices);
+  for (std::int64_t k = 0; k < devices; ++k)
+    placement.rank_of_device[by_position[k]] = static_cast<std::int32_t>(k * ranks / devices);
   return placement;
 }
 

@@ -1,6 +1,6 @@
 // Who holds what: blocks -> devices (blocks_per_device each, seeded random or
-// contiguous) -> ranks (contiguous, balanced). Devices are logical; a rank hosts
-// many of them.
+// contiguous) -> ranks (balanced, in the order of each device's first block).
+// Devices are logical; a rank hosts many of them.
 #pragma once
 
 #include <cstdint>

@@ -6,7 +6,9 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       train_command,
       blocks_command,
+      serve_command,
       bench_train_command,
+      bench_service_command,
   };
   return table;
 }

@@ -24,6 +24,8 @@ const std::vector<Command>& commands();
 // Defined one per file (cmd_*.cpp).
 extern const Command train_command;
 extern const Command blocks_command;
+extern const Command serve_command;
 extern const Command bench_train_command;
+extern const Command bench_service_command;
 
 }  // namespace tessera::cli

@@ -45,13 +45,24 @@ void add_training_options(po::options_description& options) {
 
 void add_block_options(po::options_description& options) {
   options.add_options()
-    ("blocks.layer", po::value<std::string>()->default_value(""),
-     "parameter cut into blocks, e.g. classifier.0 (empty = the largest Linear layer)")
+    ("blocks.layers", po::value<std::string>()->default_value(""),
+     "layers cut into blocks, comma-separated, e.g. classifier.0,classifier.3 (empty = the largest Linear)")
     ("blocks.bh", po::value<std::int64_t>()->default_value(64), "block height (rows of W, outputs)")
     ("blocks.bw", po::value<std::int64_t>()->default_value(64), "block width (columns of W, inputs)")
     ("blocks.per_device", po::value<std::int64_t>()->default_value(1), "blocks held by each device")
     ("blocks.placement", po::value<std::string>()->default_value("random"),
      "blocks -> devices: random (seeded) or contiguous");
+}
+
+service::Options block_settings(const Config& config) {
+  service::Options options;
+  options.layers = split_list(config.get<std::string>("blocks.layers"));
+  options.bh = config.get<std::int64_t>("blocks.bh");
+  options.bw = config.get<std::int64_t>("blocks.bw");
+  options.per_device = config.get<std::int64_t>("blocks.per_device");
+  options.placement = config.get<std::string>("blocks.placement");
+  options.seed = config.get<std::uint64_t>("run.seed");
+  return options;
 }
 
 std::string output_folder(const Config& config, MPI_Comm comm) {

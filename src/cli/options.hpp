@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "service/service.hpp"
 
 namespace tessera::cli {
 
@@ -14,8 +15,9 @@ namespace tessera::cli {
 void add_common_options(po::options_description& options, const std::string& command);
 // train.* (epochs, batch, lr, momentum, weight_decay, lr_step, lr_gamma).
 void add_training_options(po::options_description& options);
-// blocks.* (layer, bh, bw, per_device, placement).
+// blocks.* (layers, bh, bw, per_device, placement).
 void add_block_options(po::options_description& options);
+service::Options block_settings(const Config& config);
 
 // The output folder of a run: `run.out`, created if missing (collective).
 std::string output_folder(const Config& config, MPI_Comm comm);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "core/comm.hpp"
 #include "core/log.hpp"
 #include "core/partial_files.hpp"
 
@@ -41,21 +42,12 @@ const Command* find_command(const std::vector<std::string>& args, std::size_t& w
   return nullptr;
 }
 
-int ranks_on_this_node(MPI_Comm world) {
-  MPI_Comm node;
-  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-  int size = 1;
-  MPI_Comm_size(node, &size);
-  MPI_Comm_free(&node);
-  return size;
-}
-
 void set_threads(const Config& config, MPI_Comm world) {
   int threads = config.get<int>("run.threads");
   TESSERA_REQUIRE(threads >= 0, "--run.threads: must be >= 0, got ", threads);
   if (threads == 0) {
     int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    threads = std::max(1, cores / ranks_on_this_node(world));
+    threads = std::max(1, cores / node_place(world).size);
   }
   torch::set_num_threads(threads);
 }
@@ -97,7 +89,9 @@ int run(int argc, char** argv) {
   log::set_world_rank(rank);
 
   const std::vector<std::string> args(argv + 1, argv + argc);
-  const std::string name = args.empty() ? "tessera" : "tessera " + args[0];
+  std::size_t words = 0;
+  const Command* command = find_command(args, words);
+  const std::string name = command ? "tessera " + command->name : "tessera";
   int code = 0;
   try {
     code = dispatch(args, world);

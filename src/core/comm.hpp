@@ -20,6 +20,18 @@ inline int size_of(MPI_Comm comm) {
   return size;
 }
 
+// This rank's position among the ranks on its node, and how many they are.
+struct NodePlace {
+  int rank = 0, size = 1;
+};
+inline NodePlace node_place(MPI_Comm comm) {
+  MPI_Comm node;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  NodePlace place{rank_of(node), size_of(node)};
+  MPI_Comm_free(&node);
+  return place;
+}
+
 // [begin, end) of this rank's contiguous, balanced share of `count` items.
 inline std::pair<std::int64_t, std::int64_t> my_share(std::int64_t count, MPI_Comm comm) {
   const std::int64_t ranks = size_of(comm), rank = rank_of(comm);

@@ -24,7 +24,15 @@ std::string value_text(const boost::any& value) {
   if (auto p = boost::any_cast<int>(&value)) out << *p;
   else if (auto p = boost::any_cast<std::int64_t>(&value)) out << *p;
   else if (auto p = boost::any_cast<std::uint64_t>(&value)) out << *p;
-  else if (auto p = boost::any_cast<double>(&value)) out << *p;
+  else if (auto p = boost::any_cast<double>(&value)) {
+    // The shortest text that reads back as the same double.
+    for (int digits = 6; digits <= 17; ++digits) {
+      std::ostringstream attempt;
+      attempt.precision(digits);
+      attempt << *p;
+      if (std::stod(attempt.str()) == *p || digits == 17) return attempt.str();
+    }
+  }
   else if (auto p = boost::any_cast<bool>(&value)) out << (*p ? "true" : "false");
   else TESSERA_ASSERT(false, "option of an unsupported type");
   return out.str();

@@ -10,9 +10,10 @@ struct MlpMixnn : Network {
   torch::nn::Sequential layers{torch::nn::Linear(784, 128), torch::nn::ReLU(),
                                torch::nn::Linear(128, 64),  torch::nn::ReLU(),
                                torch::nn::Linear(64, 10)};
-  MlpMixnn() { register_module("layers", layers); }
-  torch::Tensor forward(torch::Tensor images) override {
-    return layers->forward(images.flatten(1));
+  MlpMixnn() {
+    register_module("layers", layers);
+    add_function("flatten", [](const torch::Tensor& x) { return x.flatten(1); });
+    add_steps("layers", layers);
   }
 };
 

@@ -5,6 +5,29 @@
 
 namespace tessera::models {
 
+void Network::add_steps(const std::string& prefix, torch::nn::Sequential& sequence) {
+  std::size_t index = 0;
+  for (auto& child : *sequence) {
+    Step step;
+    step.name = prefix + "." + std::to_string(index++);
+    auto module = child.ptr();
+    step.apply = [child](const torch::Tensor& x) mutable { return child.forward(x); };
+    if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(module))
+      step.linear = torch::nn::Linear(linear);
+    if (auto dropout = std::dynamic_pointer_cast<torch::nn::DropoutImpl>(module))
+      step.dropout = dropout->options.p();
+    step.has_parameters = !module->parameters(/*recurse=*/false).empty();
+    steps_.push_back(std::move(step));
+  }
+}
+
+void Network::add_function(const std::string& name, std::function<torch::Tensor(const torch::Tensor&)> apply) {
+  Step step;
+  step.name = name;
+  step.apply = std::move(apply);
+  steps_.push_back(std::move(step));
+}
+
 const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> table = {
       {"mlp-mixnn", "784-128-64-10 MLP (MixNN Table 1)", 1, 28, 28, 10, make_mlp_mixnn},

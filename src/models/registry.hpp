@@ -12,9 +12,34 @@
 
 namespace tessera::models {
 
-// Every architecture maps a batch of images (N, C, H, W) to class logits (N, K).
+// One step of a forward pass: a named module ("features.0", "classifier.3") whose
+// parameters are "<name>.weight"/"<name>.bias", or a parameter-free function
+// ("flatten", "seedpool"). The service splits this list at the layers it cuts
+// into blocks and runs the pieces between them itself.
+struct Step {
+  std::string name;
+  std::function<torch::Tensor(const torch::Tensor&)> apply;
+  torch::nn::Linear linear{nullptr};  // set when the step is a Linear layer
+  bool has_parameters = false;        // a "layer" (Conv2d or Linear)
+  double dropout = 0;                 // > 0: a Dropout step of this probability
+};
+
+// Every architecture maps a batch of images (N, C, H, W) to class logits (N, K)
+// by applying its steps in order.
 struct Network : torch::nn::Module {
-  virtual torch::Tensor forward(torch::Tensor images) = 0;
+  torch::Tensor forward(torch::Tensor images) {
+    for (const auto& step : steps_) images = step.apply(images);
+    return images;
+  }
+  const std::vector<Step>& steps() const { return steps_; }
+
+ protected:
+  // Appends one step per child of `sequence`, named "<prefix>.<index>".
+  void add_steps(const std::string& prefix, torch::nn::Sequential& sequence);
+  void add_function(const std::string& name, std::function<torch::Tensor(const torch::Tensor&)> apply);
+
+ private:
+  std::vector<Step> steps_;
 };
 
 struct Architecture {

@@ -33,16 +33,17 @@ struct VggMini : Network {
                           conv3x3(32, 64), nn::ReLU(), nn::MaxPool2d(2),
                           conv3x3(64, 128), nn::ReLU()};
   nn::Sequential head = classifier({128 * 7 * 7, 1024, 1024, 10});
-  bool seed_pool;
 
-  explicit VggMini(bool seed_pool) : seed_pool(seed_pool) {
+  explicit VggMini(bool seed_pool) {
     register_module("features", features);
     register_module("classifier", head);
-  }
-  torch::Tensor forward(torch::Tensor images) override {
-    auto x = features->forward(images);
-    if (seed_pool) x = torch::adaptive_avg_pool2d(torch::adaptive_avg_pool2d(x, {1, 1}), {7, 7});
-    return head->forward(x.flatten(1));
+    add_steps("features", features);
+    if (seed_pool)
+      add_function("seedpool", [](const torch::Tensor& x) {
+        return torch::adaptive_avg_pool2d(torch::adaptive_avg_pool2d(x, {1, 1}), {7, 7});
+      });
+    add_function("flatten", [](const torch::Tensor& x) { return x.flatten(1); });
+    add_steps("classifier", head);
   }
 };
 
@@ -52,9 +53,8 @@ struct VggMini : Network {
 struct Vgg16 : Network {
   nn::Sequential features;
   nn::Sequential head;
-  bool seed_geometry;
 
-  explicit Vgg16(bool seed_geometry) : seed_geometry(seed_geometry) {
+  explicit Vgg16(bool seed_geometry) {
     const int kPool = 0;
     std::int64_t in = 3;
     for (int width : {64, 64, kPool, 128, 128, kPool, 256, 256, 256, kPool, 512, 512, 512,
@@ -70,11 +70,11 @@ struct Vgg16 : Network {
     head = seed_geometry ? classifier({512 * 7 * 7, 4096, 4096, 100}) : classifier({512, 512, 100});
     register_module("features", features);
     register_module("classifier", head);
-  }
-  torch::Tensor forward(torch::Tensor images) override {
-    auto x = features->forward(images);
-    if (seed_geometry) x = torch::adaptive_avg_pool2d(x, {7, 7});
-    return head->forward(x.flatten(1));
+    add_steps("features", features);
+    if (seed_geometry)
+      add_function("avgpool", [](const torch::Tensor& x) { return torch::adaptive_avg_pool2d(x, {7, 7}); });
+    add_function("flatten", [](const torch::Tensor& x) { return x.flatten(1); });
+    add_steps("classifier", head);
   }
 };
 

@@ -1,0 +1,169 @@
+// tessera bench service: the time of one training step (and one inference pass)
+// of the served model on all ranks of the job, one thread each, against the
+// monolithic LibTorch model on rank 0 with as many threads as the job has ranks,
+// measured alternately in the same run. Prints medians and ratios per block size.
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/comm.hpp"
+#include "core/log.hpp"
+#include "service/runner.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "bench");
+  add_block_options(options);
+  options.add_options()
+    ("bench.block_sizes", po::value<std::string>()->default_value("64,16"),
+     "square block sizes to measure, comma-separated (overrides blocks.bh/bw)")
+    ("bench.batch", po::value<std::int64_t>()->default_value(256), "images per step")
+    ("bench.repeats", po::value<int>()->default_value(7), "timed steps of each kind (after one warm-up)");
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// A barrier that sleeps instead of spinning, so idle ranks leave the cores to the
+// monolithic run being timed.
+void quiet_barrier(MPI_Comm comm) {
+  MPI_Request request;
+  MPI_Ibarrier(comm, &request);
+  int done = 0;
+  while (!done) {
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (!done) usleep(200);
+  }
+}
+
+// Seconds of `body` on rank 0 (others wait quietly), as seen by every rank.
+template <class Body>
+double timed(MPI_Comm comm, bool everyone, Body&& body) {
+  quiet_barrier(comm);
+  const auto start = std::chrono::steady_clock::now();
+  if (everyone || rank_of(comm) == 0) body();
+  quiet_barrier(comm);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MPI_Bcast(&seconds, 1, MPI_DOUBLE, 0, comm);
+  return seconds;
+}
+
+struct Row {
+  std::int64_t block = 0, devices = 0;
+  double mono_train, dist_train, mono_infer, dist_infer;
+};
+
+int run(const Config& config, MPI_Comm world) {
+  const auto batch = config.get<std::int64_t>("bench.batch");
+  const int repeats = config.get<int>("bench.repeats");
+  const auto arch = config.get<std::string>("model.arch");
+  std::vector<std::int64_t> sizes;
+  agree(world, [&] {
+    for (const auto& text : split_list(config.get<std::string>("bench.block_sizes"))) sizes.push_back(std::stoll(text));
+    TESSERA_REQUIRE(!sizes.empty(), "--bench.block_sizes: give at least one size");
+    TESSERA_REQUIRE(batch >= size_of(world), "--bench.batch: must be >= the number of ranks");
+    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    models::architecture(arch);
+  });
+  const auto data = agree(world, [&] {
+    return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), batch, 1);
+  });
+  const auto indices = torch::arange(batch);
+  const int ranks = size_of(world);
+  const int threads = torch::get_num_threads();
+  agree(world, [&] {
+    // mpiexec binds each rank to one core by default: the monolithic run on rank 0
+    // would then share one core between all its threads and look slow.
+    cpu_set_t cores;
+    CPU_ZERO(&cores);
+    sched_getaffinity(0, sizeof cores, &cores);
+    TESSERA_REQUIRE(rank_of(world) != 0 || CPU_COUNT(&cores) >= ranks * threads, "bench service: rank 0 may run on ",
+                    CPU_COUNT(&cores), " core(s), the monolithic model needs ", ranks * threads,
+                    ": start it with 'mpiexec --bind-to none'");
+  });
+  log::info("bench service: ", arch, ", batch ", batch, ", ", ranks, " ranks x ", threads,
+            " thread(s) against the monolithic model with ", ranks * threads, " threads, ", repeats, " repeats");
+
+  service::TrainSettings settings;
+  // The monolithic reference: the plain LibTorch loop on rank 0.
+  auto mono = models::build(arch, 1);
+  auto mono_optimizer = torch::optim::SGD(mono->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  auto mono_train = [&] {
+    torch::set_num_threads(ranks * threads);
+    mono->train();
+    mono_optimizer.zero_grad();
+    torch::nn::functional::cross_entropy(mono->forward(data.train.images), data.train.labels).backward();
+    mono_optimizer.step();
+    torch::set_num_threads(threads);
+  };
+  auto mono_infer = [&] {
+    torch::set_num_threads(ranks * threads);
+    torch::NoGradGuard no_grad;
+    mono->eval();
+    mono->forward(data.train.images);
+    torch::set_num_threads(threads);
+  };
+
+  auto comm = comm::make_communicator("mpi", world);
+  std::vector<Row> rows;
+  for (auto size : sizes) {
+    auto options = block_settings(config);
+    options.bh = options.bw = size;
+    auto network = models::build(arch, 1);
+    auto targets = agree(world, [&] { return service::plan(*network, options, comm->size()); });
+    service::Service served(network, targets, *comm, 1);
+    auto optimizer = service::make_optimizer(served, settings);
+    const auto lengths = service::batch_split(batch, *comm);
+    const auto mine = data.train.images.narrow(0, service::offset_of(lengths, comm->rank()), lengths[comm->rank()]);
+    auto dist_train = [&] { service::train_step(served, optimizer, data.train, indices, 0); };
+    auto dist_infer = [&] {
+      torch::NoGradGuard no_grad;
+      served.train(false);
+      served.forward(mine, {lengths});
+    };
+    Row row;
+    row.block = size;
+    for (const auto& t : targets) row.devices += t.placement.devices();
+    std::vector<double> times[4];
+    log::Progress progress("bench service " + std::to_string(size) + "x" + std::to_string(size), repeats + 1, 5.0);
+    for (int r = 0; r <= repeats; ++r) {  // r == 0: warm-up
+      double t[4] = {timed(world, false, mono_train), timed(world, true, dist_train), timed(world, false, mono_infer),
+                     timed(world, true, dist_infer)};
+      if (r > 0)
+        for (int k = 0; k < 4; ++k) times[k].push_back(t[k]);
+      progress.advance();
+    }
+    row.mono_train = median(times[0]);
+    row.dist_train = median(times[1]);
+    row.mono_infer = median(times[2]);
+    row.dist_infer = median(times[3]);
+    rows.push_back(row);
+  }
+  if (log::printing()) {
+    std::printf("%-8s %9s %14s %14s %8s %14s %14s %8s\n", "blocks", "devices", "mono train s", "served train s",
+                "ratio", "mono infer s", "served infer s", "ratio");
+    for (const auto& r : rows)
+      std::printf("%-8s %9lld %14.4f %14.4f %8.3f %14.4f %14.4f %8.3f\n",
+                  (std::to_string(r.block) + "x" + std::to_string(r.block)).c_str(),
+                  static_cast<long long>(r.devices), r.mono_train, r.dist_train, r.dist_train / r.mono_train,
+                  r.mono_infer, r.dist_infer, r.dist_infer / r.mono_infer);
+  }
+  return 0;
+}
+
+}  // namespace
+
+const Command bench_service_command{
+    "bench service", "one served training/inference step against the monolithic model, same run", add_options, run};
+
+}  // namespace tessera::cli

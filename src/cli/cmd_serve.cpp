@@ -1,0 +1,147 @@
+// tessera serve: the S0 system. Loads a model file, cuts the target layers into
+// blocks held by simulated devices on the ranks, and runs distributed inference
+// on the test set or distributed training steps, checked against the monolithic
+// model; writes the placement and the logical stream trace.
+#include <sys/resource.h>
+
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "comm/communicator.hpp"
+#include "core/comm.hpp"
+#include "core/log.hpp"
+#include "io/output_file.hpp"
+#include "models/model_file.hpp"
+#include "service/runner.hpp"
+#include "service/trace.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "serve");
+  add_block_options(options);
+  add_training_options(options);
+  options.add_options()
+    ("serve.mode", po::value<std::string>()->default_value("infer"),
+     "infer: distributed inference on the test set; train: distributed SGD steps")
+    ("serve.batch", po::value<std::int64_t>()->default_value(256), "images per step over all ranks")
+    ("serve.steps", po::value<std::int64_t>()->default_value(20), "training steps (serve.mode=train)")
+    ("serve.check", po::value<bool>()->default_value(true),
+     "compare with the monolithic model (logits in infer mode, weights after training)")
+    ("trace.steps", po::value<std::int64_t>()->default_value(1), "steps recorded in /trace (0 = none)")
+    ("comm.backend", po::value<std::string>()->default_value("auto"),
+     "mpi (CPU), nccl (CUDA, one GPU per rank), auto (nccl when built and a GPU is visible)");
+}
+
+struct Settings {
+  std::string mode;
+  std::int64_t batch, trace_steps;
+  service::TrainSettings train;
+  bool check;
+};
+
+Settings settings_from(const Config& config) {
+  Settings s;
+  s.mode = config.get<std::string>("serve.mode");
+  s.batch = config.get<std::int64_t>("serve.batch");
+  s.trace_steps = config.get<std::int64_t>("trace.steps");
+  s.check = config.get<bool>("serve.check");
+  s.train.steps = config.get<std::int64_t>("serve.steps");
+  s.train.batch = s.batch;
+  s.train.lr = config.get<double>("train.lr");
+  s.train.momentum = config.get<double>("train.momentum");
+  s.train.weight_decay = config.get<double>("train.weight_decay");
+  s.train.seed = config.get<std::uint64_t>("run.seed");
+  TESSERA_REQUIRE(s.mode == "infer" || s.mode == "train", "--serve.mode: must be infer or train, got '", s.mode, "'");
+  TESSERA_REQUIRE(s.batch >= 1, "--serve.batch: must be >= 1, got ", s.batch);
+  TESSERA_REQUIRE(s.train.steps >= 1, "--serve.steps: must be >= 1, got ", s.train.steps);
+  TESSERA_REQUIRE(s.trace_steps >= 0, "--trace.steps: must be >= 0, got ", s.trace_steps);
+  return s;
+}
+
+double max_weight_difference(const std::map<std::string, torch::Tensor>& a,
+                             const std::map<std::string, torch::Tensor>& b) {
+  double worst = 0;
+  for (const auto& [name, tensor] : a) worst = std::max(worst, (tensor - b.at(name)).abs().max().item<double>());
+  return worst;
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const auto folder = output_folder(config, world);
+  const auto settings = agree(world, [&] { return settings_from(config); });
+  auto model = models::load(config.get<std::string>("model.checkpoint"), world,
+                            config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
+  const auto& arch = models::architecture(model.info.arch);
+  auto comm = comm::make_communicator(config.get<std::string>("comm.backend"), world);
+  auto targets = agree(world, [&] { return service::plan(*model.network, block_settings(config), comm->size()); });
+  const service::LogicalDevices devices(*model.network, targets, {arch.channels, arch.height, arch.width},
+                                        config.get<std::uint64_t>("run.seed"));
+  const auto data = agree(world, [&] {
+    return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"),
+                      config.get<std::int64_t>("data.train_limit"), config.get<std::int64_t>("data.test_limit"));
+  });
+  std::int64_t device_count = 0;
+  for (const auto& t : targets) device_count += t.placement.devices();
+  log::info("serving ", model.info.arch, " on ", comm->size(), " ranks (", comm->backend(), "): ", device_count,
+            " devices hold the blocks of ", targets.size(), " layer(s), ", devices.count(), " devices in all");
+
+  auto reference = service::clone(*model.network, model.info.arch);
+  const auto seed = config.get<std::uint64_t>("run.seed");
+  service::Service served(model.network, targets, *comm, seed);
+
+  io::OutputFile file((std::filesystem::path(folder) / "serve.h5").string(), world,
+                      {"serve", config.ini_text(), seed, comm->size()});
+  auto group = file.root().require_group("serve");
+  group.set_attr("mode", settings.mode);
+  group.set_attr("backend", comm->backend());
+  group.set_attr("devices", devices.count());
+  if (settings.mode == "infer") {
+    auto report = service::infer(served, settings.check ? reference.get() : nullptr, data.test, settings.batch);
+    log::info("served test accuracy ", report.accuracy, " on ", report.images, " images (monolithic ",
+              report.reference_accuracy, "), max |logit difference| ", report.max_logit_diff, " (logits up to ",
+              report.max_logit, "), ", log::seconds_text(report.seconds));
+    group.set_attr("accuracy", report.accuracy);
+    group.set_attr("reference_accuracy", report.reference_accuracy);
+    group.set_attr("max_logit_diff", report.max_logit_diff);
+    group.set_attr("max_logit", report.max_logit);
+    group.set_attr("images", report.images);
+    group.set_attr("seconds", report.seconds);
+  } else {
+    const auto losses = service::train_steps(served, data.train, settings.train);
+    group.create_dataset<double>("loss", {losses.size()}).write(losses.data());
+    if (settings.check) {
+      // The same steps on one process with the full weights (and the same dropout masks).
+      auto self = comm::make_mpi_communicator(MPI_COMM_SELF);
+      service::Service monolithic(reference, {}, *self, seed);
+      const auto expected = service::train_steps(monolithic, data.train, settings.train, false);
+      const double difference = max_weight_difference(served.assembled_parameters(), monolithic.assembled_parameters());
+      log::info(settings.train.steps, " training steps: final loss ", losses.back(), " (monolithic ",
+                expected.back(), "), max |weight difference| ", difference);
+      group.set_attr("max_weight_diff", difference);
+      group.set_attr("reference_final_loss", expected.back());
+    }
+  }
+  service::write_blocks(targets, file.root());
+  service::write_trace(devices, devices.events(settings.trace_steps, settings.batch, settings.mode == "train"),
+                       file.root());
+  // Peak resident memory of the largest rank, after everything (trace included) was built.
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  double peak_mib = usage.ru_maxrss / 1024.0;
+  MPI_Allreduce(MPI_IN_PLACE, &peak_mib, 1, MPI_DOUBLE, MPI_MAX, world);
+  group.set_attr("peak_rss_mib_max_rank", peak_mib);
+  log::info("peak memory of the largest rank: ", peak_mib, " MiB");
+  file.commit();
+  log::info("wrote '", file.path(), "'");
+  return 0;
+}
+
+}  // namespace
+
+const Command serve_command{"serve", "serve a model on simulated devices over the ranks (infer or train)",
+                            add_options, run};
+
+}  // namespace tessera::cli

@@ -1,0 +1,115 @@
+// The MPI backend: CPU tensors, contiguous buffers handed to MPI directly.
+#include <numeric>
+
+#include "comm/communicator.hpp"
+#include "core/comm.hpp"
+#include "core/error.hpp"
+
+namespace tessera::comm {
+
+Communicator::Communicator(MPI_Comm comm) : mpi_(comm), rank_(rank_of(comm)), size_(size_of(comm)) {}
+
+std::vector<std::int64_t> balanced_lengths(std::int64_t count, int ranks) {
+  std::vector<std::int64_t> lengths(ranks);
+  for (int r = 0; r < ranks; ++r) lengths[r] = count * (r + 1) / ranks - count * r / ranks;
+  return lengths;
+}
+
+namespace {
+
+MPI_Datatype mpi_type(const torch::Tensor& t) {
+  switch (t.scalar_type()) {
+    case torch::kFloat32: return MPI_FLOAT;
+    case torch::kFloat64: return MPI_DOUBLE;
+    case torch::kInt64: return MPI_INT64_T;
+    case torch::kInt32: return MPI_INT32_T;
+    case torch::kUInt8: return MPI_UINT8_T;
+    default: TESSERA_ASSERT(false, "no MPI type for ", t.scalar_type());
+  }
+  return MPI_DATATYPE_NULL;
+}
+
+int as_count(std::int64_t n) {
+  // MPI counts are int: one message of more than 2^31 elements needs splitting.
+  TESSERA_ASSERT(n <= std::numeric_limits<int>::max(), "message of ", n, " elements exceeds MPI's int count");
+  return static_cast<int>(n);
+}
+
+void check(int code, const char* what) {
+  TESSERA_ASSERT(code == MPI_SUCCESS, "MPI call failed: ", what);
+}
+
+class MpiCommunicator final : public Communicator {
+ public:
+  explicit MpiCommunicator(MPI_Comm comm) : Communicator(comm) {}
+  std::string backend() const override { return "mpi"; }
+  torch::Device device() const override { return torch::kCPU; }
+
+  void all_reduce_sum(torch::Tensor& tensor) override {
+    TESSERA_ASSERT(tensor.is_contiguous() && tensor.device().is_cpu());
+    if (size_ == 1) return;
+    check(MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), as_count(tensor.numel()), mpi_type(tensor), MPI_SUM, mpi_),
+          "MPI_Allreduce");
+  }
+
+  torch::Tensor all_gather(const torch::Tensor& part, const std::vector<std::int64_t>& lengths) override {
+    TESSERA_ASSERT(static_cast<int>(lengths.size()) == size_ && part.size(0) == lengths[rank_]);
+    if (size_ == 1) return part;
+    auto src = part.contiguous();
+    auto shape = src.sizes().vec();
+    const std::int64_t row = src.numel() / std::max<std::int64_t>(1, src.size(0));
+    shape[0] = std::accumulate(lengths.begin(), lengths.end(), std::int64_t{0});
+    auto whole = torch::empty(shape, src.options());
+    std::vector<int> counts(size_), displs(size_);
+    for (int r = 0, at = 0; r < size_; ++r) {
+      counts[r] = as_count(lengths[r] * row);
+      displs[r] = at;
+      at += counts[r];
+    }
+    check(MPI_Allgatherv(src.data_ptr(), counts[rank_], mpi_type(src), whole.data_ptr(), counts.data(),
+                         displs.data(), mpi_type(src), mpi_),
+          "MPI_Allgatherv");
+    return whole;
+  }
+
+  torch::Tensor reduce_scatter_sum(const torch::Tensor& whole, const std::vector<std::int64_t>& lengths) override {
+    TESSERA_ASSERT(static_cast<int>(lengths.size()) == size_);
+    auto src = whole.contiguous();
+    if (size_ == 1) return src;
+    const std::int64_t row = src.numel() / std::max<std::int64_t>(1, src.size(0));
+    auto shape = src.sizes().vec();
+    shape[0] = lengths[rank_];
+    auto mine = torch::empty(shape, src.options());
+    std::vector<int> counts(size_);
+    for (int r = 0; r < size_; ++r) counts[r] = as_count(lengths[r] * row);
+    check(MPI_Reduce_scatter(src.data_ptr(), mine.data_ptr(), counts.data(), mpi_type(src), MPI_SUM, mpi_),
+          "MPI_Reduce_scatter");
+    return mine;
+  }
+
+  void broadcast(torch::Tensor& tensor, int root) override {
+    TESSERA_ASSERT(tensor.is_contiguous());
+    check(MPI_Bcast(tensor.data_ptr(), as_count(tensor.numel()), mpi_type(tensor), root, mpi_), "MPI_Bcast");
+  }
+
+  void send(const torch::Tensor& tensor, int peer) override {
+    auto src = tensor.contiguous();
+    check(MPI_Send(src.data_ptr(), as_count(src.numel()), mpi_type(src), peer, 0, mpi_), "MPI_Send");
+  }
+
+  void recv(torch::Tensor& tensor, int peer) override {
+    TESSERA_ASSERT(tensor.is_contiguous());
+    check(MPI_Recv(tensor.data_ptr(), as_count(tensor.numel()), mpi_type(tensor), peer, 0, mpi_, MPI_STATUS_IGNORE),
+          "MPI_Recv");
+  }
+
+  void barrier() override { check(MPI_Barrier(mpi_), "MPI_Barrier"); }
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm) {
+  return std::make_unique<MpiCommunicator>(comm);
+}
+
+}  // namespace tessera::comm

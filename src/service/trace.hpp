@@ -1,0 +1,78 @@
+// The logical device-to-device streams a real deployment of the service would
+// send (DESIGN section 3), recorded per step. Devices: a client (the input source),
+// one device per layer that is not cut into blocks, and the devices holding each
+// target layer's blocks. Per sharded layer and step:
+//   forward:  the producer of input slice x_c sends it to every device holding a
+//             block in column c; each block device sends its partial y_r to the
+//             row owner of r; the row owner sends its activated slice on to the
+//             consumers in the next layer. The row owner is the row's last device
+//             in placement order, so partial sums only flow from earlier to later
+//             devices and the graph stays acyclic when devices hold several blocks;
+//   backward: the same edges reversed, in reverse order, with the same sizes.
+// Layers that are not sharded send their whole activation to the next layer.
+// Forward has one entry (the client) and one exit (the last layer's device);
+// backward the reverse. Device ids are shuffled (seeded), so an eavesdropper learns
+// nothing from their order; /trace/truth/device_layer holds the truth.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/registry.hpp"
+#include "service/service.hpp"
+
+namespace tessera::h5 {
+class Group;
+}
+
+namespace tessera::service {
+
+enum Phase : std::int32_t { kForward = 0, kBackward = 1 };
+
+struct TraceEvents {
+  std::vector<std::int64_t> step, phase, seq, src, dst, bytes;
+  std::size_t size() const { return src.size(); }
+};
+
+class LogicalDevices {
+ public:
+  // `network` must still hold its full weights (shapes are read from a forward pass
+  // of one image of `sample_shape` = {C, H, W}).
+  LogicalDevices(const models::Network& network, const std::vector<Target>& targets,
+                 const std::vector<std::int64_t>& sample_shape, std::uint64_t seed);
+
+  std::int64_t count() const { return static_cast<std::int64_t>(layer_of_device_.size()); }
+  // The layer index of every device id: 0 is the client, 1.. the network's layers.
+  const std::vector<std::int64_t>& layer_of_device() const { return layer_of_device_; }
+  const std::vector<std::string>& layer_names() const { return layer_names_; }
+  std::int64_t entry() const { return client_; }
+  std::int64_t exit() const;
+
+  // The events of `steps` steps of a batch of `batch` images (backward too when training).
+  TraceEvents events(std::int64_t steps, std::int64_t batch, bool training) const;
+
+ private:
+  struct Layer {
+    std::string name;
+    std::int64_t out_features = 0;  // per image, after the steps attached to it
+    const Target* target = nullptr; // set when cut into blocks
+    std::int64_t device = -1;       // its device, when not cut into blocks
+    std::vector<std::int64_t> block_device;  // when cut: device id of every block
+    std::vector<std::int64_t> row_owner;     // when cut: device id of every row's owner
+  };
+  struct Edge {
+    std::int64_t src, dst, bytes_per_image;
+  };
+  std::vector<Edge> forward_edges() const;
+
+  std::vector<Layer> layers_;
+  std::vector<std::int64_t> layer_of_device_;
+  std::vector<std::string> layer_names_;
+  std::int64_t client_ = 0, input_features_ = 0;
+};
+
+// Writes /trace (and /trace/truth) under `root` (collective; every rank passes the same events).
+void write_trace(const LogicalDevices& devices, const TraceEvents& events, const h5::Group& root);
+
+}  // namespace tessera::service

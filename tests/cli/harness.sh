@@ -1,0 +1,156 @@
+# The harness shared by the end-to-end scripts: runs the tessera binary under
+# mpiexec on RANKS ranks in fresh case folders, records every rank's exit code,
+# and checks messages and leftovers. Sourced; expects TESSERA [MPIEXEC] in "$@".
+set -u
+
+if [[ $# -lt 1 ]]; then
+  echo "usage: $0 TESSERA [MPIEXEC]" >&2
+  exit 2
+fi
+TESSERA=$(realpath "$1")
+MPIEXEC=${2:-mpiexec}
+PYTHON=${TESSERA_PYTHON:-/usr/bin/python3}
+DATA=/usr/share/datasets/fashion-mnist
+RANKS=2
+LIMIT_S=300
+
+if [[ $(id -u) -eq 0 ]]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OMPI_MCA_rmaps_base_oversubscribe=1
+
+ROOT=$(mktemp -d "${TMPDIR:-/tmp}/tessera-bad-input-XXXXXX")
+trap 'rm -rf "$ROOT"' EXIT
+FIXTURES=$ROOT/fixtures  # files shared by several cases (model files); never checked for leftovers
+mkdir -p "$FIXTURES"
+
+passed=0
+failed=0
+case_dir=""   # the working folder of the current case
+log=""        # its captured stdout+stderr
+status=""     # "rc0 rc1" of the last run, "?" for a rank that recorded none
+reasons=()    # why the current case failed
+
+# A fresh working folder for a case.
+new_case() {
+  case_dir=$(mktemp -d "$ROOT/case-XXXXXX")
+  reasons=()
+}
+
+# Runs tessera with the given arguments on RANKS ranks inside $case_dir, recording
+# every rank's exit code; sets $log and $status.
+run_tessera() {
+  local rcdir
+  rcdir=$(mktemp -d "$ROOT/rc-XXXXXX")
+  log=$case_dir.log
+  (cd "$case_dir" &&
+     timeout "$LIMIT_S" "$MPIEXEC" -n "$RANKS" --oversubscribe \
+       sh -c '"$0" "$@"; echo $? > "'"$rcdir"'/rc.$OMPI_COMM_WORLD_RANK"' "$TESSERA" "$@") >"$log" 2>&1
+  local mpiexec_rc=$?
+  status=""
+  local r
+  for ((r = 0; r < RANKS; ++r)); do
+    if [[ -s $rcdir/rc.$r ]]; then status+="$(cat "$rcdir/rc.$r") "; else status+="? "; fi
+  done
+  status=${status% }
+  if [[ $mpiexec_rc -eq 124 || $mpiexec_rc -eq 137 ]]; then
+    reasons+=("timed out after ${LIMIT_S}s (hang?)")
+  fi
+  rm -rf "$rcdir"
+}
+
+# The lines of the output that tessera printed.
+tessera_lines() { grep '^tessera' "$log"; }
+
+expect_all_ranks_failed() {
+  local rc
+  for rc in $status; do
+    if [[ $rc == "?" ]]; then
+      reasons+=("a rank recorded no exit code (exit codes: $status)")
+      return
+    fi
+    if [[ $rc -eq 0 ]]; then
+      reasons+=("a rank exited 0 (exit codes: $status)")
+      return
+    fi
+  done
+}
+
+expect_all_ranks_succeeded() {
+  local rc
+  for rc in $status; do
+    if [[ $rc != 0 ]]; then
+      reasons+=("a rank did not exit 0 (exit codes: $status)")
+      return
+    fi
+  done
+}
+
+# Exactly one line starts with "tessera" and it holds every given word.
+expect_one_message() {
+  local count
+  count=$(tessera_lines | wc -l)
+  if [[ $count -ne 1 ]]; then
+    reasons+=("$count lines start with 'tessera', expected 1")
+    return
+  fi
+  local line word
+  line=$(tessera_lines)
+  for word in "$@"; do
+    [[ $line == *"$word"* ]] || reasons+=("the message does not contain '$word'")
+  done
+}
+
+# No *.h5 or *.partial anywhere under $case_dir, and the output folder `out`, if
+# it exists, holds no file.
+expect_no_output() {
+  local left
+  left=$(find "$case_dir" \( -name '*.h5' -o -name '*.partial' \) -print)
+  [[ -z $left ]] || reasons+=("output files left behind: $(echo $left)")
+  if [[ -d $case_dir/out ]]; then
+    left=$(find "$case_dir/out" ! -type d -print)
+    [[ -z $left ]] || reasons+=("the output folder holds files: $(echo $left)")
+  fi
+}
+
+# Ends a case: PASS or FAIL with the reasons and the output.
+finish_case() {
+  local name=$1
+  if [[ ${#reasons[@]} -eq 0 ]]; then
+    echo "PASS $name"
+    echo "     message: $(tessera_lines | tail -n 1)"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name"
+    local reason
+    for reason in "${reasons[@]}"; do echo "     - $reason"; done
+    echo "     exit codes: $status; output:"
+    sed 's/^/     | /' "$log"
+    failed=$((failed + 1))
+  fi
+}
+
+# A bad-input case: runs tessera with the arguments after "--" and expects a
+# failure whose message holds every word before "--".
+bad_case() {
+  local name=$1
+  shift
+  local words=()
+  while [[ $1 != "--" ]]; do
+    words+=("$1")
+    shift
+  done
+  shift
+  run_tessera "$@"
+  expect_all_ranks_failed
+  expect_one_message "${words[@]}"
+  expect_no_output
+  finish_case "$name"
+}
+
+# A copy of the Fashion-MNIST files in $case_dir/data.
+copy_data() {
+  mkdir -p "$case_dir/data"
+  cp "$DATA"/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz "$case_dir/data/"
+}
+

@@ -1,0 +1,169 @@
+// The logical stream trace: exact event counts and byte totals against the
+// formula, a DAG with one entry and one exit per direction, and the written
+// /trace read back.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "io/h5.hpp"
+#include "service/trace.hpp"
+#include "test_util.hpp"
+
+using namespace tessera;
+
+namespace {
+
+struct Graph {
+  std::set<std::int64_t> nodes;
+  std::multimap<std::int64_t, std::int64_t> edges;
+};
+
+Graph graph_of(const service::TraceEvents& events, std::int64_t step, std::int64_t phase) {
+  Graph g;
+  for (std::size_t e = 0; e < events.size(); ++e) {
+    if (events.step[e] != step || events.phase[e] != phase) continue;
+    g.nodes.insert(events.src[e]);
+    g.nodes.insert(events.dst[e]);
+    g.edges.emplace(events.src[e], events.dst[e]);
+  }
+  return g;
+}
+
+// Kahn's algorithm: true when every node can be ordered (no cycle).
+bool acyclic(const Graph& g) {
+  std::map<std::int64_t, int> in;
+  for (auto n : g.nodes) in[n] = 0;
+  for (const auto& [s, d] : g.edges) in[d]++;
+  std::vector<std::int64_t> ready;
+  for (const auto& [n, k] : in)
+    if (k == 0) ready.push_back(n);
+  std::size_t seen = 0;
+  while (!ready.empty()) {
+    auto n = ready.back();
+    ready.pop_back();
+    ++seen;
+    auto range = g.edges.equal_range(n);
+    for (auto it = range.first; it != range.second; ++it)
+      if (--in[it->second] == 0) ready.push_back(it->second);
+  }
+  return seen == g.nodes.size();
+}
+
+std::set<std::int64_t> sources(const Graph& g) {
+  std::set<std::int64_t> out = g.nodes;
+  for (const auto& e : g.edges) out.erase(e.second);
+  return out;
+}
+std::set<std::int64_t> sinks(const Graph& g) {
+  std::set<std::int64_t> out = g.nodes;
+  for (const auto& e : g.edges) out.erase(e.first);
+  return out;
+}
+
+service::Options small(std::int64_t per_device) {
+  service::Options options;
+  options.bh = options.bw = 32;  // layers.0 of mlp-mixnn: 128 x 784 in 4 x 25 blocks
+  options.per_device = per_device;
+  return options;
+}
+
+}  // namespace
+
+TEST(Trace, OneBlockPerDeviceMatchesTheFormula) {
+  auto network = models::build("mlp-mixnn", 1);
+  auto targets = service::plan(*network, small(1), 1);
+  service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
+  const std::int64_t n = 100, rows = 4, cols = 25, batch = 16, steps = 3;
+  EXPECT_EQ(devices.count(), 1 + n + 2);  // client, 100 block devices, layers.2, layers.4
+  auto events = devices.events(steps, batch, /*training=*/true);
+  // Per direction: x_c to the R holders of each column (N), partials to row owners
+  // (N - R), row owners to layers.2 (R), layers.2 to layers.4 (1): 2N + 1.
+  const std::int64_t per_direction = 2 * n + 1;
+  ASSERT_EQ(static_cast<std::int64_t>(events.size()), steps * 2 * per_direction);
+  // Bytes per image: 4 x 784 inputs, 24 x 128 partials, 128 to layers.2, 64 to layers.4.
+  const std::int64_t per_image = rows * 784 + (cols - 1) * 128 + 128 + 64;
+  std::int64_t total = 0;
+  for (auto b : events.bytes) total += b;
+  EXPECT_EQ(total, steps * 2 * per_image * batch * 4);
+
+  for (std::int64_t s = 0; s < steps; ++s) {
+    auto forward = graph_of(events, s, service::kForward);
+    auto backward = graph_of(events, s, service::kBackward);
+    EXPECT_TRUE(acyclic(forward));
+    EXPECT_TRUE(acyclic(backward));
+    EXPECT_EQ(sources(forward), std::set<std::int64_t>{devices.entry()});
+    EXPECT_EQ(sinks(forward), std::set<std::int64_t>{devices.exit()});
+    EXPECT_EQ(sources(backward), std::set<std::int64_t>{devices.exit()});
+    EXPECT_EQ(sinks(backward), std::set<std::int64_t>{devices.entry()});
+  }
+  // The truth: 100 devices in layer 1 (layers.0), one each in layers 0, 2, 3.
+  std::map<std::int64_t, int> per_layer;
+  for (auto l : devices.layer_of_device()) per_layer[l]++;
+  EXPECT_EQ(per_layer, (std::map<std::int64_t, int>{{0, 1}, {1, 100}, {2, 1}, {3, 1}}));
+}
+
+TEST(Trace, SeveralBlocksPerDeviceCountDistinctHolders) {
+  auto network = models::build("mlp-mixnn", 1);
+  auto targets = service::plan(*network, small(4), 1);
+  service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
+  auto events = devices.events(1, 8, /*training=*/false);
+  // Independent count from the placement: distinct devices per column and per row.
+  const auto& grid = targets[0].grid;
+  const auto& device_of = targets[0].placement.device_of_block;
+  std::int64_t expected = grid.rows + 1;
+  for (std::int64_t c = 0; c < grid.cols; ++c) {
+    std::set<std::int64_t> holders;
+    for (std::int64_t r = 0; r < grid.rows; ++r) holders.insert(device_of[grid.id(r, c)]);
+    expected += holders.size();
+  }
+  for (std::int64_t r = 0; r < grid.rows; ++r) {
+    std::set<std::int64_t> holders;
+    for (std::int64_t c = 0; c < grid.cols; ++c) holders.insert(device_of[grid.id(r, c)]);
+    holders.erase(*holders.rbegin());  // the row owner: the row's last device
+    expected += holders.size();
+  }
+  EXPECT_EQ(static_cast<std::int64_t>(events.size()), expected);
+  EXPECT_EQ(devices.count(), 1 + 25 + 2);
+  EXPECT_TRUE(acyclic(graph_of(events, 0, service::kForward)));
+}
+
+TEST(Trace, TwoShardedLayersInARowStayAcyclic) {
+  auto network = models::build("vgg-mini", 1);
+  auto options = small(1);
+  options.bh = options.bw = 128;
+  options.layers = {"classifier.0", "classifier.3"};
+  auto targets = service::plan(*network, options, 1);
+  service::LogicalDevices devices(*network, targets, {1, 28, 28}, 3);
+  auto events = devices.events(1, 4, true);
+  auto forward = graph_of(events, 0, service::kForward);
+  EXPECT_TRUE(acyclic(forward));
+  EXPECT_EQ(sources(forward), std::set<std::int64_t>{devices.entry()});
+  EXPECT_EQ(sinks(forward), std::set<std::int64_t>{devices.exit()});
+  // classifier.0 row owners (8) send each of classifier.3's 8 columns to its 8 holders.
+  std::int64_t owner_to_next = 0;
+  const auto& layer = devices.layer_of_device();
+  for (std::size_t e = 0; e < events.size(); ++e)
+    if (events.phase[e] == 0 && layer[events.src[e]] == 4 && layer[events.dst[e]] == 5) ++owner_to_next;
+  EXPECT_EQ(owner_to_next, 8 * 8);
+}
+
+TEST(Trace, WrittenAndReadBack) {
+  test::SharedTempFile temp;
+  auto network = models::build("mlp-mixnn", 1);
+  auto targets = service::plan(*network, small(1), 1);
+  service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
+  auto events = devices.events(2, 16, true);
+  {
+    auto file = h5::File::create(temp.path(), MPI_COMM_WORLD);
+    service::write_trace(devices, events, file.root());
+  }
+  auto file = h5::File::open(temp.path(), MPI_COMM_WORLD);
+  auto trace = file.root().group("trace");
+  EXPECT_EQ(trace.dataset("src").read<std::int64_t>(), events.src);
+  EXPECT_EQ(trace.dataset("bytes").read<std::int64_t>(), events.bytes);
+  EXPECT_EQ(trace.dataset("phase").shape(), (std::vector<hsize_t>{events.size()}));
+  EXPECT_EQ(trace.dataset("truth/device_layer").read<std::int64_t>(), devices.layer_of_device());
+  EXPECT_EQ(trace.attr_int("forward_entry"), devices.entry());
+  EXPECT_EQ(trace.attr_string("layer_names"), "client\nlayers.0\nlayers.2\nlayers.4");
+}
