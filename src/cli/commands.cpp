@@ -7,6 +7,8 @@ const std::vector<Command>& commands() {
       train_command,
       blocks_command,
       serve_command,
+      drop_command,
+      swap_command,
       bench_train_command,
       bench_service_command,
   };

@@ -25,6 +25,8 @@ const std::vector<Command>& commands();
 extern const Command train_command;
 extern const Command blocks_command;
 extern const Command serve_command;
+extern const Command drop_command;
+extern const Command swap_command;
 extern const Command bench_train_command;
 extern const Command bench_service_command;
 

@@ -1,0 +1,197 @@
+// tessera drop and tessera swap: the adversary's reconstruction accuracy over a
+// grid of drop rates (P1: held blocks at their true positions) and of drop rates x
+// swapped pairs (S1: positions after random transpositions), repeats included.
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/comm.hpp"
+#include "core/log.hpp"
+#include "core/rng.hpp"
+#include "io/output_file.hpp"
+#include "models/model_file.hpp"
+#include "threat/adversary.hpp"
+#include "threat/sweep.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_shared_options(po::options_description& options, const std::string& command) {
+  add_common_options(options, command);
+  add_block_options(options);
+  options.add_options()
+    ("attack.eval_samples", po::value<std::int64_t>()->default_value(0),
+     "images of the test set the adversary evaluates on (0 = the whole test set)")
+    ("attack.repeats", po::value<std::int64_t>()->default_value(3), "repeats of every point (new compromised devices)");
+}
+
+void add_drop_options(po::options_description& options) {
+  add_shared_options(options, "drop");
+  options.add_options()("drop.rates", po::value<std::string>()->default_value("0.5:0.9:0.1,0.92:1:0.02"),
+                        "drop rates: values and first:last:step ranges, comma-separated");
+}
+
+void add_swap_options(po::options_description& options) {
+  add_shared_options(options, "swap");
+  options.add_options()
+    ("swap.rates", po::value<std::string>()->default_value("0.85:0.99:0.02"), "drop rates (values and ranges)")
+    ("swap.pairs", po::value<std::string>()->default_value("0:100:25"),
+     "swapped pairs: random transpositions among the held blocks (values and ranges)");
+}
+
+// What both sweeps share: the victim, its target layer cut into blocks, and the
+// evaluator holding the target layer's input features.
+struct Setup {
+  models::LoadedModel model;
+  service::Target target;
+  std::unique_ptr<threat::Evaluator> evaluator;
+  std::string path;
+  std::int64_t repeats = 0;
+};
+
+Setup prepare(const Config& config, MPI_Comm world, const std::string& command) {
+  Setup setup;
+  const auto folder = output_folder(config, world);
+  setup.model = models::load(config.get<std::string>("model.checkpoint"), world,
+                             config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
+  setup.target = agree(world, [&] {
+    auto targets = service::plan(*setup.model.network, block_settings(config), 1);
+    TESSERA_REQUIRE(targets.size() == 1, "--blocks.layers: ", command, " attacks one layer, got ", targets.size());
+    return targets.front();
+  });
+  const auto eval_samples = config.get<std::int64_t>("attack.eval_samples");
+  setup.repeats = config.get<std::int64_t>("attack.repeats");
+  const auto data = agree(world, [&] {
+    TESSERA_REQUIRE(eval_samples >= 0, "--attack.eval_samples: must be >= 0, got ", eval_samples);
+    TESSERA_REQUIRE(setup.repeats >= 1, "--attack.repeats: must be >= 1, got ", setup.repeats);
+    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
+    TESSERA_REQUIRE(eval_samples <= d.test.size(), "--attack.eval_samples: ", eval_samples,
+                    " images asked, the test set has ", d.test.size());
+    return d;
+  });
+  const auto eval = eval_samples ? data::Split{data.test.images.narrow(0, 0, eval_samples),
+                                               data.test.labels.narrow(0, 0, eval_samples)}
+                                 : data.test;
+  setup.evaluator = std::make_unique<threat::Evaluator>(*setup.model.network, setup.target.layer,
+                                                        setup.target.grid, eval);
+  setup.path = (std::filesystem::path(folder) / (command + "-" + setup.model.info.arch + ".h5")).string();
+  return setup;
+}
+
+void announce(const Setup& setup, const std::string& command) {
+  const auto& g = setup.target.grid;
+  log::info(command, ": ", setup.model.info.arch, " ", setup.target.layer, " ", g.out, "x", g.in, " in ", g.bh, "x",
+            g.bw, " blocks (", g.count(), " on ", setup.target.placement.devices(), " devices), ",
+            setup.evaluator->images(), " eval images, victim accuracy ", setup.evaluator->victim().accuracy);
+}
+
+void describe(const Setup& setup, const Config& config, const h5::Group& group) {
+  const auto& g = setup.target.grid;
+  group.set_attr("arch", setup.model.info.arch);
+  group.set_attr("model_checkpoint", config.get<std::string>("model.checkpoint"));
+  group.set_attr("layer", setup.target.layer);
+  group.set_attr("bh", g.bh);
+  group.set_attr("bw", g.bw);
+  group.set_attr("blocks", g.count());
+  group.set_attr("devices", setup.target.placement.devices());
+  group.set_attr("repeats", setup.repeats);
+  group.set_attr("eval_images", setup.evaluator->images());
+  group.set_attr("victim_accuracy", setup.evaluator->victim().accuracy);
+  group.set_attr("victim_loss", setup.evaluator->victim().loss);
+}
+
+// Writes the per-point results as datasets of shape `dims` (points in row-major order).
+void write_results(const std::vector<threat::PointResult>& results, const std::vector<hsize_t>& dims,
+                   const h5::Group& group) {
+  std::vector<double> columns[4];
+  for (const auto& r : results) {
+    columns[0].push_back(r.score.accuracy);
+    columns[1].push_back(r.score.loss);
+    columns[2].push_back(r.score.fidelity);
+    columns[3].push_back(r.held_fraction);
+  }
+  const char* names[4] = {"accuracy", "loss", "fidelity", "held_fraction"};
+  for (int k = 0; k < 4; ++k) group.create_dataset<double>(names[k], dims).write(columns[k].data());
+}
+
+threat::PointResult evaluate(const Setup& setup, double rate, std::int64_t repeat, std::int64_t pairs,
+                             std::uint64_t swap_seed, std::uint64_t seed) {
+  const auto held = threat::held_blocks(setup.target.placement, rate, seed, repeat);
+  const auto position = threat::transposed_positions(held, setup.target.grid, pairs, swap_seed);
+  return {setup.evaluator->score(held, position),
+          static_cast<double>(held.size()) / static_cast<double>(setup.target.grid.count())};
+}
+
+int run_drop(const Config& config, MPI_Comm world) {
+  const auto rates = agree(world, [&] { return threat::parse_grid(config.get<std::string>("drop.rates"), "--drop.rates"); });
+  agree(world, [&] {
+    for (auto r : rates) TESSERA_REQUIRE(r >= 0 && r <= 1, "--drop.rates: ", r, " is outside [0, 1]");
+  });
+  const auto setup = prepare(config, world, "drop");
+  announce(setup, "drop");
+  const auto seed = config.get<std::uint64_t>("run.seed");
+  const std::int64_t m = rates.size();
+  const auto results = threat::spread(world, m * setup.repeats, [&](std::int64_t i) {
+    return evaluate(setup, rates[i / setup.repeats], i % setup.repeats, 0, 0, seed);
+  }, "drop");
+
+  io::OutputFile file(setup.path, world, {"drop", config.ini_text(), seed});
+  auto group = file.root().require_group("drop");
+  describe(setup, config, group);
+  group.set_attr("knowledge", "positions");
+  group.create_dataset<double>("rates", {static_cast<hsize_t>(m)}).write(rates.data());
+  write_results(results, {static_cast<hsize_t>(m), static_cast<hsize_t>(setup.repeats)}, group);
+  service::write_blocks({setup.target}, file.root());
+  file.commit();
+  log::info("wrote '", setup.path, "'");
+  return 0;
+}
+
+int run_swap(const Config& config, MPI_Comm world) {
+  const auto [rates, pairs] = agree(world, [&] {
+    auto r = threat::parse_grid(config.get<std::string>("swap.rates"), "--swap.rates");
+    auto p = threat::parse_grid(config.get<std::string>("swap.pairs"), "--swap.pairs");
+    for (auto x : r) TESSERA_REQUIRE(x >= 0 && x <= 1, "--swap.rates: ", x, " is outside [0, 1]");
+    for (auto x : p) TESSERA_REQUIRE(x >= 0 && x == std::floor(x), "--swap.pairs: ", x, " is not a whole number >= 0");
+    return std::make_pair(r, p);
+  });
+  const auto setup = prepare(config, world, "swap");
+  const auto seed = config.get<std::uint64_t>("run.seed");
+  const std::int64_t m = rates.size(), s = pairs.size(), repeats = setup.repeats;
+  // A grid point that asks more swaps than the held blocks allow fails the whole run, before any work.
+  agree(world, [&] {
+    for (std::int64_t a = 0; a < m; ++a)
+      for (std::int64_t rep = 0; rep < repeats; ++rep)
+        TESSERA_REQUIRE(*std::max_element(pairs.begin(), pairs.end()) == 0 ||
+                            threat::held_blocks(setup.target.placement, rates[a], seed, rep).size() >= 2,
+                        "--swap.pairs: drop rate ", rates[a], " leaves fewer than 2 held blocks, nothing can be swapped");
+  });
+  announce(setup, "swap");
+  const auto results = threat::spread(world, m * s * repeats, [&](std::int64_t i) {
+    const auto a = i / (s * repeats), b = i / repeats % s, rep = i % repeats;
+    const auto swap_seed = derive_seed(seed, "swap", static_cast<std::uint64_t>(i));
+    return evaluate(setup, rates[a], rep, static_cast<std::int64_t>(pairs[b]), swap_seed, seed);
+  }, "swap");
+
+  io::OutputFile file(setup.path, world, {"swap", config.ini_text(), seed});
+  auto group = file.root().require_group("swap");
+  describe(setup, config, group);
+  group.set_attr("knowledge", "layer");
+  group.create_dataset<double>("rates", {static_cast<hsize_t>(m)}).write(rates.data());
+  group.create_dataset<double>("pairs", {static_cast<hsize_t>(s)}).write(pairs.data());
+  write_results(results, {static_cast<hsize_t>(m), static_cast<hsize_t>(s), static_cast<hsize_t>(repeats)}, group);
+  service::write_blocks({setup.target}, file.root());
+  file.commit();
+  log::info("wrote '", setup.path, "'");
+  return 0;
+}
+
+}  // namespace
+
+const Command drop_command{"drop", "accuracy of the adversary's model over drop rates (P1: true positions)",
+                           add_drop_options, run_drop};
+const Command swap_command{"swap", "accuracy over drop rates x swapped pairs (S1: layer known, positions not)",
+                           add_swap_options, run_swap};
+
+}  // namespace tessera::cli

@@ -1,0 +1,52 @@
+// Scores an adversary's reconstruction of the target layer on an evaluation set.
+// The adversary knows every other layer, so the target layer's input features X
+// (E x in) are computed once; a candidate then costs only its held blocks'
+// products (y_r += x_c W_b^T for block b placed at (r, c); missing blocks are zero)
+// and the layers after the target layer.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "blocks/grid.hpp"
+#include "data/datasets.hpp"
+#include "models/registry.hpp"
+
+namespace tessera::threat {
+
+struct Score {
+  double accuracy = 0;  // top-1 on the eval set
+  double loss = 0;      // mean cross-entropy
+  double fidelity = 0;  // agreement with the victim's predictions
+};
+
+class Evaluator {
+ public:
+  // `victim` holds the true weights; `layer` is the target Linear layer.
+  Evaluator(models::Network& victim, const std::string& layer, const blocks::Grid& grid, const data::Split& eval);
+
+  // held[k] (a block id of the victim's weight) placed at position[k].
+  Score score(const std::vector<std::int64_t>& held, const std::vector<std::int64_t>& position) const;
+
+  // The victim itself on the eval set (all blocks at their places).
+  const Score& victim() const { return victim_; }
+  std::int64_t images() const { return labels_.size(0); }
+  // Flops of the unavoidable GEMMs of one score() call with `held` blocks: the held
+  // blocks' products plus the Linear layers after the target layer.
+  double floor_flops(std::int64_t held) const;
+
+ private:
+  torch::Tensor pre_activation(const std::vector<std::int64_t>& held, const std::vector<std::int64_t>& position) const;
+  Score rate(const torch::Tensor& logits) const;
+
+  blocks::Grid grid_;
+  torch::Tensor features_, weight_, bias_, labels_, victim_predictions_;
+  std::vector<models::Step> after_;  // the steps after the target layer
+  double after_flops_per_image_ = 0;
+  Score victim_;
+};
+
+}  // namespace tessera::threat

@@ -1,0 +1,120 @@
+// The adversary: held sets and transpositions, the grid syntax, and the fast
+// evaluator against an independent computation (the full model's forward with the
+// candidate weight: blocks zeroed or moved).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/error.hpp"
+#include "service/service.hpp"
+#include "threat/adversary.hpp"
+#include "threat/sweep.hpp"
+
+using namespace tessera;
+
+namespace {
+
+blocks::Placement placement_of(const blocks::Grid& grid, std::int64_t per_device) {
+  return blocks::place(grid, per_device, "random", 4, 1);
+}
+
+// The candidate weight built by hand: held blocks at their positions, zeros elsewhere.
+torch::Tensor candidate_weight(const torch::Tensor& weight, const blocks::Grid& grid,
+                               const std::vector<std::int64_t>& held, const std::vector<std::int64_t>& position) {
+  auto parts = blocks::split(weight, grid);
+  std::vector<torch::Tensor> placed;
+  for (const auto& p : parts) placed.push_back(torch::zeros_like(p));
+  for (std::size_t k = 0; k < held.size(); ++k) placed[position[k]] = parts[held[k]];
+  return blocks::assemble(placed, grid);
+}
+
+}  // namespace
+
+TEST(Adversary, HeldSetsHaveTheDropRateAndNest) {
+  auto grid = blocks::Grid::make(1024, 6272, 64, 64, "w");
+  auto placement = placement_of(grid, 1);
+  std::vector<std::int64_t> previous;
+  for (double rate : {1.0, 0.99, 0.9, 0.5, 0.0}) {
+    auto held = threat::held_blocks(placement, rate, 3, 0);
+    EXPECT_EQ(static_cast<std::int64_t>(held.size()), std::llround((1 - rate) * 1568));
+    EXPECT_TRUE(std::includes(held.begin(), held.end(), previous.begin(), previous.end()));
+    previous = held;
+  }
+  EXPECT_NE(threat::held_blocks(placement, 0.5, 3, 0), threat::held_blocks(placement, 0.5, 3, 1));
+  EXPECT_EQ(threat::held_blocks(placement, 0.5, 3, 1), threat::held_blocks(placement, 0.5, 3, 1));
+}
+
+TEST(Adversary, WholeDevicesAreCompromised) {
+  auto grid = blocks::Grid::make(256, 256, 16, 16, "w");
+  auto placement = placement_of(grid, 4);
+  auto held = threat::held_blocks(placement, 0.7, 1, 0);
+  std::set<std::int64_t> devices;
+  for (auto b : held) devices.insert(placement.device_of_block[b]);
+  EXPECT_EQ(held.size(), devices.size() * 4);  // every block of each compromised device
+  EXPECT_GE(static_cast<double>(held.size()), 0.3 * 256);
+}
+
+TEST(Adversary, TranspositionsPermuteHeldPositionsAmongSameShapes) {
+  auto grid = blocks::Grid::make(100, 100, 30, 30, "w");  // ragged: 4 x 4 blocks, edges 10 wide
+  auto held = threat::held_blocks(placement_of(grid, 1), 0.0, 1, 0);
+  EXPECT_EQ(threat::transposed_positions(held, grid, 0, 9), held);
+  auto moved = threat::transposed_positions(held, grid, 25, 9);
+  EXPECT_EQ(std::multiset<std::int64_t>(moved.begin(), moved.end()),
+            std::multiset<std::int64_t>(held.begin(), held.end()));
+  EXPECT_NE(moved, held);
+  for (std::size_t k = 0; k < held.size(); ++k) {
+    EXPECT_EQ(grid.height(grid.row_of(held[k])), grid.height(grid.row_of(moved[k])));
+    EXPECT_EQ(grid.width(grid.col_of(held[k])), grid.width(grid.col_of(moved[k])));
+  }
+  EXPECT_EQ(moved, threat::transposed_positions(held, grid, 25, 9));
+  EXPECT_THROW(threat::transposed_positions({3}, grid, 1, 9), Error);
+}
+
+TEST(Sweep, GridSyntax) {
+  auto fine = threat::parse_grid("0.9:1.0:0.001", "--x");
+  ASSERT_EQ(fine.size(), 101u);
+  EXPECT_EQ(fine.back(), 1.0);
+  EXPECT_EQ(fine[50], 0.95);
+  EXPECT_EQ(threat::parse_grid("0.5:0.88:0.02", "--x").size(), 20u);
+  EXPECT_EQ(threat::parse_grid("0:375:25", "--x").size(), 16u);
+  EXPECT_EQ(threat::parse_grid("0.1, 0.3,0.2", "--x"), (std::vector<double>{0.1, 0.3, 0.2}));
+  EXPECT_THROW(threat::parse_grid("0.1:x:0.1", "--x"), Error);
+  EXPECT_THROW(threat::parse_grid("0.5:0.1:0.1", "--x"), Error);
+  EXPECT_THROW(threat::parse_grid("", "--x"), Error);
+}
+
+TEST(Evaluator, EqualsTheFullModelWithTheCandidateWeight) {
+  auto victim = models::build("vgg-mini", 6);
+  auto data = data::load("fashion-mnist", "", 1, 300);
+  service::Options options;
+  options.bh = options.bw = 100;  // ragged blocks
+  auto target = service::plan(*victim, options, 1).front();
+  threat::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
+
+  torch::Tensor weight;
+  for (auto& item : victim->named_parameters())
+    if (item.key() == "classifier.0.weight") weight = item.value().detach().clone();
+  auto held = threat::held_blocks(target.placement, 0.6, 2, 0);
+  for (std::int64_t pairs : {0, 40}) {
+    auto position = threat::transposed_positions(held, target.grid, pairs, 77);
+    auto score = evaluator.score(held, position);
+    // Independent: the plain forward of a copy whose classifier.0 is the candidate.
+    auto copy = models::build("vgg-mini", 6);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& item : copy->named_parameters())
+        if (item.key() == "classifier.0.weight") item.value().copy_(candidate_weight(weight, target.grid, held, position));
+    }
+    copy->eval();
+    torch::NoGradGuard no_grad;
+    auto logits = copy->forward(data.test.images);
+    const double accuracy = logits.argmax(1).eq(data.test.labels).sum().item<double>() / data.test.size();
+    EXPECT_DOUBLE_EQ(score.accuracy, accuracy) << pairs << " pairs";
+    EXPECT_NEAR(score.loss, torch::nn::functional::cross_entropy(logits, data.test.labels).item<double>(), 1e-5);
+  }
+  // All blocks in place: the victim itself.
+  auto all = threat::held_blocks(target.placement, 0.0, 2, 0);
+  auto full = evaluator.score(all, all);
+  EXPECT_DOUBLE_EQ(full.accuracy, evaluator.victim().accuracy);
+  EXPECT_DOUBLE_EQ(full.fidelity, 1.0);
+}
