@@ -2,7 +2,8 @@
 # README command 1: installs, builds, and runs the quick-start experiment on the
 # embedded default data (Fashion-MNIST), writing HDF5 files and figures to
 # runs/quickstart/: trains the victim models (reused when already trained with the
-# same configuration), then serves vgg-mini on 2 ranks.
+# same configuration), serves vgg-mini on 2 ranks, and runs the adversary's drop
+# and swap sweeps on both geometries, with Fig. 6 and Fig. 7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cmake/build.sh
@@ -20,7 +21,22 @@ done
 mpiexec -n 2 build/tessera serve --config jobs/quickstart.ini --model.checkpoint="$out"/vgg-mini.h5 \
   --run.out="$out"
 
+# The adversary (paper sections III-IV) on both geometries: P1 drop sweep, S1 drop x
+# swap, on the first 2000 test images to keep the quick start short (the job files
+# default to the whole test set).
+for arch in vgg-mini vgg-mini-seedpool; do
+  for sweep in drop swap; do
+    mpiexec -n 2 build/tessera "$sweep" --config "jobs/$sweep-cpu.ini" --model.checkpoint="$out/$arch.h5" \
+      --attack.eval_samples=2000 --run.out="$out"
+  done
+done
+
 "$TESSERA_PYTHON" analysis/plot_training.py "$out"/vgg-mini.h5 "$out"/vgg-mini-seedpool.h5 \
   --out "$out"/training.png
+"$TESSERA_PYTHON" analysis/plot_drop.py "$out"/drop-vgg-mini.h5 "$out"/drop-vgg-mini-seedpool.h5 \
+  --out "$out"/fig6-drop.png
+for arch in vgg-mini vgg-mini-seedpool; do
+  "$TESSERA_PYTHON" analysis/plot_swap.py "$out/swap-$arch.h5" --out "$out/fig7-swap-$arch.png"
+done
 
 echo "quickstart: done in $((SECONDS - start)) s; results in $out/"

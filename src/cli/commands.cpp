@@ -11,6 +11,7 @@ const std::vector<Command>& commands() {
       swap_command,
       bench_train_command,
       bench_service_command,
+      bench_sweep_command,
   };
   return table;
 }

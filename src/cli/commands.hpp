@@ -29,5 +29,6 @@ extern const Command drop_command;
 extern const Command swap_command;
 extern const Command bench_train_command;
 extern const Command bench_service_command;
+extern const Command bench_sweep_command;
 
 }  // namespace tessera::cli

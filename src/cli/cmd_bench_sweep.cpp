@@ -1,0 +1,171 @@
+// tessera bench sweep: the seed's drop and swap grids with tessera's evaluator,
+// against (a) the naive method (assemble the masked weight and run the whole
+// model on the eval set for every point, as the seed did), timed on a sample of
+// the same points, and (b) the floor: the GEMMs that cannot be avoided (the held
+// blocks' products and the layers after the target layer) at the sgemm rate
+// measured here. Prints `speedup` and `floor ratio`.
+#include <chrono>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/comm.hpp"
+#include "core/log.hpp"
+#include "core/rng.hpp"
+#include "models/model_file.hpp"
+#include "threat/adversary.hpp"
+#include "threat/sweep.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "bench");
+  add_block_options(options);
+  options.add_options()
+    ("bench.drop_rates", po::value<std::string>()->default_value("0.5:0.88:0.02,0.9:1:0.001"),
+     "the drop grid (the seed's)")
+    ("bench.swap_rates", po::value<std::string>()->default_value("0.85:0.99:0.01"), "the swap grid's drop rates")
+    ("bench.swap_pairs", po::value<std::string>()->default_value("0:375:25"), "the swap grid's pairs")
+    ("bench.repeats", po::value<std::int64_t>()->default_value(3), "repeats of every point")
+    ("bench.naive_points", po::value<std::int64_t>()->default_value(6), "points of each grid timed the naive way");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Single-precision GEMM rate of this process (flop/s), 1024^3, best of 5.
+double sgemm_rate() {
+  auto a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
+  auto c = torch::mm(a, b);
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    torch::mm_out(c, a, b);
+    best = std::min(best, seconds_since(start));
+  }
+  return 2.0 * 1024 * 1024 * 1024 / best;
+}
+
+struct Point {
+  double rate;
+  std::int64_t pairs, repeat;
+};
+
+int run(const Config& config, MPI_Comm world) {
+  auto checkpoint = config.get<std::string>("model.checkpoint");
+  const auto repeats = config.get<std::int64_t>("bench.repeats");
+  const auto naive_points = config.get<std::int64_t>("bench.naive_points");
+  std::vector<Point> drop, swap;
+  agree(world, [&] {
+    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    TESSERA_REQUIRE(naive_points >= 1, "--bench.naive_points: must be >= 1");
+    for (auto r : threat::parse_grid(config.get<std::string>("bench.drop_rates"), "--bench.drop_rates"))
+      for (std::int64_t k = 0; k < repeats; ++k) drop.push_back({r, 0, k});
+    for (auto r : threat::parse_grid(config.get<std::string>("bench.swap_rates"), "--bench.swap_rates"))
+      for (auto p : threat::parse_grid(config.get<std::string>("bench.swap_pairs"), "--bench.swap_pairs"))
+        for (std::int64_t k = 0; k < repeats; ++k) swap.push_back({r, static_cast<std::int64_t>(p), k});
+  });
+  std::shared_ptr<models::Network> victim;
+  std::string arch = config.get<std::string>("model.arch");
+  if (checkpoint.empty()) {
+    victim = agree(world, [&] { return models::build(arch, 1); });  // timing does not depend on the weights
+  } else {
+    auto loaded = models::load(checkpoint, world);
+    victim = loaded.network;
+    arch = loaded.info.arch;
+  }
+  const auto target = agree(world, [&] { return service::plan(*victim, block_settings(config), 1).front(); });
+  const auto data = agree(world, [&] {
+    return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
+  });
+  const auto seed = config.get<std::uint64_t>("run.seed");
+  threat::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
+  log::info("bench sweep: ", arch, " ", target.layer, " in ", target.grid.count(), " blocks, ", evaluator.images(),
+            " eval images; drop grid ", drop.size(), " points, swap grid ", swap.size(), " points, ", size_of(world),
+            " rank(s) x ", torch::get_num_threads(), " thread(s)");
+
+  // Every rank measures its own rate at the same time: the machine's rate is their sum.
+  double rate = sgemm_rate();
+  MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, world);
+
+  auto held_and_positions = [&](const Point& p, std::int64_t index) {
+    auto held = threat::held_blocks(target.placement, p.rate, seed, p.repeat);
+    auto position = threat::transposed_positions(held, target.grid, held.size() >= 2 ? p.pairs : 0,
+                                                 derive_seed(seed, "bench-swap", index));
+    return std::make_pair(held, position);
+  };
+  struct Measured {
+    double seconds = 0, floor_flops = 0, naive_seconds_per_point = 0;
+  };
+  auto measure = [&](const std::vector<Point>& grid, const std::string& name) {
+    Measured m;
+    for (std::size_t i = 0; i < grid.size(); ++i)
+      m.floor_flops += evaluator.floor_flops(
+          static_cast<std::int64_t>(threat::held_blocks(target.placement, grid[i].rate, seed, grid[i].repeat).size()));
+    MPI_Barrier(world);
+    const auto start = std::chrono::steady_clock::now();
+    threat::spread(world, grid.size(), [&](std::int64_t i) {
+      auto [held, position] = held_and_positions(grid[i], i);
+      return threat::PointResult{evaluator.score(held, position), 0.0};
+    }, "bench sweep " + name);
+    m.seconds = seconds_since(start);
+
+    // The naive way on evenly spaced points of the same grid (one rank's time per point).
+    torch::NoGradGuard no_grad;
+    auto copy = models::build(arch, 1);
+    copy->eval();
+    torch::Tensor weight;
+    for (auto& item : victim->named_parameters())
+      if (item.key() == target.layer + ".weight") weight = item.value().detach();
+    const auto blocks = blocks::split(weight, target.grid);
+    double naive = 0;
+    for (std::int64_t k = 0; k < naive_points; ++k) {
+      const auto i = k * static_cast<std::int64_t>(grid.size()) / naive_points;
+      auto [held, position] = held_and_positions(grid[i], i);
+      const auto start_point = std::chrono::steady_clock::now();
+      std::vector<torch::Tensor> placed;
+      for (const auto& b : blocks) placed.push_back(torch::zeros_like(b));
+      for (std::size_t h = 0; h < held.size(); ++h) placed[position[h]] = blocks[held[h]];
+      for (auto& item : copy->named_parameters())
+        item.value().copy_(item.key() == target.layer + ".weight" ? blocks::assemble(placed, target.grid)
+                                                                   : victim->named_parameters()[item.key()]);
+      for (std::int64_t begin = 0; begin < data.test.size(); begin += 1000)
+        copy->forward(data.test.images.narrow(0, begin, std::min<std::int64_t>(1000, data.test.size() - begin)));
+      naive += seconds_since(start_point);
+    }
+    m.naive_seconds_per_point = naive / naive_points;
+    return m;
+  };
+  const auto drop_m = measure(drop, "drop"), swap_m = measure(swap, "swap");
+
+  if (log::printing()) {
+    const int ranks = size_of(world);
+    std::printf("sgemm rate (all ranks) %.1f GFLOP/s\n", rate / 1e9);
+    std::printf("%-6s %7s %12s %14s %12s %9s %12s\n", "grid", "points", "tessera s", "naive s (est)", "floor s",
+                "speedup", "floor ratio");
+    for (const auto& [name, grid, m] : {std::make_tuple("drop", &drop, drop_m), std::make_tuple("swap", &swap, swap_m)}) {
+      const double naive_total = m.naive_seconds_per_point * grid->size() / ranks;
+      const double floor = m.floor_flops / rate;
+      std::printf("%-6s %7zu %12.1f %14.1f %12.1f %9.1f %12.2f\n", name, grid->size(), m.seconds, naive_total, floor,
+                  naive_total / m.seconds, m.seconds / floor);
+    }
+    const double seconds = drop_m.seconds + swap_m.seconds;
+    const double naive = (drop_m.naive_seconds_per_point * drop.size() + swap_m.naive_seconds_per_point * swap.size()) / ranks;
+    const double floor = (drop_m.floor_flops + swap_m.floor_flops) / rate;
+    std::printf("%-6s %7zu %12.1f %14.1f %12.1f %9.1f %12.2f\n", "both", drop.size() + swap.size(), seconds, naive,
+                floor, naive / seconds, seconds / floor);
+    std::printf("speedup %.1f\nfloor ratio %.2f\n", naive / seconds, seconds / floor);
+  }
+  return 0;
+}
+
+}  // namespace
+
+const Command bench_sweep_command{"bench sweep",
+                                  "drop and swap grids: tessera's evaluator against the naive way and the floor",
+                                  add_options, run};
+
+}  // namespace tessera::cli
