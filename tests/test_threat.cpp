@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "service/service.hpp"
+#include "threat/evaluator.hpp"
 #include "threat/adversary.hpp"
 #include "threat/sweep.hpp"
 
@@ -117,4 +118,40 @@ TEST(Evaluator, EqualsTheFullModelWithTheCandidateWeight) {
   auto full = evaluator.score(all, all);
   EXPECT_DOUBLE_EQ(full.accuracy, evaluator.victim().accuracy);
   EXPECT_DOUBLE_EQ(full.fidelity, 1.0);
+}
+
+// The incremental sweeps (nested held sets, nested transpositions) give what
+// scoring every point from scratch gives.
+TEST(Sweep, IncrementalSweepsEqualPointByPointScores) {
+  auto victim = models::build("vgg-mini", 8);
+  auto data = data::load("fashion-mnist", "", 1, 400);
+  service::Options options;
+  options.bh = options.bw = 128;
+  auto target = service::plan(*victim, options, 1).front();
+  threat::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
+  const std::vector<double> rates{0.9, 0.5, 0.7, 0.95, 0.6, 0.8, 0.85, 0.75, 0.65, 0.55};  // two segments, unsorted
+  const std::int64_t repeats = 2;
+  auto drop = threat::drop_sweep(MPI_COMM_SELF, evaluator, target.placement, rates, repeats, 3);
+  for (std::size_t a = 0; a < rates.size(); ++a)
+    for (std::int64_t k = 0; k < repeats; ++k) {
+      auto held = threat::held_blocks(target.placement, rates[a], 3, k);
+      auto expected = evaluator.score(held, held);
+      const auto& got = drop[a * repeats + k];
+      EXPECT_DOUBLE_EQ(got.score.accuracy, expected.accuracy) << rates[a];
+      EXPECT_NEAR(got.score.loss, expected.loss, 1e-5);
+      EXPECT_DOUBLE_EQ(got.held_fraction, static_cast<double>(held.size()) / target.grid.count());
+    }
+  const std::vector<double> swap_rates{0.5, 0.8}, pairs{40, 0, 5, 20};
+  auto swap = threat::swap_sweep(MPI_COMM_SELF, evaluator, target.placement, target.grid, swap_rates, pairs, repeats, 3);
+  for (std::size_t a = 0; a < swap_rates.size(); ++a)
+    for (std::size_t b = 0; b < pairs.size(); ++b)
+      for (std::int64_t k = 0; k < repeats; ++k) {
+        auto held = threat::held_blocks(target.placement, swap_rates[a], 3, k);
+        auto position = threat::transposed_positions(held, target.grid, static_cast<std::int64_t>(pairs[b]),
+                                                     threat::swap_sequence_seed(3, a, k));
+        auto expected = evaluator.score(held, position);
+        const auto& got = swap[(a * pairs.size() + b) * repeats + k];
+        EXPECT_DOUBLE_EQ(got.score.accuracy, expected.accuracy) << swap_rates[a] << " " << pairs[b];
+        EXPECT_NEAR(got.score.loss, expected.loss, 1e-5);
+      }
 }

@@ -5,6 +5,7 @@
 // blocks' products and the layers after the target layer) at the sgemm rate
 // measured here. Prints `speedup` and `floor ratio`.
 #include <chrono>
+#include <functional>
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -49,24 +50,20 @@ double sgemm_rate() {
   return 2.0 * 1024 * 1024 * 1024 / best;
 }
 
-struct Point {
-  double rate;
-  std::int64_t pairs, repeat;
-};
+// One point of a grid: which blocks are held and where they are put.
+using Candidate = std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>;
 
 int run(const Config& config, MPI_Comm world) {
   auto checkpoint = config.get<std::string>("model.checkpoint");
   const auto repeats = config.get<std::int64_t>("bench.repeats");
   const auto naive_points = config.get<std::int64_t>("bench.naive_points");
-  std::vector<Point> drop, swap;
+  std::vector<double> drop_rates, swap_rates, swap_pairs;
   agree(world, [&] {
     TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
     TESSERA_REQUIRE(naive_points >= 1, "--bench.naive_points: must be >= 1");
-    for (auto r : threat::parse_grid(config.get<std::string>("bench.drop_rates"), "--bench.drop_rates"))
-      for (std::int64_t k = 0; k < repeats; ++k) drop.push_back({r, 0, k});
-    for (auto r : threat::parse_grid(config.get<std::string>("bench.swap_rates"), "--bench.swap_rates"))
-      for (auto p : threat::parse_grid(config.get<std::string>("bench.swap_pairs"), "--bench.swap_pairs"))
-        for (std::int64_t k = 0; k < repeats; ++k) swap.push_back({r, static_cast<std::int64_t>(p), k});
+    drop_rates = threat::parse_grid(config.get<std::string>("bench.drop_rates"), "--bench.drop_rates");
+    swap_rates = threat::parse_grid(config.get<std::string>("bench.swap_rates"), "--bench.swap_rates");
+    swap_pairs = threat::parse_grid(config.get<std::string>("bench.swap_pairs"), "--bench.swap_pairs");
   });
   std::shared_ptr<models::Network> victim;
   std::string arch = config.get<std::string>("model.arch");
@@ -82,35 +79,44 @@ int run(const Config& config, MPI_Comm world) {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
   });
   const auto seed = config.get<std::uint64_t>("run.seed");
-  threat::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
-  log::info("bench sweep: ", arch, " ", target.layer, " in ", target.grid.count(), " blocks, ", evaluator.images(),
-            " eval images; drop grid ", drop.size(), " points, swap grid ", swap.size(), " points, ", size_of(world),
+  const auto& placement = target.placement;
+  const auto& grid = target.grid;
+  threat::Evaluator evaluator(*victim, target.layer, grid, data.test);
+  const std::int64_t drop_points = drop_rates.size() * repeats;
+  const std::int64_t swap_points = swap_rates.size() * swap_pairs.size() * repeats;
+  log::info("bench sweep: ", arch, " ", target.layer, " in ", grid.count(), " blocks, ", evaluator.images(),
+            " eval images; drop grid ", drop_points, " points, swap grid ", swap_points, " points, ", size_of(world),
             " rank(s) x ", torch::get_num_threads(), " thread(s)");
 
   // Every rank measures its own rate at the same time: the machine's rate is their sum.
   double rate = sgemm_rate();
   MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, world);
 
-  auto held_and_positions = [&](const Point& p, std::int64_t index) {
-    auto held = threat::held_blocks(target.placement, p.rate, seed, p.repeat);
-    auto position = threat::transposed_positions(held, target.grid, held.size() >= 2 ? p.pairs : 0,
-                                                 derive_seed(seed, "bench-swap", index));
-    return std::make_pair(held, position);
+  // The points, in the sweeps' own index order.
+  auto drop_point = [&](std::int64_t i) -> Candidate {
+    auto held = threat::held_blocks(placement, drop_rates[i / repeats], seed, i % repeats);
+    return {held, held};
   };
+  auto swap_point = [&](std::int64_t i) -> Candidate {
+    const auto s = static_cast<std::int64_t>(swap_pairs.size());
+    const auto a = i / (s * repeats), b = i / repeats % s, k = i % repeats;
+    auto held = threat::held_blocks(placement, swap_rates[a], seed, k);
+    auto position = threat::transposed_positions(held, grid, held.size() >= 2 ? static_cast<std::int64_t>(swap_pairs[b]) : 0,
+                                                 threat::swap_sequence_seed(seed, a, k));
+    return {held, position};
+  };
+
   struct Measured {
     double seconds = 0, floor_flops = 0, naive_seconds_per_point = 0;
   };
-  auto measure = [&](const std::vector<Point>& grid, const std::string& name) {
+  auto measure = [&](std::int64_t points, const std::function<Candidate(std::int64_t)>& point,
+                     const std::function<void()>& sweep) {
     Measured m;
-    for (std::size_t i = 0; i < grid.size(); ++i)
-      m.floor_flops += evaluator.floor_flops(
-          static_cast<std::int64_t>(threat::held_blocks(target.placement, grid[i].rate, seed, grid[i].repeat).size()));
+    for (std::int64_t i = 0; i < points; ++i)
+      m.floor_flops += evaluator.floor_flops(static_cast<std::int64_t>(point(i).first.size()));
     MPI_Barrier(world);
     const auto start = std::chrono::steady_clock::now();
-    threat::spread(world, grid.size(), [&](std::int64_t i) {
-      auto [held, position] = held_and_positions(grid[i], i);
-      return threat::PointResult{evaluator.score(held, position), 0.0};
-    }, "bench sweep " + name);
+    sweep();
     m.seconds = seconds_since(start);
 
     // The naive way on evenly spaced points of the same grid (one rank's time per point).
@@ -120,17 +126,16 @@ int run(const Config& config, MPI_Comm world) {
     torch::Tensor weight;
     for (auto& item : victim->named_parameters())
       if (item.key() == target.layer + ".weight") weight = item.value().detach();
-    const auto blocks = blocks::split(weight, target.grid);
+    const auto blocks = blocks::split(weight, grid);
     double naive = 0;
     for (std::int64_t k = 0; k < naive_points; ++k) {
-      const auto i = k * static_cast<std::int64_t>(grid.size()) / naive_points;
-      auto [held, position] = held_and_positions(grid[i], i);
+      const auto [held, position] = point(k * points / naive_points);
       const auto start_point = std::chrono::steady_clock::now();
       std::vector<torch::Tensor> placed;
       for (const auto& b : blocks) placed.push_back(torch::zeros_like(b));
       for (std::size_t h = 0; h < held.size(); ++h) placed[position[h]] = blocks[held[h]];
       for (auto& item : copy->named_parameters())
-        item.value().copy_(item.key() == target.layer + ".weight" ? blocks::assemble(placed, target.grid)
+        item.value().copy_(item.key() == target.layer + ".weight" ? blocks::assemble(placed, grid)
                                                                    : victim->named_parameters()[item.key()]);
       for (std::int64_t begin = 0; begin < data.test.size(); begin += 1000)
         copy->forward(data.test.images.narrow(0, begin, std::min<std::int64_t>(1000, data.test.size() - begin)));
@@ -139,24 +144,31 @@ int run(const Config& config, MPI_Comm world) {
     m.naive_seconds_per_point = naive / naive_points;
     return m;
   };
-  const auto drop_m = measure(drop, "drop"), swap_m = measure(swap, "swap");
+  const auto drop_m = measure(drop_points, drop_point, [&] {
+    threat::drop_sweep(world, evaluator, placement, drop_rates, repeats, seed);
+  });
+  const auto swap_m = measure(swap_points, swap_point, [&] {
+    threat::swap_sweep(world, evaluator, placement, grid, swap_rates, swap_pairs, repeats, seed);
+  });
 
   if (log::printing()) {
     const int ranks = size_of(world);
     std::printf("sgemm rate (all ranks) %.1f GFLOP/s\n", rate / 1e9);
     std::printf("%-6s %7s %12s %14s %12s %9s %12s\n", "grid", "points", "tessera s", "naive s (est)", "floor s",
                 "speedup", "floor ratio");
-    for (const auto& [name, grid, m] : {std::make_tuple("drop", &drop, drop_m), std::make_tuple("swap", &swap, swap_m)}) {
-      const double naive_total = m.naive_seconds_per_point * grid->size() / ranks;
-      const double floor = m.floor_flops / rate;
-      std::printf("%-6s %7zu %12.1f %14.1f %12.1f %9.1f %12.2f\n", name, grid->size(), m.seconds, naive_total, floor,
-                  naive_total / m.seconds, m.seconds / floor);
+    double seconds = 0, naive = 0, floor = 0;
+    for (const auto& [name, points, m] :
+         {std::make_tuple("drop", drop_points, drop_m), std::make_tuple("swap", swap_points, swap_m)}) {
+      const double naive_total = m.naive_seconds_per_point * points / ranks;
+      std::printf("%-6s %7lld %12.1f %14.1f %12.1f %9.1f %12.2f\n", name, static_cast<long long>(points), m.seconds,
+                  naive_total, m.floor_flops / rate, naive_total / m.seconds, m.seconds / (m.floor_flops / rate));
+      seconds += m.seconds;
+      naive += naive_total;
+      floor += m.floor_flops / rate;
     }
-    const double seconds = drop_m.seconds + swap_m.seconds;
-    const double naive = (drop_m.naive_seconds_per_point * drop.size() + swap_m.naive_seconds_per_point * swap.size()) / ranks;
-    const double floor = (drop_m.floor_flops + swap_m.floor_flops) / rate;
-    std::printf("%-6s %7zu %12.1f %14.1f %12.1f %9.1f %12.2f\n", "both", drop.size() + swap.size(), seconds, naive,
-                floor, naive / seconds, seconds / floor);
+    std::printf("%-6s %7lld %12.1f %14.1f %12.1f %9.1f %12.2f\n", "both",
+                static_cast<long long>(drop_points + swap_points), seconds, naive, floor, naive / seconds,
+                seconds / floor);
     std::printf("speedup %.1f\nfloor ratio %.2f\n", naive / seconds, seconds / floor);
   }
   return 0;

@@ -115,14 +115,6 @@ void write_results(const std::vector<threat::PointResult>& results, const std::v
   for (int k = 0; k < 4; ++k) group.create_dataset<double>(names[k], dims).write(columns[k].data());
 }
 
-threat::PointResult evaluate(const Setup& setup, double rate, std::int64_t repeat, std::int64_t pairs,
-                             std::uint64_t swap_seed, std::uint64_t seed) {
-  const auto held = threat::held_blocks(setup.target.placement, rate, seed, repeat);
-  const auto position = threat::transposed_positions(held, setup.target.grid, pairs, swap_seed);
-  return {setup.evaluator->score(held, position),
-          static_cast<double>(held.size()) / static_cast<double>(setup.target.grid.count())};
-}
-
 int run_drop(const Config& config, MPI_Comm world) {
   const auto rates = agree(world, [&] { return threat::parse_grid(config.get<std::string>("drop.rates"), "--drop.rates"); });
   agree(world, [&] {
@@ -132,9 +124,8 @@ int run_drop(const Config& config, MPI_Comm world) {
   announce(setup, "drop");
   const auto seed = config.get<std::uint64_t>("run.seed");
   const std::int64_t m = rates.size();
-  const auto results = threat::spread(world, m * setup.repeats, [&](std::int64_t i) {
-    return evaluate(setup, rates[i / setup.repeats], i % setup.repeats, 0, 0, seed);
-  }, "drop");
+  const auto results =
+      threat::drop_sweep(world, *setup.evaluator, setup.target.placement, rates, setup.repeats, seed);
 
   io::OutputFile file(setup.path, world, {"drop", config.ini_text(), seed});
   auto group = file.root().require_group("drop");
@@ -168,11 +159,8 @@ int run_swap(const Config& config, MPI_Comm world) {
                         "--swap.pairs: drop rate ", rates[a], " leaves fewer than 2 held blocks, nothing can be swapped");
   });
   announce(setup, "swap");
-  const auto results = threat::spread(world, m * s * repeats, [&](std::int64_t i) {
-    const auto a = i / (s * repeats), b = i / repeats % s, rep = i % repeats;
-    const auto swap_seed = derive_seed(seed, "swap", static_cast<std::uint64_t>(i));
-    return evaluate(setup, rates[a], rep, static_cast<std::int64_t>(pairs[b]), swap_seed, seed);
-  }, "swap");
+  const auto results = threat::swap_sweep(world, *setup.evaluator, setup.target.placement, setup.target.grid, rates,
+                                          pairs, repeats, seed);
 
   io::OutputFile file(setup.path, world, {"swap", config.ini_text(), seed});
   auto group = file.root().require_group("swap");

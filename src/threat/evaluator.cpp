@@ -41,10 +41,12 @@ Evaluator::Evaluator(models::Network& victim, const std::string& layer, const bl
   victim_ = rate(logits);
 }
 
-torch::Tensor Evaluator::pre_activation(const std::vector<std::int64_t>& held,
-                                        const std::vector<std::int64_t>& position) const {
+torch::Tensor Evaluator::bias_rows() const { return bias_.expand({features_.size(0), grid_.out}).contiguous(); }
+
+void Evaluator::add_products(torch::Tensor& y, const std::vector<std::int64_t>& held,
+                             const std::vector<std::int64_t>& position, double sign) const {
+  torch::NoGradGuard no_grad;
   TESSERA_ASSERT(held.size() == position.size());
-  auto y = bias_.expand({features_.size(0), grid_.out}).contiguous();
   // Per block row, the held blocks sorted by the column they are placed at; a run
   // of adjacent columns is one GEMM on a strided view of X (no gather).
   std::map<std::int64_t, std::map<std::int64_t, std::int64_t>> placed;  // row -> column -> block
@@ -63,10 +65,9 @@ torch::Tensor Evaluator::pre_activation(const std::vector<std::int64_t>& held,
       for (++it; it != columns.end() && it->first == last + 1; ++it, ++last) run.push_back(block(it->second));
       const auto begin = grid_.col_begin(first), end = grid_.col_begin(last) + grid_.width(last);
       auto weights = run.size() == 1 ? run.front() : torch::cat(run, 1);
-      out.addmm_(features_.narrow(1, begin, end - begin), weights.t());
+      out.addmm_(features_.narrow(1, begin, end - begin), weights.t(), /*beta=*/1, /*alpha=*/sign);
     }
   }
-  return y;
 }
 
 Score Evaluator::rate(const torch::Tensor& logits) const {
@@ -79,11 +80,17 @@ Score Evaluator::rate(const torch::Tensor& logits) const {
   return score;
 }
 
-Score Evaluator::score(const std::vector<std::int64_t>& held, const std::vector<std::int64_t>& position) const {
+Score Evaluator::score_pre_activation(const torch::Tensor& pre_activation) const {
   torch::NoGradGuard no_grad;
-  auto x = pre_activation(held, position);
+  auto x = pre_activation;
   for (const auto& step : after_) x = step.apply(x);
   return rate(x);
+}
+
+Score Evaluator::score(const std::vector<std::int64_t>& held, const std::vector<std::int64_t>& position) const {
+  auto y = bias_rows();
+  add_products(y, held, position);
+  return score_pre_activation(y);
 }
 
 double Evaluator::floor_flops(std::int64_t held) const {

@@ -31,15 +31,23 @@ class Evaluator {
   // held[k] (a block id of the victim's weight) placed at position[k].
   Score score(const std::vector<std::int64_t>& held, const std::vector<std::int64_t>& position) const;
 
+  // The same in parts, for sweeps that build one candidate from another: the
+  // pre-activation starts as the bias, blocks' products are added (sign +1) or
+  // taken away (sign -1), and the layers after the target layer give the score.
+  torch::Tensor bias_rows() const;
+  void add_products(torch::Tensor& pre_activation, const std::vector<std::int64_t>& held,
+                    const std::vector<std::int64_t>& position, double sign = 1.0) const;
+  Score score_pre_activation(const torch::Tensor& pre_activation) const;
+
   // The victim itself on the eval set (all blocks at their places).
   const Score& victim() const { return victim_; }
   std::int64_t images() const { return labels_.size(0); }
+  std::int64_t blocks() const { return grid_.count(); }
   // Flops of the unavoidable GEMMs of one score() call with `held` blocks: the held
   // blocks' products plus the Linear layers after the target layer.
   double floor_flops(std::int64_t held) const;
 
  private:
-  torch::Tensor pre_activation(const std::vector<std::int64_t>& held, const std::vector<std::int64_t>& position) const;
   Score rate(const torch::Tensor& logits) const;
 
   blocks::Grid grid_;

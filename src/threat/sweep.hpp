@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "blocks/placement.hpp"
 #include "threat/evaluator.hpp"
 
 namespace tessera::threat {
@@ -27,5 +28,29 @@ struct PointResult {
 // point's result on every rank. Rank 0 reports progress with ETA under `label`.
 std::vector<PointResult> spread(MPI_Comm comm, std::int64_t count, const std::function<PointResult(std::int64_t)>& body,
                                 const std::string& label);
+
+// The same over units of work that each produce several points: unit u runs on
+// rank u % size and returns (point index, result) pairs; `points` in all. Units
+// are fixed by the grid, never by the rank count, so results do not depend on it.
+using UnitResults = std::vector<std::pair<std::int64_t, PointResult>>;
+std::vector<PointResult> spread_units(MPI_Comm comm, std::int64_t units, std::int64_t points,
+                                      const std::function<UnitResults(std::int64_t)>& body, const std::string& label);
+
+// The drop grid (P1): point a * repeats + k is rates[a], repeat k. Within a repeat,
+// held sets are nested across rates, so fixed segments of rates (fewest held first)
+// are built incrementally: each point adds only its newly held blocks' products.
+std::vector<PointResult> drop_sweep(MPI_Comm comm, const Evaluator& evaluator, const blocks::Placement& placement,
+                                    const std::vector<double>& rates, std::int64_t repeats, std::uint64_t seed);
+
+// The transposition sequence of swap point (rate a, repeat k); a point with p pairs
+// applies its first p transpositions, so pair counts are nested too.
+std::uint64_t swap_sequence_seed(std::uint64_t seed, std::int64_t rate_index, std::int64_t repeat);
+
+// The drop x swap grid (S1): point (a * pairs + b) * repeats + k. Per (rate, repeat)
+// the P1 pre-activation is built once; each pair count then moves only the blocks
+// that changed place since the previous one.
+std::vector<PointResult> swap_sweep(MPI_Comm comm, const Evaluator& evaluator, const blocks::Placement& placement,
+                                    const blocks::Grid& grid, const std::vector<double>& rates,
+                                    const std::vector<double>& pairs, std::int64_t repeats, std::uint64_t seed);
 
 }  // namespace tessera::threat
