@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "core/comm.hpp"
@@ -21,19 +22,6 @@ void add_options(po::options_description& options) {
   options.add_options()
     ("bench.steps", po::value<int>()->default_value(40), "training steps per timed repeat")
     ("bench.repeats", po::value<int>()->default_value(5), "timed repeats of each loop (after one warm-up)");
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const auto n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
-template <class Body>
-double seconds_of(Body&& body) {
-  const auto start = std::chrono::steady_clock::now();
-  body();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 // The reference: the loop of pytorch/examples cpp/mnist, nothing else.

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "core/comm.hpp"
@@ -27,11 +28,6 @@ void add_options(po::options_description& options) {
      "square block sizes to measure, comma-separated (overrides blocks.bh/bw)")
     ("bench.batch", po::value<std::int64_t>()->default_value(256), "images per step")
     ("bench.repeats", po::value<int>()->default_value(7), "timed steps of each kind (after one warm-up)");
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 // A barrier that sleeps instead of spinning, so idle ranks leave the cores to the

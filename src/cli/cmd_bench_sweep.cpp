@@ -8,6 +8,7 @@
 #include <functional>
 #include <cstdio>
 
+#include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "core/comm.hpp"
@@ -31,10 +32,6 @@ void add_options(po::options_description& options) {
     ("bench.swap_pairs", po::value<std::string>()->default_value("0:375:25"), "the swap grid's pairs")
     ("bench.repeats", po::value<std::int64_t>()->default_value(3), "repeats of every point")
     ("bench.naive_points", po::value<std::int64_t>()->default_value(6), "points of each grid timed the naive way");
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 // Single-precision GEMM rate of this process (flop/s), 1024^3, best of 5.
