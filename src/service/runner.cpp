@@ -6,7 +6,7 @@ namespace tessera::service {
 
 namespace {
 std::int64_t my_offset(const Service& service, const std::vector<std::int64_t>& lengths) {
-  return offset_of(lengths, const_cast<Service&>(service).communicator().rank());
+  return offset_of(lengths, service.communicator().rank());
 }
 }  // namespace
 

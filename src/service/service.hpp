@@ -78,7 +78,7 @@ class Service {
   std::map<std::string, torch::Tensor> assembled_parameters(bool gradients = false);
 
   const std::vector<Target>& targets() const { return targets_; }
-  comm::Communicator& communicator() { return comm_; }
+  comm::Communicator& communicator() const { return comm_; }
   void train(bool on) { network_->train(on); }
 
  private:

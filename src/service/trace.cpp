@@ -22,20 +22,19 @@ std::vector<std::int64_t> distinct(std::vector<std::int64_t> devices) {
 
 }  // namespace
 
-LogicalDevices::LogicalDevices(const models::Network& network, const std::vector<Target>& targets,
+LogicalDevices::LogicalDevices(models::Network& network, const std::vector<Target>& targets,
                                const std::vector<std::int64_t>& sample_shape, std::uint64_t seed) {
   // Output size per image of every layer, with the parameter-free steps that follow it.
   torch::NoGradGuard no_grad;
+  const bool training = network.is_training();
+  network.eval();  // shapes only; dropout off
   auto shape = sample_shape;
   shape.insert(shape.begin(), 1);
   auto x = torch::zeros(shape);
   input_features_ = x.numel();
   const auto& steps = network.steps();
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    const bool training = network.is_training();
-    const_cast<models::Network&>(network).eval();
     x = steps[i].apply(x);
-    const_cast<models::Network&>(network).train(training);
     if (steps[i].has_parameters) {
       Layer layer;
       layer.name = steps[i].name;
@@ -45,6 +44,7 @@ LogicalDevices::LogicalDevices(const models::Network& network, const std::vector
     }
     if (!layers_.empty()) layers_.back().out_features = x.numel();
   }
+  network.train(training);
   TESSERA_ASSERT(!layers_.empty());
   TESSERA_REQUIRE(!layers_.back().target, "--blocks.layers: the output layer '", layers_.back().name,
                   "' cannot be cut into blocks (its device is the exit of the stream graph)");

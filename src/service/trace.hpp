@@ -39,7 +39,7 @@ class LogicalDevices {
  public:
   // `network` must still hold its full weights (shapes are read from a forward pass
   // of one image of `sample_shape` = {C, H, W}).
-  LogicalDevices(const models::Network& network, const std::vector<Target>& targets,
+  LogicalDevices(models::Network& network, const std::vector<Target>& targets,
                  const std::vector<std::int64_t>& sample_shape, std::uint64_t seed);
 
   std::int64_t count() const { return static_cast<std::int64_t>(layer_of_device_.size()); }
