@@ -13,7 +13,7 @@ mkdir -p "$out"
 start=$SECONDS
 
 for arch in vgg-mini vgg-mini-seedpool; do
-  build/tessera train --config jobs/quickstart.ini --model.arch="$arch" --run.out="$out"
+  build/tessera train --config jobs/quickstart.ini --model.arch="$arch" --run.out="$out" --train.reuse=true
 done
 
 # The S0 service: vgg-mini's classifier.0 in 64x64 blocks (1568 devices) on 2

@@ -39,10 +39,8 @@ struct VggMini : Network {
     register_module("classifier", head);
     add_steps("features", features);
     if (seed_pool)
-      // The values of adaptive_avg_pool2d to 1x1 then to 7x7; mean + expand has a
-      // much cheaper backward on CPU.
       add_function("seedpool", [](const torch::Tensor& x) {
-        return x.mean({2, 3}, /*keepdim=*/true).expand({-1, -1, 7, 7});
+        return torch::adaptive_avg_pool2d(torch::adaptive_avg_pool2d(x, {1, 1}), {7, 7});
       });
     add_function("flatten", [](const torch::Tensor& x) { return x.flatten(1); });
     add_steps("classifier", head);
