@@ -154,3 +154,15 @@ copy_data() {
   cp "$DATA"/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz "$case_dir/data/"
 }
 
+
+# A small vgg-mini model file trained for one epoch on the first N images; sets MODEL.
+make_small_vgg_mini() {
+  local images=$1
+  new_case
+  run_tessera train --model.arch=vgg-mini --train.epochs=1 --data.train_limit="$images" --data.test_limit=256 \
+    --run.out="$FIXTURES/v"
+  expect_all_ranks_succeeded
+  MODEL=$FIXTURES/v/vgg-mini.h5
+  [[ -f $MODEL ]] || reasons+=("no model file $MODEL")
+  finish_case "small vgg-mini model file ($images images)"
+}

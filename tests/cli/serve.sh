@@ -19,13 +19,7 @@ check_file() {
 }
 
 # --- a small vgg-mini model file (1 epoch on 1024 images)
-new_case
-run_tessera train --model.arch=vgg-mini --train.epochs=1 --data.train_limit=1024 --data.test_limit=256 \
-  --run.out="$FIXTURES/v"
-expect_all_ranks_succeeded
-MODEL=$FIXTURES/v/vgg-mini.h5
-[[ -f $MODEL ]] || reasons+=("no model file $MODEL")
-finish_case "small vgg-mini model file"
+make_small_vgg_mini 1024
 
 # vgg-mini with classifier.0 cut, one block per device: per forward pass the client
 # feeds features.0 and the chain to features.6 (3 events), features.6 sends x_c to

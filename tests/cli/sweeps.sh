@@ -8,13 +8,7 @@ source "$(dirname "$0")/harness.sh"
 ANALYSIS=$(realpath "$(dirname "$0")/../../analysis")
 
 # --- a small vgg-mini model file (1 epoch on 2048 images)
-new_case
-run_tessera train --model.arch=vgg-mini --train.epochs=1 --data.train_limit=2048 --data.test_limit=256 \
-  --run.out="$FIXTURES/v"
-expect_all_ranks_succeeded
-MODEL=$FIXTURES/v/vgg-mini.h5
-[[ -f $MODEL ]] || reasons+=("no model file $MODEL")
-finish_case "small vgg-mini model file"
+make_small_vgg_mini 2048
 
 # Runs a sweep on 1, 2 and 3 ranks (one thread each) and checks the results are identical.
 same_on_any_ranks() {
