@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Fig. 7 of the seed paper from a `tessera swap` file: the adversary's accuracy
-over drop rate x swapped pairs, as a 3-D surface and a contour map (mean over repeats)."""
+over drop rate x swapped pairs (mean over repeats), as a 3-D surface and a contour
+map. A merged file (a granularity sweep) gives one contour map per run instead."""
 import argparse
 
 import matplotlib
@@ -9,38 +10,55 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import open_run, text  # noqa: E402
+from tessera_h5 import runs_of, text  # noqa: E402
+
+
+def read_runs(path, metric):
+    runs = []
+    for _, g in runs_of(path, "swap"):
+        a = {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in g.attrs.items()}
+        runs.append({"attrs": a, "rates": g["rates"][:], "pairs": g["pairs"][:],
+                     "mean": g[metric][:].mean(axis=2)})  # rates x pairs
+    runs.sort(key=lambda r: (r["attrs"]["bh"], r["attrs"]["bw"]))
+    return runs
+
+
+def contour(fig, ax, run, metric):
+    R, P = np.meshgrid(run["rates"], run["pairs"], indexing="ij")
+    filled = ax.contourf(R, P, run["mean"], levels=12, cmap="viridis")
+    fig.colorbar(filled, ax=ax, label=f"adversary's {metric} (mean)")
+    ax.set_xlabel("drop rate")
+    ax.set_ylabel("swapped pairs")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("run", help="HDF5 file written by tessera swap")
+    parser.add_argument("run", help="HDF5 file written by tessera swap, or merged by merge_runs.py")
     parser.add_argument("--out", required=True, help="PNG to write")
     parser.add_argument("--metric", default="accuracy", choices=["accuracy", "loss", "fidelity"])
     args = parser.parse_args()
 
-    with open_run(args.run) as f:
-        if "swap" not in f:
-            raise SystemExit(f"{args.run}: no /swap group (not written by tessera swap)")
-        g = f["swap"]
-        rates, pairs = g["rates"][:], g["pairs"][:]
-        mean = g[args.metric][:].mean(axis=2)  # rates x pairs
-        a = g.attrs
-        title = (f"tessera swap (S1): {text(a['arch'])} {text(a['layer'])} in {a['bh']}x{a['bw']} blocks "
-                 f"({a['blocks']}), {a['eval_images']} eval images, {a['repeats']} repeats, "
-                 f"victim {a['victim_accuracy']:.3f}")
-    R, P = np.meshgrid(rates, pairs, indexing="ij")
-    fig = plt.figure(figsize=(12, 5))
-    ax3 = fig.add_subplot(1, 2, 1, projection="3d")
-    ax3.plot_surface(R, P, mean, cmap="viridis", edgecolor="none")
-    ax3.set_xlabel("drop rate")
-    ax3.set_ylabel("swapped pairs")
-    ax3.set_zlabel(args.metric)
-    ax2 = fig.add_subplot(1, 2, 2)
-    contour = ax2.contourf(R, P, mean, levels=12, cmap="viridis")
-    fig.colorbar(contour, ax=ax2, label=f"adversary's {args.metric} (mean)")
-    ax2.set_xlabel("drop rate")
-    ax2.set_ylabel("swapped pairs")
+    runs = read_runs(args.run, args.metric)
+    a = runs[0]["attrs"]
+    setting = (f"{a['arch']} {a['layer']}, {a['eval_images']} eval images, {a['repeats']} repeats, "
+               f"victim {a['victim_accuracy']:.3f}")
+    if len(runs) == 1:
+        run = runs[0]
+        R, P = np.meshgrid(run["rates"], run["pairs"], indexing="ij")
+        fig = plt.figure(figsize=(12, 5))
+        ax3 = fig.add_subplot(1, 2, 1, projection="3d")
+        ax3.plot_surface(R, P, run["mean"], cmap="viridis", edgecolor="none")
+        ax3.set_xlabel("drop rate")
+        ax3.set_ylabel("swapped pairs")
+        ax3.set_zlabel(args.metric)
+        contour(fig, fig.add_subplot(1, 2, 2), run, args.metric)
+        title = f"tessera swap (S1): {setting}, {a['bh']}x{a['bw']} blocks ({a['blocks']})"
+    else:
+        fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs), 4.2), squeeze=False)
+        for ax, run in zip(axes[0], runs):
+            contour(fig, ax, run, args.metric)
+            ax.set_title(f"{run['attrs']['bh']}x{run['attrs']['bw']} blocks ({run['attrs']['blocks']})", fontsize=9)
+        title = f"tessera swap (S1) by block size: {setting}"
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)

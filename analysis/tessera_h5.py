@@ -1,5 +1,6 @@
 """Shared helpers for reading tessera HDF5 files (h5py)."""
 import configparser
+import os
 
 import h5py
 
@@ -22,3 +23,19 @@ def resolved_config(f):
 
 def text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def runs_of(path, group):
+    """The `group` ("drop", "swap") of every run in a tessera file: one for a file a
+    command wrote, one per input for a file merge_runs.py wrote. Yields
+    (run name, h5py group); the file stays open while iterating."""
+    with open_run(path) as f:
+        if text(f.attrs["command"]) == "merge":
+            runs = [(name, f["runs"][name]) for name in f["runs"]]
+        else:
+            runs = [(os.path.splitext(os.path.basename(path))[0], f)]
+        for name, run in runs:
+            if group not in run:
+                raise SystemExit(f"{path}: run '{name}' has no /{group} group (not written by tessera {group})")
+            yield name, run[group]
+

@@ -11,6 +11,7 @@ packages=(
   libboost-program-options-dev libboost-graph-dev
   libgtest-dev
   dataset-fashion-mnist                       # the default data set (IDX files)
+  slurm-wlm munge                             # batch scripts in slurm/, and the one-node Slurm of their test
   python3 python3-h5py python3-matplotlib python3-numpy
 )
 

@@ -3,7 +3,8 @@
 # embedded default data (Fashion-MNIST), writing HDF5 files and figures to
 # runs/quickstart/: trains the victim models (reused when already trained with the
 # same configuration), serves vgg-mini on 2 ranks, and runs the adversary's drop
-# and swap sweeps on both geometries, with Fig. 6 and Fig. 7.
+# and swap sweeps on both geometries, with Fig. 6 and Fig. 7, and a short GA and
+# annealing search for the held blocks' positions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cmake/build.sh
@@ -31,6 +32,14 @@ for arch in vgg-mini vgg-mini-seedpool; do
   done
 done
 
+# The adversary's search (paper section IV, P2) on vgg-mini with 10% of the blocks
+# held: a short island GA and a simulated-annealing chain on 1 attack rank, the
+# other rank serving (it hands over the compromised devices' blocks, then idles).
+for method in ga sa; do
+  mpiexec -n 2 --bind-to none build/tessera attack --config jobs/attack-cpu.ini --model.checkpoint="$out"/vgg-mini.h5 \
+    --attack.method="$method" --attack.generations=50 --run.threads=2 --run.out="$out" --run.name="attack-$method"
+done
+
 "$TESSERA_PYTHON" analysis/plot_training.py "$out"/vgg-mini.h5 "$out"/vgg-mini-seedpool.h5 \
   --out "$out"/training.png
 "$TESSERA_PYTHON" analysis/plot_drop.py "$out"/drop-vgg-mini.h5 "$out"/drop-vgg-mini-seedpool.h5 \
@@ -38,5 +47,7 @@ done
 for arch in vgg-mini vgg-mini-seedpool; do
   "$TESSERA_PYTHON" analysis/plot_swap.py "$out/swap-$arch.h5" --out "$out/fig7-swap-$arch.png"
 done
+
+"$TESSERA_PYTHON" analysis/plot_attack.py "$out"/attack-ga.h5 "$out"/attack-sa.h5 --out "$out"/attack.png
 
 echo "quickstart: done in $((SECONDS - start)) s; results in $out/"

@@ -6,12 +6,14 @@
 // measured here. Prints `speedup` and `floor ratio`.
 #include <chrono>
 #include <functional>
+#include <tuple>
 #include <cstdio>
 
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "core/comm.hpp"
+#include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "models/model_file.hpp"
@@ -31,20 +33,9 @@ void add_options(po::options_description& options) {
     ("bench.swap_rates", po::value<std::string>()->default_value("0.85:0.99:0.01"), "the swap grid's drop rates")
     ("bench.swap_pairs", po::value<std::string>()->default_value("0:375:25"), "the swap grid's pairs")
     ("bench.repeats", po::value<std::int64_t>()->default_value(3), "repeats of every point")
-    ("bench.naive_points", po::value<std::int64_t>()->default_value(6), "points of each grid timed the naive way");
-}
-
-// Single-precision GEMM rate of this process (flop/s), 1024^3, best of 5.
-double sgemm_rate() {
-  auto a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
-  auto c = torch::mm(a, b);
-  double best = 1e30;
-  for (int i = 0; i < 5; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    torch::mm_out(c, a, b);
-    best = std::min(best, seconds_since(start));
-  }
-  return 2.0 * 1024 * 1024 * 1024 / best;
+    ("bench.naive_points", po::value<std::int64_t>()->default_value(6), "points of each grid timed the naive way")
+    ("bench.grids", po::value<std::string>()->default_value("drop,swap"),
+     "grids to run, comma-separated: drop, swap (the 'both' row needs both)");
 }
 
 // One point of a grid: which blocks are held and where they are put.
@@ -55,7 +46,13 @@ int run(const Config& config, MPI_Comm world) {
   const auto repeats = config.get<std::int64_t>("bench.repeats");
   const auto naive_points = config.get<std::int64_t>("bench.naive_points");
   std::vector<double> drop_rates, swap_rates, swap_pairs;
+  bool run_drop = false, run_swap = false;
   agree(world, [&] {
+    for (const auto& name : split_list(config.get<std::string>("bench.grids"))) {
+      TESSERA_REQUIRE(name == "drop" || name == "swap", "--bench.grids: '", name, "' is neither drop nor swap");
+      (name == "drop" ? run_drop : run_swap) = true;
+    }
+    TESSERA_REQUIRE(run_drop || run_swap, "--bench.grids: no grid given");
     TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
     TESSERA_REQUIRE(naive_points >= 1, "--bench.naive_points: must be >= 1");
     drop_rates = threat::parse_grid(config.get<std::string>("bench.drop_rates"), "--bench.drop_rates");
@@ -141,12 +138,15 @@ int run(const Config& config, MPI_Comm world) {
     m.naive_seconds_per_point = naive / naive_points;
     return m;
   };
-  const auto drop_m = measure(drop_points, drop_point, [&] {
-    threat::drop_sweep(world, evaluator, placement, drop_rates, repeats, seed);
-  });
-  const auto swap_m = measure(swap_points, swap_point, [&] {
-    threat::swap_sweep(world, evaluator, placement, grid, swap_rates, swap_pairs, repeats, seed);
-  });
+  std::vector<std::tuple<const char*, std::int64_t, Measured>> measured;
+  if (run_drop)
+    measured.emplace_back("drop", drop_points, measure(drop_points, drop_point, [&] {
+      threat::drop_sweep(world, evaluator, placement, drop_rates, repeats, seed);
+    }));
+  if (run_swap)
+    measured.emplace_back("swap", swap_points, measure(swap_points, swap_point, [&] {
+      threat::swap_sweep(world, evaluator, placement, grid, swap_rates, swap_pairs, repeats, seed);
+    }));
 
   if (log::printing()) {
     const int ranks = size_of(world);
@@ -154,18 +154,19 @@ int run(const Config& config, MPI_Comm world) {
     std::printf("%-6s %7s %12s %14s %12s %9s %12s\n", "grid", "points", "tessera s", "naive s (est)", "floor s",
                 "speedup", "floor ratio");
     double seconds = 0, naive = 0, floor = 0;
-    for (const auto& [name, points, m] :
-         {std::make_tuple("drop", drop_points, drop_m), std::make_tuple("swap", swap_points, swap_m)}) {
+    std::int64_t all_points = 0;
+    for (const auto& [name, points, m] : measured) {
       const double naive_total = m.naive_seconds_per_point * points / ranks;
       std::printf("%-6s %7lld %12.1f %14.1f %12.1f %9.1f %12.2f\n", name, static_cast<long long>(points), m.seconds,
                   naive_total, m.floor_flops / rate, naive_total / m.seconds, m.seconds / (m.floor_flops / rate));
       seconds += m.seconds;
       naive += naive_total;
       floor += m.floor_flops / rate;
+      all_points += points;
     }
-    std::printf("%-6s %7lld %12.1f %14.1f %12.1f %9.1f %12.2f\n", "both",
-                static_cast<long long>(drop_points + swap_points), seconds, naive, floor, naive / seconds,
-                seconds / floor);
+    if (measured.size() > 1)
+      std::printf("%-6s %7lld %12.1f %14.1f %12.1f %9.1f %12.2f\n", "both", static_cast<long long>(all_points),
+                  seconds, naive, floor, naive / seconds, seconds / floor);
     std::printf("speedup %.1f\nfloor ratio %.2f\n", naive / seconds, seconds / floor);
   }
   return 0;

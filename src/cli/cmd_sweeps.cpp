@@ -8,6 +8,7 @@
 #include "core/comm.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
+#include "core/stop.hpp"
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
 #include "threat/adversary.hpp"
@@ -20,6 +21,7 @@ namespace {
 void add_shared_options(po::options_description& options, const std::string& command) {
   add_common_options(options, command);
   add_block_options(options);
+  add_run_name_option(options);
   options.add_options()
     ("attack.eval_samples", po::value<std::int64_t>()->default_value(0),
      "images of the test set the adversary evaluates on (0 = the whole test set)")
@@ -52,7 +54,7 @@ struct Setup {
 
 Setup prepare(const Config& config, MPI_Comm world, const std::string& command) {
   Setup setup;
-  const auto folder = output_folder(config, world);
+  stop::install_handlers();  // a signal from the batch system ends the sweep cleanly between points
   setup.model = models::load(config.get<std::string>("model.checkpoint"), world,
                              config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
   setup.target = agree(world, [&] {
@@ -75,7 +77,7 @@ Setup prepare(const Config& config, MPI_Comm world, const std::string& command) 
                                  : data.test;
   setup.evaluator = std::make_unique<threat::Evaluator>(*setup.model.network, setup.target.layer,
                                                         setup.target.grid, eval);
-  setup.path = (std::filesystem::path(folder) / (command + "-" + setup.model.info.arch + ".h5")).string();
+  setup.path = output_path(config, world, command + "-" + setup.model.info.arch);
   return setup;
 }
 

@@ -12,6 +12,9 @@ const std::vector<Command>& commands() {
       bench_train_command,
       bench_service_command,
       bench_sweep_command,
+      bench_fitness_command,
+      attack_command,
+      threshold_command,
   };
   return table;
 }

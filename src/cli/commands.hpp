@@ -30,5 +30,8 @@ extern const Command swap_command;
 extern const Command bench_train_command;
 extern const Command bench_service_command;
 extern const Command bench_sweep_command;
+extern const Command threshold_command;
+extern const Command attack_command;
+extern const Command bench_fitness_command;
 
 }  // namespace tessera::cli

@@ -78,4 +78,19 @@ std::string output_folder(const Config& config, MPI_Comm comm) {
   return folder;
 }
 
+void add_run_name_option(po::options_description& options) {
+  options.add_options()("run.name", po::value<std::string>()->default_value(""),
+                        "output file name, without .h5 (empty = <command>-<arch>); a job array gives each task its own");
+}
+
+std::string output_path(const Config& config, MPI_Comm comm, const std::string& default_name) {
+  const auto name = config.get<std::string>("run.name");
+  agree(comm, [&] {
+    TESSERA_REQUIRE(name.find('/') == std::string::npos, "--run.name: '", name,
+                    "' is a file name, not a path (the folder is --run.out)");
+  });
+  const auto folder = output_folder(config, comm);
+  return (std::filesystem::path(folder) / ((name.empty() ? default_name : name) + ".h5")).string();
+}
+
 }  // namespace tessera::cli

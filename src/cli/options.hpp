@@ -22,4 +22,10 @@ service::Options block_settings(const Config& config);
 // The output folder of a run: `run.out`, created if missing (collective).
 std::string output_folder(const Config& config, MPI_Comm comm);
 
+// run.name: the output file's name, so that the tasks of a job array write apart.
+void add_run_name_option(po::options_description& options);
+// `run.out`/`run.name`.h5, or `run.out`/`default_name`.h5 when run.name is empty;
+// creates the folder (collective).
+std::string output_path(const Config& config, MPI_Comm comm, const std::string& default_name);
+
 }  // namespace tessera::cli

@@ -12,6 +12,7 @@
 #include "core/comm.hpp"
 #include "core/log.hpp"
 #include "core/partial_files.hpp"
+#include "core/stop.hpp"
 
 namespace tessera::cli {
 
@@ -95,6 +96,9 @@ int run(int argc, char** argv) {
   int code = 0;
   try {
     code = dispatch(args, world);
+  } catch (const stop::Stopped& e) {
+    if (rank == 0) std::fprintf(stderr, "%s: stopped: %s\n", name.c_str(), e.what());
+    code = stop::kStoppedExitCode;
   } catch (const AgreedError& e) {
     if (rank == 0) std::fprintf(stderr, "%s: error: %s\n", name.c_str(), e.what());
     code = 1;

@@ -16,6 +16,7 @@ void Network::add_steps(const std::string& prefix, torch::nn::Sequential& sequen
       step.linear = torch::nn::Linear(linear);
     if (auto dropout = std::dynamic_pointer_cast<torch::nn::DropoutImpl>(module))
       step.dropout = dropout->options.p();
+    step.relu = static_cast<bool>(std::dynamic_pointer_cast<torch::nn::ReLUImpl>(module));
     step.has_parameters = !module->parameters(/*recurse=*/false).empty();
     steps_.push_back(std::move(step));
   }

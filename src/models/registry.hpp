@@ -22,6 +22,7 @@ struct Step {
   torch::nn::Linear linear{nullptr};  // set when the step is a Linear layer
   bool has_parameters = false;        // a "layer" (Conv2d or Linear)
   double dropout = 0;                 // > 0: a Dropout step of this probability
+  bool relu = false;                  // a ReLU step (may be applied in place where no gradient is kept)
 };
 
 // Every architecture maps a batch of images (N, C, H, W) to class logits (N, K)

@@ -3,36 +3,20 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "models/target_layer.hpp"
 
 namespace tessera::threat {
-
-namespace {
-constexpr std::int64_t kChunk = 1000;  // images per forward pass while computing the features
-}
 
 Evaluator::Evaluator(models::Network& victim, const std::string& layer, const blocks::Grid& grid,
                      const data::Split& eval)
     : grid_(grid), labels_(eval.labels) {
   torch::NoGradGuard no_grad;
-  victim.eval();
-  const auto& steps = victim.steps();
-  std::size_t target = 0;
-  while (target < steps.size() && steps[target].name != layer) ++target;
-  TESSERA_REQUIRE(target < steps.size() && steps[target].linear, "--blocks.layers: '", layer,
-                  "' is not a Linear layer of the model");
-  weight_ = steps[target].linear->weight.detach().contiguous();
-  bias_ = steps[target].linear->bias.defined() ? steps[target].linear->bias.detach() : torch::zeros({grid.out});
-  after_.assign(steps.begin() + target + 1, steps.end());
-  for (const auto& step : after_)
-    if (step.linear) after_flops_per_image_ += 2.0 * step.linear->weight.numel();
-
-  std::vector<torch::Tensor> chunks;
-  for (std::int64_t begin = 0; begin < eval.size(); begin += kChunk) {
-    auto x = eval.images.narrow(0, begin, std::min(kChunk, eval.size() - begin));
-    for (std::size_t i = 0; i < target; ++i) x = steps[i].apply(x);
-    chunks.push_back(x);
-  }
-  features_ = torch::cat(chunks).contiguous();
+  auto split = models::split_at(victim, layer);
+  weight_ = split.weight;
+  bias_ = split.bias;
+  after_ = std::move(split.after);
+  after_flops_per_image_ = split.after_flops_per_image;
+  features_ = split.features(eval.images);
   TESSERA_ASSERT(features_.size(1) == grid.in);
 
   auto logits = torch::addmm(bias_, features_, weight_.t());
@@ -41,7 +25,13 @@ Evaluator::Evaluator(models::Network& victim, const std::string& layer, const bl
   victim_ = rate(logits);
 }
 
-torch::Tensor Evaluator::bias_rows() const { return bias_.expand({features_.size(0), grid_.out}).contiguous(); }
+torch::Tensor Evaluator::bias_rows() const { return bias_rows(features_.size(0)); }
+torch::Tensor Evaluator::bias_rows(std::int64_t rows) const { return bias_.expand({rows, grid_.out}).contiguous(); }
+
+torch::Tensor Evaluator::block_weight(std::int64_t b) const {
+  const auto r = grid_.row_of(b), c = grid_.col_of(b);
+  return weight_.narrow(0, grid_.row_begin(r), grid_.height(r)).narrow(1, grid_.col_begin(c), grid_.width(c));
+}
 
 void Evaluator::add_products(torch::Tensor& y, const std::vector<std::int64_t>& held,
                              const std::vector<std::int64_t>& position, double sign) const {
@@ -52,17 +42,13 @@ void Evaluator::add_products(torch::Tensor& y, const std::vector<std::int64_t>& 
   std::map<std::int64_t, std::map<std::int64_t, std::int64_t>> placed;  // row -> column -> block
   for (std::size_t k = 0; k < held.size(); ++k)
     placed[grid_.row_of(position[k])][grid_.col_of(position[k])] = held[k];
-  auto block = [&](std::int64_t b) {
-    return weight_.narrow(0, grid_.row_begin(grid_.row_of(b)), grid_.height(grid_.row_of(b)))
-        .narrow(1, grid_.col_begin(grid_.col_of(b)), grid_.width(grid_.col_of(b)));
-  };
   for (const auto& [r, columns] : placed) {
     auto out = y.narrow(1, grid_.row_begin(r), grid_.height(r));
     for (auto it = columns.begin(); it != columns.end();) {
-      std::vector<torch::Tensor> run{block(it->second)};
+      std::vector<torch::Tensor> run{block_weight(it->second)};
       const auto first = it->first;
       auto last = first;
-      for (++it; it != columns.end() && it->first == last + 1; ++it, ++last) run.push_back(block(it->second));
+      for (++it; it != columns.end() && it->first == last + 1; ++it, ++last) run.push_back(block_weight(it->second));
       const auto begin = grid_.col_begin(first), end = grid_.col_begin(last) + grid_.width(last);
       auto weights = run.size() == 1 ? run.front() : torch::cat(run, 1);
       out.addmm_(features_.narrow(1, begin, end - begin), weights.t(), /*beta=*/1, /*alpha=*/sign);
@@ -85,6 +71,36 @@ Score Evaluator::score_pre_activation(const torch::Tensor& pre_activation) const
   auto x = pre_activation;
   for (const auto& step : after_) x = step.apply(x);
   return rate(x);
+}
+
+Evaluator::Tally& Evaluator::Tally::operator+=(const Tally& other) {
+  correct += other.correct;
+  loss += other.loss;
+  agree += other.agree;
+  images += other.images;
+  return *this;
+}
+
+Evaluator::Tally Evaluator::tally_pre_activation(const torch::Tensor& pre_activation, std::int64_t begin) const {
+  torch::NoGradGuard no_grad;
+  const auto rows = pre_activation.size(0);
+  auto x = pre_activation;
+  for (const auto& step : after_) x = step.apply(x);
+  const auto labels = labels_.narrow(0, begin, rows);
+  const auto predictions = x.argmax(1);
+  Tally tally;
+  tally.images = rows;
+  tally.correct = predictions.eq(labels).sum().item<double>();
+  namespace F = torch::nn::functional;
+  tally.loss = F::cross_entropy(x, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+  tally.agree = predictions.eq(victim_predictions_.narrow(0, begin, rows)).sum().item<double>();
+  return tally;
+}
+
+Score Evaluator::score_of(const Tally& tally) const {
+  TESSERA_ASSERT(tally.images == images(), "a tally covers the whole eval set");
+  const double n = static_cast<double>(tally.images);
+  return {tally.correct / n, tally.loss / n, tally.agree / n};
 }
 
 Score Evaluator::score(const std::vector<std::int64_t>& held, const std::vector<std::int64_t>& position) const {

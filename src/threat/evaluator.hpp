@@ -35,9 +35,26 @@ class Evaluator {
   // pre-activation starts as the bias, blocks' products are added (sign +1) or
   // taken away (sign -1), and the layers after the target layer give the score.
   torch::Tensor bias_rows() const;
+  torch::Tensor bias_rows(std::int64_t rows) const;
   void add_products(torch::Tensor& pre_activation, const std::vector<std::int64_t>& held,
                     const std::vector<std::int64_t>& position, double sign = 1.0) const;
   Score score_pre_activation(const torch::Tensor& pre_activation) const;
+
+  // Scoring in slices of the eval set, so that a sweep can cache block products
+  // for one slice at a time (memory) and sum the slices' tallies afterwards.
+  struct Tally {
+    double correct = 0, loss = 0, agree = 0;  // sums over the slice's images
+    std::int64_t images = 0;
+    Tally& operator+=(const Tally& other);
+  };
+  // The target layer's input features of images [begin, begin + rows).
+  torch::Tensor features(std::int64_t begin, std::int64_t rows) const { return features_.narrow(0, begin, rows); }
+  // Block b of the victim's weight (a view).
+  torch::Tensor block_weight(std::int64_t b) const;
+  // Runs the layers after the target layer on the pre-activation of images
+  // [begin, begin + pre_activation.size(0)) and tallies them.
+  Tally tally_pre_activation(const torch::Tensor& pre_activation, std::int64_t begin) const;
+  Score score_of(const Tally& tally) const;
 
   // The victim itself on the eval set (all blocks at their places).
   const Score& victim() const { return victim_; }

@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/stop.hpp"
 #include "core/rng.hpp"
 #include "threat/adversary.hpp"
 
@@ -56,14 +57,23 @@ std::vector<PointResult> spread_units(MPI_Comm comm, std::int64_t units, std::in
   const int rank = rank_of(comm), size = size_of(comm);
   std::vector<double> values(static_cast<std::size_t>(points) * 4, 0.0);
   log::Progress progress(label, (units + size - 1 - rank) / size);
-  for (std::int64_t u = rank; u < units; u += size) {
-    for (const auto& [i, result] : body(u)) {
+  std::int64_t done = 0;
+  // A stop signal ends the loop at the next unit; the ranks then agree, below.
+  for (std::int64_t u = rank; u < units && !stop::received(); u += size) {
+    const auto unit = body(u);
+    done += static_cast<std::int64_t>(unit.size());
+    for (const auto& [i, result] : unit) {
       values[i * 4 + 0] = result.score.accuracy;
       values[i * 4 + 1] = result.score.loss;
       values[i * 4 + 2] = result.score.fidelity;
       values[i * 4 + 3] = result.held_fraction;
     }
     progress.advance();
+  }
+  if (const int signal = stop::agreed(comm)) {
+    MPI_Allreduce(MPI_IN_PLACE, &done, 1, MPI_INT64_T, MPI_SUM, comm);
+    throw stop::Stopped(stop::signal_name(signal) + " received after " + std::to_string(done) + " of " +
+                        std::to_string(points) + " points of " + label + "; no file written");
   }
   MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, comm);
   std::vector<PointResult> results(points);
@@ -115,40 +125,139 @@ std::uint64_t swap_sequence_seed(std::uint64_t seed, std::int64_t rate_index, st
   return derive_seed(seed, "swap:" + std::to_string(rate_index), static_cast<std::uint64_t>(repeat));
 }
 
+namespace {
+// Images per slice of the swap sweep: the layers after the target layer run on
+// slice x out pre-activations per pair count (large GEMMs; 16 pair counts x 1000
+// x 1024 floats = 64 MB of buffers).
+constexpr std::int64_t kSlice = 1000;
+// Images per part of a slice whose block products are cached at once: bounds the
+// cache (distinct products x part x bh floats, ~30 MB for 900 products) and keeps
+// it warm for the sums, while the product GEMMs stay as fast as with 1000 rows.
+constexpr std::int64_t kPart = 128;
+
+// The block products one (rate, repeat) unit needs. Block b placed at (r, c) adds
+// x_c W_b^T to output rows r: the product depends on the block and the column,
+// not the row. A held block visits only a few places over the unit's nested pair
+// counts (each transposition moves two blocks), so each distinct (block, column)
+// is computed once per part of the eval set, and every point only sums its H
+// cached products.
+// That does fewer block flops than scoring points one by one; grouping by column
+// makes them one GEMM per column (x_c times all blocks ever placed there) instead
+// of many small ones that re-pack x_c.
+class ProductCache {
+ public:
+  ProductCache(const Evaluator& evaluator, const blocks::Grid& grid, const std::vector<std::int64_t>& held,
+               const std::vector<std::vector<std::int64_t>>& positions)
+      : grid_(grid), weights_(grid.cols), base_(grid.cols + 1, 0), bias_(evaluator.bias_rows(1)) {
+    TESSERA_ASSERT(bias_.scalar_type() == torch::kFloat, "fill() sums float32 products");
+    std::vector<std::int64_t> offset(held.size() * grid.cols, -1);  // [held index * cols + column]
+    std::vector<std::vector<torch::Tensor>> members(grid.cols);
+    for (const auto& position : positions) {
+      tiles_.emplace_back();
+      for (std::size_t i = 0; i < held.size(); ++i) {
+        const auto r = grid.row_of(position[i]), c = grid.col_of(position[i]);
+        auto& at = offset[i * grid.cols + c];
+        if (at < 0) {
+          at = base_[c + 1];  // for now, within the column
+          base_[c + 1] += grid.height(r);
+          members[c].push_back(evaluator.block_weight(held[i]));
+        }
+        tiles_.back().push_back({grid.row_begin(r), c, at, grid.height(r)});
+      }
+    }
+    for (std::int64_t c = 0; c < grid.cols; ++c) {
+      if (!members[c].empty()) weights_[c] = torch::cat(members[c], 0).t();  // w_c x (sum of heights)
+      base_[c + 1] += base_[c];
+    }
+    for (auto& tiles : tiles_)
+      for (auto& tile : tiles) tile.offset += base_[tile.column];
+    // One buffer for all products of a part, kept for the whole unit: an image's
+    // products are one contiguous row, and no part pays for fresh pages again.
+    products_ = torch::empty({std::min(kPart, evaluator.images()), base_.back()});
+  }
+
+  // The products for the images whose features are `x` (at most kPart rows x in).
+  void compute(const torch::Tensor& x) {
+    TESSERA_ASSERT(x.size(0) <= products_.size(0));
+    auto out = products_.narrow(0, 0, x.size(0));
+    for (std::int64_t c = 0; c < grid_.cols; ++c)
+      if (weights_[c].defined()) {
+        auto part = out.narrow(1, base_[c], base_[c + 1] - base_[c]);
+        torch::mm_out(part, x.narrow(1, grid_.col_begin(c), grid_.width(c)), weights_[c]);
+      }
+  }
+
+  // Rows [at, at + rows) of ys[j] (contiguous, out wide) = bias + the products
+  // placed by positions[j], for the images of the last compute(). A plain loop:
+  // per image the output row stays in L1 while the products are added, where one
+  // tensor add_ per block was a pass over memory each (3x slower). The sum per
+  // output element is in held order whatever the instruction set or rank count.
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+  void fill(std::vector<torch::Tensor>& ys, std::int64_t at, std::int64_t rows) const {
+    const auto out = grid_.out, stride = products_.size(1);
+    const float* bias = bias_.data_ptr<float>();
+    const float* products = products_.data_ptr<float>();
+    for (std::int64_t e = 0; e < rows; ++e) {
+      const float* __restrict image = products + e * stride;
+      for (std::size_t j = 0; j < tiles_.size(); ++j) {  // pair counts inside: the image's products stay in L2
+        TESSERA_ASSERT(ys[j].is_contiguous() && ys[j].size(0) >= at + rows && ys[j].size(1) == out);
+        float* __restrict row = ys[j].data_ptr<float>() + (at + e) * out;
+        std::copy(bias, bias + out, row);
+        for (const auto& tile : tiles_[j]) add(row + tile.row_begin, image + tile.offset, tile.height);
+      }
+    }
+  }
+
+ private:
+  struct Tile {
+    std::int64_t row_begin, column, offset, height;  // output rows <- products at offset
+  };
+  static void add(float* __restrict to, const float* __restrict from, std::int64_t n) {
+    if (n == 64) {  // the usual block height: a fixed trip count the compiler unrolls
+      for (int k = 0; k < 64; ++k) to[k] += from[k];
+    } else {
+      for (std::int64_t k = 0; k < n; ++k) to[k] += from[k];
+    }
+  }
+  const blocks::Grid& grid_;
+  std::vector<std::vector<Tile>> tiles_;  // per pair count, in held order
+  std::vector<torch::Tensor> weights_;    // per column: its blocks, transposed
+  std::vector<std::int64_t> base_;        // per column: where its products start in a row of products_
+  torch::Tensor products_, bias_;
+};
+}  // namespace
+
 std::vector<PointResult> swap_sweep(MPI_Comm comm, const Evaluator& evaluator, const blocks::Placement& placement,
                                     const blocks::Grid& grid, const std::vector<double>& rates,
                                     const std::vector<double>& pairs, std::int64_t repeats, std::uint64_t seed) {
   const auto m = static_cast<std::int64_t>(rates.size()), s = static_cast<std::int64_t>(pairs.size());
-  std::vector<std::int64_t> order(s);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return pairs[a] < pairs[b]; });
   return spread_units(comm, m * repeats, m * s * repeats, [&](std::int64_t u) {
+    torch::NoGradGuard no_grad;
     const auto a = u / repeats, k = u % repeats;
     const auto held = held_blocks(placement, rates[a], seed, k);
-    UnitResults results;
-    auto y = evaluator.bias_rows();
-    evaluator.add_products(y, held, held);
-    auto previous = held;
-    for (auto b : order) {
-      const auto count = static_cast<std::int64_t>(pairs[b]);
-      const auto position = transposed_positions(held, grid, count, swap_sequence_seed(seed, a, k));
-      std::vector<std::int64_t> moved, from, to;
-      for (std::size_t i = 0; i < held.size(); ++i)
-        if (position[i] != previous[i]) {
-          moved.push_back(held[i]);
-          from.push_back(previous[i]);
-          to.push_back(position[i]);
-        }
-      if (2 * moved.size() > held.size()) {  // cheaper to start again than to move most blocks
-        y = evaluator.bias_rows();
-        evaluator.add_products(y, held, position);
-      } else {
-        evaluator.add_products(y, moved, from, -1.0);
-        evaluator.add_products(y, moved, to, 1.0);
+    std::vector<std::vector<std::int64_t>> positions;
+    for (std::int64_t b = 0; b < s; ++b)
+      positions.push_back(
+          transposed_positions(held, grid, static_cast<std::int64_t>(pairs[b]), swap_sequence_seed(seed, a, k)));
+    ProductCache cache(evaluator, grid, held, positions);
+    // Slices are fixed by the eval set, never by the rank count: the sums of the
+    // slices' tallies (and so the scores) do not depend on it.
+    std::vector<Evaluator::Tally> tallies(s);
+    const auto pre_activations = torch::empty({s, std::min(kSlice, evaluator.images()), grid.out});
+    for (std::int64_t begin = 0; begin < evaluator.images(); begin += kSlice) {
+      const auto rows = std::min(kSlice, evaluator.images() - begin);
+      std::vector<torch::Tensor> ys(s);
+      for (std::int64_t b = 0; b < s; ++b) ys[b] = pre_activations[b].narrow(0, 0, rows);
+      for (std::int64_t at = 0; at < rows; at += kPart) {
+        const auto part = std::min(kPart, rows - at);
+        cache.compute(evaluator.features(begin + at, part));
+        cache.fill(ys, at, part);
       }
-      previous = position;
-      results.push_back({(a * s + b) * repeats + k, {evaluator.score_pre_activation(y), fraction(held.size(), evaluator)}});
+      for (std::int64_t b = 0; b < s; ++b) tallies[b] += evaluator.tally_pre_activation(ys[b], begin);
     }
+    UnitResults results;
+    for (std::int64_t b = 0; b < s; ++b)
+      results.push_back({(a * s + b) * repeats + k, {evaluator.score_of(tallies[b]), fraction(held.size(), evaluator)}});
     return results;
   }, "swap");
 }

@@ -47,8 +47,9 @@ std::vector<PointResult> drop_sweep(MPI_Comm comm, const Evaluator& evaluator, c
 std::uint64_t swap_sequence_seed(std::uint64_t seed, std::int64_t rate_index, std::int64_t repeat);
 
 // The drop x swap grid (S1): point (a * pairs + b) * repeats + k. Per (rate, repeat)
-// the P1 pre-activation is built once; each pair count then moves only the blocks
-// that changed place since the previous one.
+// each distinct (held block, column it is placed in) product over all pair counts
+// is computed once (one GEMM per column), in fixed slices of the eval set; every
+// point then sums its held blocks' cached products and runs the later layers.
 std::vector<PointResult> swap_sweep(MPI_Comm comm, const Evaluator& evaluator, const blocks::Placement& placement,
                                     const blocks::Grid& grid, const std::vector<double>& rates,
                                     const std::vector<double>& pairs, std::int64_t repeats, std::uint64_t seed);

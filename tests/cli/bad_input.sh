@@ -90,6 +90,14 @@ new_case
 bad_case "11. missing data folder" --data.dir nowhere -- \
   train --model.arch=mlp-mixnn --data.dir=nowhere --run.out=out
 
+# --- 12. threshold: negative population, evaluation set of size 0
+new_case
+bad_case "12a. threshold: negative population" --threshold.population -3 -- \
+  threshold --threshold.population=-3
+new_case
+bad_case "12b. threshold: evaluation set of size 0" --threshold.eval_size -- \
+  threshold --threshold.eval_size=0 --run.out=out
+
 # --- positive: mlp-mixnn, 1 epoch, Fashion-MNIST, 2 ranks: >= 0.80 test accuracy
 new_case
 run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --run.out=out

@@ -1,0 +1,165 @@
+#include "attack/fitness.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace tessera::attack {
+
+FitnessKind parse_fitness(const std::string& name) {
+  if (name == "accuracy") return FitnessKind::accuracy;
+  if (name == "loss") return FitnessKind::loss;
+  if (name == "fidelity") return FitnessKind::fidelity;
+  throw Error("--attack.fitness: '" + name + "' is not one of accuracy, loss, fidelity");
+}
+
+Fitness::Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes)
+    : knowledge_(std::move(knowledge)), kind_(kind), grid_(knowledge_.grid) {
+  TESSERA_ASSERT(grid_.out % grid_.bh == 0 && grid_.in % grid_.bw == 0);
+  held_ = knowledge_.held.size(0);
+  images_ = knowledge_.features.size(0);
+  TESSERA_ASSERT(knowledge_.held.size(1) == grid_.bh && knowledge_.held.size(2) == grid_.bw);
+  knowledge_.features = knowledge_.features.contiguous();
+  knowledge_.held = knowledge_.held.contiguous();
+  const std::int64_t column_bytes = held_ * images_ * grid_.bh * static_cast<std::int64_t>(sizeof(float));
+  chunk_columns_ = std::max<std::int64_t>(1, std::min(grid_.cols, cache_bytes / std::max<std::int64_t>(1, column_bytes)));
+  if (chunk_columns_ == grid_.cols) tiles_ = tiles(0, grid_.cols);
+}
+
+torch::Tensor Fitness::tiles(std::int64_t first, std::int64_t last) const {
+  if (tiles_.defined()) return tiles_.narrow(0, first, last - first);
+  torch::NoGradGuard no_grad;
+  const auto n = last - first, E = images_, H = held_, bh = grid_.bh, bw = grid_.bw;
+  // One GEMM for the chunk: (n*E, bw) x (bw, H*bh), then (n, H, E, bh) so that a
+  // block's tile in a column is one contiguous E x bh run.
+  auto x = knowledge_.features.narrow(1, first * bw, n * bw).reshape({E, n, bw}).permute({1, 0, 2}).reshape({n * E, bw});
+  auto products = torch::mm(x, knowledge_.held.reshape({H * bh, bw}).t());
+  return products.reshape({n, E, H, bh}).permute({0, 2, 1, 3}).contiguous();
+}
+
+namespace {
+
+// The held blocks of a genome in (column, block) order, as (column, block, row):
+// adding tiles in this order makes the sums independent of how columns are chunked.
+struct Placed {
+  std::int32_t column, block, row;
+};
+std::vector<Placed> placed_by_column(const search::Genome& genome, std::int64_t held, std::int64_t cols) {
+  std::vector<Placed> placed(held);
+  for (std::int64_t k = 0; k < held; ++k)
+    placed[k] = {static_cast<std::int32_t>(genome[k] % cols), static_cast<std::int32_t>(k),
+                 static_cast<std::int32_t>(genome[k] / cols)};
+  std::stable_sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) { return a.column < b.column; });
+  return placed;
+}
+
+}  // namespace
+
+void Fitness::add_tiles(float* pre, const std::vector<search::Genome>& population, const torch::Tensor& tiles,
+                        std::int64_t first, std::int64_t last) const {
+  const std::int64_t E = images_, H = held_, bh = grid_.bh, out = grid_.out, C = grid_.cols;
+  const float* tile_data = tiles.data_ptr<float>();
+  at::parallel_for(0, static_cast<std::int64_t>(population.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      float* candidate = pre + i * E * out;
+      for (const auto& p : placed_by_column(population[i], H, C)) {
+        if (p.column < first || p.column >= last) continue;
+        const float* tile = tile_data + ((p.column - first) * H + p.block) * E * bh;
+        float* rows = candidate + p.row * bh;
+        for (std::int64_t e = 0; e < E; ++e)
+          for (std::int64_t j = 0; j < bh; ++j) rows[e * out + j] += tile[e * bh + j];
+      }
+    }
+  });
+}
+
+torch::Tensor Fitness::build(const std::vector<search::Genome>& population) const {
+  torch::NoGradGuard no_grad;
+  const std::int64_t P = population.size(), E = images_, out = grid_.out;
+  for (const auto& genome : population) TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
+  if (!cached()) {
+    auto pre = knowledge_.layer.bias.reshape({1, 1, out}).expand({P, E, out}).contiguous();
+    for (std::int64_t first = 0; first < grid_.cols; first += chunk_columns_) {
+      const auto last = std::min(grid_.cols, first + chunk_columns_);
+      add_tiles(pre.data_ptr<float>(), population, tiles(first, last), first, last);
+    }
+    return pre;
+  }
+  // Cached: each row slice of a candidate is summed in a small buffer (the bias,
+  // then its blocks' tiles in column order: the same additions in the same order
+  // as above) and stored once, so the tiles stream through contiguous adds.
+  auto pre = torch::empty({P, E, out});
+  const std::int64_t H = held_, bh = grid_.bh, C = grid_.cols, R = grid_.rows;
+  const float* tile_data = tiles_.data_ptr<float>();
+  const auto bias = knowledge_.layer.bias.contiguous();
+  const float* bias_data = bias.data_ptr<float>();
+  float* pre_data = pre.data_ptr<float>();
+  at::parallel_for(0, P, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> slice(E * bh);
+    std::vector<std::vector<const float*>> rows(R);
+    for (std::int64_t i = begin; i < end; ++i) {
+      for (auto& r : rows) r.clear();
+      for (const auto& p : placed_by_column(population[i], H, C))
+        rows[p.row].push_back(tile_data + (static_cast<std::int64_t>(p.column) * H + p.block) * E * bh);
+      for (std::int64_t r = 0; r < R; ++r) {
+        for (std::int64_t e = 0; e < E; ++e) std::copy_n(bias_data + r * bh, bh, slice.data() + e * bh);
+        for (const float* tile : rows[r])
+          for (std::int64_t x = 0; x < E * bh; ++x) slice[x] += tile[x];
+        for (std::int64_t e = 0; e < E; ++e)
+          std::copy_n(slice.data() + e * bh, bh, pre_data + (i * E + e) * out + r * bh);
+      }
+    }
+  });
+  return pre;
+}
+
+Evaluation Fitness::evaluate(const std::vector<search::Genome>& population) const {
+  const std::int64_t P = population.size();
+  return score(build(population).view({P * images_, grid_.out}), P, /*overwrite=*/true);
+}
+
+torch::Tensor Fitness::pre_activation(const search::Genome& genome) const { return build({genome})[0]; }
+
+void Fitness::apply_swap(torch::Tensor& pre, const search::Genome& before, search::SwapMove move) const {
+  torch::NoGradGuard no_grad;
+  const auto C = grid_.cols, bh = grid_.bh;
+  auto shift = [&](std::int64_t block, std::int64_t from, std::int64_t to) {
+    if (block >= held_) return;  // an empty position: nothing moves
+    pre.narrow(1, (from / C) * bh, bh).sub_(tiles(from % C, from % C + 1)[0][block]);
+    pre.narrow(1, (to / C) * bh, bh).add_(tiles(to % C, to % C + 1)[0][block]);
+  };
+  const std::int64_t pi = before[move.i], pj = before[move.j];
+  shift(move.i, pi, pj);
+  shift(move.j, pj, pi);
+}
+
+Evaluation Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool overwrite) const {
+  torch::NoGradGuard no_grad;
+  const auto E = images_;
+  const auto logits = knowledge_.layer.after_layer(pre, overwrite);
+  const auto predictions = logits.argmax(1).view({candidates, E});
+  const auto accuracy = predictions.eq(knowledge_.labels.view({1, E})).to(torch::kDouble).mean(1);
+  torch::Tensor fitness;
+  switch (kind_) {
+    case FitnessKind::accuracy: fitness = accuracy; break;
+    case FitnessKind::fidelity:
+      fitness = predictions.eq(knowledge_.victim_predictions.view({1, E})).to(torch::kDouble).mean(1);
+      break;
+    case FitnessKind::loss:
+      fitness = -torch::nn::functional::cross_entropy(
+                     logits, knowledge_.labels.repeat({candidates}),
+                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                     .view({candidates, E})
+                     .to(torch::kDouble)
+                     .mean(1);
+      break;
+  }
+  Evaluation result;
+  result.fitness.assign(fitness.data_ptr<double>(), fitness.data_ptr<double>() + candidates);
+  result.accuracy.assign(accuracy.data_ptr<double>(), accuracy.data_ptr<double>() + candidates);
+  return result;
+}
+
+}  // namespace tessera::attack

@@ -1,0 +1,81 @@
+// The adversary's fitness function with the tile cache of DESIGN section 3. The
+// target layer's input features X (E x in) are computed once; for every column c and
+// held block k the tile T[c][k] = x_c W_k^T (E x bh) is precomputed, so a candidate's
+// pre-activation is the bias plus H gathered tiles, and a swap changes only the row
+// slices it touches. The steps after the target layer run for a whole population at
+// once (P*E rows, one GEMM per Linear). When the tiles do not fit the memory budget
+// they are computed column chunk by column chunk per call; the sums are made in the
+// same order either way, so the results are identical.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "blocks/grid.hpp"
+#include "models/target_layer.hpp"
+#include "search/operators.hpp"
+
+namespace tessera::attack {
+
+enum class FitnessKind { accuracy, loss, fidelity };
+// "accuracy", "loss" or "fidelity"; error naming --attack.fitness otherwise.
+FitnessKind parse_fitness(const std::string& name);
+
+// What the adversary has: the rest of the model (the steps after the target layer
+// and the layer's bias, never its weight), its eval images' features and labels, the
+// service's answers on them, and the hijacked blocks, in the order they arrived.
+struct Knowledge {
+  blocks::Grid grid;               // blocks of one shape: every held block fits every position
+  models::TargetLayer layer;       // `weight` left undefined
+  torch::Tensor features;          // (E, in)
+  torch::Tensor labels;            // (E) int64
+  torch::Tensor victim_predictions;  // (E) int64: the service's top-1 answers
+  torch::Tensor held;              // (H, bh, bw)
+};
+
+struct Evaluation {
+  std::vector<double> fitness;   // higher is better: accuracy, -loss, or fidelity
+  std::vector<double> accuracy;  // top-1 on the eval images, whatever the fitness kind
+};
+
+class Fitness {
+ public:
+  // Caches the tiles when they take at most `cache_bytes`.
+  Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes);
+
+  std::int64_t positions() const { return grid_.count(); }  // N, the genome length
+  std::int64_t held() const { return held_; }                // H
+  std::int64_t images() const { return images_; }           // E
+  bool cached() const { return tiles_.defined(); }
+  // Flops of the GEMMs after the target layer for one candidate: the floor per evaluation.
+  double floor_flops() const { return images_ * knowledge_.layer.after_flops_per_image; }
+
+  // A whole population in one call.
+  Evaluation evaluate(const std::vector<search::Genome>& population) const;
+
+  // For local search: a candidate's pre-activation (E, out), updated in place by a
+  // swap move (genome as it was before the move), and scored.
+  torch::Tensor pre_activation(const search::Genome& genome) const;
+  void apply_swap(torch::Tensor& pre_activation, const search::Genome& before, search::SwapMove move) const;
+  // With `overwrite`, the pre-activations may be used as scratch space.
+  Evaluation score(const torch::Tensor& pre_activations, std::int64_t candidates, bool overwrite = false) const;
+
+ private:
+  // The pre-activations (P, E, out) of a population.
+  torch::Tensor build(const std::vector<search::Genome>& population) const;
+  // Tiles of columns [first, last) as (columns, H, E, bh), from the cache or computed.
+  torch::Tensor tiles(std::int64_t first, std::int64_t last) const;
+  // Adds the tiles of the genomes' blocks placed in columns [first, last) to `pre` (P, E, out).
+  void add_tiles(float* pre, const std::vector<search::Genome>& population, const torch::Tensor& tiles,
+                 std::int64_t first, std::int64_t last) const;
+
+  Knowledge knowledge_;
+  FitnessKind kind_;
+  blocks::Grid grid_;
+  std::int64_t held_ = 0, images_ = 0, chunk_columns_ = 0;
+  torch::Tensor tiles_;  // (C, H, E, bh) when cached
+};
+
+}  // namespace tessera::attack

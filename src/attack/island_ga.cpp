@@ -1,0 +1,138 @@
+// The island GA: every attack rank evolves its own population (elitism, tournament
+// selection, crossover, mutation) and every `migration_every` generations sends its
+// best individuals to the next rank of a ring, where they replace the worst.
+#include <algorithm>
+#include <numeric>
+
+#include "attack/searches.hpp"
+#include "core/comm.hpp"
+#include "core/error.hpp"
+#include "core/rng.hpp"
+
+namespace tessera::attack {
+
+namespace {
+
+class IslandGa final : public Search {
+ public:
+  IslandGa(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed, MPI_Comm attack)
+      : fitness_(fitness), settings_(settings), seed_(seed), attack_(attack), island_(rank_of(attack)) {}
+
+  void start() override {
+    auto rng = generation_rng(0);
+    members_.clear();
+    for (std::int64_t i = 0; i < settings_.population; ++i)
+      members_.push_back(search::random_genome(static_cast<std::int32_t>(fitness_.positions()), rng));
+    evaluation_ = fitness_.evaluate(members_);
+  }
+
+  void restore(std::vector<search::Genome> members, Evaluation evaluation) override {
+    members_ = std::move(members);
+    evaluation_ = std::move(evaluation);
+  }
+
+  void advance(std::int64_t generation, std::int64_t) override {
+    auto rng = generation_rng(generation);
+    const auto& fit = evaluation_.fitness;
+    std::vector<search::Genome> next;
+    for (auto e : search::elite_indices(fit, static_cast<std::size_t>(settings_.elitism))) next.push_back(members_[e]);
+    const auto h = static_cast<std::int32_t>(fitness_.held());
+    while (static_cast<std::int64_t>(next.size()) < settings_.population) {
+      const auto& a = members_[search::tournament(fit, settings_.tournament, rng)];
+      auto child = a;
+      if (search::uniform_unit(rng) < settings_.crossover) {
+        const auto& b = members_[search::tournament(fit, settings_.tournament, rng)];
+        child = settings_.crossover_kind == "pmx" ? search::pmx_crossover(a, b, rng) : search::order_crossover(a, b, rng);
+      }
+      if (search::uniform_unit(rng) < settings_.mutation) {
+        if (settings_.mutation_kind == "insert") search::insert_mutation(child, rng);
+        else if (settings_.mutation_kind == "scramble") search::scramble_mutation(child, rng);
+        else search::swap_mutation(child, h, rng);
+      }
+      next.push_back(std::move(child));
+    }
+    // Only the new individuals need evaluating; the elites keep their scores.
+    const auto elites = static_cast<std::size_t>(settings_.elitism);
+    Evaluation kept;
+    for (auto e : search::elite_indices(fit, elites)) {
+      kept.fitness.push_back(evaluation_.fitness[e]);
+      kept.accuracy.push_back(evaluation_.accuracy[e]);
+    }
+    const std::vector<search::Genome> children(next.begin() + elites, next.end());
+    const auto scored = fitness_.evaluate(children);
+    kept.fitness.insert(kept.fitness.end(), scored.fitness.begin(), scored.fitness.end());
+    kept.accuracy.insert(kept.accuracy.end(), scored.accuracy.begin(), scored.accuracy.end());
+    members_ = std::move(next);
+    evaluation_ = std::move(kept);
+    if (settings_.migration_every > 0 && generation % settings_.migration_every == 0) migrate();
+  }
+
+ private:
+  std::mt19937_64 generation_rng(std::int64_t generation) const {
+    return make_rng(seed_, "ga-island-" + std::to_string(island_), static_cast<std::uint64_t>(generation));
+  }
+
+  // Ring migration: the best `migrants` go to island + 1 and replace the receiver's
+  // worst (ties by the higher index). Their scores travel with them.
+  void migrate() {
+    const int islands = size_of(attack_);
+    if (islands < 2 || settings_.migrants == 0) return;
+    const auto n = static_cast<int>(fitness_.positions());
+    const auto m = static_cast<std::size_t>(settings_.migrants);
+    std::vector<std::int32_t> genes_out;
+    std::vector<double> scores_out;
+    for (auto e : search::elite_indices(evaluation_.fitness, m)) {
+      genes_out.insert(genes_out.end(), members_[e].begin(), members_[e].end());
+      scores_out.push_back(evaluation_.fitness[e]);
+      scores_out.push_back(evaluation_.accuracy[e]);
+    }
+    std::vector<std::int32_t> genes_in(genes_out.size());
+    std::vector<double> scores_in(scores_out.size());
+    const int next = (island_ + 1) % islands, previous = (island_ + islands - 1) % islands;
+    MPI_Sendrecv(genes_out.data(), static_cast<int>(genes_out.size()), MPI_INT32_T, next, 0, genes_in.data(),
+                 static_cast<int>(genes_in.size()), MPI_INT32_T, previous, 0, attack_, MPI_STATUS_IGNORE);
+    MPI_Sendrecv(scores_out.data(), static_cast<int>(scores_out.size()), MPI_DOUBLE, next, 1, scores_in.data(),
+                 static_cast<int>(scores_in.size()), MPI_DOUBLE, previous, 1, attack_, MPI_STATUS_IGNORE);
+    std::vector<std::size_t> order(members_.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return evaluation_.fitness[a] < evaluation_.fitness[b]; });
+    for (std::size_t j = 0; j < m; ++j) {
+      const auto worst = order[j];
+      members_[worst].assign(genes_in.begin() + j * n, genes_in.begin() + (j + 1) * n);
+      evaluation_.fitness[worst] = scores_in[2 * j];
+      evaluation_.accuracy[worst] = scores_in[2 * j + 1];
+    }
+  }
+
+  const Fitness& fitness_;
+  GaSettings settings_;
+  std::uint64_t seed_;
+  MPI_Comm attack_;
+  int island_;
+};
+
+}  // namespace
+
+void check(const GaSettings& s) {
+  TESSERA_REQUIRE(s.population >= 2, "--ga.population: must be >= 2 per island, got ", s.population);
+  TESSERA_REQUIRE(s.crossover >= 0 && s.crossover <= 1, "--ga.crossover: a probability, got ", s.crossover);
+  TESSERA_REQUIRE(s.mutation >= 0 && s.mutation <= 1, "--ga.mutation: a probability, got ", s.mutation);
+  TESSERA_REQUIRE(s.tournament >= 1, "--ga.tournament: must be >= 1, got ", s.tournament);
+  TESSERA_REQUIRE(s.elitism >= 0 && s.elitism < s.population, "--ga.elitism: must be in [0, population), got ",
+                  s.elitism);
+  TESSERA_REQUIRE(s.crossover_kind == "ox" || s.crossover_kind == "pmx", "--ga.crossover_kind: ox or pmx, got '",
+                  s.crossover_kind, "'");
+  TESSERA_REQUIRE(s.mutation_kind == "swap" || s.mutation_kind == "insert" || s.mutation_kind == "scramble",
+                  "--ga.mutation_kind: swap, insert or scramble, got '", s.mutation_kind, "'");
+  TESSERA_REQUIRE(s.migration_every >= 0, "--ga.migration_every: must be >= 0, got ", s.migration_every);
+  TESSERA_REQUIRE(s.migrants >= 0 && s.migrants <= s.population - s.elitism,
+                  "--ga.migrants: must be in [0, population - elitism], got ", s.migrants);
+}
+
+std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& s, std::uint64_t seed, MPI_Comm attack) {
+  check(s);
+  return std::make_unique<IslandGa>(fitness, s, seed, attack);
+}
+
+}  // namespace tessera::attack

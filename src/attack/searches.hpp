@@ -1,0 +1,63 @@
+// The adversary's searches for block positions, one part per attack rank: an island
+// of the island GA, or a simulated-annealing chain. Every generation's randomness is
+// drawn from (seed, part, generation), so a search continued from a checkpoint draws
+// exactly what an uninterrupted one would.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attack/fitness.hpp"
+#include "search/operators.hpp"
+
+namespace tessera::attack {
+
+struct GaSettings {
+  std::int64_t population = 100;  // per island
+  double crossover = 0.8, mutation = 0.2;
+  int tournament = 3;
+  std::int64_t elitism = 1;
+  std::string crossover_kind = "ox";     // ox or pmx
+  std::string mutation_kind = "swap";    // swap, insert or scramble
+  std::int64_t migration_every = 10;     // generations between ring migrations (0: never)
+  std::int64_t migrants = 1;             // best individuals sent to the next island
+};
+
+struct SaSettings {
+  std::int64_t moves = 100;   // swap moves per generation
+  double t_start = 1e-3, t_end = 1e-5;  // temperature, geometric over the generations; 0: hill climbing
+};
+
+// One attack rank's part of a search: its members (an island's population, or one chain).
+class Search {
+ public:
+  virtual ~Search() = default;
+  // Generation 0: random members, evaluated.
+  virtual void start() = 0;
+  // Generation `generation` >= 1 of `generations`. Collective over the attack
+  // communicator (the GA migrates).
+  virtual void advance(std::int64_t generation, std::int64_t generations) = 0;
+  const std::vector<search::Genome>& members() const { return members_; }
+  const Evaluation& evaluation() const { return evaluation_; }
+  // Continues from a checkpoint's members and their recorded scores.
+  virtual void restore(std::vector<search::Genome> members, Evaluation evaluation) = 0;
+
+ protected:
+  std::vector<search::Genome> members_;
+  Evaluation evaluation_;
+};
+
+// Errors naming the option on bad settings (make_* check them too).
+void check(const GaSettings& settings);
+void check(const SaSettings& settings);
+
+std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed,
+                                MPI_Comm attack);
+std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed,
+                                       MPI_Comm attack);
+
+}  // namespace tessera::attack

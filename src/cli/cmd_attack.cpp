@@ -1,0 +1,247 @@
+// tessera attack: the adversary's search for the positions of the blocks it holds
+// (the seed's P2, section IV), on its own rank group. The service ranks hand over
+// the compromised devices' blocks (the hijack); the attack ranks run an island GA
+// or simulated-annealing chains on the tile-cached fitness and write the history.
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "attack/campaign.hpp"
+#include "attack/checkpoint.hpp"
+#include "attack/hijack.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/comm.hpp"
+#include "core/log.hpp"
+#include "core/stop.hpp"
+#include "data/datasets.hpp"
+#include "io/output_file.hpp"
+#include "models/model_file.hpp"
+#include "threat/adversary.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_attack_options(po::options_description& options) {
+  add_common_options(options, "attack");
+  add_block_options(options);
+  add_run_name_option(options);
+  options.add_options()
+    ("attack.ranks", po::value<int>()->default_value(1), "ranks of the attack group (the first ones); the rest serve")
+    ("attack.method", po::value<std::string>()->default_value("ga"),
+     "ga (island GA, one island per attack rank) or sa (simulated annealing, one chain per attack rank)")
+    ("attack.fitness", po::value<std::string>()->default_value("loss"),
+     "accuracy (the seed's; discrete, so it stalls), loss (minus the cross-entropy) or fidelity")
+    ("attack.eval_samples", po::value<std::int64_t>()->default_value(100), "test images the adversary scores on")
+    ("attack.drop_rate", po::value<double>()->default_value(0.9), "fraction of blocks the adversary does not hold")
+    ("attack.repeat", po::value<std::int64_t>()->default_value(0), "which compromised set (the sweeps' repeat index)")
+    ("attack.generations", po::value<std::int64_t>()->default_value(100), "generations to run (SA: steps of sa.moves)")
+    ("attack.time_budget", po::value<double>()->default_value(0), "stop after this many seconds (0 = no limit)")
+    ("attack.target_fitness", po::value<double>()->default_value(INFINITY), "stop when the best fitness reaches it")
+    ("attack.cache_mb", po::value<std::int64_t>()->default_value(2048),
+     "memory for the tile cache per attack rank; above it tiles are computed per call")
+    ("attack.snapshot_every", po::value<std::int64_t>()->default_value(0),
+     "full-population snapshot every k generations (0 = none)")
+    ("attack.history", po::value<bool>()->default_value(true),
+     "record every generation's population fitness and diversity (false: summaries only)")
+    ("attack.checkpoint_every", po::value<std::int64_t>()->default_value(0),
+     "write <run.out>/<name>.checkpoint.h5 every k generations (0 = only when stopped by SIGTERM or SIGUSR1)")
+    ("attack.resume", po::value<bool>()->default_value(false),
+     "continue from <name>.checkpoint.h5; the result equals an uninterrupted run's (all other settings must match)")
+    ("attack.run", po::value<std::string>()->default_value(""), "name of the /attack/<run> group (empty = the method)")
+    ("ga.population", po::value<std::int64_t>()->default_value(100), "individuals per island")
+    ("ga.crossover", po::value<double>()->default_value(0.8), "crossover probability")
+    ("ga.mutation", po::value<double>()->default_value(0.2), "mutation probability")
+    ("ga.tournament", po::value<int>()->default_value(3), "tournament size")
+    ("ga.elitism", po::value<std::int64_t>()->default_value(1), "best individuals kept unchanged")
+    ("ga.crossover_kind", po::value<std::string>()->default_value("ox"), "ox (order) or pmx (partially mapped)")
+    ("ga.mutation_kind", po::value<std::string>()->default_value("swap"), "swap, insert or scramble")
+    ("ga.migration_every", po::value<std::int64_t>()->default_value(10), "generations between ring migrations")
+    ("ga.migrants", po::value<std::int64_t>()->default_value(1), "best individuals sent to the next island")
+    ("sa.moves", po::value<std::int64_t>()->default_value(100), "swap moves per generation")
+    ("sa.t_start", po::value<double>()->default_value(1e-3), "initial temperature (0 = hill climbing)")
+    ("sa.t_end", po::value<double>()->default_value(1e-5), "final temperature");
+}
+
+attack::GaSettings ga_settings(const Config& c) {
+  attack::GaSettings s;
+  s.population = c.get<std::int64_t>("ga.population");
+  s.crossover = c.get<double>("ga.crossover");
+  s.mutation = c.get<double>("ga.mutation");
+  s.tournament = c.get<int>("ga.tournament");
+  s.elitism = c.get<std::int64_t>("ga.elitism");
+  s.crossover_kind = c.get<std::string>("ga.crossover_kind");
+  s.mutation_kind = c.get<std::string>("ga.mutation_kind");
+  s.migration_every = c.get<std::int64_t>("ga.migration_every");
+  s.migrants = c.get<std::int64_t>("ga.migrants");
+  return s;
+}
+
+attack::SaSettings sa_settings(const Config& c) {
+  return {c.get<std::int64_t>("sa.moves"), c.get<double>("sa.t_start"), c.get<double>("sa.t_end")};
+}
+
+void describe(const h5::Group& group, const Config& config, const service::Target& target, std::int64_t held,
+              std::int64_t images, const attack::Outcome& outcome) {
+  for (const char* key : {"attack.method", "attack.fitness", "ga.crossover_kind", "ga.mutation_kind"})
+    group.set_attr(std::string(key).substr(std::string(key).find('.') + 1), config.get<std::string>(key));
+  for (const char* key : {"attack.drop_rate", "attack.time_budget", "ga.crossover", "ga.mutation", "sa.t_start",
+                          "sa.t_end"})
+    group.set_attr(std::string(key).substr(std::string(key).find('.') + 1), config.get<double>(key));
+  for (const char* key : {"attack.repeat", "attack.generations", "ga.population", "ga.elitism", "ga.migration_every",
+                          "ga.migrants", "sa.moves"})
+    group.set_attr(std::string(key).substr(std::string(key).find('.') + 1), config.get<std::int64_t>(key));
+  group.set_attr("tournament", config.get<int>("ga.tournament"));
+  group.set_attr("layer", target.layer);
+  group.set_attr("bh", target.grid.bh);
+  group.set_attr("bw", target.grid.bw);
+  group.set_attr("blocks", target.grid.count());
+  group.set_attr("held", held);
+  group.set_attr("eval_images", images);
+  group.set_attr("stop_reason", outcome.stop_reason);
+  group.set_attr("seconds", outcome.seconds);
+}
+
+// The resolved settings without those that may change between a run and its
+// continuation (whether it resumes, its time budget, how often it checkpoints).
+std::string fingerprint(const Config& config) {
+  std::istringstream lines(config.ini_text());
+  std::string line, kept;
+  while (std::getline(lines, line))
+    if (line.rfind("resume =", 0) != 0 && line.rfind("time_budget =", 0) != 0 &&
+        line.rfind("checkpoint_every =", 0) != 0 && line.rfind("#", 0) != 0)
+      kept += line + "\n";
+  return kept;
+}
+
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream x(a), y(b);
+  std::string p, q;
+  while (true) {
+    const bool more_x = static_cast<bool>(std::getline(x, p)), more_y = static_cast<bool>(std::getline(y, q));
+    if (!more_x && !more_y) return "";
+    if (!more_x || !more_y || p != q) return "'" + p + "' here, '" + q + "' in the checkpoint";
+  }
+}
+
+int run_attack(const Config& config, MPI_Comm world) {
+  stop::install_handlers();
+  auto groups = attack::split_groups(world, config.get<int>("attack.ranks"));
+  const auto seed = config.get<std::uint64_t>("run.seed");
+  const auto method = config.get<std::string>("attack.method");
+  const auto images = config.get<std::int64_t>("attack.eval_samples");
+  const auto drop_rate = config.get<double>("attack.drop_rate");
+  const auto kind = agree(world, [&] {
+    TESSERA_REQUIRE(method == "ga" || method == "sa", "--attack.method: ga or sa, got '", method, "'");
+    TESSERA_REQUIRE(images >= 1, "--attack.eval_samples: must be >= 1, got ", images);
+    TESSERA_REQUIRE(drop_rate >= 0 && drop_rate < 1, "--attack.drop_rate: must be in [0, 1), got ", drop_rate,
+                    drop_rate == 1 ? " (nothing held: nothing to search)" : "");
+    TESSERA_REQUIRE(config.get<std::int64_t>("attack.generations") >= 0, "--attack.generations: must be >= 0");
+    TESSERA_REQUIRE(config.get<std::int64_t>("attack.cache_mb") >= 0, "--attack.cache_mb: must be >= 0");
+    // Checked by every rank now: after the hijack the service ranks no longer listen.
+    if (method == "ga") attack::check(ga_settings(config));
+    else attack::check(sa_settings(config));
+    return attack::parse_fitness(config.get<std::string>("attack.fitness"));
+  });
+  auto model = models::load(config.get<std::string>("model.checkpoint"), world,
+                            config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
+  const int service_ranks = size_of(world) - groups.attack_ranks;
+  const auto target = agree(world, [&] {
+    auto targets = service::plan(*model.network, block_settings(config), service_ranks);
+    TESSERA_REQUIRE(targets.size() == 1, "--blocks.layers: the attack targets one layer, got ", targets.size());
+    const auto& g = targets.front().grid;
+    TESSERA_REQUIRE(g.out % g.bh == 0 && g.in % g.bw == 0, "--blocks.bh, --blocks.bw: the attack needs blocks of one ",
+                    "shape, but ", g.out, "x", g.in, " is not a multiple of ", g.bh, "x", g.bw);
+    return targets.front();
+  });
+  const auto held = agree(world, [&] {
+    auto h = threat::held_blocks(target.placement, drop_rate, seed, config.get<std::int64_t>("attack.repeat"));
+    TESSERA_REQUIRE(!h.empty(), "--attack.drop_rate: ", drop_rate, " leaves no block held; nothing to search");
+    return h;
+  });
+  const auto eval = agree(world, [&] {
+    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
+    TESSERA_REQUIRE(images <= d.test.size(), "--attack.eval_samples: ", images, " images asked, the test set has ",
+                    d.test.size());
+    return data::Split{d.test.images.narrow(0, 0, images), d.test.labels.narrow(0, 0, images)};
+  });
+  const auto path = output_path(config, world, "attack-" + model.info.arch);
+  const auto checkpoint_path = path.substr(0, path.size() - 3) + ".checkpoint.h5";
+  std::unique_ptr<attack::Checkpoint> resume;
+  if (config.get<bool>("attack.resume")) {
+    resume = std::make_unique<attack::Checkpoint>(attack::read_checkpoint(checkpoint_path, world));
+    agree(world, [&] {
+      TESSERA_REQUIRE(resume->fingerprint == fingerprint(config), "--attack.resume: '", checkpoint_path,
+                      "' was written with other settings: ", first_difference(fingerprint(config), resume->fingerprint));
+    });
+  }
+  auto layer = models::split_at(*model.network, target.layer);
+
+  // The service answers the eval images with the victim (its leader does).
+  torch::Tensor answers;
+  if (rank_of(world) == groups.attack_ranks) {
+    torch::NoGradGuard no_grad;
+    answers = model.network->forward(eval.images).argmax(1);
+  }
+  auto loot = attack::hijack(groups, target, layer.weight, held, answers, images, seed);
+
+  attack::Outcome outcome;
+  if (groups.attacker) {
+    layer.weight = torch::Tensor();  // the search never sees the target weight
+    attack::Knowledge knowledge{target.grid, layer, layer.features(eval.images), eval.labels, loot.victim_predictions,
+                                loot.held};
+    const attack::Fitness fitness(std::move(knowledge), kind, config.get<std::int64_t>("attack.cache_mb") << 20);
+    auto search = method == "ga" ? attack::make_ga(fitness, ga_settings(config), seed, groups.group)
+                                 : attack::make_annealing(fitness, sa_settings(config), seed, groups.group);
+    log::info("attack: ", method, " on ", groups.attack_ranks, " attack rank(s), ", service_ranks,
+              " service rank(s): ", held.size(), " of ", target.grid.count(), " blocks of ", target.layer, " held (",
+              target.grid.bh, "x", target.grid.bw, "), ", images, " eval images, fitness ",
+              config.get<std::string>("attack.fitness"), fitness.cached() ? ", tiles cached" : ", tiles per call");
+    attack::CampaignSettings settings;
+    settings.generations = config.get<std::int64_t>("attack.generations");
+    settings.time_budget_s = config.get<double>("attack.time_budget");
+    settings.target_fitness = config.get<double>("attack.target_fitness");
+    settings.snapshot_every = config.get<std::int64_t>("attack.snapshot_every");
+    settings.history = config.get<bool>("attack.history");
+    settings.checkpoint_path = checkpoint_path;
+    settings.checkpoint_every = config.get<std::int64_t>("attack.checkpoint_every");
+    settings.fingerprint = fingerprint(config);
+    outcome = attack::run_campaign(*search, loot.truth, static_cast<std::int64_t>(held.size()), settings, groups.group,
+                                   resume.get());
+  }
+  attack::wait_for_attack(groups);
+  share_from_leader(outcome, world);
+  if (outcome.checkpointed) {
+    log::info("attack: stopped by ", outcome.stop_reason, " at generation ", outcome.history.generations() - 1,
+              "; checkpoint '", checkpoint_path, "' written; continue with --attack.resume=true");
+    attack::free_groups(groups);
+    return 0;
+  }
+
+  io::OutputFile file(path, world, {"attack", config.ini_text(), seed, service_ranks, groups.attack_ranks});
+  const auto run = config.get<std::string>("attack.run").empty() ? method : config.get<std::string>("attack.run");
+  auto group = file.root().require_group("attack/" + run);
+  describe(group, config, target, static_cast<std::int64_t>(held.size()), images, outcome);
+  attack::write_history(outcome.history, group);
+  std::vector<std::int32_t> truth(held.begin(), held.end());
+  if (rank_of(world) == 0) truth = loot.truth;
+  group.create_dataset<std::int32_t>("truth", {truth.size()}).write(truth.data());
+  service::write_blocks({target}, file.root());
+  file.commit();
+  std::error_code ignored;
+  if (rank_of(world) == 0) std::filesystem::remove(checkpoint_path, ignored);  // superseded by the complete file
+  const auto& h = outcome.history;
+  log::info("attack: stopped on ", outcome.stop_reason, " after ", h.generations() - 1, " generations in ",
+            outcome.seconds, " s: best fitness ", h.best_fitness.back(), ", best accuracy ", h.best_accuracy.back(),
+            ", position recovery ", h.position_recovery.back(), "; wrote '", path, "'");
+  attack::free_groups(groups);
+  return 0;
+}
+
+}  // namespace
+
+const Command attack_command{"attack", "search the held blocks' positions (island GA or annealing) on an attack group",
+                             add_attack_options, run_attack};
+
+}  // namespace tessera::cli

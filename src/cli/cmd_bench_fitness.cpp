@@ -1,0 +1,135 @@
+// tessera bench fitness: the adversary's fitness evaluations per second with the
+// tile cache (a whole population per call) against the seed's way (assemble the
+// candidate's weight, run the whole model on the eval images), at vgg-mini's
+// geometry (classifier.0 in 1568 64x64 blocks, 100 eval images), with 10% and 100%
+// of the blocks held, in the same run; and against the floor: the GEMMs of the
+// layers after the target layer (population x eval images x 1024 x 1024 x 2 for
+// vgg-mini) at the sgemm rate measured here. Prints `speedup` and `floor ratio`.
+#include <cstdio>
+
+#include "attack/fitness.hpp"
+#include "cli/bench_timing.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/comm.hpp"
+#include "core/log.hpp"
+#include "core/rng.hpp"
+#include "data/datasets.hpp"
+#include "models/model_file.hpp"
+#include "service/service.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "bench");
+  add_block_options(options);
+  options.add_options()
+    ("bench.held", po::value<std::string>()->default_value("0.1,1"), "fractions of the blocks held")
+    ("bench.population", po::value<std::int64_t>()->default_value(100), "candidates per evaluation call")
+    ("bench.eval_samples", po::value<std::int64_t>()->default_value(100), "eval images")
+    ("bench.repeats", po::value<int>()->default_value(5), "timed calls (the median is reported)")
+    ("bench.seed_way_candidates", po::value<std::int64_t>()->default_value(10), "candidates timed the seed's way")
+    ("bench.cache_mb", po::value<std::int64_t>()->default_value(8192), "tile cache budget");
+}
+
+struct Row {
+  double held = 0, cached_per_s = 0, seed_per_s = 0, floor_per_s = 0;
+  bool cached = false;
+};
+
+int run(const Config& config, MPI_Comm world) {
+  const auto population = config.get<std::int64_t>("bench.population");
+  const auto images = config.get<std::int64_t>("bench.eval_samples");
+  const int repeats = config.get<int>("bench.repeats");
+  const auto seed_candidates = config.get<std::int64_t>("bench.seed_way_candidates");
+  std::vector<double> fractions;
+  agree(world, [&] {
+    for (const auto& text : split_list(config.get<std::string>("bench.held"))) {
+      fractions.push_back(std::stod(text));
+      TESSERA_REQUIRE(fractions.back() > 0 && fractions.back() <= 1, "--bench.held: ", text, " is not in (0, 1]");
+    }
+    TESSERA_REQUIRE(population >= 1 && images >= 1 && repeats >= 1 && seed_candidates >= 1,
+                    "--bench.population, --bench.eval_samples, --bench.repeats, --bench.seed_way_candidates: >= 1");
+  });
+  auto model = models::load(config.get<std::string>("model.checkpoint"), world,
+                            config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
+  const auto target = agree(world, [&] { return service::plan(*model.network, block_settings(config), 1).front(); });
+  const auto data = agree(world, [&] {
+    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, images);
+    TESSERA_REQUIRE(d.test.size() >= images, "--bench.eval_samples: the test set has ", d.test.size());
+    return d;
+  });
+  const auto& grid = target.grid;
+  auto layer = models::split_at(*model.network, target.layer);
+  const auto features = layer.features(data.test.images);
+  const auto blocks = blocks::split(layer.weight, grid);
+  const double rate = sgemm_rate();
+  const auto N = grid.count();
+  log::info("bench fitness: ", model.info.arch, " ", target.layer, " in ", N, " ", grid.bh, "x", grid.bw,
+            " blocks, population ", population, ", ", images, " eval images, ", torch::get_num_threads(),
+            " threads, sgemm ", rate / 1e9, " GFLOP/s");
+
+  std::vector<Row> rows;
+  for (double fraction : fractions) {
+    const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
+    auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-fitness");
+    const auto order = search::random_genome(static_cast<std::int32_t>(N), rng);
+    std::vector<torch::Tensor> held;
+    for (std::int64_t k = 0; k < H; ++k) held.push_back(blocks[order[k]]);
+    auto known = layer;
+    known.weight = torch::Tensor();
+    attack::Knowledge knowledge{grid, known, features, data.test.labels, data.test.labels, torch::stack(held)};
+    const attack::Fitness fitness(std::move(knowledge), attack::FitnessKind::loss,
+                                  config.get<std::int64_t>("bench.cache_mb") << 20);
+    std::vector<search::Genome> candidates;
+    for (std::int64_t i = 0; i < population; ++i)
+      candidates.push_back(search::random_genome(static_cast<std::int32_t>(N), rng));
+
+    fitness.evaluate(candidates);  // warm-up
+    std::vector<double> cached;
+    for (int r = 0; r < repeats; ++r) cached.push_back(seconds_of([&] { fitness.evaluate(candidates); }));
+
+    // The seed's way: the candidate's weight assembled, the whole model run.
+    torch::NoGradGuard no_grad;
+    auto& linear = model.network->steps()[target.step].linear;
+    const auto original = linear->weight.detach().clone();
+    std::vector<double> seed_way;
+    for (std::int64_t i = 0; i < seed_candidates; ++i) {
+      seed_way.push_back(seconds_of([&] {
+        auto weight = torch::zeros_like(original);
+        for (std::int64_t k = 0; k < H; ++k) {
+          const auto p = candidates[i % population][k];
+          weight.narrow(0, grid.row_begin(grid.row_of(p)), grid.bh).narrow(1, grid.col_begin(grid.col_of(p)), grid.bw)
+              .copy_(held[k]);
+        }
+        linear->weight.copy_(weight);
+        auto logits = model.network->forward(data.test.images);
+        torch::nn::functional::cross_entropy(logits, data.test.labels).item<double>();
+      }));
+    }
+    linear->weight.copy_(original);
+    rows.push_back({fraction, population / median(cached), 1.0 / median(seed_way),
+                    rate / fitness.floor_flops(), fitness.cached()});
+  }
+
+  if (log::printing()) {
+    std::printf("\n%-6s %6s %8s %16s %16s %16s %9s %12s\n", "held", "blocks", "cached", "tessera evals/s",
+                "seed way evals/s", "floor evals/s", "speedup", "floor ratio");
+    for (const auto& r : rows)
+      std::printf("%-6.2f %6lld %8s %16.1f %16.1f %16.1f %9.1f %12.2f\n", r.held,
+                  static_cast<long long>(std::llround(r.held * N)), r.cached ? "yes" : "no", r.cached_per_s,
+                  r.seed_per_s, r.floor_per_s, r.cached_per_s / r.seed_per_s, r.floor_per_s / r.cached_per_s);
+    std::printf("\nspeedup = tessera / seed way (target >= 30 at 10%% held); floor ratio = floor / tessera rate "
+                "(target <= 1.5)\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+const Command bench_fitness_command{"bench fitness", "fitness evaluations/s: tile cache vs the seed's way vs the floor",
+                                    add_options, run};
+
+}  // namespace tessera::cli

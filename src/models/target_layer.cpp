@@ -1,0 +1,56 @@
+#include "models/target_layer.hpp"
+
+#include "core/error.hpp"
+
+namespace tessera::models {
+
+namespace {
+constexpr std::int64_t kChunk = 1000;  // images per forward pass while computing features
+}
+
+TargetLayer split_at(Network& network, const std::string& layer) {
+  network.eval();
+  const auto& steps = network.steps();
+  std::size_t target = 0;
+  while (target < steps.size() && steps[target].name != layer) ++target;
+  TESSERA_REQUIRE(target < steps.size() && steps[target].linear, "--blocks.layers: '", layer,
+                  "' is not a Linear layer of the model");
+  TargetLayer split;
+  const auto& linear = steps[target].linear;
+  split.weight = linear->weight.detach().contiguous();
+  split.bias = linear->bias.defined() ? linear->bias.detach() : torch::zeros({split.weight.size(0)});
+  split.before.assign(steps.begin(), steps.begin() + target);
+  split.after.assign(steps.begin() + target + 1, steps.end());
+  for (const auto& step : split.after)
+    if (step.linear) split.after_flops_per_image += 2.0 * step.linear->weight.numel();
+  return split;
+}
+
+torch::Tensor TargetLayer::features(const torch::Tensor& images) const {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> chunks;
+  for (std::int64_t begin = 0; begin < images.size(0); begin += kChunk) {
+    auto x = images.narrow(0, begin, std::min(kChunk, images.size(0) - begin));
+    for (const auto& step : before) x = step.apply(x);
+    chunks.push_back(x);
+  }
+  return torch::cat(chunks).contiguous();
+}
+
+torch::Tensor TargetLayer::after_layer(torch::Tensor x, bool overwrite_input) const {
+  torch::NoGradGuard no_grad;
+  // A ReLU may work in place once the tensor is one of ours (or the caller gave
+  // its input away): it saves a pass over P*E rows per call.
+  bool owned = overwrite_input;
+  for (const auto& step : after) {
+    if (step.relu && owned) {
+      x.relu_();
+    } else {
+      x = step.apply(x);
+      owned = true;
+    }
+  }
+  return x;
+}
+
+}  // namespace tessera::models

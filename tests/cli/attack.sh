@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# End-to-end tests of `tessera attack`: the searches recover block positions on easy
+# instances (a small MLP's layer in 4x4 blocks, all held, loss fitness), recover
+# part of them on an 8x8 grid, the island GA on 3 attack ranks writes the same file
+# twice from the same seed, and bad input fails cleanly.
+#
+# usage: attack.sh TESSERA [MPIEXEC]
+
+source "$(dirname "$0")/harness.sh"
+
+# --- a small MLP (784-128-64-10, one epoch); its layers.2 (64x128) is the target
+new_case
+run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --run.out="$FIXTURES/m"
+expect_all_ranks_succeeded
+MLP=$FIXTURES/m/mlp-mixnn.h5
+finish_case "small MLP model file"
+
+# Runs an attack on 2 ranks (1 attack, 1 service) and checks the final position
+# recovery of the file's run against a bound: check_recovery NAME OP BOUND -- ARGS
+check_recovery() {
+  local name=$1 op=$2 bound=$3
+  shift 4
+  new_case
+  run_tessera attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.drop_rate=0 \
+    --attack.eval_samples=3000 --attack.generations=100 --ga.population=50 --sa.moves=20 --run.threads=1 \
+    --run.out=out "$@"
+  expect_all_ranks_succeeded
+  local out
+  out=$("$PYTHON" - "$case_dir/out/attack-mlp-mixnn.h5" "$op" "$bound" 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+path, op, bound = sys.argv[1], sys.argv[2], float(sys.argv[3])
+with h5py.File(path, "r") as f:
+    (name, g), = f["attack"].items()
+    G = g.attrs["generations"] + 1
+    rec, best = g["position_recovery"][:], g["best_fitness"][:]
+    for key in ("best_fitness", "mean_fitness", "best_accuracy", "position_recovery", "diversity", "wall_seconds"):
+        if g[key].shape != (G,): print("PROBLEM", key, g[key].shape); sys.exit(1)
+    if g["fitness"].shape != (G, g.attrs["population"] if name == "ga" else 1): print("PROBLEM fitness", g["fitness"].shape); sys.exit(1)
+    if g["best_genome"].shape != (G, g.attrs["held"]): print("PROBLEM best_genome", g["best_genome"].shape); sys.exit(1)
+    # the recorded recovery is that of the recorded best genome
+    if not np.isclose(np.mean(g["best_genome"][-1] == g["truth"][:]), rec[-1]): print("PROBLEM recovery mismatch"); sys.exit(1)
+    if name == "ga" and np.any(np.diff(best) < 0): print("PROBLEM GA best fitness fell (elitism)"); sys.exit(1)
+    ok = rec[-1] == bound if op == "==" else rec[-1] > bound
+    print(f"{name}: position recovery {rec[0]:.3f} -> {rec[-1]:.3f}, best fitness {best[0]:.4f} -> {best[-1]:.4f}")
+    if not ok: print("PROBLEM final recovery", rec[-1], "is not", op, bound); sys.exit(1)
+CHECK
+  ) || reasons+=("results: $(echo $out)")
+  echo "     $out"
+  finish_case "$name"
+}
+
+check_recovery "GA recovers every position (4x4 grid, all held)" == 1 -- \
+  --attack.method=ga --blocks.bh=16 --blocks.bw=32
+check_recovery "SA recovers every position (4x4 grid, all held)" == 1 -- \
+  --attack.method=sa --blocks.bh=16 --blocks.bw=32
+# chance is 1/64 = 0.016
+check_recovery "GA recovers part of the positions (8x8 grid)" '>' 0.08 -- \
+  --attack.method=ga --blocks.bh=8 --blocks.bw=16
+check_recovery "SA recovers part of the positions (8x8 grid)" '>' 0.08 -- \
+  --attack.method=sa --blocks.bh=8 --blocks.bw=16
+
+# --- island GA on 3 attack ranks + 1 service rank: the same file twice
+new_case
+base=$case_dir
+for n in 1 2; do
+  case_dir=$base/run$n  # the same relative --run.out, so that the resolved configurations match
+  mkdir -p "$case_dir"
+  RANKS=4 run_tessera attack --model.checkpoint="$MLP" --attack.ranks=3 --blocks.layers=layers.2 --blocks.bh=16 \
+    --blocks.bw=32 --attack.drop_rate=0.25 --attack.eval_samples=500 --attack.generations=30 --ga.population=20 \
+    --ga.migration_every=5 --attack.snapshot_every=10 --run.threads=1 --run.out=out
+  expect_all_ranks_succeeded
+done
+case_dir=$base
+out=$("$PYTHON" - "$case_dir"/run{1,2}/out/attack-mlp-mixnn.h5 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+# Everything but the clocks must be equal.
+VOLATILE = {"wall_seconds", "seconds", "created_utc"}
+a, b = (h5py.File(p, "r") for p in sys.argv[1:])
+problems, count = [], 0
+def compare(x, y, path):
+    global count
+    for k in set(x.attrs) | set(y.attrs):
+        if k in VOLATILE: continue
+        if k not in x.attrs or k not in y.attrs or not np.array_equal(np.asarray(x.attrs[k]), np.asarray(y.attrs[k])):
+            problems.append(f"{path} attr {k}")
+    if isinstance(x, h5py.Dataset):
+        count += 1
+        if path.rsplit("/", 1)[-1] not in VOLATILE and not np.array_equal(x[()], y[()]): problems.append(path)
+        return
+    if set(x) != set(y): problems.append(f"{path}: {sorted(x)} vs {sorted(y)}"); return
+    for k in x: compare(x[k], y[k], f"{path}/{k}")
+compare(a, b, "")
+g = a["attack/ga"]
+if g["fitness"].shape != (31, 60): problems.append(f"fitness shape {g['fitness'].shape}, expected (31, 60): 3 islands x 20")
+if g["snapshots/population"].shape != (4, 60, 16): problems.append(f"snapshots {g['snapshots/population'].shape}")
+if a.attrs["attack_ranks"] != 3 or a.attrs["service_ranks"] != 1: problems.append("rank attrs")
+if problems: print("PROBLEM", problems); sys.exit(1)
+print(f"{count} datasets equal; best fitness {g['best_fitness'][0]:.4f} -> {g['best_fitness'][-1]:.4f}")
+CHECK
+) || reasons+=("results: $(echo $out)")
+echo "     $out"
+finish_case "island GA on 3 attack ranks: history readable, same seed -> same file"
+
+# --- SIGTERM mid-run, then --attack.resume=true: the same history as an uninterrupted run
+new_case
+mkdir -p "$case_dir/bin"
+cp "$TESSERA" "$case_dir/bin/tessera"  # a private copy, so that the signal reaches this run's ranks only
+args=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 --attack.drop_rate=0
+      --attack.eval_samples=3000 --attack.generations=100 --ga.population=50 --attack.checkpoint_every=10
+      --run.threads=1)
+run_tessera "${args[@]}" --run.out=whole
+expect_all_ranks_succeeded
+(cd "$case_dir" && timeout "$LIMIT_S" "$MPIEXEC" -n 2 --oversubscribe "$case_dir/bin/tessera" "${args[@]}" \
+   --run.out=killed) >"$case_dir.killed.log" 2>&1 &
+runner=$!
+checkpoint=$case_dir/killed/attack-mlp-mixnn.checkpoint.h5
+waited=0
+until [[ -f $checkpoint ]] || ((waited++ > 600)); do sleep 0.1; done
+sleep 2
+pkill -TERM -f "^$case_dir/bin/tessera attack"
+wait "$runner"
+killed_rc=$?
+[[ $killed_rc -eq 0 ]] || reasons+=("the signalled run exited $killed_rc, expected 0")
+grep -q 'stopped by SIGTERM at generation' "$case_dir.killed.log" || reasons+=("no 'stopped by SIGTERM' line")
+[[ -f $checkpoint && ! -e $case_dir/killed/attack-mlp-mixnn.h5 ]] || reasons+=("no checkpoint, or a result file")
+stopped_at=$(sed -n 's/.*stopped by SIGTERM at generation \([0-9]*\).*/\1/p' "$case_dir.killed.log")
+run_tessera "${args[@]}" --run.out=killed --attack.resume=true
+expect_all_ranks_succeeded
+[[ ! -e $checkpoint ]] || reasons+=("the checkpoint was not removed after the run completed")
+out=$("$PYTHON" - "$case_dir"/{whole,killed}/attack-mlp-mixnn.h5 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["attack/ga"] for p in sys.argv[1:])
+different = [k for k in a if k != "wall_seconds" and not np.array_equal(a[k][()], b[k][()])]
+different += [f"attr {k}" for k in a.attrs if k != "seconds" and not np.array_equal(a.attrs[k], b.attrs[k])]
+if different: print("PROBLEM differ:", different); sys.exit(1)
+print(f"{len(a)} datasets equal; final recovery {a['position_recovery'][-1]}")
+CHECK
+) || reasons+=("results: $(echo $out)")
+echo "     stopped at generation $stopped_at; $out"
+finish_case "SIGTERM mid-run, resume: history and best genome equal an uninterrupted run's"
+
+# --- a corrupt checkpoint is reported and left as it was
+new_case
+mkdir -p "$case_dir/out"
+head -c 4096 /dev/urandom >"$case_dir/out/attack-mlp-mixnn.checkpoint.h5"
+cp "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/corrupt.copy"
+run_tessera attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 \
+  --attack.resume=true --run.out=out
+expect_all_ranks_failed
+expect_one_message --attack.resume "cannot continue from" attack-mlp-mixnn.checkpoint.h5
+cmp -s "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/corrupt.copy" || reasons+=("the checkpoint was changed")
+[[ -z $(find "$case_dir/out" -name 'attack-mlp-mixnn.h5*') ]] || reasons+=("an output file was left")
+finish_case "corrupt checkpoint: clear line, every rank fails, the file is kept"
+
+# --- bad input
+new_case
+bad_case "attack ranks >= world size" --attack.ranks -- \
+  attack --model.checkpoint="$MLP" --attack.ranks=2 --run.out=out
+new_case
+bad_case "population < 2" --ga.population -- \
+  attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 --ga.population=1 \
+  --run.out=out
+new_case
+bad_case "nothing held (drop rate 1)" --attack.drop_rate "nothing to search" -- \
+  attack --model.checkpoint="$MLP" --attack.drop_rate=1 --run.out=out
+new_case
+bad_case "no eval images" --attack.eval_samples -- \
+  attack --model.checkpoint="$MLP" --attack.eval_samples=0 --run.out=out
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The batch scripts on a real one-node Slurm (munged, slurmctld, slurmd started by
+# slurm/local-cluster.sh): the granularity job array with its dependent analysis
+# job, every task's HDF5 file and the figure checked; and a clean stop when Slurm
+# signals a running sweep. Needs root, as CI runs it.
+#
+# usage: slurm.sh TESSERA [MPIEXEC]
+
+source "$(dirname "$0")/harness.sh"
+REPO=$(realpath "$(dirname "$0")/../..")
+CLUSTER=$ROOT/slurm
+trap '"$REPO/slurm/local-cluster.sh" stop "$CLUSTER"; rm -rf "$ROOT"' EXIT
+"$REPO/slurm/local-cluster.sh" start "$CLUSTER" || { echo "FAIL could not start a one-node Slurm"; exit 1; }
+export SLURM_CONF=$CLUSTER/slurm.conf
+export TESSERA  # the batch scripts run this binary
+JOB_LIMIT_S=600
+
+# Waits until job (or array) $1 has left the queue; false after JOB_LIMIT_S.
+wait_for_job() {
+  local waited=0
+  while squeue -h -j "$1" 2>/dev/null | grep -q .; do
+    ((waited++ < JOB_LIMIT_S)) || return 1
+    sleep 1
+  done
+}
+
+# "STATE EXITCODE" of every record of job $1 (one per array task), sorted.
+job_states() {
+  scontrol show job -o "$1" | sed -E 's/.*JobState=([A-Z_]+).*ExitCode=([0-9:]+).*/\1 \2/' | sort
+}
+
+# --- a small vgg-mini model file (1 epoch on 2048 images)
+make_small_vgg_mini 2048
+
+# --- the granularity array (block sizes 16..256) and the analysis job after it
+new_case
+sizes=(16 32 64 128 256)
+(cd "$REPO" && slurm/granularity.sh --out "$case_dir/out" drop --model.checkpoint="$MODEL" \
+   --drop.rates=0.5,0.9,1 --attack.repeats=2 --attack.eval_samples=500) >"$case_dir.log" 2>&1
+log=$case_dir.log
+array_job=$(sed -n 's/^array_job=//p' "$log")
+analysis_job=$(sed -n 's/^analysis_job=//p' "$log")
+status="array $array_job, analysis $analysis_job"
+if [[ -z $array_job || -z $analysis_job ]]; then
+  reasons+=("slurm/granularity.sh did not submit both jobs")
+else
+  wait_for_job "$analysis_job" || reasons+=("the analysis job did not end within ${JOB_LIMIT_S}s")
+  states=$(job_states "$array_job")
+  [[ $(grep -c '^COMPLETED 0:0$' <<<"$states") -eq ${#sizes[@]} ]] ||
+    reasons+=("array tasks did not all complete: $(echo $states)")
+  [[ $(job_states "$analysis_job") == "COMPLETED 0:0" ]] ||
+    reasons+=("analysis job: $(job_states "$analysis_job")")
+  out=$("$PYTHON" - "$case_dir/out" "$array_job" "${sizes[@]}" 2>&1 <<'CHECK'
+import os, sys, h5py, numpy as np
+folder, array, sizes = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3:]]
+def fail(*what):
+    print("PROBLEM", *what); sys.exit(1)
+summary = []
+for task, size in enumerate(sizes):
+    path = os.path.join(folder, f"drop-{array}_{task}.h5")
+    if not os.path.isfile(path): fail("no file", path)
+    with h5py.File(path, "r") as f:
+        g = f["drop"]
+        if (g.attrs["bh"], g.attrs["bw"]) != (size, size): fail(path, "has blocks", g.attrs["bh"], "x", g.attrs["bw"])
+        blocks = -(-1024 // size) * -(-6272 // size)
+        if g.attrs["blocks"] != blocks: fail(path, "has", g.attrs["blocks"], "blocks, expected", blocks)
+        acc, held = g["accuracy"][:], g["held_fraction"][:]
+        if acc.shape != (3, 2): fail(path, "accuracy shape", acc.shape)
+        if not np.all(np.abs(held[0] - 0.5) < 0.05): fail(path, "held fraction at rate 0.5:", held[0])
+        if not np.all(held[2] == 0): fail(path, "blocks held at rate 1:", held[2])
+        victim = g.attrs["victim_accuracy"]
+        if not acc[0].min() > 0.7 * victim: fail(path, "accuracy at rate 0.5 is", acc[0], "of the victim's", victim)
+        if not acc[2].max() < 0.25: fail(path, "accuracy with nothing held is", acc[2])
+        summary.append(f"{size}: {acc[0].mean():.3f}/{acc[1].mean():.3f}/{acc[2].mean():.3f}")
+merged = os.path.join(folder, f"drop-{array}.h5")
+with h5py.File(merged, "r") as f:
+    names = sorted(f["runs"])
+    if names != sorted(f"drop-{array}_{t}" for t in range(len(sizes))): fail("merged runs", names)
+    for t in range(len(sizes)):
+        run = f["runs"][f"drop-{array}_{t}"]
+        with h5py.File(os.path.join(folder, f"drop-{array}_{t}.h5"), "r") as task:
+            if not np.array_equal(run["drop/accuracy"][:], task["drop/accuracy"][:]): fail("merged copy differs", t)
+            if run.attrs["config"] != task.attrs["config"]: fail("merged config differs", t)
+png = os.path.join(folder, f"drop-{array}.png")
+if not os.path.isfile(png) or os.path.getsize(png) < 10000: fail("no figure", png)
+print("accuracy at drop 0.5/0.9/1 by block size:", "; ".join(summary))
+CHECK
+  ) || reasons+=("results: $(echo $out)")
+  echo "     $out"
+  [[ ${#reasons[@]} -eq 0 ]] || cat "$case_dir"/out/logs/* >>"$log" 2>/dev/null
+fi
+finish_case "granularity job array, 5 block sizes, then the afterok analysis job"
+
+# --- Slurm signals a running sweep: it stops cleanly, with no file left behind
+new_case
+log=$case_dir.log
+job=$(cd "$REPO" && sbatch --parsable --output="$log" slurm/tessera.sbatch drop --model.checkpoint="$MODEL" \
+        --blocks.bh=16 --blocks.bw=16 --drop.rates=0:1:0.002 --run.out="$case_dir/out")
+status="job $job"
+waited=0
+until grep -q '^tessera: drop:' "$log" 2>/dev/null || ((waited++ > JOB_LIMIT_S)); do sleep 1; done
+scancel --signal=USR1 "$job"
+wait_for_job "$job" || reasons+=("the job did not end within ${JOB_LIMIT_S}s of the signal")
+[[ $(job_states "$job") == "FAILED 3:0" ]] || reasons+=("job state, exit code: $(job_states "$job"), expected FAILED 3:0")
+grep -q '^tessera drop: stopped: .*SIGUSR1' "$log" || reasons+=("no 'stopped ... SIGUSR1' line")
+left=$(find "$case_dir" -name '*.h5*' -print)
+[[ -z $left ]] || reasons+=("files left behind: $(echo $left)")
+finish_case "scancel --signal=USR1 on a running sweep: clean stop, exit code 3, no partial file"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
