@@ -46,8 +46,9 @@ start() {
     local tries=0
     until munge -n >/dev/null 2>&1; do ((tries++ < 50)) || die "munged did not start"; sleep 0.2; done
   fi
-  local host
+  local host cpus
   host=$(hostname -s)
+  cpus=$(getconf _NPROCESSORS_ONLN)  # not nproc: it follows OMP_NUM_THREADS
   cat >"$dir/slurm.conf" <<CONF
 ClusterName=tessera-local
 SlurmctldHost=$host
@@ -70,7 +71,7 @@ SlurmdLogFile=$dir/slurmd.log
 ReturnToService=2
 MinJobAge=3600
 KillWait=10
-NodeName=$host CPUs=$(nproc) State=UNKNOWN
+NodeName=$host CPUs=$cpus State=UNKNOWN
 PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
   export SLURM_CONF=$dir/slurm.conf
@@ -82,7 +83,7 @@ CONF
     sleep 0.3
     state=$(sinfo -h -o %t 2>/dev/null || true)
   done
-  echo "slurm/local-cluster.sh: one-node Slurm up ($host, $(nproc) CPUs); export SLURM_CONF=$SLURM_CONF"
+  echo "slurm/local-cluster.sh: one-node Slurm up ($host, $cpus CPUs); export SLURM_CONF=$SLURM_CONF"
 }
 
 "$action"

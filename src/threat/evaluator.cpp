@@ -11,16 +11,14 @@ Evaluator::Evaluator(models::Network& victim, const std::string& layer, const bl
                      const data::Split& eval)
     : grid_(grid), labels_(eval.labels) {
   torch::NoGradGuard no_grad;
-  auto split = models::split_at(victim, layer);
-  weight_ = split.weight;
-  bias_ = split.bias;
-  after_ = std::move(split.after);
-  after_flops_per_image_ = split.after_flops_per_image;
-  features_ = split.features(eval.images);
+  layer_ = models::split_at(victim, layer);
+  weight_ = layer_.weight;
+  bias_ = layer_.bias;
+  features_ = layer_.features(eval.images);
   TESSERA_ASSERT(features_.size(1) == grid.in);
 
   auto logits = torch::addmm(bias_, features_, weight_.t());
-  for (const auto& step : after_) logits = step.apply(logits);
+  logits = layer_.after_layer(logits, /*overwrite_input=*/true);
   victim_predictions_ = logits.argmax(1);
   victim_ = rate(logits);
 }
@@ -68,9 +66,7 @@ Score Evaluator::rate(const torch::Tensor& logits) const {
 
 Score Evaluator::score_pre_activation(const torch::Tensor& pre_activation) const {
   torch::NoGradGuard no_grad;
-  auto x = pre_activation;
-  for (const auto& step : after_) x = step.apply(x);
-  return rate(x);
+  return rate(layer_.after_layer(pre_activation));
 }
 
 Evaluator::Tally& Evaluator::Tally::operator+=(const Tally& other) {
@@ -81,11 +77,11 @@ Evaluator::Tally& Evaluator::Tally::operator+=(const Tally& other) {
   return *this;
 }
 
-Evaluator::Tally Evaluator::tally_pre_activation(const torch::Tensor& pre_activation, std::int64_t begin) const {
+Evaluator::Tally Evaluator::tally_pre_activation(const torch::Tensor& pre_activation, std::int64_t begin,
+                                                bool overwrite) const {
   torch::NoGradGuard no_grad;
   const auto rows = pre_activation.size(0);
-  auto x = pre_activation;
-  for (const auto& step : after_) x = step.apply(x);
+  const auto x = layer_.after_layer(pre_activation, overwrite);
   const auto labels = labels_.narrow(0, begin, rows);
   const auto predictions = x.argmax(1);
   Tally tally;
@@ -111,7 +107,7 @@ Score Evaluator::score(const std::vector<std::int64_t>& held, const std::vector<
 
 double Evaluator::floor_flops(std::int64_t held) const {
   const double block_flops = 2.0 * grid_.bh * grid_.bw;  // per image, a full-size block
-  return static_cast<double>(images()) * (held * block_flops + after_flops_per_image_);
+  return static_cast<double>(images()) * (held * block_flops + layer_.after_flops_per_image);
 }
 
 }  // namespace tessera::threat

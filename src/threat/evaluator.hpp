@@ -14,6 +14,7 @@
 #include "blocks/grid.hpp"
 #include "data/datasets.hpp"
 #include "models/registry.hpp"
+#include "models/target_layer.hpp"
 
 namespace tessera::threat {
 
@@ -53,7 +54,8 @@ class Evaluator {
   torch::Tensor block_weight(std::int64_t b) const;
   // Runs the layers after the target layer on the pre-activation of images
   // [begin, begin + pre_activation.size(0)) and tallies them.
-  Tally tally_pre_activation(const torch::Tensor& pre_activation, std::int64_t begin) const;
+  // With `overwrite`, the pre-activation may be used as scratch space.
+  Tally tally_pre_activation(const torch::Tensor& pre_activation, std::int64_t begin, bool overwrite = false) const;
   Score score_of(const Tally& tally) const;
 
   // The victim itself on the eval set (all blocks at their places).
@@ -69,8 +71,7 @@ class Evaluator {
 
   blocks::Grid grid_;
   torch::Tensor features_, weight_, bias_, labels_, victim_predictions_;
-  std::vector<models::Step> after_;  // the steps after the target layer
-  double after_flops_per_image_ = 0;
+  models::TargetLayer layer_;  // the steps after the target layer, and their flops
   Score victim_;
 };
 

@@ -253,7 +253,8 @@ std::vector<PointResult> swap_sweep(MPI_Comm comm, const Evaluator& evaluator, c
         cache.compute(evaluator.features(begin + at, part));
         cache.fill(ys, at, part);
       }
-      for (std::int64_t b = 0; b < s; ++b) tallies[b] += evaluator.tally_pre_activation(ys[b], begin);
+      // ys are refilled for every slice, so the layers after may work in them.
+      for (std::int64_t b = 0; b < s; ++b) tallies[b] += evaluator.tally_pre_activation(ys[b], begin, true);
     }
     UnitResults results;
     for (std::int64_t b = 0; b < s; ++b)

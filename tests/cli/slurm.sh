@@ -15,10 +15,15 @@ export SLURM_CONF=$CLUSTER/slurm.conf
 export TESSERA  # the batch scripts run this binary
 JOB_LIMIT_S=600
 
-# Waits until job (or array) $1 has left the queue; false after JOB_LIMIT_S.
+# Waits until job (or array) $1 has left the queue; false after JOB_LIMIT_S, or at
+# once when Slurm says the job can never run here.
 wait_for_job() {
-  local waited=0
-  while squeue -h -j "$1" 2>/dev/null | grep -q .; do
+  local waited=0 reasons
+  while reasons=$(squeue -h -j "$1" -o %r 2>/dev/null) && [[ -n $reasons ]]; do
+    if grep -qE 'PartitionConfig|PartitionNodeLimit|BadConstraints|ReqNodeNotAvail' <<<"$reasons"; then
+      echo "     job $1 can never start: $(echo $reasons)"
+      return 1
+    fi
     ((waited++ < JOB_LIMIT_S)) || return 1
     sleep 1
   done
