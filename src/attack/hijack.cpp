@@ -88,11 +88,9 @@ Loot hijack(const Groups& groups, const service::Target& target, const torch::Te
   MPI_Bcast(answers.data(), static_cast<int>(E), MPI_INT64_T, 0, groups.group);
 
   // The order of arrival follows the ranks and devices; a seeded shuffle removes it.
-  std::vector<std::int64_t> order(H);
-  for (std::int64_t k = 0; k < H; ++k) order[k] = k;
   auto rng = make_rng(seed, "hijack-order");
-  for (std::int64_t k = H - 1; k > 0; --k)
-    std::swap(order[k], order[search::uniform_below(static_cast<std::uint64_t>(k + 1), rng)]);
+  const auto shuffled = search::random_genome(static_cast<std::int32_t>(H), rng);
+  const std::vector<std::int64_t> order(shuffled.begin(), shuffled.end());
   auto blocks = torch::from_blob(data.data(), {H, bh, bw}, torch::kFloat32);
   loot.held = blocks.index_select(0, torch::tensor(order, torch::kInt64)).contiguous();
   for (auto k : order) loot.truth.push_back(static_cast<std::int32_t>(ids[k]));

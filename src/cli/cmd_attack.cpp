@@ -84,14 +84,16 @@ attack::SaSettings sa_settings(const Config& c) {
 
 void describe(const h5::Group& group, const Config& config, const service::Target& target, std::int64_t held,
               std::int64_t images, const attack::Outcome& outcome) {
+  // Every setting, named without its section ("attack.method" -> "method").
+  auto name = [](const std::string& key) { return key.substr(key.find('.') + 1); };
   for (const char* key : {"attack.method", "attack.fitness", "ga.crossover_kind", "ga.mutation_kind"})
-    group.set_attr(std::string(key).substr(std::string(key).find('.') + 1), config.get<std::string>(key));
+    group.set_attr(name(key), config.get<std::string>(key));
   for (const char* key : {"attack.drop_rate", "attack.time_budget", "ga.crossover", "ga.mutation", "sa.t_start",
                           "sa.t_end"})
-    group.set_attr(std::string(key).substr(std::string(key).find('.') + 1), config.get<double>(key));
+    group.set_attr(name(key), config.get<double>(key));
   for (const char* key : {"attack.repeat", "attack.generations", "ga.population", "ga.elitism", "ga.migration_every",
                           "ga.migrants", "sa.moves"})
-    group.set_attr(std::string(key).substr(std::string(key).find('.') + 1), config.get<std::int64_t>(key));
+    group.set_attr(name(key), config.get<std::int64_t>(key));
   group.set_attr("tournament", config.get<int>("ga.tournament"));
   group.set_attr("layer", target.layer);
   group.set_attr("bh", target.grid.bh);

@@ -1,8 +1,6 @@
 // tessera drop and tessera swap: the adversary's reconstruction accuracy over a
 // grid of drop rates (P1: held blocks at their true positions) and of drop rates x
 // swapped pairs (S1: positions after random transpositions), repeats included.
-#include <filesystem>
-
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "core/comm.hpp"
