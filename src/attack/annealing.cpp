@@ -22,6 +22,7 @@ class Annealing final : public Search {
     auto rng = generation_rng(0);
     members_ = {search::random_genome(static_cast<std::int32_t>(fitness_.positions()), rng)};
     rebuild();
+    scored_ += 1;
   }
 
   // The recorded scores are those rebuild() computes at the end of every generation.
@@ -51,6 +52,7 @@ class Annealing final : public Search {
       }
     }
     rebuild();
+    scored_ += settings_.moves;
   }
 
  private:

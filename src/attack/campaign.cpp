@@ -175,6 +175,9 @@ void share_from_leader(Outcome& outcome, MPI_Comm comm) {
   MPI_Bcast(sizes, 3, MPI_INT64_T, 0, comm);
   h.population = sizes[0], h.held = sizes[1], h.positions = sizes[2];
   MPI_Bcast(&outcome.seconds, 1, MPI_DOUBLE, 0, comm);
+  MPI_Bcast(&outcome.evaluations, 1, MPI_INT64_T, 0, comm);
+  MPI_Bcast(&outcome.computed, 1, MPI_INT64_T, 0, comm);
+  MPI_Bcast(&outcome.floor_seconds, 1, MPI_DOUBLE, 0, comm);
   int checkpointed = outcome.checkpointed;
   MPI_Bcast(&checkpointed, 1, MPI_INT, 0, comm);
   outcome.checkpointed = checkpointed != 0;

@@ -43,6 +43,11 @@ struct Outcome {
   std::string stop_reason;       // "generations", "time budget", "target fitness", or a signal's name
   search::Genome best;           // the best genome of the last generation (on the leader)
   double seconds = 0;
+  // Over all attack ranks, in this run (not before a resume): candidates scored, and
+  // of those computed (the rest were known); the floor: the GEMMs after the target
+  // layer of every candidate scored, at the attack ranks' sgemm rate.
+  std::int64_t evaluations = 0, computed = 0;
+  double floor_seconds = 0;
   bool checkpointed = false;     // a checkpoint of the last generation was written
 };
 

@@ -25,7 +25,11 @@ Fitness::Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes
   knowledge_.held = knowledge_.held.contiguous();
   const std::int64_t column_bytes = held_ * images_ * grid_.bh * static_cast<std::int64_t>(sizeof(float));
   chunk_columns_ = std::max<std::int64_t>(1, std::min(grid_.cols, cache_bytes / std::max<std::int64_t>(1, column_bytes)));
-  if (chunk_columns_ == grid_.cols) tiles_ = tiles(0, grid_.cols);
+  bias_ = knowledge_.layer.bias.contiguous();
+  if (chunk_columns_ == grid_.cols) {
+    tiles_ = tiles(0, grid_.cols);
+    row_slices_ = std::make_unique<RowSlices>(grid_, tiles_, bias_);
+  }
 }
 
 torch::Tensor Fitness::tiles(std::int64_t first, std::int64_t last) const {
@@ -80,39 +84,14 @@ torch::Tensor Fitness::build(const std::vector<search::Genome>& population) cons
   const std::int64_t P = population.size(), E = images_, out = grid_.out;
   for (const auto& genome : population) TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
   if (!cached()) {
-    auto pre = knowledge_.layer.bias.reshape({1, 1, out}).expand({P, E, out}).contiguous();
+    auto pre = bias_.reshape({1, 1, out}).expand({P, E, out}).contiguous();
     for (std::int64_t first = 0; first < grid_.cols; first += chunk_columns_) {
       const auto last = std::min(grid_.cols, first + chunk_columns_);
       add_tiles(pre.data_ptr<float>(), population, tiles(first, last), first, last);
     }
     return pre;
   }
-  // Cached: each row slice of a candidate is summed in a small buffer (the bias,
-  // then its blocks' tiles in column order: the same additions in the same order
-  // as above) and stored once, so the tiles stream through contiguous adds.
-  auto pre = torch::empty({P, E, out});
-  const std::int64_t H = held_, bh = grid_.bh, C = grid_.cols, R = grid_.rows;
-  const float* tile_data = tiles_.data_ptr<float>();
-  const auto bias = knowledge_.layer.bias.contiguous();
-  const float* bias_data = bias.data_ptr<float>();
-  float* pre_data = pre.data_ptr<float>();
-  at::parallel_for(0, P, 1, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> slice(E * bh);
-    std::vector<std::vector<const float*>> rows(R);
-    for (std::int64_t i = begin; i < end; ++i) {
-      for (auto& r : rows) r.clear();
-      for (const auto& p : placed_by_column(population[i], H, C))
-        rows[p.row].push_back(tile_data + (static_cast<std::int64_t>(p.column) * H + p.block) * E * bh);
-      for (std::int64_t r = 0; r < R; ++r) {
-        for (std::int64_t e = 0; e < E; ++e) std::copy_n(bias_data + r * bh, bh, slice.data() + e * bh);
-        for (const float* tile : rows[r])
-          for (std::int64_t x = 0; x < E * bh; ++x) slice[x] += tile[x];
-        for (std::int64_t e = 0; e < E; ++e)
-          std::copy_n(slice.data() + e * bh, bh, pre_data + (i * E + e) * out + r * bh);
-      }
-    }
-  });
-  return pre;
+  return row_slices_->build(population);
 }
 
 Evaluation Fitness::evaluate(const std::vector<search::Genome>& population) const {
@@ -138,6 +117,7 @@ void Fitness::apply_swap(torch::Tensor& pre, const search::Genome& before, searc
 Evaluation Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool overwrite) const {
   torch::NoGradGuard no_grad;
   const auto E = images_;
+  evaluations_ += candidates;
   const auto logits = knowledge_.layer.after_layer(pre, overwrite);
   const auto predictions = logits.argmax(1).view({candidates, E});
   const auto accuracy = predictions.eq(knowledge_.labels.view({1, E})).to(torch::kDouble).mean(1);

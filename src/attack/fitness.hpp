@@ -3,7 +3,8 @@
 // held block k the tile T[c][k] = x_c W_k^T (E x bh) is precomputed, so a candidate's
 // pre-activation is the bias plus H gathered tiles, and a swap changes only the row
 // slices it touches. The steps after the target layer run for a whole population at
-// once (P*E rows, one GEMM per Linear). When the tiles do not fit the memory budget
+// once (P*E rows, one GEMM per Linear); row slices that recur from the last call
+// are copied, not summed again (RowSlices). When the tiles do not fit the memory budget
 // they are computed column chunk by column chunk per call; the sums are made in the
 // same order either way, so the results are identical.
 #pragma once
@@ -11,8 +12,10 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "attack/row_slices.hpp"
 #include "blocks/grid.hpp"
 #include "models/target_layer.hpp"
 #include "search/operators.hpp"
@@ -49,8 +52,11 @@ class Fitness {
   std::int64_t held() const { return held_; }                // H
   std::int64_t images() const { return images_; }           // E
   bool cached() const { return tiles_.defined(); }
+  const RowSlices* row_slices() const { return row_slices_.get(); }  // when cached
   // Flops of the GEMMs after the target layer for one candidate: the floor per evaluation.
   double floor_flops() const { return images_ * knowledge_.layer.after_flops_per_image; }
+  // Candidates scored so far (every call of evaluate or score).
+  std::int64_t evaluations() const { return evaluations_; }
 
   // A whole population in one call.
   Evaluation evaluate(const std::vector<search::Genome>& population) const;
@@ -76,6 +82,9 @@ class Fitness {
   blocks::Grid grid_;
   std::int64_t held_ = 0, images_ = 0, chunk_columns_ = 0;
   torch::Tensor tiles_;  // (C, H, E, bh) when cached
+  torch::Tensor bias_;   // (out), contiguous
+  mutable std::int64_t evaluations_ = 0;
+  mutable std::unique_ptr<RowSlices> row_slices_;  // when cached: the sums of the last call kept
 };
 
 }  // namespace tessera::attack

@@ -3,6 +3,8 @@
 // best individuals to the next rank of a ring, where they replace the worst.
 #include <algorithm>
 #include <numeric>
+#include <string>
+#include <unordered_map>
 
 #include "attack/searches.hpp"
 #include "core/comm.hpp"
@@ -24,6 +26,7 @@ class IslandGa final : public Search {
     for (std::int64_t i = 0; i < settings_.population; ++i)
       members_.push_back(search::random_genome(static_cast<std::int32_t>(fitness_.positions()), rng));
     evaluation_ = fitness_.evaluate(members_);
+    scored_ += settings_.population;
   }
 
   void restore(std::vector<search::Genome> members, Evaluation evaluation) override {
@@ -51,23 +54,48 @@ class IslandGa final : public Search {
       }
       next.push_back(std::move(child));
     }
-    // Only the new individuals need evaluating; the elites keep their scores.
+    // Only new placements need evaluating: the elites keep their scores, and so does
+    // a child that places the held blocks as a member of this generation does (in a
+    // converged population most children are copies). Which children are evaluated
+    // depends only on the members, so a resumed run makes the same choices.
     const auto elites = static_cast<std::size_t>(settings_.elitism);
     Evaluation kept;
     for (auto e : search::elite_indices(fit, elites)) {
       kept.fitness.push_back(evaluation_.fitness[e]);
       kept.accuracy.push_back(evaluation_.accuracy[e]);
     }
-    const std::vector<search::Genome> children(next.begin() + elites, next.end());
-    const auto scored = fitness_.evaluate(children);
-    kept.fitness.insert(kept.fitness.end(), scored.fitness.begin(), scored.fitness.end());
-    kept.accuracy.insert(kept.accuracy.end(), scored.accuracy.begin(), scored.accuracy.end());
+    std::unordered_map<std::string, std::size_t> member_with;
+    for (std::size_t m = 0; m < members_.size(); ++m) member_with.emplace(placement_key(members_[m]), m);
+    std::unordered_map<std::string, std::size_t> child_with;  // -> index in `unknown`
+    std::vector<search::Genome> unknown;
+    std::vector<std::pair<bool, std::size_t>> source;  // (known member?, index)
+    for (auto c = next.begin() + elites; c != next.end(); ++c) {
+      auto key = placement_key(*c);
+      if (auto m = member_with.find(key); m != member_with.end()) {
+        source.emplace_back(true, m->second);
+      } else {
+        auto [it, added] = child_with.emplace(std::move(key), unknown.size());
+        if (added) unknown.push_back(*c);
+        source.emplace_back(false, it->second);
+      }
+    }
+    const auto scored = unknown.empty() ? Evaluation{} : fitness_.evaluate(unknown);
+    for (const auto& [known, i] : source) {
+      kept.fitness.push_back(known ? evaluation_.fitness[i] : scored.fitness[i]);
+      kept.accuracy.push_back(known ? evaluation_.accuracy[i] : scored.accuracy[i]);
+    }
+    scored_ += static_cast<std::int64_t>(source.size());
     members_ = std::move(next);
     evaluation_ = std::move(kept);
     if (settings_.migration_every > 0 && generation % settings_.migration_every == 0) migrate();
   }
 
  private:
+  // The held blocks' positions: all that a genome's fitness depends on.
+  std::string placement_key(const search::Genome& genome) const {
+    return std::string(reinterpret_cast<const char*>(genome.data()), fitness_.held() * sizeof(genome[0]));
+  }
+
   std::mt19937_64 generation_rng(std::int64_t generation) const {
     return make_rng(seed_, "ga-island-" + std::to_string(island_), static_cast<std::uint64_t>(generation));
   }

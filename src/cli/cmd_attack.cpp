@@ -9,6 +9,7 @@
 #include "attack/campaign.hpp"
 #include "attack/checkpoint.hpp"
 #include "attack/hijack.hpp"
+#include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "core/comm.hpp"
@@ -103,6 +104,9 @@ void describe(const h5::Group& group, const Config& config, const service::Targe
   group.set_attr("eval_images", images);
   group.set_attr("stop_reason", outcome.stop_reason);
   group.set_attr("seconds", outcome.seconds);
+  group.set_attr("evaluations", outcome.evaluations);
+  group.set_attr("evaluations_computed", outcome.computed);
+  group.set_attr("floor_seconds", outcome.floor_seconds);
 }
 
 // The resolved settings without those that may change between a run and its
@@ -209,8 +213,19 @@ int run_attack(const Config& config, MPI_Comm world) {
     settings.checkpoint_path = checkpoint_path;
     settings.checkpoint_every = config.get<std::int64_t>("attack.checkpoint_every");
     settings.fingerprint = fingerprint(config);
+    // The floor: the GEMMs after the target layer of every evaluation at the sgemm
+    // rate of the attack ranks (their sum), measured before and after the search (the
+    // higher is taken: the stricter floor).
+    const double rate_before = sgemm_rate();
     outcome = attack::run_campaign(*search, loot.truth, static_cast<std::int64_t>(held.size()), settings, groups.group,
                                    resume.get());
+    double rate = std::max(rate_before, sgemm_rate());
+    MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, groups.group);
+    std::int64_t counts[2] = {search->scored(), fitness.evaluations()};
+    MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_INT64_T, MPI_SUM, groups.group);
+    outcome.evaluations = counts[0];
+    outcome.computed = counts[1];
+    outcome.floor_seconds = static_cast<double>(outcome.evaluations) * fitness.floor_flops() / rate;
   }
   attack::wait_for_attack(groups);
   share_from_leader(outcome, world);
@@ -237,6 +252,9 @@ int run_attack(const Config& config, MPI_Comm world) {
   log::info("attack: stopped on ", outcome.stop_reason, " after ", h.generations() - 1, " generations in ",
             outcome.seconds, " s: best fitness ", h.best_fitness.back(), ", best accuracy ", h.best_accuracy.back(),
             ", position recovery ", h.position_recovery.back(), "; wrote '", path, "'");
+  log::info("attack: ", outcome.evaluations, " candidates scored (", outcome.computed,
+            " computed, the rest known); floor (the GEMMs after the target layer for every candidate scored, at the "
+            "sgemm rate measured here) ", outcome.floor_seconds, " s; floor ratio ", outcome.seconds / outcome.floor_seconds);
   attack::free_groups(groups);
   return 0;
 }

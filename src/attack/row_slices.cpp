@@ -1,0 +1,108 @@
+#include "attack/row_slices.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace tessera::attack {
+
+RowSlices::RowSlices(const blocks::Grid& grid, const torch::Tensor& tiles, const torch::Tensor& bias)
+    : grid_(grid), held_(tiles.size(1)), images_(tiles.size(2)), tile_data_(tiles.data_ptr<float>()),
+      bias_data_(bias.data_ptr<float>()) {
+  TESSERA_ASSERT(tiles.is_contiguous() && bias.is_contiguous() && tiles.size(0) == grid.cols &&
+                 tiles.size(3) == grid.bh && bias.numel() == grid.out);
+}
+
+std::int64_t RowSlices::take_slot() {
+  if (!free_slots_.empty()) {
+    const auto slot = free_slots_.back();
+    free_slots_.pop_back();
+    return slot;
+  }
+  return slots_++;
+}
+
+// Tiles are added four at a time: per element the additions are the same, in the same
+// order, as one at a time, but four streams from memory are in flight at once.
+void RowSlices::add(const Sum& sum) {
+  const std::int64_t n = images_ * grid_.bh, bh = grid_.bh;
+  float* slice = store_.data() + sum.slot * n;
+  for (std::int64_t e = 0; e < images_; ++e) std::copy_n(bias_data_ + sum.row * bh, bh, slice + e * bh);
+  const auto& t = sum.tiles;
+  std::size_t j = 0;
+  for (; j + 4 <= t.size(); j += 4) {
+    const float *a = t[j], *b = t[j + 1], *c = t[j + 2], *d = t[j + 3];
+    for (std::int64_t x = 0; x < n; ++x) slice[x] = (((slice[x] + a[x]) + b[x]) + c[x]) + d[x];
+  }
+  for (; j < t.size(); ++j)
+    for (std::int64_t x = 0; x < n; ++x) slice[x] += t[j][x];
+}
+
+torch::Tensor RowSlices::build(const std::vector<search::Genome>& population) {
+  const std::int64_t P = population.size(), R = grid_.rows, C = grid_.cols, E = images_, bh = grid_.bh,
+                     out = grid_.out, H = held_;
+  // Keys: per candidate and row, the (column, block) pairs in column order.
+  std::vector<std::string> keys(P * R);
+  std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> in_row(R);
+  for (std::int64_t i = 0; i < P; ++i) {
+    for (auto& pairs : in_row) pairs.clear();
+    for (std::int64_t k = 0; k < H; ++k)
+      in_row[population[i][k] / C].emplace_back(population[i][k] % C, static_cast<std::int32_t>(k));
+    for (std::int64_t r = 0; r < R; ++r) {
+      auto& pairs = in_row[r];
+      std::sort(pairs.begin(), pairs.end());
+      keys[i * R + r].assign(reinterpret_cast<const char*>(pairs.data()), pairs.size() * sizeof(pairs[0]));
+    }
+  }
+  // Which keys the last call has; the rest of its slots are freed before new ones are taken.
+  std::unordered_map<std::string, std::int64_t> slot_of;
+  std::vector<std::int64_t> slot(P * R, -1);
+  for (std::int64_t u = 0; u < P * R; ++u) {
+    if (auto kept = slot_of_.find(keys[u]); kept != slot_of_.end()) {
+      slot[u] = kept->second;
+      slot_of.emplace(keys[u], kept->second);
+      ++reused_;
+    }
+  }
+  for (const auto& [key, s] : slot_of_)
+    if (!slot_of.count(key)) free_slots_.push_back(s);
+  std::vector<Sum> sums;
+  for (std::int64_t u = 0; u < P * R; ++u) {
+    if (slot[u] >= 0) continue;
+    if (auto same = slot_of.find(keys[u]); same != slot_of.end()) {
+      slot[u] = same->second;  // a slice already summed in this call
+      ++reused_;
+      continue;
+    }
+    Sum sum{take_slot(), u % R, {}};
+    for (std::size_t p = 0; p < keys[u].size() / 8; ++p) {
+      std::int32_t pair[2];
+      std::copy_n(keys[u].data() + 8 * p, 8, reinterpret_cast<char*>(pair));
+      sum.tiles.push_back(tile_data_ + (static_cast<std::int64_t>(pair[0]) * H + pair[1]) * E * bh);
+    }
+    slot[u] = sum.slot;
+    slot_of.emplace(keys[u], sum.slot);
+    sums.push_back(std::move(sum));
+  }
+  summed_ += static_cast<std::int64_t>(sums.size());
+  slot_of_ = std::move(slot_of);
+  store_.resize(static_cast<std::size_t>(slots_ * E * bh));
+
+  at::parallel_for(0, static_cast<std::int64_t>(sums.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t s = begin; s < end; ++s) add(sums[s]);
+  });
+  auto pre = torch::empty({P, E, out});
+  float* pre_data = pre.data_ptr<float>();
+  at::parallel_for(0, P, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i)
+      for (std::int64_t r = 0; r < R; ++r) {
+        const float* slice = store_.data() + slot[i * R + r] * E * bh;
+        for (std::int64_t e = 0; e < E; ++e) std::copy_n(slice + e * bh, bh, pre_data + (i * E + e) * out + r * bh);
+      }
+  });
+  return pre;
+}
+
+}  // namespace tessera::attack

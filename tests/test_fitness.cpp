@@ -1,0 +1,115 @@
+// The adversary's fitness: cached tiles, chunked tiles and kept row slices give the
+// same numbers bit for bit, and those numbers are the full model's with the
+// candidate weight (held blocks at the genome's positions, zeros elsewhere).
+#include <gtest/gtest.h>
+
+#include "attack/fitness.hpp"
+#include "blocks/grid.hpp"
+#include "core/rng.hpp"
+#include "data/datasets.hpp"
+
+using namespace tessera;
+
+namespace {
+
+constexpr std::int64_t kImages = 64, kHeld = 150;
+
+struct Victim {
+  std::shared_ptr<models::Network> network;
+  models::TargetLayer layer;
+  blocks::Grid grid = blocks::Grid::make(128, 784, 16, 16, "layers.0.weight");  // 8 x 49 positions
+  std::vector<torch::Tensor> blocks;
+  data::Split test;
+  std::vector<std::int64_t> order;  // order[k]: the true position of held block k
+
+  Victim() {
+    network = models::build("mlp-mixnn", 3);
+    layer = models::split_at(*network, "layers.0");
+    blocks = blocks::split(layer.weight, grid);
+    test = data::load("fashion-mnist", "", 1, kImages).test;
+    auto rng = make_rng(5, "test-fitness");
+    for (auto p : search::random_genome(static_cast<std::int32_t>(grid.count()), rng)) order.push_back(p);
+  }
+
+  attack::Fitness fitness(std::int64_t cache_bytes) const {
+    std::vector<torch::Tensor> held;
+    for (std::int64_t k = 0; k < kHeld; ++k) held.push_back(blocks[order[k]]);
+    auto known = layer;
+    known.weight = torch::Tensor();
+    attack::Knowledge knowledge{grid, known, layer.features(test.images), test.labels, test.labels,
+                                torch::stack(held)};
+    return attack::Fitness(std::move(knowledge), attack::FitnessKind::loss, cache_bytes);
+  }
+
+  // The loss of the full model with the candidate weight, computed independently.
+  double loss_of(const search::Genome& genome) const {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> placed;
+    for (const auto& b : blocks) placed.push_back(torch::zeros_like(b));
+    for (std::int64_t k = 0; k < kHeld; ++k) placed[genome[k]] = blocks[order[k]];
+    auto pre = torch::addmm(layer.bias, layer.features(test.images), blocks::assemble(placed, grid).t());
+    return torch::nn::functional::cross_entropy(layer.after_layer(pre), test.labels).item<double>();
+  }
+};
+
+std::vector<search::Genome> random_population(std::int64_t size, std::int32_t positions, std::uint64_t seed) {
+  auto rng = make_rng(seed, "test-population");
+  std::vector<search::Genome> population;
+  for (std::int64_t i = 0; i < size; ++i) population.push_back(search::random_genome(positions, rng));
+  return population;
+}
+
+}  // namespace
+
+TEST(Fitness, EqualsTheFullModelWithTheCandidateWeight) {
+  Victim s;
+  const auto fitness = s.fitness(1 << 30);
+  ASSERT_TRUE(fitness.cached());
+  auto population = random_population(6, static_cast<std::int32_t>(s.grid.count()), 1);
+  population.push_back(search::Genome(s.order.begin(), s.order.end()));  // the true positions
+  const auto evaluation = fitness.evaluate(population);
+  for (std::size_t i = 0; i < population.size(); ++i)
+    EXPECT_NEAR(evaluation.fitness[i], -s.loss_of(population[i]), 1e-4) << "candidate " << i;
+}
+
+TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
+  Victim s;
+  const auto cached = s.fitness(1 << 30);
+  const auto chunked = s.fitness(150 * kImages * 16 * 4 * 5);  // 5 columns of tiles per chunk
+  ASSERT_TRUE(cached.cached());
+  ASSERT_FALSE(chunked.cached());
+  const auto positions = static_cast<std::int32_t>(s.grid.count());
+  auto parents = random_population(8, positions, 2);
+  // Children as a GA makes them: copies and swaps of the parents, so most of their
+  // row slices were in the last call.
+  auto rng = make_rng(9, "test-children");
+  std::vector<search::Genome> children;
+  for (std::size_t i = 0; i < 16; ++i) {
+    auto child = parents[i % parents.size()];
+    if (i % 3) search::swap_mutation(child, kHeld, rng);
+    children.push_back(child);
+  }
+  EXPECT_EQ(cached.evaluate(parents).fitness, chunked.evaluate(parents).fitness);
+  const auto summed_before = cached.row_slices()->summed();
+  const auto kept = cached.evaluate(children);
+  EXPECT_EQ(kept.fitness, chunked.evaluate(children).fitness);
+  EXPECT_EQ(kept.fitness, s.fitness(1 << 30).evaluate(children).fitness);  // nothing kept there
+  // A swap touches at most two of a child's 8 rows; the rest were kept.
+  EXPECT_LE(cached.row_slices()->summed() - summed_before, 2 * 16);
+  EXPECT_GE(cached.row_slices()->reused(), 16 * 8 - 2 * 16);
+}
+
+TEST(Fitness, SwapMovesUpdateThePreActivation) {
+  Victim s;
+  const auto fitness = s.fitness(1 << 30);
+  auto rng = make_rng(4, "test-swaps");
+  auto genome = search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
+  auto pre = fitness.pre_activation(genome);
+  for (int step = 0; step < 50; ++step) {
+    const auto move = search::random_swap_move(static_cast<std::int32_t>(s.grid.count()), kHeld, rng);
+    fitness.apply_swap(pre, genome, move);
+    search::apply_swap(genome, move);
+  }
+  EXPECT_TRUE(torch::allclose(pre, fitness.pre_activation(genome), 1e-4, 1e-4));
+  EXPECT_NEAR(fitness.score(pre, 1).fitness[0], -s.loss_of(genome), 1e-4);
+}
