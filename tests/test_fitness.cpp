@@ -81,10 +81,10 @@ TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
   const auto positions = static_cast<std::int32_t>(s.grid.count());
   auto parents = random_population(8, positions, 2);
   // Children as a GA makes them: copies and swaps of the parents, so most of their
-  // row slices were in the last call.
+  // row slices were in the last call; 40 of them, more than one chunk of the layers after.
   auto rng = make_rng(9, "test-children");
   std::vector<search::Genome> children;
-  for (std::size_t i = 0; i < 16; ++i) {
+  for (std::size_t i = 0; i < 40; ++i) {
     auto child = parents[i % parents.size()];
     if (i % 3) search::swap_mutation(child, kHeld, rng);
     children.push_back(child);
@@ -95,8 +95,9 @@ TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
   EXPECT_EQ(kept.fitness, chunked.evaluate(children).fitness);
   EXPECT_EQ(kept.fitness, s.fitness(1 << 30).evaluate(children).fitness);  // nothing kept there
   // A swap touches at most two of a child's 8 rows; the rest were kept.
-  EXPECT_LE(cached.row_slices()->summed() - summed_before, 2 * 16);
-  EXPECT_GE(cached.row_slices()->reused(), 16 * 8 - 2 * 16);
+  ASSERT_GT(40 * kImages, attack::Fitness::kChunkRows);
+  EXPECT_LE(cached.row_slices()->summed() - summed_before, 2 * 40);
+  EXPECT_GE(cached.row_slices()->reused(), 40 * 8 - 2 * 40);
 }
 
 TEST(Fitness, SwapMovesUpdateThePreActivation) {

@@ -167,4 +167,42 @@ TEST(Threshold, FormatFromLog) {
   EXPECT_THAT(attack::format_from_log(-1e6L, 2), ::testing::StartsWith("3.3"));
 }
 
+attack::AttackRun run_at(std::int64_t blocks, double recovery) {
+  attack::AttackRun r;
+  r.blocks = blocks;
+  r.recovery = recovery;
+  return r;
+}
+
+TEST(MeasuredThreshold, SmallestGranularityNoRunBroke) {
+  // N = 16 broken by one of two runs, 64 by its only run, 256 by none.
+  const std::vector<attack::AttackRun> runs{run_at(64, 0.6), run_at(16, 0.2), run_at(256, 0.3), run_at(16, 1.0)};
+  const auto m = attack::measure_threshold(runs, 0.5);
+  ASSERT_EQ(m.granularities.size(), 3u);
+  EXPECT_EQ(m.granularities[0].blocks, 16);
+  EXPECT_EQ(m.granularities[0].runs, (std::vector<std::size_t>{1, 3}));
+  EXPECT_DOUBLE_EQ(m.granularities[0].best_recovery, 1.0);
+  EXPECT_TRUE(m.granularities[1].broken);
+  EXPECT_FALSE(m.granularities[2].broken);
+  EXPECT_EQ(m.smallest_unbroken, 256);
+  EXPECT_EQ(m.largest_broken_below, 64);
+  EXPECT_TRUE(m.broken_above.empty());
+  // The criterion is inclusive: 0.6 breaks N = 64 at 0.6, not at 0.61.
+  EXPECT_EQ(attack::measure_threshold(runs, 0.6).smallest_unbroken, 256);
+  EXPECT_EQ(attack::measure_threshold(runs, 0.61).smallest_unbroken, 64);
+}
+
+TEST(MeasuredThreshold, NothingBrokenEverythingBrokenAndOutOfOrder) {
+  auto none = attack::measure_threshold({run_at(16, 0.1), run_at(64, 0.0)}, 0.5);
+  EXPECT_EQ(none.smallest_unbroken, 16);
+  EXPECT_EQ(none.largest_broken_below, 0);
+  auto all = attack::measure_threshold({run_at(16, 0.9), run_at(64, 0.7)}, 0.5);
+  EXPECT_EQ(all.smallest_unbroken, 0);
+  EXPECT_EQ(all.largest_broken_below, 64);
+  auto odd = attack::measure_threshold({run_at(16, 0.9), run_at(64, 0.1), run_at(256, 0.8), run_at(1024, 0.7)}, 0.5);
+  EXPECT_EQ(odd.smallest_unbroken, 64);
+  EXPECT_EQ(odd.largest_broken_below, 16);
+  EXPECT_EQ(odd.broken_above, (std::vector<std::int64_t>{256, 1024}));
+}
+
 }  // namespace

@@ -52,7 +52,7 @@ class Annealing final : public Search {
       }
     }
     rebuild();
-    scored_ += settings_.moves;
+    scored_ += settings_.moves + 1;  // the moves, and the rebuilt current state
   }
 
  private:

@@ -95,8 +95,24 @@ torch::Tensor Fitness::build(const std::vector<search::Genome>& population) cons
 }
 
 Evaluation Fitness::evaluate(const std::vector<search::Genome>& population) const {
-  const std::int64_t P = population.size();
-  return score(build(population).view({P * images_, grid_.out}), P, /*overwrite=*/true);
+  torch::NoGradGuard no_grad;
+  const std::int64_t P = population.size(), E = images_, out = grid_.out;
+  if (!cached()) return score(build(population).view({P * E, out}), P, /*overwrite=*/true);
+  for (const auto& genome : population) TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
+  // Chunk by chunk: the row slices are written (with the layer's ReLU when it comes
+  // first) into a buffer that the next GEMM reads while it is still in cache.
+  const auto& after = knowledge_.layer.after;
+  const bool relu_first = !after.empty() && after.front().relu;
+  const std::int64_t chunk = std::max<std::int64_t>(1, kChunkRows / E);
+  row_slices_->prepare(population);
+  std::vector<torch::Tensor> logits;
+  for (std::int64_t first = 0; first < P; first += chunk) {
+    const auto count = std::min(chunk, P - first);
+    auto pre = torch::empty({count * E, out});
+    row_slices_->fill(pre.data_ptr<float>(), first, count, relu_first);
+    logits.push_back(knowledge_.layer.after_layer(pre, /*overwrite_input=*/true, relu_first ? 1 : 0));
+  }
+  return score_logits(logits.size() == 1 ? logits.front() : torch::cat(logits), P);
 }
 
 torch::Tensor Fitness::pre_activation(const search::Genome& genome) const { return build({genome})[0]; }
@@ -116,9 +132,12 @@ void Fitness::apply_swap(torch::Tensor& pre, const search::Genome& before, searc
 
 Evaluation Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool overwrite) const {
   torch::NoGradGuard no_grad;
+  return score_logits(knowledge_.layer.after_layer(pre, overwrite), candidates);
+}
+
+Evaluation Fitness::score_logits(const torch::Tensor& logits, std::int64_t candidates) const {
   const auto E = images_;
   evaluations_ += candidates;
-  const auto logits = knowledge_.layer.after_layer(pre, overwrite);
   const auto predictions = logits.argmax(1).view({candidates, E});
   const auto accuracy = predictions.eq(knowledge_.labels.view({1, E})).to(torch::kDouble).mean(1);
   torch::Tensor fitness;

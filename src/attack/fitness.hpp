@@ -68,9 +68,14 @@ class Fitness {
   // With `overwrite`, the pre-activations may be used as scratch space.
   Evaluation score(const torch::Tensor& pre_activations, std::int64_t candidates, bool overwrite = false) const;
 
+  // Candidates per pass through the layers after the target layer when the tiles are
+  // cached: their activations stay in cache between the steps.
+  static constexpr std::int64_t kChunkRows = 2000;
+
  private:
   // The pre-activations (P, E, out) of a population.
   torch::Tensor build(const std::vector<search::Genome>& population) const;
+  Evaluation score_logits(const torch::Tensor& logits, std::int64_t candidates) const;
   // Tiles of columns [first, last) as (columns, H, E, bh), from the cache or computed.
   torch::Tensor tiles(std::int64_t first, std::int64_t last) const;
   // Adds the tiles of the genomes' blocks placed in columns [first, last) to `pre` (P, E, out).

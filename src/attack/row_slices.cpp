@@ -25,24 +25,44 @@ std::int64_t RowSlices::take_slot() {
 }
 
 // Tiles are added four at a time: per element the additions are the same, in the same
-// order, as one at a time, but four streams from memory are in flight at once.
-void RowSlices::add(const Sum& sum) {
+// order, as one at a time, but four streams from memory are in flight at once. The sum
+// is made in `scratch` (E x bh, small enough to stay in cache) and stored once.
+void RowSlices::add(const Sum& sum, float* scratch) const {
   const std::int64_t n = images_ * grid_.bh, bh = grid_.bh;
-  float* slice = store_.data() + sum.slot * n;
-  for (std::int64_t e = 0; e < images_; ++e) std::copy_n(bias_data_ + sum.row * bh, bh, slice + e * bh);
+  for (std::int64_t e = 0; e < images_; ++e) std::copy_n(bias_data_ + sum.row * bh, bh, scratch + e * bh);
   const auto& t = sum.tiles;
   std::size_t j = 0;
   for (; j + 4 <= t.size(); j += 4) {
     const float *a = t[j], *b = t[j + 1], *c = t[j + 2], *d = t[j + 3];
-    for (std::int64_t x = 0; x < n; ++x) slice[x] = (((slice[x] + a[x]) + b[x]) + c[x]) + d[x];
+    for (std::int64_t x = 0; x < n; ++x) scratch[x] = (((scratch[x] + a[x]) + b[x]) + c[x]) + d[x];
   }
   for (; j < t.size(); ++j)
-    for (std::int64_t x = 0; x < n; ++x) slice[x] += t[j][x];
+    for (std::int64_t x = 0; x < n; ++x) scratch[x] += t[j][x];
+}
+
+void RowSlices::copy_out(const float* slice, float* out, bool relu) const {
+  const std::int64_t bh = grid_.bh, stride = grid_.out;
+  for (std::int64_t e = 0; e < images_; ++e) {
+    const float* from = slice + e * bh;
+    float* to = out + e * stride;
+    if (relu)
+      for (std::int64_t j = 0; j < bh; ++j) to[j] = std::max(from[j], 0.0f);
+    else
+      std::copy_n(from, bh, to);
+  }
 }
 
 torch::Tensor RowSlices::build(const std::vector<search::Genome>& population) {
+  prepare(population);
+  const auto P = static_cast<std::int64_t>(population.size());
+  auto pre = torch::empty({P, images_, grid_.out});
+  fill(pre.data_ptr<float>(), 0, P, false);
+  return pre;
+}
+
+void RowSlices::prepare(const std::vector<search::Genome>& population) {
   const std::int64_t P = population.size(), R = grid_.rows, C = grid_.cols, E = images_, bh = grid_.bh,
-                     out = grid_.out, H = held_;
+                     H = held_;
   // Keys: per candidate and row, the (column, block) pairs in column order.
   std::vector<std::string> keys(P * R);
   std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> in_row(R);
@@ -58,51 +78,64 @@ torch::Tensor RowSlices::build(const std::vector<search::Genome>& population) {
   }
   // Which keys the last call has; the rest of its slots are freed before new ones are taken.
   std::unordered_map<std::string, std::int64_t> slot_of;
-  std::vector<std::int64_t> slot(P * R, -1);
+  slot_.assign(P * R, -1);
   for (std::int64_t u = 0; u < P * R; ++u) {
     if (auto kept = slot_of_.find(keys[u]); kept != slot_of_.end()) {
-      slot[u] = kept->second;
+      slot_[u] = kept->second;
       slot_of.emplace(keys[u], kept->second);
       ++reused_;
     }
   }
   for (const auto& [key, s] : slot_of_)
     if (!slot_of.count(key)) free_slots_.push_back(s);
-  std::vector<Sum> sums;
+  sums_.clear();
+  first_user_.assign(P * R, false);
   for (std::int64_t u = 0; u < P * R; ++u) {
-    if (slot[u] >= 0) continue;
+    if (slot_[u] >= 0) continue;
     if (auto same = slot_of.find(keys[u]); same != slot_of.end()) {
-      slot[u] = same->second;  // a slice already summed in this call
+      slot_[u] = same->second;  // a slice already summed in this call
       ++reused_;
       continue;
     }
-    Sum sum{take_slot(), u % R, {}};
+    Sum sum{take_slot(), u % R, u, {}};
     for (std::size_t p = 0; p < keys[u].size() / 8; ++p) {
       std::int32_t pair[2];
       std::copy_n(keys[u].data() + 8 * p, 8, reinterpret_cast<char*>(pair));
       sum.tiles.push_back(tile_data_ + (static_cast<std::int64_t>(pair[0]) * H + pair[1]) * E * bh);
     }
-    slot[u] = sum.slot;
+    slot_[u] = sum.slot;
+    first_user_[u] = true;
     slot_of.emplace(keys[u], sum.slot);
-    sums.push_back(std::move(sum));
+    sums_.push_back(std::move(sum));
   }
-  summed_ += static_cast<std::int64_t>(sums.size());
+  summed_ += static_cast<std::int64_t>(sums_.size());
   slot_of_ = std::move(slot_of);
   store_.resize(static_cast<std::size_t>(slots_ * E * bh));
+}
 
-  at::parallel_for(0, static_cast<std::int64_t>(sums.size()), 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t s = begin; s < end; ++s) add(sums[s]);
+void RowSlices::fill(float* pre, std::int64_t first, std::int64_t count, bool relu) {
+  const std::int64_t R = grid_.rows, E = images_, bh = grid_.bh, out = grid_.out;
+  // The sums first used by these candidates (sums_ is ordered by first user).
+  const auto by_user = [](const Sum& s, std::int64_t u) { return s.user < u; };
+  const auto begin = std::lower_bound(sums_.begin(), sums_.end(), first * R, by_user) - sums_.begin();
+  const auto end = std::lower_bound(sums_.begin(), sums_.end(), (first + count) * R, by_user) - sums_.begin();
+  at::parallel_for(begin, end, 1, [&](std::int64_t from, std::int64_t to) {
+    std::vector<float> scratch(E * bh);
+    for (std::int64_t s = from; s < to; ++s) {
+      const auto& sum = sums_[s];
+      add(sum, scratch.data());
+      std::copy(scratch.begin(), scratch.end(), store_.begin() + sum.slot * E * bh);
+      const auto i = sum.user / R - first;
+      copy_out(scratch.data(), pre + i * E * out + sum.row * bh, relu);
+    }
   });
-  auto pre = torch::empty({P, E, out});
-  float* pre_data = pre.data_ptr<float>();
-  at::parallel_for(0, P, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i)
+  at::parallel_for(0, count, 1, [&](std::int64_t from, std::int64_t to) {
+    for (std::int64_t i = from; i < to; ++i)
       for (std::int64_t r = 0; r < R; ++r) {
-        const float* slice = store_.data() + slot[i * R + r] * E * bh;
-        for (std::int64_t e = 0; e < E; ++e) std::copy_n(slice + e * bh, bh, pre_data + (i * E + e) * out + r * bh);
+        const auto u = (first + i) * R + r;
+        if (!first_user_[u]) copy_out(store_.data() + slot_[u] * E * bh, pre + i * E * out + r * bh, relu);
       }
   });
-  return pre;
 }
 
 }  // namespace tessera::attack

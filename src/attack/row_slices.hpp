@@ -25,30 +25,45 @@ class RowSlices {
   // `tiles` (C, H, E, bh) and `bias` (out) must outlive this object.
   RowSlices(const blocks::Grid& grid, const torch::Tensor& tiles, const torch::Tensor& bias);
 
-  // The pre-activations (P, E, out) of a population.
+  // The pre-activations (P, E, out) of a population: prepare, then fill all.
   torch::Tensor build(const std::vector<search::Genome>& population);
+  // Finds the population's slices among those kept and assigns the new ones a place;
+  // sums nothing yet. The slices kept from the call before are then those of this one.
+  void prepare(const std::vector<search::Genome>& population);
+  // Writes candidates [first, first + count) of the prepared population into `pre`
+  // (count, E, out), summing the slices they are the first to use; with `relu`,
+  // max(0, x) is written (the sums kept are the pre-activations themselves).
+  void fill(float* pre, std::int64_t first, std::int64_t count, bool relu);
 
   // Slices summed and slices reused by the calls so far (for the benchmarks).
   std::int64_t summed() const { return summed_; }
   std::int64_t reused() const { return reused_; }
 
  private:
-  // A new slice to sum into `slot`: row r's bias and these tiles, in column order.
+  // A new slice: row `row`'s bias and these tiles, in column order, summed into
+  // `slot`; `user` (candidate x R + row) is the first to use it.
   struct Sum {
-    std::int64_t slot, row;
+    std::int64_t slot, row, user;
     std::vector<const float*> tiles;
   };
   std::int64_t take_slot();
-  void add(const Sum& sum);
+  void add(const Sum& sum, float* scratch) const;
+  // Copies the slice in `slot` into rows of `out` (row stride out), optionally max(0, x).
+  void copy_out(const float* slice, float* out, bool relu) const;
 
   blocks::Grid grid_;
   std::int64_t held_, images_;
   const float* tile_data_;
   const float* bias_data_;
-  std::unordered_map<std::string, std::int64_t> slot_of_;  // the last call's slices by key
+  std::unordered_map<std::string, std::int64_t> slot_of_;  // the slices of the last call by key
   std::vector<float> store_;                               // slots of E x bh floats
   std::vector<std::int64_t> free_slots_;
   std::int64_t slots_ = 0, summed_ = 0, reused_ = 0;
+  // The prepared population: every (candidate, row)'s slot, and the sums not yet made
+  // ordered by first user.
+  std::vector<std::int64_t> slot_;
+  std::vector<Sum> sums_;
+  std::vector<bool> first_user_;
 };
 
 }  // namespace tessera::attack

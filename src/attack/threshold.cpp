@@ -1,7 +1,9 @@
 #include "attack/threshold.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -130,6 +132,25 @@ std::string format_from_log(long double natural_log, int digits) {
   }
   std::snprintf(text, sizeof text, "%.*Lfe%+03lld", digits - 1, mantissa, static_cast<long long>(exponent));
   return text;
+}
+
+MeasuredThreshold measure_threshold(const std::vector<AttackRun>& runs, double recovery) {
+  MeasuredThreshold m;
+  std::map<std::int64_t, Granularity> by_blocks;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    auto& g = by_blocks[runs[i].blocks];
+    g.blocks = runs[i].blocks;
+    g.runs.push_back(i);
+    g.best_recovery = std::max(g.best_recovery, runs[i].recovery);
+    g.broken = g.best_recovery >= recovery;
+  }
+  for (auto& [blocks, g] : by_blocks) {
+    if (!g.broken && m.smallest_unbroken == 0) m.smallest_unbroken = blocks;
+    if (g.broken && m.smallest_unbroken == 0) m.largest_broken_below = blocks;
+    if (g.broken && m.smallest_unbroken != 0) m.broken_above.push_back(blocks);
+    m.granularities.push_back(std::move(g));
+  }
+  return m;
 }
 
 }  // namespace tessera::attack

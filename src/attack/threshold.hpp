@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tessera::attack {
 
@@ -88,6 +89,37 @@ struct SeedExample {
   ThresholdResult solved;              // solve(inputs)
 };
 SeedExample seed_example();
+
+// The measured threshold (tessera threshold --from): attack runs at several
+// granularities, each judged by the position recovery of its best member in its last
+// generation. A granularity (block count N) is broken when some run at it recovers at
+// least the criterion; the measured threshold is the smallest N that no run broke.
+struct AttackRun {
+  std::string name;  // "FILE:/attack/RUN"
+  std::int64_t blocks = 0, bh = 0, bw = 0, held = 0;
+  std::int64_t population = 0;   // every member of every island or chain
+  std::int64_t generations = 0;   // generations run
+  std::int64_t eval_images = 0;
+  std::int64_t evaluations = 0;   // candidates scored (0 when the file does not say)
+  std::string method;
+  double recovery = 0, best_accuracy = 0;  // of the best member, last generation
+};
+
+struct Granularity {
+  std::int64_t blocks = 0;
+  std::vector<std::size_t> runs;  // indices into the runs given
+  double best_recovery = 0;
+  bool broken = false;
+};
+
+struct MeasuredThreshold {
+  std::vector<Granularity> granularities;  // by block count, ascending
+  std::int64_t smallest_unbroken = 0;      // the measured threshold; 0: every granularity was broken
+  std::int64_t largest_broken_below = 0;   // the largest broken N below it; 0: none
+  std::vector<std::int64_t> broken_above;  // broken N above the threshold (the runs are not monotone)
+};
+// Requires runs and 0 < recovery <= 1.
+MeasuredThreshold measure_threshold(const std::vector<AttackRun>& runs, double recovery);
 
 // "2.499e-21" from a natural logarithm, for numbers below a long double's range.
 std::string format_from_log(long double natural_log, int digits = 4);

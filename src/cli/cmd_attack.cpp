@@ -252,8 +252,11 @@ int run_attack(const Config& config, MPI_Comm world) {
   log::info("attack: stopped on ", outcome.stop_reason, " after ", h.generations() - 1, " generations in ",
             outcome.seconds, " s: best fitness ", h.best_fitness.back(), ", best accuracy ", h.best_accuracy.back(),
             ", position recovery ", h.position_recovery.back(), "; wrote '", path, "'");
-  log::info("attack: ", outcome.evaluations, " candidates scored (", outcome.computed,
-            " computed, the rest known); floor (the GEMMs after the target layer for every candidate scored, at the "
+  log::info("attack: ", outcome.evaluations, " candidates scored, ",
+            outcome.computed < outcome.evaluations
+                ? std::to_string(outcome.computed) + " of them computed (the others repeated a scored placement)"
+                : std::string("all computed"),
+            "; floor (the GEMMs after the target layer for every candidate scored, at the "
             "sgemm rate measured here) ", outcome.floor_seconds, " s; floor ratio ", outcome.seconds / outcome.floor_seconds);
   attack::free_groups(groups);
   return 0;

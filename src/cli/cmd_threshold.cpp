@@ -1,8 +1,11 @@
 // tessera threshold: the seed's granularity-threshold formula (paper section V,
 // DESIGN section 3) with its inputs as options. Prints the smallest number of blocks
 // N that makes the attack infeasible, the seed's own numeric example recomputed, and
-// where that example does not follow from the formula. Arithmetic only: no data, no
-// model; the defaults are the example's inputs.
+// where that example does not follow from the formula; with --threshold.from, the
+// threshold measured by attack runs at several granularities beside the formula's at
+// the same search effort. The defaults are the example's inputs.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "attack/attack_runs.hpp"
 #include "attack/threshold.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -38,6 +42,12 @@ void add_options(po::options_description& options) {
      "Size(Ev), images per fitness evaluation (default: the seed's 100); precision Pr = 1/Size(Ev)")
     ("threshold.max_n", po::value<std::int64_t>()->default_value(d.max_n),
      "largest block count N searched (at most 1e15)")
+    ("threshold.from", po::value<std::string>()->default_value(""),
+     "attack files (comma-separated; merged files count each run): also estimate the measured threshold, "
+     "the smallest block count N that none of their runs broke")
+    ("threshold.recovery", po::value<double>()->default_value(0.5),
+     "a run breaks its granularity when its best member has at least this fraction of the held blocks "
+     "at their true positions in the last generation")
     // Every command takes the run.* options, so one job file can serve them all.
     ("run.out", po::value<std::string>()->default_value(""),
      "if set, also write the report to <run.out>/threshold.txt (default: print only)")
@@ -145,6 +155,62 @@ std::vector<std::string> seed_report() {
   return lines;
 }
 
+std::vector<std::string> measured_report(const std::vector<attack::AttackRun>& runs, double recovery,
+                                         const attack::ThresholdInputs& options) {
+  const auto m = attack::measure_threshold(runs, recovery);
+  std::vector<std::string> lines;
+  lines.push_back("measured: " + std::to_string(runs.size()) + " attack run(s); a run breaks its granularity N " +
+                  "when its best member has >= " + num(recovery) + " of the held blocks at their true positions");
+  for (const auto& g : m.granularities) {
+    lines.push_back("  N = " + std::to_string(g.blocks) + ": " + (g.broken ? "broken" : "not broken") +
+                    ", best recovery " + num(g.best_recovery));
+    for (auto i : g.runs) {
+      const auto& r = runs[i];
+      lines.push_back("    " + r.name + ": " + r.method + ", " + std::to_string(r.bh) + "x" + std::to_string(r.bw) +
+                      " blocks, " + std::to_string(r.held) + " held, Pop " + std::to_string(r.population) +
+                      ", gen " + std::to_string(r.generations) + ", Size(Ev) " + std::to_string(r.eval_images) +
+                      ": recovery " + num(r.recovery) + ", best accuracy " + num(r.best_accuracy));
+    }
+  }
+  if (m.smallest_unbroken == 0) {
+    lines.push_back("measured threshold: above N = " + std::to_string(m.largest_broken_below) +
+                    " (every granularity run was broken; run larger N)");
+  } else {
+    lines.push_back("measured threshold: N = " + std::to_string(m.smallest_unbroken) +
+                    (m.largest_broken_below ? " (N = " + std::to_string(m.largest_broken_below) +
+                                                  " was broken; no granularity between was run)"
+                                            : " (no run broke any granularity; run smaller N)"));
+  }
+  if (!m.broken_above.empty()) {
+    std::string above;
+    for (auto n : m.broken_above) above += (above.empty() ? "" : ", ") + std::to_string(n);
+    lines.push_back("NOT MONOTONE: N = " + above + " above the threshold was broken; more runs per granularity "
+                    "would tell whether the threshold is real");
+  }
+  // The formula with the runs' own search effort, for comparison.
+  std::vector<std::array<std::int64_t, 3>> efforts;
+  for (const auto& r : runs) {
+    const std::array<std::int64_t, 3> e{r.population, r.generations, r.eval_images};
+    if (std::find(efforts.begin(), efforts.end(), e) == efforts.end()) efforts.push_back(e);
+  }
+  for (const auto& [population, generations, eval_size] : efforts) {
+    auto in = options;
+    in.population = population;
+    in.generations = std::max<std::int64_t>(1, generations);
+    in.eval_size = eval_size;
+    const auto problem = attack::invalid_input(in);
+    if (!problem.empty()) continue;
+    const auto r = attack::solve(in);
+    lines.push_back("the formula at these runs' Pop = " + std::to_string(population) + ", gen = " +
+                    std::to_string(in.generations) + ", Size(Ev) = " + std::to_string(eval_size) +
+                    " (Size(Tr), Ep from the options): smallest infeasible N = " +
+                    (r.smallest_infeasible ? std::to_string(r.smallest_infeasible) : "none up to max_n") +
+                    (r.time.holds ? "" : " (the time condition fails)") + ", clue condition alone: " +
+                    (r.clue_limit ? std::to_string(r.clue_limit) : "none up to max_n"));
+  }
+  return lines;
+}
+
 // Rank 0 writes the report as text; "NAME.partial" first, renamed once complete.
 void write_report(const std::string& folder, const std::vector<std::string>& lines, MPI_Comm world) {
   const auto path = (std::filesystem::path(folder) / "threshold.txt").string();
@@ -175,6 +241,16 @@ int run(const Config& config, MPI_Comm world) {
   const auto in = agree(world, [&] { return inputs_from(config); });
   auto lines = formula_report(in, attack::solve(in));
   for (auto& line : seed_report()) lines.push_back(std::move(line));
+  if (const auto from = config.get<std::string>("threshold.from"); !from.empty()) {
+    const auto recovery = config.get<double>("threshold.recovery");
+    agree(world, [&] {
+      TESSERA_REQUIRE(recovery > 0 && recovery <= 1, "--threshold.recovery: must be in (0, 1], got ", recovery);
+    });
+    std::vector<attack::AttackRun> runs;
+    for (const auto& path : split_list(from))
+      for (auto& run : attack::read_attack_runs(path, "--threshold.from", world)) runs.push_back(std::move(run));
+    for (auto& line : measured_report(runs, recovery, in)) lines.push_back(std::move(line));
+  }
   for (const auto& line : lines) log::info(line);
   if (!config.get<std::string>("run.out").empty()) write_report(output_folder(config, world), lines, world);
   return 0;

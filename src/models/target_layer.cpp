@@ -37,12 +37,13 @@ torch::Tensor TargetLayer::features(const torch::Tensor& images) const {
   return torch::cat(chunks).contiguous();
 }
 
-torch::Tensor TargetLayer::after_layer(torch::Tensor x, bool overwrite_input) const {
+torch::Tensor TargetLayer::after_layer(torch::Tensor x, bool overwrite_input, std::size_t first_step) const {
   torch::NoGradGuard no_grad;
   // A ReLU may work in place once the tensor is one of ours (or the caller gave
   // its input away): it saves a pass over P*E rows per call.
   bool owned = overwrite_input;
-  for (const auto& step : after) {
+  for (std::size_t s = first_step; s < after.size(); ++s) {
+    const auto& step = after[s];
     if (step.relu && owned) {
       x.relu_();
     } else {

@@ -21,8 +21,10 @@ struct TargetLayer {
   // The layer's input features (images, in), computed in chunks, without gradients.
   torch::Tensor features(const torch::Tensor& images) const;
   // Logits from the layer's pre-activation (rows, out); with `overwrite_input` the
-  // pre-activation may be used as scratch space.
-  torch::Tensor after_layer(torch::Tensor pre_activation, bool overwrite_input = false) const;
+  // pre-activation may be used as scratch space. From `first_step` on (a caller that
+  // applied the first steps itself skips them).
+  torch::Tensor after_layer(torch::Tensor pre_activation, bool overwrite_input = false,
+                            std::size_t first_step = 0) const;
 };
 
 // Error naming --blocks.layers when `layer` is not a Linear step of `network`.

@@ -46,8 +46,11 @@ with h5py.File(path, "r") as f:
 CHECK
   ) || reasons+=("results: $(echo $out)")
   echo "     $out"
+  recovery_runs+=("$FIXTURES/recovery-${#recovery_runs[@]}.h5")
+  cp "$case_dir/out/attack-mlp-mixnn.h5" "${recovery_runs[-1]}"
   finish_case "$name"
 }
+recovery_runs=()
 
 check_recovery "GA recovers every position (4x4 grid, all held)" == 1 -- \
   --attack.method=ga --blocks.bh=16 --blocks.bw=32
@@ -58,6 +61,24 @@ check_recovery "GA recovers part of the positions (8x8 grid)" '>' 0.08 -- \
   --attack.method=ga --blocks.bh=8 --blocks.bw=16
 check_recovery "SA recovers part of the positions (8x8 grid)" '>' 0.08 -- \
   --attack.method=sa --blocks.bh=8 --blocks.bw=16
+
+# --- the measured threshold from those four runs: N = 16 broken (recovery 1), N = 64 not
+new_case
+run_tessera threshold --threshold.from="$(IFS=,; echo "${recovery_runs[*]}")" --threshold.recovery=0.5
+expect_all_ranks_succeeded
+tessera_lines | grep -q "N = 16: broken, best recovery 1$" || reasons+=("no 'N = 16: broken, best recovery 1' line")
+tessera_lines | grep -q "N = 64: not broken" || reasons+=("no 'N = 64: not broken' line")
+tessera_lines | grep -q "measured threshold: N = 64 (N = 16 was broken" || reasons+=("no 'measured threshold: N = 64' line")
+[[ $(tessera_lines | grep -c "recovery-[0-3].h5:/attack/") -eq 4 ]] || reasons+=("not four runs listed")
+tessera_lines | grep -q "at these runs' Pop = 50, gen = 100, Size(Ev) = 3000" || reasons+=("no formula at the runs' effort")
+echo "     $(tessera_lines | grep 'measured threshold')"
+finish_case "threshold --from: the measured threshold of the recovery runs"
+new_case
+bad_case "threshold --from a file that is not an attack file" --threshold.from "$MLP" "no /attack runs" -- \
+  threshold --threshold.from="$MLP"
+new_case
+bad_case "threshold --from a missing file" --threshold.from "cannot read" -- \
+  threshold --threshold.from=missing.h5
 
 # --- island GA on 3 attack ranks + 1 service rank: the same file twice
 new_case
@@ -106,7 +127,7 @@ new_case
 mkdir -p "$case_dir/bin"
 cp "$TESSERA" "$case_dir/bin/tessera"  # a private copy, so that the signal reaches this run's ranks only
 args=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 --attack.drop_rate=0
-      --attack.eval_samples=3000 --attack.generations=100 --ga.population=50 --attack.checkpoint_every=10
+      --attack.eval_samples=3000 --attack.generations=400 --ga.population=50 --attack.checkpoint_every=10
       --run.threads=1)
 run_tessera "${args[@]}" --run.out=whole
 expect_all_ranks_succeeded
@@ -116,7 +137,7 @@ runner=$!
 checkpoint=$case_dir/killed/attack-mlp-mixnn.checkpoint.h5
 waited=0
 until [[ -f $checkpoint ]] || ((waited++ > 600)); do sleep 0.1; done
-sleep 2
+sleep 0.5  # past the first checkpoint, well before the end (400 generations take about 5 s)
 pkill -TERM -f "^$case_dir/bin/tessera attack"
 wait "$runner"
 killed_rc=$?
