@@ -58,7 +58,7 @@ class Fitness {
   // Candidates scored so far (every call of evaluate or score).
   std::int64_t evaluations() const { return evaluations_; }
 
-  // A whole population in one call.
+  // A whole population in one call. One call at a time: the kept row slices change.
   Evaluation evaluate(const std::vector<search::Genome>& population) const;
 
   // For local search: a candidate's pre-activation (E, out), updated in place by a
