@@ -176,10 +176,11 @@ std::vector<std::string> measured_report(const std::vector<attack::AttackRun>& r
     lines.push_back("measured threshold: above N = " + std::to_string(m.largest_broken_below) +
                     " (every granularity run was broken; run larger N)");
   } else {
-    lines.push_back("measured threshold: N = " + std::to_string(m.smallest_unbroken) +
-                    (m.largest_broken_below ? " (N = " + std::to_string(m.largest_broken_below) +
-                                                  " was broken; no granularity between was run)"
-                                            : " (no run broke any granularity; run smaller N)"));
+    lines.push_back(m.largest_broken_below
+                        ? "measured threshold: N = " + std::to_string(m.smallest_unbroken) + " (N = " +
+                              std::to_string(m.largest_broken_below) + " was broken; no granularity between was run)"
+                        : "measured threshold: at most N = " + std::to_string(m.smallest_unbroken) +
+                              " (no run broke any granularity; run smaller N)");
   }
   if (!m.broken_above.empty()) {
     std::string above;
