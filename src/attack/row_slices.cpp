@@ -63,17 +63,16 @@ torch::Tensor RowSlices::build(const std::vector<search::Genome>& population) {
 void RowSlices::prepare(const std::vector<search::Genome>& population) {
   const std::int64_t P = population.size(), R = grid_.rows, C = grid_.cols, E = images_, bh = grid_.bh,
                      H = held_;
-  // Keys: per candidate and row, the (column, block) pairs in column order.
+  // Per candidate and row (u = candidate x R + row): the (column, block) pairs in
+  // column order, and as a key their bytes.
+  std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> pairs(P * R);
   std::vector<std::string> keys(P * R);
-  std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> in_row(R);
   for (std::int64_t i = 0; i < P; ++i) {
-    for (auto& pairs : in_row) pairs.clear();
     for (std::int64_t k = 0; k < H; ++k)
-      in_row[population[i][k] / C].emplace_back(population[i][k] % C, static_cast<std::int32_t>(k));
-    for (std::int64_t r = 0; r < R; ++r) {
-      auto& pairs = in_row[r];
-      std::sort(pairs.begin(), pairs.end());
-      keys[i * R + r].assign(reinterpret_cast<const char*>(pairs.data()), pairs.size() * sizeof(pairs[0]));
+      pairs[i * R + population[i][k] / C].emplace_back(population[i][k] % C, static_cast<std::int32_t>(k));
+    for (std::int64_t u = i * R; u < (i + 1) * R; ++u) {
+      std::sort(pairs[u].begin(), pairs[u].end());
+      keys[u].assign(reinterpret_cast<const char*>(pairs[u].data()), pairs[u].size() * sizeof(pairs[u][0]));
     }
   }
   // Which keys the last call has; the rest of its slots are freed before new ones are taken.
@@ -98,11 +97,8 @@ void RowSlices::prepare(const std::vector<search::Genome>& population) {
       continue;
     }
     Sum sum{take_slot(), u % R, u, {}};
-    for (std::size_t p = 0; p < keys[u].size() / 8; ++p) {
-      std::int32_t pair[2];
-      std::copy_n(keys[u].data() + 8 * p, 8, reinterpret_cast<char*>(pair));
-      sum.tiles.push_back(tile_data_ + (static_cast<std::int64_t>(pair[0]) * H + pair[1]) * E * bh);
-    }
+    for (const auto& [column, block] : pairs[u])
+      sum.tiles.push_back(tile_data_ + (static_cast<std::int64_t>(column) * H + block) * E * bh);
     slot_[u] = sum.slot;
     first_user_[u] = true;
     slot_of.emplace(keys[u], sum.slot);
