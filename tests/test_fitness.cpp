@@ -1,6 +1,7 @@
 // The adversary's fitness: cached tiles, chunked tiles and kept row slices give the
 // same numbers bit for bit, and those numbers are the full model's with the
-// candidate weight (held blocks at the genome's positions, zeros elsewhere).
+// candidate weight (held blocks at the genome's positions, zeros elsewhere); swap
+// moves scored by row products agree with them to round-off.
 #include <gtest/gtest.h>
 
 #include "attack/fitness.hpp"
@@ -98,6 +99,32 @@ TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
   ASSERT_GT(40 * kImages, attack::Fitness::kChunkRows);
   EXPECT_LE(cached.row_slices()->summed() - summed_before, 2 * 40);
   EXPECT_GE(cached.row_slices()->reused(), 40 * 8 - 2 * 40);
+}
+
+TEST(Fitness, ChainMovesScoreAsTheGenomeFromScratch) {
+  Victim s;
+  const auto fitness = s.fitness(1 << 30);
+  ASSERT_NE(fitness.row_products(), nullptr);
+  auto rng = make_rng(6, "test-chain");
+  auto chain = fitness.chain(search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng));
+  int accepted = 0;
+  for (int step = 0; step < 60; ++step) {
+    const auto move = search::random_swap_move(static_cast<std::int32_t>(s.grid.count()), kHeld, rng);
+    const auto tried = fitness.try_swap(chain, move).fitness[0];
+    auto moved = chain.genome;
+    search::apply_swap(moved, move);
+    // Only the touched rows were made anew, and the numbers are those of a chain
+    // started from the moved genome, to round-off.
+    EXPECT_NEAR(tried, fitness.chain(moved).evaluation.fitness[0], 1e-5) << "move " << step;
+    if (tried >= chain.evaluation.fitness[0]) {
+      fitness.accept(chain);
+      ++accepted;
+      EXPECT_EQ(chain.genome, moved);
+    }
+  }
+  EXPECT_GT(accepted, 0);
+  EXPECT_NEAR(chain.evaluation.fitness[0], -s.loss_of(chain.genome), 1e-4);
+  EXPECT_NEAR(chain.evaluation.fitness[0], fitness.evaluate({chain.genome}).fitness[0], 1e-5);
 }
 
 TEST(Fitness, SwapMovesUpdateThePreActivation) {

@@ -1,7 +1,8 @@
 // Simulated annealing (hill climbing at temperature 0), one chain per attack rank:
-// swap moves, each scored incrementally (only the two row slices a move touches
-// change in the pre-activation), accepted by the Metropolis rule at a temperature
-// that falls geometrically from t_start to t_end over the run.
+// swap moves, each scored incrementally (only the two row slices a move touches, and
+// their products through the next Linear, are made anew: Fitness::Chain), accepted by
+// the Metropolis rule at a temperature that falls geometrically from t_start to t_end
+// over the run.
 #include <cmath>
 
 #include "attack/searches.hpp"
@@ -16,7 +17,7 @@ namespace {
 class Annealing final : public Search {
  public:
   Annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed, MPI_Comm attack)
-      : fitness_(fitness), settings_(settings), seed_(seed), chain_(rank_of(attack)) {}
+      : fitness_(fitness), settings_(settings), seed_(seed), chain_index_(rank_of(attack)) {}
 
   void start() override {
     auto rng = generation_rng(0);
@@ -36,42 +37,35 @@ class Annealing final : public Search {
     const double progress = generations > 1 ? static_cast<double>(generation - 1) / (generations - 1) : 0.0;
     const double temperature =
         settings_.t_start > 0 ? settings_.t_start * std::pow(settings_.t_end / settings_.t_start, progress) : 0.0;
-    auto& genome = members_[0];
     const auto n = static_cast<std::int32_t>(fitness_.positions()), h = static_cast<std::int32_t>(fitness_.held());
     for (std::int64_t m = 0; m < settings_.moves; ++m) {
       const auto move = search::random_swap_move(n, h, rng);
-      auto candidate = pre_.clone();
-      fitness_.apply_swap(candidate, genome, move);
-      const auto scored = fitness_.score(candidate, 1);
-      const double delta = scored.fitness[0] - evaluation_.fitness[0];
+      const double delta = fitness_.try_swap(chain_, move).fitness[0] - chain_.evaluation.fitness[0];
       const double u = search::uniform_unit(rng);  // drawn every move, so the stream does not depend on outcomes
-      if (delta >= 0 || (temperature > 0 && u < std::exp(delta / temperature))) {
-        search::apply_swap(genome, move);
-        pre_ = std::move(candidate);
-        evaluation_ = scored;
-      }
+      if (delta >= 0 || (temperature > 0 && u < std::exp(delta / temperature))) fitness_.accept(chain_);
     }
+    members_[0] = chain_.genome;
     rebuild();
     scored_ += settings_.moves + 1;  // the moves, and the rebuilt current state
   }
 
  private:
-  // The pre-activation from the tiles, once per generation, so round-off from the
-  // in-place updates cannot accumulate over a long run.
+  // The chain from the tiles, once per generation, so that round-off from in-place
+  // updates (where moves are not scored by products) cannot accumulate over a long run.
   void rebuild() {
-    pre_ = fitness_.pre_activation(members_[0]);
-    evaluation_ = fitness_.score(pre_, 1);
+    chain_ = fitness_.chain(members_[0]);
+    evaluation_ = chain_.evaluation;
   }
 
   std::mt19937_64 generation_rng(std::int64_t generation) const {
-    return make_rng(seed_, "sa-chain-" + std::to_string(chain_), static_cast<std::uint64_t>(generation));
+    return make_rng(seed_, "sa-chain-" + std::to_string(chain_index_), static_cast<std::uint64_t>(generation));
   }
 
   const Fitness& fitness_;
   SaSettings settings_;
   std::uint64_t seed_;
-  int chain_;
-  torch::Tensor pre_;
+  int chain_index_;
+  Fitness::Chain chain_;
 };
 
 }  // namespace

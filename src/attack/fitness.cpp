@@ -29,6 +29,7 @@ Fitness::Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes
   if (chunk_columns_ == grid_.cols) {
     tiles_ = tiles(0, grid_.cols);
     row_slices_ = std::make_unique<RowSlices>(grid_, tiles_, bias_);
+    products_ = RowProducts::make(knowledge_.layer, grid_, images_);
   }
 }
 
@@ -113,6 +114,77 @@ Evaluation Fitness::evaluate(const std::vector<search::Genome>& population) cons
     logits.push_back(knowledge_.layer.after_layer(pre, /*overwrite_input=*/true, relu_first ? 1 : 0));
   }
   return score_logits(logits.size() == 1 ? logits.front() : torch::cat(logits), P);
+}
+
+Fitness::Chain Fitness::chain(const search::Genome& genome) const {
+  torch::NoGradGuard no_grad;
+  TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
+  Chain chain;
+  chain.genome = genome;
+  if (!products_) {
+    chain.pre = pre_activation(genome);
+    chain.evaluation = score(chain.pre, 1);
+    return chain;
+  }
+  const std::int64_t R = grid_.rows, F = products_->floats();
+  chain.products = torch::empty({R, F});
+  float* z = chain.products.data_ptr<float>();
+  at::parallel_for(0, R, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> slice(images_ * grid_.bh);
+    for (std::int64_t r = begin; r < end; ++r) {
+      row_slices_->slice_of(genome, r, slice.data());
+      products_->product(slice.data(), r, z + r * F);
+    }
+  });
+  std::vector<const float*> pointers(R);
+  for (std::int64_t r = 0; r < R; ++r) pointers[r] = z + r * F;
+  chain.sum = torch::empty({images_, products_->width()});
+  products_->sum(pointers.data(), chain.sum.data_ptr<float>());
+  chain.evaluation = score_logits(knowledge_.layer.after_layer(chain.sum, false, products_->next_step()), 1);
+  return chain;
+}
+
+const Evaluation& Fitness::try_swap(Chain& chain, search::SwapMove move) const {
+  torch::NoGradGuard no_grad;
+  chain.moved = chain.genome;
+  search::apply_swap(chain.moved, move);
+  if (!products_) {
+    chain.moved_pre = chain.pre.clone();
+    apply_swap(chain.moved_pre, chain.genome, move);
+    chain.moved_evaluation = score(chain.moved_pre, 1);
+    return chain.moved_evaluation;
+  }
+  const std::int64_t C = grid_.cols, F = products_->floats();
+  chain.rows = {chain.genome[move.i] / C};
+  if (chain.genome[move.j] / C != chain.rows[0]) chain.rows.push_back(chain.genome[move.j] / C);
+  const auto n = static_cast<std::int64_t>(chain.rows.size());
+  chain.moved_products = torch::empty({n, F});
+  std::vector<const float*> before(n), now(n);
+  std::vector<float> slice(images_ * grid_.bh);
+  for (std::int64_t t = 0; t < n; ++t) {
+    float* z = chain.moved_products.data_ptr<float>() + t * F;
+    row_slices_->slice_of(chain.moved, chain.rows[t], slice.data());
+    products_->product(slice.data(), chain.rows[t], z);
+    before[t] = chain.products.data_ptr<float>() + chain.rows[t] * F;
+    now[t] = z;
+  }
+  chain.moved_sum = torch::empty_like(chain.sum);
+  products_->replace(chain.sum.data_ptr<float>(), before.data(), now.data(), n, chain.moved_sum.data_ptr<float>());
+  chain.moved_evaluation =
+      score_logits(knowledge_.layer.after_layer(chain.moved_sum, false, products_->next_step()), 1);
+  return chain.moved_evaluation;
+}
+
+void Fitness::accept(Chain& chain) const {
+  chain.genome = std::move(chain.moved);
+  chain.evaluation = chain.moved_evaluation;
+  if (!products_) {
+    chain.pre = std::move(chain.moved_pre);
+    return;
+  }
+  chain.sum = std::move(chain.moved_sum);
+  for (std::size_t t = 0; t < chain.rows.size(); ++t)
+    chain.products[chain.rows[t]].copy_(chain.moved_products[static_cast<std::int64_t>(t)]);
 }
 
 torch::Tensor Fitness::pre_activation(const search::Genome& genome) const { return build({genome})[0]; }

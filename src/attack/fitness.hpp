@@ -4,7 +4,8 @@
 // pre-activation is the bias plus H gathered tiles, and a swap changes only the row
 // slices it touches. The steps after the target layer run for a whole population at
 // once (P*E rows, one GEMM per Linear); row slices that recur from the last call
-// are copied, not summed again (RowSlices). When the tiles do not fit the memory budget
+// are copied, not summed again (RowSlices). A swap move goes through the next Linear
+// as per-slice products (RowProducts). When the tiles do not fit the memory budget
 // they are computed column chunk by column chunk per call; the sums are made in the
 // same order either way, so the results are identical.
 #pragma once
@@ -15,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "attack/row_products.hpp"
 #include "attack/row_slices.hpp"
 #include "blocks/grid.hpp"
 #include "models/target_layer.hpp"
@@ -52,7 +54,8 @@ class Fitness {
   std::int64_t held() const { return held_; }                // H
   std::int64_t images() const { return images_; }           // E
   bool cached() const { return tiles_.defined(); }
-  const RowSlices* row_slices() const { return row_slices_.get(); }  // when cached
+  const RowSlices* row_slices() const { return row_slices_.get(); }      // when cached
+  const RowProducts* row_products() const { return products_.get(); }  // when cached and possible
   // Flops of the GEMMs after the target layer for one candidate: the floor per evaluation.
   double floor_flops() const { return images_ * knowledge_.layer.after_flops_per_image; }
   // Candidates scored so far (every call of evaluate or score).
@@ -61,8 +64,30 @@ class Fitness {
   // A whole population in one call. One call at a time: the kept row slices change.
   Evaluation evaluate(const std::vector<search::Genome>& population) const;
 
-  // For local search: a candidate's pre-activation (E, out), updated in place by a
-  // swap move (genome as it was before the move), and scored.
+  // Local search by swap moves from one genome. With cached tiles and RowProducts a
+  // move sums the (at most two) row slices it touches and their products, and scores
+  // the chain's sum of products with those replaced: 2/R of the next Linear's GEMM.
+  // Otherwise the pre-activation is updated in place. Either way round-off from the
+  // updates builds up along the chain: start a new chain now and then (the annealing
+  // does every generation).
+  struct Chain {
+    search::Genome genome;
+    Evaluation evaluation;
+    torch::Tensor products, sum;  // (R, E, width) and (E, width): the product path
+    torch::Tensor pre;            // (E, out): the other path
+    // The last move tried: its genome, the rows it touched and their new products,
+    // and its sum or pre.
+    search::Genome moved;
+    std::vector<std::int64_t> rows;
+    torch::Tensor moved_products, moved_sum, moved_pre;
+    Evaluation moved_evaluation;
+  };
+  Chain chain(const search::Genome& genome) const;
+  const Evaluation& try_swap(Chain& chain, search::SwapMove move) const;
+  void accept(Chain& chain) const;  // the move tried last
+
+  // For tests: a candidate's pre-activation (E, out), updated in place by a swap move
+  // (genome as it was before the move), and scored.
   torch::Tensor pre_activation(const search::Genome& genome) const;
   void apply_swap(torch::Tensor& pre_activation, const search::Genome& before, search::SwapMove move) const;
   // With `overwrite`, the pre-activations may be used as scratch space.
@@ -90,6 +115,7 @@ class Fitness {
   torch::Tensor bias_;   // (out), contiguous
   mutable std::int64_t evaluations_ = 0;
   mutable std::unique_ptr<RowSlices> row_slices_;  // when cached: the sums of the last call kept
+  std::unique_ptr<RowProducts> products_;          // when cached and the layers after allow it
 };
 
 }  // namespace tessera::attack

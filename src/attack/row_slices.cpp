@@ -60,20 +60,36 @@ torch::Tensor RowSlices::build(const std::vector<search::Genome>& population) {
   return pre;
 }
 
+void RowSlices::pairs_of(const search::Genome& genome, Pairs* rows) const {
+  const std::int64_t C = grid_.cols;
+  for (std::int64_t k = 0; k < held_; ++k)
+    rows[genome[k] / C].emplace_back(genome[k] % C, static_cast<std::int32_t>(k));
+  for (std::int64_t r = 0; r < grid_.rows; ++r) std::sort(rows[r].begin(), rows[r].end());
+}
+
+std::vector<const float*> RowSlices::tiles_of(const Pairs& pairs) const {
+  std::vector<const float*> tiles;
+  for (const auto& [column, block] : pairs)
+    tiles.push_back(tile_data_ + (static_cast<std::int64_t>(column) * held_ + block) * images_ * grid_.bh);
+  return tiles;
+}
+
+void RowSlices::slice_of(const search::Genome& genome, std::int64_t row, float* out) const {
+  std::vector<Pairs> rows(grid_.rows);
+  pairs_of(genome, rows.data());
+  add(Sum{-1, row, -1, tiles_of(rows[row])}, out);
+}
+
 void RowSlices::prepare(const std::vector<search::Genome>& population) {
-  const std::int64_t P = population.size(), R = grid_.rows, C = grid_.cols, E = images_, bh = grid_.bh,
-                     H = held_;
+  const std::int64_t P = population.size(), R = grid_.rows, E = images_, bh = grid_.bh;
   // Per candidate and row (u = candidate x R + row): the (column, block) pairs in
   // column order, and as a key their bytes.
-  std::vector<std::vector<std::pair<std::int32_t, std::int32_t>>> pairs(P * R);
+  std::vector<Pairs> pairs(P * R);
   std::vector<std::string> keys(P * R);
   for (std::int64_t i = 0; i < P; ++i) {
-    for (std::int64_t k = 0; k < H; ++k)
-      pairs[i * R + population[i][k] / C].emplace_back(population[i][k] % C, static_cast<std::int32_t>(k));
-    for (std::int64_t u = i * R; u < (i + 1) * R; ++u) {
-      std::sort(pairs[u].begin(), pairs[u].end());
+    pairs_of(population[i], pairs.data() + i * R);
+    for (std::int64_t u = i * R; u < (i + 1) * R; ++u)
       keys[u].assign(reinterpret_cast<const char*>(pairs[u].data()), pairs[u].size() * sizeof(pairs[u][0]));
-    }
   }
   // Which keys the last call has; the rest of its slots are freed before new ones are taken.
   std::unordered_map<std::string, std::int64_t> slot_of;
@@ -96,9 +112,7 @@ void RowSlices::prepare(const std::vector<search::Genome>& population) {
       ++reused_;
       continue;
     }
-    Sum sum{take_slot(), u % R, u, {}};
-    for (const auto& [column, block] : pairs[u])
-      sum.tiles.push_back(tile_data_ + (static_cast<std::int64_t>(column) * H + block) * E * bh);
+    Sum sum{take_slot(), u % R, u, tiles_of(pairs[u])};
     slot_[u] = sum.slot;
     first_user_[u] = true;
     slot_of.emplace(keys[u], sum.slot);

@@ -35,6 +35,10 @@ class RowSlices {
   // max(0, x) is written (the sums kept are the pre-activations themselves).
   void fill(float* pre, std::int64_t first, std::int64_t count, bool relu);
 
+  // Row slice `row` (E x bh) of one genome, summed as for a population (same bits),
+  // nothing kept.
+  void slice_of(const search::Genome& genome, std::int64_t row, float* out) const;
+
   // Slices summed and slices reused by the calls so far (for the benchmarks).
   std::int64_t summed() const { return summed_; }
   std::int64_t reused() const { return reused_; }
@@ -47,6 +51,10 @@ class RowSlices {
     std::vector<const float*> tiles;
   };
   std::int64_t take_slot();
+  // The (column, block) pairs a genome places in each row, in column order.
+  using Pairs = std::vector<std::pair<std::int32_t, std::int32_t>>;
+  void pairs_of(const search::Genome& genome, Pairs* rows) const;
+  std::vector<const float*> tiles_of(const Pairs& pairs) const;
   void add(const Sum& sum, float* scratch) const;
   // Copies the slice in `slot` into rows of `out` (row stride out), optionally max(0, x).
   void copy_out(const float* slice, float* out, bool relu) const;
