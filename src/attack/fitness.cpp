@@ -130,18 +130,25 @@ Fitness::Chain Fitness::chain(const search::Genome& genome) const {
   chain.products = torch::empty({R, F});
   float* z = chain.products.data_ptr<float>();
   at::parallel_for(0, R, 1, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> slice(images_ * grid_.bh);
-    for (std::int64_t r = begin; r < end; ++r) {
-      row_slices_->slice_of(genome, r, slice.data());
-      products_->product(slice.data(), r, z + r * F);
-    }
+    for (std::int64_t r = begin; r < end; ++r) row_product(genome, r, z + r * F);
   });
   std::vector<const float*> pointers(R);
   for (std::int64_t r = 0; r < R; ++r) pointers[r] = z + r * F;
   chain.sum = torch::empty({images_, products_->width()});
   products_->sum(pointers.data(), chain.sum.data_ptr<float>());
-  chain.evaluation = score_logits(knowledge_.layer.after_layer(chain.sum, false, products_->next_step()), 1);
+  chain.evaluation = score_sum(chain.sum);
   return chain;
+}
+
+void Fitness::row_product(const search::Genome& genome, std::int64_t row, float* z) const {
+  std::vector<float> slice(images_ * grid_.bh);
+  row_slices_->slice_of(genome, row, slice.data());
+  products_->product(slice.data(), row, z);
+}
+
+Evaluation Fitness::score_sum(const torch::Tensor& sum) const {
+  // Not in place: the chain keeps the sum.
+  return score_logits(knowledge_.layer.after_layer(sum, /*overwrite_input=*/false, products_->next_step()), 1);
 }
 
 const Evaluation& Fitness::try_swap(Chain& chain, search::SwapMove move) const {
@@ -160,18 +167,15 @@ const Evaluation& Fitness::try_swap(Chain& chain, search::SwapMove move) const {
   const auto n = static_cast<std::int64_t>(chain.rows.size());
   chain.moved_products = torch::empty({n, F});
   std::vector<const float*> before(n), now(n);
-  std::vector<float> slice(images_ * grid_.bh);
   for (std::int64_t t = 0; t < n; ++t) {
     float* z = chain.moved_products.data_ptr<float>() + t * F;
-    row_slices_->slice_of(chain.moved, chain.rows[t], slice.data());
-    products_->product(slice.data(), chain.rows[t], z);
+    row_product(chain.moved, chain.rows[t], z);
     before[t] = chain.products.data_ptr<float>() + chain.rows[t] * F;
     now[t] = z;
   }
   chain.moved_sum = torch::empty_like(chain.sum);
   products_->replace(chain.sum.data_ptr<float>(), before.data(), now.data(), n, chain.moved_sum.data_ptr<float>());
-  chain.moved_evaluation =
-      score_logits(knowledge_.layer.after_layer(chain.moved_sum, false, products_->next_step()), 1);
+  chain.moved_evaluation = score_sum(chain.moved_sum);
   return chain.moved_evaluation;
 }
 

@@ -86,8 +86,8 @@ class Fitness {
   const Evaluation& try_swap(Chain& chain, search::SwapMove move) const;
   void accept(Chain& chain) const;  // the move tried last
 
-  // For tests: a candidate's pre-activation (E, out), updated in place by a swap move
-  // (genome as it was before the move), and scored.
+  // The chain's other path (and the tests'): a candidate's pre-activation (E, out),
+  // updated in place by a swap move (genome as it was before the move), and scored.
   torch::Tensor pre_activation(const search::Genome& genome) const;
   void apply_swap(torch::Tensor& pre_activation, const search::Genome& before, search::SwapMove move) const;
   // With `overwrite`, the pre-activations may be used as scratch space.
@@ -101,6 +101,10 @@ class Fitness {
   // The pre-activations (P, E, out) of a population.
   torch::Tensor build(const std::vector<search::Genome>& population) const;
   Evaluation score_logits(const torch::Tensor& logits, std::int64_t candidates) const;
+  // The chain's product path: row `row`'s product (E, width) for a genome into `z`,
+  // and the score of one candidate from its sum of products (E, width).
+  void row_product(const search::Genome& genome, std::int64_t row, float* z) const;
+  Evaluation score_sum(const torch::Tensor& sum) const;
   // Tiles of columns [first, last) as (columns, H, E, bh), from the cache or computed.
   torch::Tensor tiles(std::int64_t first, std::int64_t last) const;
   // Adds the tiles of the genomes' blocks placed in columns [first, last) to `pre` (P, E, out).

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "core/error.hpp"
-
 namespace tessera::attack {
 
 std::unique_ptr<RowProducts> RowProducts::make(const models::TargetLayer& layer, const blocks::Grid& grid,
