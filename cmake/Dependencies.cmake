@@ -24,6 +24,9 @@ target_link_libraries(tessera::hdf5 INTERFACE ${HDF5_C_LIBRARIES})
 target_compile_definitions(tessera::hdf5 INTERFACE ${HDF5_C_DEFINITIONS} H5_USE_110_API)
 
 find_package(Torch REQUIRED)
+# LibTorch's at::parallel_for is a header template over `#pragma omp parallel`: code
+# of ours that calls it runs on one thread unless it is itself compiled with OpenMP.
+find_package(OpenMP REQUIRED COMPONENTS CXX)
 set(TESSERA_HAVE_CUDA_TORCH OFF)
 if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
   set(TESSERA_HAVE_CUDA_TORCH ON)

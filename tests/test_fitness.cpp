@@ -2,6 +2,7 @@
 // same numbers bit for bit, and those numbers are the full model's with the
 // candidate weight (held blocks at the genome's positions, zeros elsewhere); swap
 // moves scored by row products agree with them to round-off.
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include "attack/fitness.hpp"
@@ -99,6 +100,32 @@ TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
   ASSERT_GT(40 * kImages, attack::Fitness::kChunkRows);
   EXPECT_LE(cached.row_slices()->summed() - summed_before, 2 * 40);
   EXPECT_GE(cached.row_slices()->reused(), 40 * 8 - 2 * 40);
+}
+
+// LibTorch's at::parallel_for is a header template over `#pragma omp parallel`: it
+// spreads our loops over threads only when the build compiles them with OpenMP. The
+// numbers do not depend on how many threads there are.
+TEST(Fitness, SpreadsOverThreadsWithTheSameNumbers) {
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(2);
+  std::vector<int> thread_of(2, -1);
+  at::parallel_for(0, 2, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (auto i = begin; i < end; ++i) thread_of[i] = at::get_thread_num();
+  });
+  EXPECT_NE(thread_of[0], thread_of[1]);
+
+  Victim s;
+  const auto population = random_population(40, static_cast<std::int32_t>(s.grid.count()), 3);
+  const auto two = s.fitness(1 << 30).evaluate(population).fitness;
+  const auto two_uncached = s.fitness(150 * kImages * 16 * 4 * 5).evaluate(population).fitness;
+  auto rng = make_rng(8, "test-threads");
+  const auto start = search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
+  const auto two_chain = s.fitness(1 << 30).chain(start).evaluation.fitness;
+  torch::set_num_threads(1);
+  EXPECT_EQ(two, s.fitness(1 << 30).evaluate(population).fitness);
+  EXPECT_EQ(two_uncached, s.fitness(150 * kImages * 16 * 4 * 5).evaluate(population).fitness);
+  EXPECT_EQ(two_chain, s.fitness(1 << 30).chain(start).evaluation.fitness);
+  torch::set_num_threads(threads);
 }
 
 TEST(Fitness, ChainMovesScoreAsTheGenomeFromScratch) {
