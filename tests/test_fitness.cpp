@@ -15,6 +15,7 @@ using namespace tessera;
 namespace {
 
 constexpr std::int64_t kImages = 64, kHeld = 150;
+constexpr std::int64_t kFiveColumnsOfTiles = kHeld * kImages * 16 * 4 * 5;  // 5 columns of tiles: a budget that chunks
 
 struct Victim {
   std::shared_ptr<models::Network> network;
@@ -77,7 +78,7 @@ TEST(Fitness, EqualsTheFullModelWithTheCandidateWeight) {
 TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
   Victim s;
   const auto cached = s.fitness(1 << 30);
-  const auto chunked = s.fitness(150 * kImages * 16 * 4 * 5);  // 5 columns of tiles per chunk
+  const auto chunked = s.fitness(kFiveColumnsOfTiles);
   ASSERT_TRUE(cached.cached());
   ASSERT_FALSE(chunked.cached());
   const auto positions = static_cast<std::int32_t>(s.grid.count());
@@ -117,13 +118,13 @@ TEST(Fitness, SpreadsOverThreadsWithTheSameNumbers) {
   Victim s;
   const auto population = random_population(40, static_cast<std::int32_t>(s.grid.count()), 3);
   const auto two = s.fitness(1 << 30).evaluate(population).fitness;
-  const auto two_uncached = s.fitness(150 * kImages * 16 * 4 * 5).evaluate(population).fitness;
+  const auto two_uncached = s.fitness(kFiveColumnsOfTiles).evaluate(population).fitness;
   auto rng = make_rng(8, "test-threads");
   const auto start = search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
   const auto two_chain = s.fitness(1 << 30).chain(start).evaluation.fitness;
   torch::set_num_threads(1);
   EXPECT_EQ(two, s.fitness(1 << 30).evaluate(population).fitness);
-  EXPECT_EQ(two_uncached, s.fitness(150 * kImages * 16 * 4 * 5).evaluate(population).fitness);
+  EXPECT_EQ(two_uncached, s.fitness(kFiveColumnsOfTiles).evaluate(population).fitness);
   EXPECT_EQ(two_chain, s.fitness(1 << 30).chain(start).evaluation.fitness);
   torch::set_num_threads(threads);
 }

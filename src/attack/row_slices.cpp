@@ -75,9 +75,13 @@ std::vector<const float*> RowSlices::tiles_of(const Pairs& pairs) const {
 }
 
 void RowSlices::slice_of(const search::Genome& genome, std::int64_t row, float* out) const {
-  std::vector<Pairs> rows(grid_.rows);
-  pairs_of(genome, rows.data());
-  add(Sum{-1, row, -1, tiles_of(rows[row])}, out);
+  // Only this row's pairs: a chain asks for every row in turn.
+  const std::int64_t C = grid_.cols;
+  Pairs pairs;
+  for (std::int64_t k = 0; k < held_; ++k)
+    if (genome[k] / C == row) pairs.emplace_back(genome[k] % C, static_cast<std::int32_t>(k));
+  std::sort(pairs.begin(), pairs.end());
+  add(Sum{-1, row, -1, tiles_of(pairs)}, out);
 }
 
 void RowSlices::prepare(const std::vector<search::Genome>& population) {
