@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tessera needs, non-interactively, skipping the
-# ones already present. Safe to run again. Used by both README commands.
+# ones already present. Safe to run again. Used by both README commands; with
+# package names as arguments, installs those instead (the fuzz build's clang).
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,7 @@ packages=(
   slurm-wlm munge                             # batch scripts in slurm/, and the one-node Slurm of their test
   python3 python3-h5py python3-matplotlib python3-numpy
 )
+(($# == 0)) || packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,5 +33,6 @@ sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 echo "install-debian-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Waits for another apt (a second build, an unattended upgrade) instead of failing.
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"

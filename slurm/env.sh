@@ -15,7 +15,9 @@ fi
 
 # One rank per task through PMIx; if one rank fails the step ends at once
 # (--kill-on-bad-exit) instead of leaving the others waiting. Each rank uses its
-# task's CPUs as LibTorch threads unless the options say otherwise.
+# task's CPUs as LibTorch threads unless the options say otherwise. A sweep runs
+# with --run.resume=true: after a requeue it continues from its checkpoint (and a
+# first run, with none, starts from the first point).
 run_tessera() {
   local threads=()
   if [[ " $* " != *" --run.threads"* && -n ${SLURM_CPUS_PER_TASK:-} ]]; then
@@ -23,5 +25,9 @@ run_tessera() {
   fi
   echo "tessera slurm: job ${SLURM_JOB_ID:-?}${SLURM_ARRAY_TASK_ID:+ (array task $SLURM_ARRAY_TASK_ID)}" \
     "on ${SLURM_JOB_NODELIST:-$(hostname)}, ${SLURM_NTASKS:-?} tasks: tessera $*"
-  srun --mpi=pmix --kill-on-bad-exit=1 "$TESSERA" "$@" "${threads[@]}"
+  local resume=()
+  if [[ ${1:-} == drop || ${1:-} == swap ]]; then
+    resume=(--run.resume=true)  # a requeued sweep continues from its checkpoint
+  fi
+  srun --mpi=pmix --kill-on-bad-exit=1 "$TESSERA" "$@" "${threads[@]}" "${resume[@]}"
 }

@@ -26,6 +26,8 @@ tessera_test_binary(test_threshold SOURCES test_threshold.cpp)
 tessera_add_test(threshold test_threshold 1 LABELS quick)
 tessera_test_binary(test_search_ops SOURCES test_search_ops.cpp)
 tessera_add_test(search_ops test_search_ops 1 LABELS quick)
+tessera_test_binary(test_rng SOURCES test_rng.cpp)
+tessera_add_test(rng test_rng 1 LABELS quick)
 tessera_add_script_test(cli_bad_input bad_input.sh)
 tessera_test_binary(test_service TORCH SOURCES test_service.cpp)
 tessera_add_rank_tests(service test_service RANKS 1 2 3 4)
@@ -40,3 +42,10 @@ tessera_add_script_test(cli_sweeps sweeps.sh)
 tessera_add_script_test(cli_slurm slurm.sh)
 tessera_add_script_test(cli_attack attack.sh)
 # --- end core
+
+# --- fuzz: the libFuzzer harnesses of tests/fuzz, 60 s each, in their own clang
+# build (build-fuzz/; tests/fuzz/run.sh installs clang and libFuzzer if missing).
+# About 10 minutes on 2 cores, started first; leave it out with `ctest -LE fuzz`.
+add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 60)
+set_tests_properties(fuzz PROPERTIES LABELS fuzz TIMEOUT 1800 COST 100000 ENVIRONMENT "${TESSERA_TEST_ENV}")
+# --- end fuzz

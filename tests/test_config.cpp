@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using tessera::Config;
+using tessera::first_difference;
+using tessera::flag_value;
+using tessera::real_value;
 using tessera::split_list;
 
 namespace {
@@ -102,13 +106,13 @@ TEST_F(ConfigTest, DefaultsWhenNothingIsGiven) {
 
 TEST_F(ConfigTest, CommandLineValues) {
   const Config config = parse({"--train.epochs=7", "--train.lr", "0.25", "--run.out=elsewhere",
-                               "--train.reuse=true", "--run.seed=18446744073709551615",
+                               "--train.reuse=true", "--run.seed=9223372036854775807",
                                "--data.train_limit=512"});
   EXPECT_EQ(config.get<int>("train.epochs"), 7);
   EXPECT_DOUBLE_EQ(config.get<double>("train.lr"), 0.25);
   EXPECT_EQ(config.get<std::string>("run.out"), "elsewhere");
   EXPECT_TRUE(config.get<bool>("train.reuse"));
-  EXPECT_EQ(config.get<std::uint64_t>("run.seed"), 18446744073709551615ull);
+  EXPECT_EQ(config.get<std::uint64_t>("run.seed"), 9223372036854775807ull);
   EXPECT_EQ(config.get<std::int64_t>("data.train_limit"), 512);
   EXPECT_EQ(config.get<std::string>("data.name"), "fashion-mnist");
 }
@@ -211,6 +215,51 @@ TEST_F(ConfigTest, BadCommandLineValueNamesOption) {
   EXPECT_THAT(error_of([&] { parse({"--train.lr=fast"}); }),
               AllOf(HasSubstr("train.lr"), HasSubstr("fast")));
   EXPECT_THAT(error_of([&] { parse({"--data.train_limit=1.5"}); }), HasSubstr("data.train_limit"));
+}
+
+// Seeds are stored in files as int64; Boost reads "-1" as 2^64 - 1. Refused when
+// parsed, not when the file is written after all the work.
+TEST_F(ConfigTest, SeedsBeyondInt64AreRefusedWhenParsed) {
+  EXPECT_THAT(error_of([&] { parse({"--run.seed=18446744073709551615"}); }),
+              AllOf(HasSubstr("--run.seed"), HasSubstr("9223372036854775807")));
+  EXPECT_THAT(error_of([&] { parse({"--run.seed=-1"}); }), HasSubstr("--run.seed"));
+}
+
+TEST_F(ConfigTest, StrayPositionalArgumentIsNamed) {
+  EXPECT_THAT(error_of([&] { parse({"extra", "--train.epochs=3"}); }),
+              AllOf(HasSubstr("unexpected argument 'extra'"), HasSubstr("tessera train")));
+}
+
+TEST_F(ConfigTest, KeyBeforeAnySectionNamesFileAndKey) {
+  const auto path = write_job("nosection.ini", "epochs = 3\n[train]\nepochs = 4\n");
+  EXPECT_THAT(error_of([&] { parse({"--config", path}); }),
+              AllOf(HasSubstr(path), HasSubstr("'epochs'"), HasSubstr("before any [section]")));
+}
+
+TEST_F(ConfigTest, SectionNoCommandReadsIsNamed) {
+  const auto path = write_job("misspelt.ini", "[trian]\nepochs = 3\n[attack]\nranks = 2\n");
+  auto parse_known = [&] { return Config::parse("train", options_, {"--config", path}, {"train", "run", "data", "attack"}); };
+  EXPECT_THAT(error_of([&] { parse_known(); }), AllOf(HasSubstr(path), HasSubstr("[trian]")));
+  // Without the list of every command's sections, other sections are only ignored.
+  EXPECT_EQ(parse({"--config", path}).get<int>("train.epochs"), 2);
+}
+
+TEST_F(ConfigTest, HelpShowsDefaultsAsWritten) {
+  po::options_description options;
+  options.add_options()("a.rate", real_value(0.9), "a rate")("a.flag", flag_value(true), "a flag");
+  std::ostringstream text;
+  text << options;
+  EXPECT_THAT(text.str(), AllOf(HasSubstr("(=0.9)"), HasSubstr("(=true)"), Not(HasSubstr("0.900000"))));
+}
+
+TEST_F(ConfigTest, FingerprintLeavesOutTheNamedOptions) {
+  const Config config = parse({"--train.epochs=7"});
+  const auto all = config.fingerprint({}), some = config.fingerprint({"train.epochs"});
+  EXPECT_THAT(all, HasSubstr("epochs = 7"));
+  EXPECT_THAT(some, Not(HasSubstr("epochs =")));
+  EXPECT_THAT(config.ini_text(), HasSubstr(all));
+  EXPECT_EQ(first_difference(all, all), "");
+  EXPECT_THAT(first_difference(all, some), HasSubstr("epochs = 7"));
 }
 
 TEST_F(ConfigTest, MissingValueNamesOption) {

@@ -62,6 +62,18 @@ std::vector<search::Genome> random_population(std::int64_t size, std::int32_t po
   return population;
 }
 
+// Two routes to the same scores whose GEMMs have other shapes (the tiles of all
+// columns at once or of a few; the layers after on the whole population or on
+// chunks of it) or run on other thread counts: OpenBLAS picks its kernels and splits
+// by shape and threads, and the kernels differ by CPU, so their float round-off may
+// differ (it does with AVX-512). Exact equality holds only on one route; across
+// routes the scores (mean cross-entropies near 2.3) agree far below any difference
+// a search acts on.
+void expect_same_scores(const std::vector<double>& a, const std::vector<double>& b, const char* what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5) << what << ", candidate " << i;
+}
+
 }  // namespace
 
 TEST(Fitness, EqualsTheFullModelWithTheCandidateWeight) {
@@ -75,7 +87,7 @@ TEST(Fitness, EqualsTheFullModelWithTheCandidateWeight) {
     EXPECT_NEAR(evaluation.fitness[i], -s.loss_of(population[i]), 1e-4) << "candidate " << i;
 }
 
-TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
+TEST(Fitness, CachedChunkedAndKeptSlicesAgree) {
   Victim s;
   const auto cached = s.fitness(1 << 30);
   const auto chunked = s.fitness(kFiveColumnsOfTiles);
@@ -92,11 +104,13 @@ TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
     if (i % 3) search::swap_mutation(child, kHeld, rng);
     children.push_back(child);
   }
-  EXPECT_EQ(cached.evaluate(parents).fitness, chunked.evaluate(parents).fitness);
+  expect_same_scores(cached.evaluate(parents).fitness, chunked.evaluate(parents).fitness, "parents, cached vs chunked");
   const auto summed_before = cached.row_slices()->summed();
   const auto kept = cached.evaluate(children);
-  EXPECT_EQ(kept.fitness, chunked.evaluate(children).fitness);
-  EXPECT_EQ(kept.fitness, s.fitness(1 << 30).evaluate(children).fitness);  // nothing kept there
+  expect_same_scores(kept.fitness, chunked.evaluate(children).fitness, "children, kept slices vs chunked");
+  // The same route with nothing kept: the same GEMMs, so the same bits (what makes a
+  // resumed search, whose kept slices start empty, equal an uninterrupted one).
+  EXPECT_EQ(kept.fitness, s.fitness(1 << 30).evaluate(children).fitness);
   // A swap touches at most two of a child's 8 rows; the rest were kept.
   ASSERT_GT(40 * kImages, attack::Fitness::kChunkRows);
   EXPECT_LE(cached.row_slices()->summed() - summed_before, 2 * 40);
@@ -104,8 +118,9 @@ TEST(Fitness, CachedChunkedAndKeptSlicesAgreeBitForBit) {
 }
 
 // LibTorch's at::parallel_for is a header template over `#pragma omp parallel`: it
-// spreads our loops over threads only when the build compiles them with OpenMP. The
-// numbers do not depend on how many threads there are.
+// spreads our loops over threads only when the build compiles them with OpenMP. Our
+// loops sum in a fixed order whatever the thread count; OpenBLAS splits its GEMMs by
+// thread count, so the scores agree to round-off (expect_same_scores).
 TEST(Fitness, SpreadsOverThreadsWithTheSameNumbers) {
   const int threads = torch::get_num_threads();
   torch::set_num_threads(2);
@@ -123,9 +138,12 @@ TEST(Fitness, SpreadsOverThreadsWithTheSameNumbers) {
   const auto start = search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
   const auto two_chain = s.fitness(1 << 30).chain(start).evaluation.fitness;
   torch::set_num_threads(1);
-  EXPECT_EQ(two, s.fitness(1 << 30).evaluate(population).fitness);
-  EXPECT_EQ(two_uncached, s.fitness(kFiveColumnsOfTiles).evaluate(population).fitness);
-  EXPECT_EQ(two_chain, s.fitness(1 << 30).chain(start).evaluation.fitness);
+  expect_same_scores(two, s.fitness(1 << 30).evaluate(population).fitness, "cached, 2 vs 1 threads");
+  expect_same_scores(two_uncached, s.fitness(kFiveColumnsOfTiles).evaluate(population).fitness,
+                     "chunked, 2 vs 1 threads");
+  expect_same_scores(two_chain, s.fitness(1 << 30).chain(start).evaluation.fitness, "chain, 2 vs 1 threads");
+  // On one thread count, one route: the same bits every time.
+  EXPECT_EQ(s.fitness(1 << 30).evaluate(population).fitness, s.fitness(1 << 30).evaluate(population).fitness);
   torch::set_num_threads(threads);
 }
 

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "comm/communicator.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "service/runner.hpp"
 
 using namespace tessera;
@@ -17,8 +17,8 @@ const data::Split& images() {
   return split;
 }
 
-service::Options ragged(std::int64_t per_device) {
-  service::Options options;
+blocks::Settings ragged(std::int64_t per_device) {
+  blocks::Settings options;
   options.bh = options.bw = 100;  // 1024 x 6272 in 11 x 63 blocks, the last ones ragged
   options.per_device = per_device;
   options.seed = 5;
@@ -37,7 +37,7 @@ TEST_P(ServiceEquivalence, LogitsAndGradientsEqualMonolithic) {
   auto comm = comm::make_mpi_communicator(MPI_COMM_WORLD);
   auto network = models::build("vgg-mini", 2);
   auto reference = service::clone(*network, "vgg-mini");
-  auto targets = service::plan(*network, ragged(GetParam()), comm->size());
+  auto targets = blocks::plan(*network, ragged(GetParam()), comm->size());
   service::Service served(network, targets, *comm, 5);
   served.train(false);
   reference->eval();
@@ -75,7 +75,7 @@ TEST_P(ServiceEquivalence, TwentyTrainingStepsMatchMonolithicTraining) {
   auto reference = service::clone(*network, "vgg-mini");
   auto options = ragged(GetParam());
   options.layers = {"classifier.0", "classifier.3"};  // two sharded layers in a row
-  service::Service served(network, service::plan(*network, options, comm->size()), *comm, 5);
+  service::Service served(network, blocks::plan(*network, options, comm->size()), *comm, 5);
   service::Service monolithic(reference, {}, *self, 5);
   service::TrainSettings settings;
   settings.steps = 20;
@@ -92,15 +92,15 @@ INSTANTIATE_TEST_SUITE_P(BlocksPerDevice, ServiceEquivalence, ::testing::Values(
 
 TEST(Service, PlanErrorsNameTheOption) {
   auto network = models::build("vgg-mini", 1);
-  auto error = [&](service::Options options, int ranks) {
+  auto error = [&](blocks::Settings options, int ranks) {
     try {
-      service::plan(*network, options, ranks);
+      blocks::plan(*network, options, ranks);
     } catch (const std::exception& e) {
       return std::string(e.what());
     }
     return std::string("no error");
   };
-  service::Options options;
+  blocks::Settings options;
   options.layers = {"classifier.9"};
   EXPECT_NE(error(options, 1).find("--blocks.layers: the model has no layer 'classifier.9'"), std::string::npos);
   options.layers = {"features.0"};
@@ -114,8 +114,8 @@ TEST(Service, PlanErrorsNameTheOption) {
 TEST(Service, RanksHoldOnlyTheirBlocks) {
   auto comm = comm::make_mpi_communicator(MPI_COMM_WORLD);
   auto network = models::build("vgg-mini", 2);
-  service::Options options;
-  auto targets = service::plan(*network, options, comm->size());
+  blocks::Settings options;
+  auto targets = blocks::plan(*network, options, comm->size());
   service::Service served(network, targets, *comm, 1);
   std::int64_t held = 0;
   for (const auto& p : served.parameters()) held += p.numel();

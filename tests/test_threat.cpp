@@ -6,7 +6,7 @@
 #include <set>
 
 #include "core/error.hpp"
-#include "service/service.hpp"
+#include "blocks/targets.hpp"
 #include "threat/evaluator.hpp"
 #include "threat/adversary.hpp"
 #include "threat/sweep.hpp"
@@ -87,9 +87,9 @@ TEST(Sweep, GridSyntax) {
 TEST(Evaluator, EqualsTheFullModelWithTheCandidateWeight) {
   auto victim = models::build("vgg-mini", 6);
   auto data = data::load("fashion-mnist", "", 1, 300);
-  service::Options options;
+  blocks::Settings options;
   options.bh = options.bw = 100;  // ragged blocks
-  auto target = service::plan(*victim, options, 1).front();
+  auto target = blocks::plan(*victim, options, 1).front();
   threat::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
 
   torch::Tensor weight;
@@ -125,9 +125,9 @@ TEST(Evaluator, EqualsTheFullModelWithTheCandidateWeight) {
 TEST(Sweep, IncrementalSweepsEqualPointByPointScores) {
   auto victim = models::build("vgg-mini", 8);
   auto data = data::load("fashion-mnist", "", 1, 400);
-  service::Options options;
+  blocks::Settings options;
   options.bh = options.bw = 128;
-  auto target = service::plan(*victim, options, 1).front();
+  auto target = blocks::plan(*victim, options, 1).front();
   threat::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
   const std::vector<double> rates{0.9, 0.5, 0.7, 0.95, 0.6, 0.8, 0.85, 0.75, 0.65, 0.55};  // two segments, unsorted
   const std::int64_t repeats = 2;

@@ -61,8 +61,8 @@ std::set<std::int64_t> sinks(const Graph& g) {
   return out;
 }
 
-service::Options small(std::int64_t per_device) {
-  service::Options options;
+blocks::Settings small(std::int64_t per_device) {
+  blocks::Settings options;
   options.bh = options.bw = 32;  // layers.0 of mlp-mixnn: 128 x 784 in 4 x 25 blocks
   options.per_device = per_device;
   return options;
@@ -72,7 +72,7 @@ service::Options small(std::int64_t per_device) {
 
 TEST(Trace, OneBlockPerDeviceMatchesTheFormula) {
   auto network = models::build("mlp-mixnn", 1);
-  auto targets = service::plan(*network, small(1), 1);
+  auto targets = blocks::plan(*network, small(1), 1);
   service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
   const std::int64_t n = 100, rows = 4, cols = 25, batch = 16, steps = 3;
   EXPECT_EQ(devices.count(), 1 + n + 2);  // client, 100 block devices, layers.2, layers.4
@@ -105,7 +105,7 @@ TEST(Trace, OneBlockPerDeviceMatchesTheFormula) {
 
 TEST(Trace, SeveralBlocksPerDeviceCountDistinctHolders) {
   auto network = models::build("mlp-mixnn", 1);
-  auto targets = service::plan(*network, small(4), 1);
+  auto targets = blocks::plan(*network, small(4), 1);
   service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
   auto events = devices.events(1, 8, /*training=*/false);
   // Independent count from the placement: distinct devices per column and per row.
@@ -133,7 +133,7 @@ TEST(Trace, TwoShardedLayersInARowStayAcyclic) {
   auto options = small(1);
   options.bh = options.bw = 128;
   options.layers = {"classifier.0", "classifier.3"};
-  auto targets = service::plan(*network, options, 1);
+  auto targets = blocks::plan(*network, options, 1);
   service::LogicalDevices devices(*network, targets, {1, 28, 28}, 3);
   auto events = devices.events(1, 4, true);
   auto forward = graph_of(events, 0, service::kForward);
@@ -151,7 +151,7 @@ TEST(Trace, TwoShardedLayersInARowStayAcyclic) {
 TEST(Trace, WrittenAndReadBack) {
   test::SharedTempFile temp;
   auto network = models::build("mlp-mixnn", 1);
-  auto targets = service::plan(*network, small(1), 1);
+  auto targets = blocks::plan(*network, small(1), 1);
   service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
   auto events = devices.events(2, 16, true);
   {

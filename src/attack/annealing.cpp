@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "attack/searches.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 
@@ -27,7 +27,7 @@ class Annealing final : public Search {
   }
 
   // The recorded scores are those rebuild() computes at the end of every generation.
-  void restore(std::vector<search::Genome> members, Evaluation) override {
+  void restore(std::vector<search::Genome> members, Scores) override {
     members_ = std::move(members);
     rebuild();
   }
@@ -73,7 +73,10 @@ class Annealing final : public Search {
 void check(const SaSettings& s) {
   TESSERA_REQUIRE(s.moves >= 1, "--sa.moves: must be >= 1, got ", s.moves);
   TESSERA_REQUIRE(s.t_start >= 0 && s.t_end >= 0, "--sa.t_start, --sa.t_end: must be >= 0");
+  TESSERA_REQUIRE(std::isfinite(s.t_start), "--sa.t_start: must be finite, got ", s.t_start);
   TESSERA_REQUIRE(s.t_start == 0 || s.t_end > 0, "--sa.t_end: must be > 0 when --sa.t_start is > 0");
+  TESSERA_REQUIRE(s.t_end <= s.t_start || s.t_start == 0, "--sa.t_end: ", s.t_end,
+                  " is above --sa.t_start = ", s.t_start, " (the temperature falls from t_start to t_end)");
 }
 
 std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings& s, std::uint64_t seed,

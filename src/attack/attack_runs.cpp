@@ -1,6 +1,6 @@
 #include "attack/attack_runs.hpp"
 
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "io/h5.hpp"
 

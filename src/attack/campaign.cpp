@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "attack/checkpoint.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/stop.hpp"
@@ -67,7 +67,7 @@ void restore(Search& search, const Checkpoint& c, MPI_Comm attack) {
   for (int p = 0; p < part; ++p) first += c.part_sizes[p];
   const auto N = c.history.positions;
   std::vector<search::Genome> members;
-  Evaluation evaluation;
+  Scores evaluation;
   for (std::int64_t i = first; i < first + c.part_sizes[part]; ++i) {
     members.emplace_back(c.members.begin() + i * N, c.members.begin() + (i + 1) * N);
     evaluation.fitness.push_back(c.fitness[i]);

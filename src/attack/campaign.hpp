@@ -1,6 +1,6 @@
 // A search run over the attack group: generation after generation until the
 // generation count, the wall-time budget or the target fitness is reached (or a
-// signal stops it), with the per-generation history that DESIGN section 4 lists
+// signal stops it), with the per-generation history that docs/DESIGN.md section 4 lists
 // gathered on the attack leader (attack rank 0).
 #pragma once
 

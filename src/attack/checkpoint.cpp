@@ -1,5 +1,8 @@
 #include "attack/checkpoint.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.hpp"
 #include "io/output_file.hpp"
 
@@ -16,6 +19,54 @@ void put(const h5::Group& group, const char* name, const std::vector<T>& values)
 template <class T>
 std::vector<T> get(const h5::Group& group, const char* name) {
   return group.exists(name) ? group.dataset(name).read<T>() : std::vector<T>{};
+}
+
+bool finite(const std::vector<double>& values) {
+  return std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); });
+}
+
+bool fractions(const std::vector<double>& values) {
+  return std::all_of(values.begin(), values.end(), [](double v) { return v >= 0 && v <= 1; });
+}
+
+// Rows of `width` entries, each a placement: distinct positions in [0, positions).
+bool placements(const std::vector<std::int32_t>& rows, std::int64_t width, std::int64_t positions) {
+  std::vector<std::int64_t> seen(positions, -1);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto row = static_cast<std::int64_t>(i) / width;
+    if (rows[i] < 0 || rows[i] >= positions || seen[rows[i]] == row) return false;
+    seen[rows[i]] = row;
+  }
+  return true;
+}
+
+// What does not fit together in a checkpoint read from a file ("" when all does): a
+// file cut short, altered or damaged is refused before any of it is used.
+std::string inconsistency(const Checkpoint& c) {
+  const auto& h = c.history;
+  const auto P = h.population, N = h.positions, H = h.held, G = c.generation + 1;
+  if (P < 1 || N < 1 || H < 1 || H > N || c.generation < 0) return "bad population, held or position counts";
+  std::int64_t parts = 0;
+  for (auto size : c.part_sizes) parts += size < 1 ? P + 1 : size;
+  const auto count = [](const auto& v) { return static_cast<std::int64_t>(v.size()); };
+  if (parts != P) return "the parts' sizes do not add up to the population";
+  if (N > count(c.members) || P > count(c.members) / N) return "member counts differ";
+  if (count(c.members) != P * N || count(c.fitness) != P || count(c.accuracy) != P) return "member counts differ";
+  if (!placements(c.members, N, N)) return "a member is not a permutation of the positions";
+  if (!finite(c.fitness) || !fractions(c.accuracy)) return "a member's score is NaN, infinite or out of range";
+  for (const auto* series : {&h.best_fitness, &h.best_accuracy, &h.position_recovery, &h.wall_seconds, &h.mean_fitness,
+                             &h.diversity})
+    if (count(*series) != G || !finite(*series)) return "the history does not hold one finite value per generation";
+  if (count(h.fitness) % P != 0 || count(h.fitness) > G * P || !finite(h.fitness))
+    return "the population history does not fit the generations";
+  if (!fractions(h.best_accuracy) || !fractions(h.position_recovery) || !fractions(h.diversity))
+    return "accuracy, recovery or diversity outside [0, 1]";
+  if (count(h.best_genome) != G * H || !placements(h.best_genome, H, N)) return "a best genome is not a placement";
+  const auto S = count(h.snapshot_generations);
+  if (count(h.snapshots) != S * P * N || !placements(h.snapshots, N, N)) return "a snapshot is not a population";
+  for (auto g : h.snapshot_generations)
+    if (g < 0 || g >= G) return "a snapshot of a generation not run";
+  return "";
 }
 
 }  // namespace
@@ -77,15 +128,8 @@ Checkpoint read_checkpoint(const std::string& path, MPI_Comm comm) {
     } catch (const std::exception& e) {
       throw Error("--attack.resume: cannot continue from '" + path + "': " + e.what());
     }
-    // The parts must fit together, or the file was cut short or altered.
-    const auto P = c.history.population, N = c.history.positions;
-    std::int64_t parts = 0;
-    for (auto s : c.part_sizes) parts += s;
-    const auto G = static_cast<std::int64_t>(c.history.best_fitness.size());
-    TESSERA_REQUIRE(c.generation >= 0 && parts == P && static_cast<std::int64_t>(c.members.size()) == P * N &&
-                        static_cast<std::int64_t>(c.fitness.size()) == P && G == c.generation + 1 &&
-                        static_cast<std::int64_t>(c.history.best_genome.size()) == G * c.history.held,
-                    "--attack.resume: '", path, "' is not a complete tessera checkpoint (inconsistent sizes)");
+    const auto problem = inconsistency(c);
+    TESSERA_REQUIRE(problem.empty(), "--attack.resume: '", path, "' is not a complete tessera checkpoint: ", problem);
     return c;
   });
 }

@@ -95,7 +95,7 @@ torch::Tensor Fitness::build(const std::vector<search::Genome>& population) cons
   return row_slices_->build(population);
 }
 
-Evaluation Fitness::evaluate(const std::vector<search::Genome>& population) const {
+Scores Fitness::evaluate(const std::vector<search::Genome>& population) const {
   torch::NoGradGuard no_grad;
   const std::int64_t P = population.size(), E = images_, out = grid_.out;
   if (!cached()) return score(build(population).view({P * E, out}), P, /*overwrite=*/true);
@@ -146,12 +146,12 @@ void Fitness::row_product(const search::Genome& genome, std::int64_t row, float*
   products_->product(slice.data(), row, z);
 }
 
-Evaluation Fitness::score_sum(const torch::Tensor& sum) const {
+Scores Fitness::score_sum(const torch::Tensor& sum) const {
   // Not in place: the chain keeps the sum.
   return score_logits(knowledge_.layer.after_layer(sum, /*overwrite_input=*/false, products_->next_step()), 1);
 }
 
-const Evaluation& Fitness::try_swap(Chain& chain, search::SwapMove move) const {
+const Scores& Fitness::try_swap(Chain& chain, search::SwapMove move) const {
   torch::NoGradGuard no_grad;
   chain.moved = chain.genome;
   search::apply_swap(chain.moved, move);
@@ -206,12 +206,12 @@ void Fitness::apply_swap(torch::Tensor& pre, const search::Genome& before, searc
   shift(move.j, pj, pi);
 }
 
-Evaluation Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool overwrite) const {
+Scores Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool overwrite) const {
   torch::NoGradGuard no_grad;
   return score_logits(knowledge_.layer.after_layer(pre, overwrite), candidates);
 }
 
-Evaluation Fitness::score_logits(const torch::Tensor& logits, std::int64_t candidates) const {
+Scores Fitness::score_logits(const torch::Tensor& logits, std::int64_t candidates) const {
   const auto E = images_;
   evaluations_ += candidates;
   const auto predictions = logits.argmax(1).view({candidates, E});
@@ -231,7 +231,7 @@ Evaluation Fitness::score_logits(const torch::Tensor& logits, std::int64_t candi
                      .mean(1);
       break;
   }
-  Evaluation result;
+  Scores result;
   result.fitness.assign(fitness.data_ptr<double>(), fitness.data_ptr<double>() + candidates);
   result.accuracy.assign(accuracy.data_ptr<double>(), accuracy.data_ptr<double>() + candidates);
   return result;

@@ -1,4 +1,4 @@
-// The adversary's fitness function with the tile cache of DESIGN section 3. The
+// The adversary's fitness function with the tile cache of docs/DESIGN.md section 3. The
 // target layer's input features X (E x in) are computed once; for every column c and
 // held block k the tile T[c][k] = x_c W_k^T (E x bh) is precomputed, so a candidate's
 // pre-activation is the bias plus H gathered tiles, and a swap changes only the row
@@ -40,7 +40,8 @@ struct Knowledge {
   torch::Tensor held;              // (H, bh, bw)
 };
 
-struct Evaluation {
+// The scores of a population, one entry per member.
+struct Scores {
   std::vector<double> fitness;   // higher is better: accuracy, -loss, or fidelity
   std::vector<double> accuracy;  // top-1 on the eval images, whatever the fitness kind
 };
@@ -62,7 +63,7 @@ class Fitness {
   std::int64_t evaluations() const { return evaluations_; }
 
   // A whole population in one call. One call at a time: the kept row slices change.
-  Evaluation evaluate(const std::vector<search::Genome>& population) const;
+  Scores evaluate(const std::vector<search::Genome>& population) const;
 
   // Local search by swap moves from one genome. With cached tiles and RowProducts a
   // move sums the (at most two) row slices it touches and their products, and scores
@@ -72,7 +73,7 @@ class Fitness {
   // does every generation).
   struct Chain {
     search::Genome genome;
-    Evaluation evaluation;
+    Scores evaluation;
     torch::Tensor products, sum;  // (R, E, width) and (E, width): the product path
     torch::Tensor pre;            // (E, out): the other path
     // The last move tried: its genome, the rows it touched and their new products,
@@ -80,10 +81,10 @@ class Fitness {
     search::Genome moved;
     std::vector<std::int64_t> rows;
     torch::Tensor moved_products, moved_sum, moved_pre;
-    Evaluation moved_evaluation;
+    Scores moved_evaluation;
   };
   Chain chain(const search::Genome& genome) const;
-  const Evaluation& try_swap(Chain& chain, search::SwapMove move) const;
+  const Scores& try_swap(Chain& chain, search::SwapMove move) const;
   void accept(Chain& chain) const;  // the move tried last
 
   // The chain's other path (and the tests'): a candidate's pre-activation (E, out),
@@ -91,7 +92,7 @@ class Fitness {
   torch::Tensor pre_activation(const search::Genome& genome) const;
   void apply_swap(torch::Tensor& pre_activation, const search::Genome& before, search::SwapMove move) const;
   // With `overwrite`, the pre-activations may be used as scratch space.
-  Evaluation score(const torch::Tensor& pre_activations, std::int64_t candidates, bool overwrite = false) const;
+  Scores score(const torch::Tensor& pre_activations, std::int64_t candidates, bool overwrite = false) const;
 
   // Candidates per pass through the layers after the target layer when the tiles are
   // cached: their activations stay in cache between the steps.
@@ -100,11 +101,11 @@ class Fitness {
  private:
   // The pre-activations (P, E, out) of a population.
   torch::Tensor build(const std::vector<search::Genome>& population) const;
-  Evaluation score_logits(const torch::Tensor& logits, std::int64_t candidates) const;
+  Scores score_logits(const torch::Tensor& logits, std::int64_t candidates) const;
   // The chain's product path: row `row`'s product (E, width) for a genome into `z`,
   // and the score of one candidate from its sum of products (E, width).
   void row_product(const search::Genome& genome, std::int64_t row, float* z) const;
-  Evaluation score_sum(const torch::Tensor& sum) const;
+  Scores score_sum(const torch::Tensor& sum) const;
   // Tiles of columns [first, last) as (columns, H, E, bh), from the cache or computed.
   torch::Tensor tiles(std::int64_t first, std::int64_t last) const;
   // Adds the tiles of the genomes' blocks placed in columns [first, last) to `pre` (P, E, out).

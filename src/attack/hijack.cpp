@@ -3,7 +3,7 @@
 #include <chrono>
 #include <thread>
 
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 
@@ -28,7 +28,7 @@ void free_groups(Groups& groups) {
   if (groups.group != MPI_COMM_NULL) MPI_Comm_free(&groups.group);
 }
 
-Loot hijack(const Groups& groups, const service::Target& target, const torch::Tensor& weight,
+Loot hijack(const Groups& groups, const blocks::Target& target, const torch::Tensor& weight,
             const std::vector<std::int64_t>& held, const torch::Tensor& answers_in, std::int64_t images,
             std::uint64_t seed) {
   const auto& grid = target.grid;

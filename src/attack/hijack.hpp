@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "search/operators.hpp"
-#include "service/service.hpp"
+#include "blocks/targets.hpp"
 
 namespace tessera::attack {
 
@@ -36,7 +36,7 @@ struct Loot {
 // (seeded) so that it carries no position, and the attack group shares them. The
 // service leader's `answers` (the victim's top-1 on the `images` eval images) go
 // along. Attack ranks return the loot; service ranks return an empty one.
-Loot hijack(const Groups& groups, const service::Target& target, const torch::Tensor& weight,
+Loot hijack(const Groups& groups, const blocks::Target& target, const torch::Tensor& weight,
             const std::vector<std::int64_t>& held, const torch::Tensor& answers, std::int64_t images,
             std::uint64_t seed);
 

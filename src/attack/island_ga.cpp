@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "attack/searches.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 
@@ -29,7 +29,7 @@ class IslandGa final : public Search {
     scored_ += settings_.population;
   }
 
-  void restore(std::vector<search::Genome> members, Evaluation evaluation) override {
+  void restore(std::vector<search::Genome> members, Scores evaluation) override {
     members_ = std::move(members);
     evaluation_ = std::move(evaluation);
   }
@@ -59,7 +59,7 @@ class IslandGa final : public Search {
     // converged population most children are copies). Which children are evaluated
     // depends only on the members, so a resumed run makes the same choices.
     const auto elites = static_cast<std::size_t>(settings_.elitism);
-    Evaluation kept;
+    Scores kept;
     for (auto e : search::elite_indices(fit, elites)) {
       kept.fitness.push_back(evaluation_.fitness[e]);
       kept.accuracy.push_back(evaluation_.accuracy[e]);
@@ -79,7 +79,7 @@ class IslandGa final : public Search {
         source.emplace_back(false, it->second);
       }
     }
-    const auto scored = unknown.empty() ? Evaluation{} : fitness_.evaluate(unknown);
+    const auto scored = unknown.empty() ? Scores{} : fitness_.evaluate(unknown);
     for (const auto& [known, i] : source) {
       kept.fitness.push_back(known ? evaluation_.fitness[i] : scored.fitness[i]);
       kept.accuracy.push_back(known ? evaluation_.accuracy[i] : scored.accuracy[i]);
@@ -146,7 +146,8 @@ void check(const GaSettings& s) {
   TESSERA_REQUIRE(s.population >= 2, "--ga.population: must be >= 2 per island, got ", s.population);
   TESSERA_REQUIRE(s.crossover >= 0 && s.crossover <= 1, "--ga.crossover: a probability, got ", s.crossover);
   TESSERA_REQUIRE(s.mutation >= 0 && s.mutation <= 1, "--ga.mutation: a probability, got ", s.mutation);
-  TESSERA_REQUIRE(s.tournament >= 1, "--ga.tournament: must be >= 1, got ", s.tournament);
+  TESSERA_REQUIRE(s.tournament >= 1 && s.tournament <= s.population,
+                  "--ga.tournament: must be in [1, --ga.population = ", s.population, "], got ", s.tournament);
   TESSERA_REQUIRE(s.elitism >= 0 && s.elitism < s.population, "--ga.elitism: must be in [0, population), got ",
                   s.elitism);
   TESSERA_REQUIRE(s.crossover_kind == "ox" || s.crossover_kind == "pmx", "--ga.crossover_kind: ox or pmx, got '",

@@ -42,16 +42,16 @@ class Search {
   // communicator (the GA migrates).
   virtual void advance(std::int64_t generation, std::int64_t generations) = 0;
   const std::vector<search::Genome>& members() const { return members_; }
-  const Evaluation& evaluation() const { return evaluation_; }
+  const Scores& evaluation() const { return evaluation_; }
   // Candidates given a score so far: evaluated, or known already (a GA child that
   // places the held blocks as a member of the last generation does gets its score).
   std::int64_t scored() const { return scored_; }
   // Continues from a checkpoint's members and their recorded scores.
-  virtual void restore(std::vector<search::Genome> members, Evaluation evaluation) = 0;
+  virtual void restore(std::vector<search::Genome> members, Scores evaluation) = 0;
 
  protected:
   std::vector<search::Genome> members_;
-  Evaluation evaluation_;
+  Scores evaluation_;
   std::int64_t scored_ = 0;
 };
 

@@ -1,4 +1,4 @@
-// The seed's granularity threshold (paper section V, DESIGN section 3), as written:
+// The seed's granularity threshold (paper section V, docs/DESIGN.md section 3), as written:
 //   T_tr ~ 2 T Size(Tr) Ep                     (training time)
 //   T_ak ~ gen Pop Size(Ev) T                  (attack time; Pr = 1/Size(Ev))
 //   P(clue) = (1/N) (1 - 1/sqrt(N))^(N-1)      (N = number of blocks)

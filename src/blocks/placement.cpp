@@ -32,7 +32,7 @@ Placement place(const Grid& grid, std::int64_t blocks_per_device, const std::str
   std::iota(order.begin(), order.end(), 0);
   if (mode == "random") {
     auto rng = make_rng(seed, "placement");
-    std::shuffle(order.begin(), order.end(), rng);
+    tessera::shuffle(order.begin(), order.end(), rng);
   }
   placement.device_of_block.resize(n);
   for (std::int64_t slot = 0; slot < n; ++slot) placement.device_of_block[order[slot]] = slot / blocks_per_device;

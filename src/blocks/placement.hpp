@@ -29,7 +29,7 @@ struct Placement {
 Placement place(const Grid& grid, std::int64_t blocks_per_device, const std::string& mode,
                 std::uint64_t seed, int ranks);
 
-// The /blocks group of DESIGN section 4 (collective).
+// The /blocks group of docs/DESIGN.md section 4 (collective).
 void write(const Placement& placement, const Grid& grid, const std::string& layer, const h5::Group& group);
 Placement read_placement(const h5::Group& group);
 Grid read_grid(const h5::Group& group);

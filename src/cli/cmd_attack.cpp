@@ -12,8 +12,9 @@
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
+#include "core/memory.hpp"
 #include "core/stop.hpp"
 #include "data/datasets.hpp"
 #include "io/output_file.hpp"
@@ -35,25 +36,25 @@ void add_attack_options(po::options_description& options) {
     ("attack.fitness", po::value<std::string>()->default_value("loss"),
      "accuracy (the seed's; discrete, so it stalls), loss (minus the cross-entropy) or fidelity")
     ("attack.eval_samples", po::value<std::int64_t>()->default_value(100), "test images the adversary scores on")
-    ("attack.drop_rate", po::value<double>()->default_value(0.9), "fraction of blocks the adversary does not hold")
+    ("attack.drop_rate", real_value(0.9), "fraction of blocks the adversary does not hold")
     ("attack.repeat", po::value<std::int64_t>()->default_value(0), "which compromised set (the sweeps' repeat index)")
     ("attack.generations", po::value<std::int64_t>()->default_value(100), "generations to run (SA: steps of sa.moves)")
-    ("attack.time_budget", po::value<double>()->default_value(0), "stop after this many seconds (0 = no limit)")
-    ("attack.target_fitness", po::value<double>()->default_value(INFINITY), "stop when the best fitness reaches it")
+    ("attack.time_budget", real_value(0), "stop after this many seconds (0 = no limit)")
+    ("attack.target_fitness", real_value(INFINITY), "stop when the best fitness reaches it")
     ("attack.cache_mb", po::value<std::int64_t>()->default_value(2048),
      "memory for the tile cache per attack rank; above it tiles are computed per call")
     ("attack.snapshot_every", po::value<std::int64_t>()->default_value(0),
      "full-population snapshot every k generations (0 = none)")
-    ("attack.history", po::value<bool>()->default_value(true),
+    ("attack.history", flag_value(true),
      "record every generation's population fitness and diversity (false: summaries only)")
     ("attack.checkpoint_every", po::value<std::int64_t>()->default_value(0),
      "write <run.out>/<name>.checkpoint.h5 every k generations (0 = only when stopped by SIGTERM or SIGUSR1)")
-    ("attack.resume", po::value<bool>()->default_value(false),
+    ("attack.resume", flag_value(false),
      "continue from <name>.checkpoint.h5; the result equals an uninterrupted run's (all other settings must match)")
     ("attack.run", po::value<std::string>()->default_value(""), "name of the /attack/<run> group (empty = the method)")
     ("ga.population", po::value<std::int64_t>()->default_value(100), "individuals per island")
-    ("ga.crossover", po::value<double>()->default_value(0.8), "crossover probability")
-    ("ga.mutation", po::value<double>()->default_value(0.2), "mutation probability")
+    ("ga.crossover", real_value(0.8), "crossover probability")
+    ("ga.mutation", real_value(0.2), "mutation probability")
     ("ga.tournament", po::value<int>()->default_value(3), "tournament size")
     ("ga.elitism", po::value<std::int64_t>()->default_value(1), "best individuals kept unchanged")
     ("ga.crossover_kind", po::value<std::string>()->default_value("ox"), "ox (order) or pmx (partially mapped)")
@@ -61,8 +62,8 @@ void add_attack_options(po::options_description& options) {
     ("ga.migration_every", po::value<std::int64_t>()->default_value(10), "generations between ring migrations")
     ("ga.migrants", po::value<std::int64_t>()->default_value(1), "best individuals sent to the next island")
     ("sa.moves", po::value<std::int64_t>()->default_value(100), "swap moves per generation")
-    ("sa.t_start", po::value<double>()->default_value(1e-3), "initial temperature (0 = hill climbing)")
-    ("sa.t_end", po::value<double>()->default_value(1e-5), "final temperature");
+    ("sa.t_start", real_value(1e-3), "initial temperature (0 = hill climbing)")
+    ("sa.t_end", real_value(1e-5), "final temperature");
 }
 
 attack::GaSettings ga_settings(const Config& c) {
@@ -83,7 +84,7 @@ attack::SaSettings sa_settings(const Config& c) {
   return {c.get<std::int64_t>("sa.moves"), c.get<double>("sa.t_start"), c.get<double>("sa.t_end")};
 }
 
-void describe(const h5::Group& group, const Config& config, const service::Target& target, std::int64_t held,
+void describe(const h5::Group& group, const Config& config, const blocks::Target& target, std::int64_t held,
               std::int64_t images, const attack::Outcome& outcome) {
   // Every setting, named without its section ("attack.method" -> "method").
   auto name = [](const std::string& key) { return key.substr(key.find('.') + 1); };
@@ -109,27 +110,10 @@ void describe(const h5::Group& group, const Config& config, const service::Targe
   group.set_attr("floor_seconds", outcome.floor_seconds);
 }
 
-// The resolved settings without those that may change between a run and its
-// continuation (whether it resumes, its time budget, how often it checkpoints).
-std::string fingerprint(const Config& config) {
-  std::istringstream lines(config.ini_text());
-  std::string line, kept;
-  while (std::getline(lines, line))
-    if (line.rfind("resume =", 0) != 0 && line.rfind("time_budget =", 0) != 0 &&
-        line.rfind("checkpoint_every =", 0) != 0 && line.rfind("#", 0) != 0)
-      kept += line + "\n";
-  return kept;
-}
+// What may change between a run and its continuation.
+const std::vector<std::string> kContinuationOptions = {"attack.resume", "attack.time_budget", "attack.checkpoint_every"};
 
-std::string first_difference(const std::string& a, const std::string& b) {
-  std::istringstream x(a), y(b);
-  std::string p, q;
-  while (true) {
-    const bool more_x = static_cast<bool>(std::getline(x, p)), more_y = static_cast<bool>(std::getline(y, q));
-    if (!more_x && !more_y) return "";
-    if (!more_x || !more_y || p != q) return "'" + p + "' here, '" + q + "' in the checkpoint";
-  }
-}
+std::string fingerprint(const Config& config) { return config.fingerprint(kContinuationOptions); }
 
 int run_attack(const Config& config, MPI_Comm world) {
   stop::install_handlers();
@@ -145,6 +129,13 @@ int run_attack(const Config& config, MPI_Comm world) {
                     drop_rate == 1 ? " (nothing held: nothing to search)" : "");
     TESSERA_REQUIRE(config.get<std::int64_t>("attack.generations") >= 0, "--attack.generations: must be >= 0");
     TESSERA_REQUIRE(config.get<std::int64_t>("attack.cache_mb") >= 0, "--attack.cache_mb: must be >= 0");
+    const auto budget = config.get<double>("attack.time_budget");
+    TESSERA_REQUIRE(std::isfinite(budget) && budget >= 0, "--attack.time_budget: must be a finite number of seconds "
+                    ">= 0 (0 = no limit), got ", budget);
+    for (const char* key : {"attack.checkpoint_every", "attack.snapshot_every"})
+      TESSERA_REQUIRE(config.get<std::int64_t>(key) >= 0, "--", key, ": must be >= 0 (0 = never), got ",
+                      config.get<std::int64_t>(key));
+    TESSERA_REQUIRE(!std::isnan(config.get<double>("attack.target_fitness")), "--attack.target_fitness: NaN");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
     if (method == "ga") attack::check(ga_settings(config));
     else attack::check(sa_settings(config));
@@ -154,12 +145,20 @@ int run_attack(const Config& config, MPI_Comm world) {
                             config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
   const int service_ranks = size_of(world) - groups.attack_ranks;
   const auto target = agree(world, [&] {
-    auto targets = service::plan(*model.network, block_settings(config), service_ranks);
+    auto targets = blocks::plan(*model.network, block_settings(config), service_ranks);
     TESSERA_REQUIRE(targets.size() == 1, "--blocks.layers: the attack targets one layer, got ", targets.size());
     const auto& g = targets.front().grid;
     TESSERA_REQUIRE(g.out % g.bh == 0 && g.in % g.bw == 0, "--blocks.bh, --blocks.bw: the attack needs blocks of one ",
                     "shape, but ", g.out, "x", g.in, " is not a multiple of ", g.bh, "x", g.bw);
     return targets.front();
+  });
+  agree(world, [&] {
+    // Every member of the population is a genome over the grid's positions; the
+    // children of a generation are as many again.
+    const double members = method == "ga" ? static_cast<double>(config.get<std::int64_t>("ga.population")) : 1.0;
+    require_memory(members * 2 * static_cast<double>(target.grid.count()) * sizeof(std::int32_t) * groups.attack_ranks,
+                   "--ga.population: " + std::to_string(config.get<std::int64_t>("ga.population")) +
+                       " members per island of " + std::to_string(target.grid.count()) + " positions");
   });
   const auto held = agree(world, [&] {
     auto h = threat::held_blocks(target.placement, drop_rate, seed, config.get<std::int64_t>("attack.repeat"));
@@ -173,13 +172,17 @@ int run_attack(const Config& config, MPI_Comm world) {
     return data::Split{d.test.images.narrow(0, 0, images), d.test.labels.narrow(0, 0, images)};
   });
   const auto path = output_path(config, world, "attack-" + model.info.arch);
-  const auto checkpoint_path = path.substr(0, path.size() - 3) + ".checkpoint.h5";
+  const auto checkpoint_path = cli::checkpoint_path(path);
   std::unique_ptr<attack::Checkpoint> resume;
   if (config.get<bool>("attack.resume")) {
     resume = std::make_unique<attack::Checkpoint>(attack::read_checkpoint(checkpoint_path, world));
     agree(world, [&] {
       TESSERA_REQUIRE(resume->fingerprint == fingerprint(config), "--attack.resume: '", checkpoint_path,
                       "' was written with other settings: ", first_difference(fingerprint(config), resume->fingerprint));
+      TESSERA_REQUIRE(resume->history.positions == target.grid.count() &&
+                          resume->history.held == static_cast<std::int64_t>(held.size()),
+                      "--attack.resume: '", checkpoint_path, "' places ", resume->history.held, " blocks on ",
+                      resume->history.positions, " positions, this run ", held.size(), " on ", target.grid.count());
     });
   }
   auto layer = models::split_at(*model.network, target.layer);
@@ -244,7 +247,7 @@ int run_attack(const Config& config, MPI_Comm world) {
   std::vector<std::int32_t> truth(held.begin(), held.end());
   if (rank_of(world) == 0) truth = loot.truth;
   group.create_dataset<std::int32_t>("truth", {truth.size()}).write(truth.data());
-  service::write_blocks({target}, file.root());
+  blocks::write_targets({target}, file.root());
   file.commit();
   std::error_code ignored;
   if (rank_of(world) == 0) std::filesystem::remove(checkpoint_path, ignored);  // superseded by the complete file

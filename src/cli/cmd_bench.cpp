@@ -8,7 +8,7 @@
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "train/trainer.hpp"
 

@@ -15,12 +15,12 @@
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "data/datasets.hpp"
 #include "models/model_file.hpp"
-#include "service/service.hpp"
+#include "blocks/targets.hpp"
 
 namespace tessera::cli {
 
@@ -80,7 +80,7 @@ int run(const Config& config, MPI_Comm world) {
   });
   auto model = models::load(config.get<std::string>("model.checkpoint"), world,
                             config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
-  const auto target = agree(world, [&] { return service::plan(*model.network, block_settings(config), 1).front(); });
+  const auto target = agree(world, [&] { return blocks::plan(*model.network, block_settings(config), 1).front(); });
   const auto data = agree(world, [&] {
     auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, images);
     TESSERA_REQUIRE(d.test.size() >= images, "--bench.eval_samples: the test set has ", d.test.size());

@@ -12,7 +12,7 @@
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "service/runner.hpp"
 
@@ -116,7 +116,7 @@ int run(const Config& config, MPI_Comm world) {
     auto options = block_settings(config);
     options.bh = options.bw = size;
     auto network = models::build(arch, 1);
-    auto targets = agree(world, [&] { return service::plan(*network, options, comm->size()); });
+    auto targets = agree(world, [&] { return blocks::plan(*network, options, comm->size()); });
     service::Service served(network, targets, *comm, 1);
     auto optimizer = service::make_optimizer(served, settings);
     const auto lengths = service::batch_split(batch, *comm);

@@ -12,7 +12,7 @@
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
@@ -68,7 +68,7 @@ int run(const Config& config, MPI_Comm world) {
     victim = loaded.network;
     arch = loaded.info.arch;
   }
-  const auto target = agree(world, [&] { return service::plan(*victim, block_settings(config), 1).front(); });
+  const auto target = agree(world, [&] { return blocks::plan(*victim, block_settings(config), 1).front(); });
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
   });

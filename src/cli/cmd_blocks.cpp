@@ -4,7 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
@@ -27,13 +27,13 @@ int run(const Config& config, MPI_Comm world) {
   const auto targets = agree(world, [&] {
     const int ranks = config.get<int>("blocks.ranks");
     TESSERA_REQUIRE(ranks >= 0, "--blocks.ranks: must be >= 0, got ", ranks);
-    return service::plan(*model.network, block_settings(config), ranks ? ranks : size_of(world),
+    return blocks::plan(*model.network, block_settings(config), ranks ? ranks : size_of(world),
                          /*linear_only=*/false);
   });
 
-  const auto path = (std::filesystem::path(folder) / "blocks.h5").string();
+  const auto path = checked_output_file((std::filesystem::path(folder) / "blocks.h5").string(), world);
   io::OutputFile file(path, world, {"blocks", config.ini_text(), config.get<std::uint64_t>("run.seed")});
-  service::write_blocks(targets, file.root());
+  blocks::write_targets(targets, file.root());
   file.commit();
   for (const auto& t : targets)
     log::info(t.layer, ".weight ", t.grid.out, "x", t.grid.in, " in ", t.grid.bh, "x", t.grid.bw, " blocks: ",

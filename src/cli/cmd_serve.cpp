@@ -9,8 +9,9 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "comm/communicator.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
+#include "core/stop.hpp"
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
 #include "service/runner.hpp"
@@ -29,7 +30,7 @@ void add_options(po::options_description& options) {
      "infer: distributed inference on the test set; train: distributed SGD steps")
     ("serve.batch", po::value<std::int64_t>()->default_value(256), "images per step over all ranks")
     ("serve.steps", po::value<std::int64_t>()->default_value(20), "training steps (serve.mode=train)")
-    ("serve.check", po::value<bool>()->default_value(true),
+    ("serve.check", flag_value(true),
      "compare with the monolithic model (logits in infer mode, weights after training)")
     ("trace.steps", po::value<std::int64_t>()->default_value(1), "steps recorded in /trace (0 = none)")
     ("comm.backend", po::value<std::string>()->default_value("auto"),
@@ -56,6 +57,7 @@ Settings settings_from(const Config& config) {
   s.train.weight_decay = config.get<double>("train.weight_decay");
   s.train.seed = config.get<std::uint64_t>("run.seed");
   TESSERA_REQUIRE(s.mode == "infer" || s.mode == "train", "--serve.mode: must be infer or train, got '", s.mode, "'");
+  if (s.mode == "train") check_training_options(config);
   TESSERA_REQUIRE(s.batch >= 1, "--serve.batch: must be >= 1, got ", s.batch);
   TESSERA_REQUIRE(s.train.steps >= 1, "--serve.steps: must be >= 1, got ", s.train.steps);
   TESSERA_REQUIRE(s.trace_steps >= 0, "--trace.steps: must be >= 0, got ", s.trace_steps);
@@ -70,13 +72,15 @@ double max_weight_difference(const std::map<std::string, torch::Tensor>& a,
 }
 
 int run(const Config& config, MPI_Comm world) {
+  stop::install_handlers();  // a signal ends the run between steps, with no file left behind
   const auto folder = output_folder(config, world);
+  const auto path = checked_output_file((std::filesystem::path(folder) / "serve.h5").string(), world);
   const auto settings = agree(world, [&] { return settings_from(config); });
   auto model = models::load(config.get<std::string>("model.checkpoint"), world,
                             config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
   const auto& arch = models::architecture(model.info.arch);
   auto comm = comm::make_communicator(config.get<std::string>("comm.backend"), world);
-  auto targets = agree(world, [&] { return service::plan(*model.network, block_settings(config), comm->size()); });
+  auto targets = agree(world, [&] { return blocks::plan(*model.network, block_settings(config), comm->size()); });
   const service::LogicalDevices devices(*model.network, targets, {arch.channels, arch.height, arch.width},
                                         config.get<std::uint64_t>("run.seed"));
   const auto data = agree(world, [&] {
@@ -92,7 +96,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto seed = config.get<std::uint64_t>("run.seed");
   service::Service served(model.network, targets, *comm, seed);
 
-  io::OutputFile file((std::filesystem::path(folder) / "serve.h5").string(), world,
+  io::OutputFile file(path, world,
                       {"serve", config.ini_text(), seed, comm->size()});
   auto group = file.root().require_group("serve");
   group.set_attr("mode", settings.mode);
@@ -124,7 +128,7 @@ int run(const Config& config, MPI_Comm world) {
       group.set_attr("reference_final_loss", expected.back());
     }
   }
-  service::write_blocks(targets, file.root());
+  blocks::write_targets(targets, file.root());
   service::write_trace(devices, devices.events(settings.trace_steps, settings.batch, settings.mode == "train"),
                        file.root());
   // Peak resident memory of the largest rank, after everything (trace included) was built.

@@ -1,10 +1,13 @@
 // tessera drop and tessera swap: the adversary's reconstruction accuracy over a
 // grid of drop rates (P1: held blocks at their true positions) and of drop rates x
 // swapped pairs (S1: positions after random transpositions), repeats included.
+#include <filesystem>
+
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
+#include "core/memory.hpp"
 #include "core/rng.hpp"
 #include "core/stop.hpp"
 #include "io/output_file.hpp"
@@ -23,8 +26,20 @@ void add_shared_options(po::options_description& options, const std::string& com
   options.add_options()
     ("attack.eval_samples", po::value<std::int64_t>()->default_value(0),
      "images of the test set the adversary evaluates on (0 = the whole test set)")
-    ("attack.repeats", po::value<std::int64_t>()->default_value(3), "repeats of every point (new compromised devices)");
+    ("attack.repeats", po::value<std::int64_t>()->default_value(3), "repeats of every point (new compromised devices)")
+    ("run.resume", flag_value(false)->implicit_value(true, "true"),
+     "continue a stopped sweep from <output>.checkpoint.h5 (a fresh start when there is none); the settings "
+     "must be the same")
+    ("run.checkpoint_seconds", real_value(60),
+     "write the finished points to <output>.checkpoint.h5 at least this often (and on a stop signal)");
 }
+
+// Memory per grid point: its four numbers, in the results, the reduction buffer and
+// the checkpoint's copy.
+constexpr double kBytesPerPoint = 4 * sizeof(double) * 3;
+
+// What may change between a sweep and its continuation.
+const std::vector<std::string> kContinuationOptions = {"run.resume", "run.checkpoint_seconds"};
 
 void add_drop_options(po::options_description& options) {
   add_shared_options(options, "drop");
@@ -44,9 +59,10 @@ void add_swap_options(po::options_description& options) {
 // evaluator holding the target layer's input features.
 struct Setup {
   models::LoadedModel model;
-  service::Target target;
+  blocks::Target target;
   std::unique_ptr<threat::Evaluator> evaluator;
   std::string path;
+  threat::Checkpointing checkpointing;
   std::int64_t repeats = 0;
 };
 
@@ -56,7 +72,7 @@ Setup prepare(const Config& config, MPI_Comm world, const std::string& command) 
   setup.model = models::load(config.get<std::string>("model.checkpoint"), world,
                              config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
   setup.target = agree(world, [&] {
-    auto targets = service::plan(*setup.model.network, block_settings(config), 1);
+    auto targets = blocks::plan(*setup.model.network, block_settings(config), 1);
     TESSERA_REQUIRE(targets.size() == 1, "--blocks.layers: ", command, " attacks one layer, got ", targets.size());
     return targets.front();
   });
@@ -76,6 +92,15 @@ Setup prepare(const Config& config, MPI_Comm world, const std::string& command) 
   setup.evaluator = std::make_unique<threat::Evaluator>(*setup.model.network, setup.target.layer,
                                                         setup.target.grid, eval);
   setup.path = output_path(config, world, command + "-" + setup.model.info.arch);
+  setup.checkpointing.path = checkpoint_path(setup.path);
+  setup.checkpointing.fingerprint = config.fingerprint(kContinuationOptions);
+  setup.checkpointing.resume = config.get<bool>("run.resume");
+  setup.checkpointing.every_seconds = config.get<double>("run.checkpoint_seconds");
+  agree(world, [&] {
+    TESSERA_REQUIRE(setup.checkpointing.every_seconds >= 0, "--run.checkpoint_seconds: must be >= 0, got ",
+                    setup.checkpointing.every_seconds);
+  });
+  threat::load_checkpoint(setup.checkpointing, command, world);
   return setup;
 }
 
@@ -115,17 +140,31 @@ void write_results(const std::vector<threat::PointResult>& results, const std::v
   for (int k = 0; k < 4; ++k) group.create_dataset<double>(names[k], dims).write(columns[k].data());
 }
 
+// Commits the output file; its checkpoint is then superseded.
+void finish(io::OutputFile& file, const Setup& setup, MPI_Comm world) {
+  file.commit();
+  std::error_code ignored;
+  if (rank_of(world) == 0) std::filesystem::remove(setup.checkpointing.path, ignored);
+  log::info("wrote '", setup.path, "'");
+}
+
 int run_drop(const Config& config, MPI_Comm world) {
   const auto rates = agree(world, [&] { return threat::parse_grid(config.get<std::string>("drop.rates"), "--drop.rates"); });
   agree(world, [&] {
     for (auto r : rates) TESSERA_REQUIRE(r >= 0 && r <= 1, "--drop.rates: ", r, " is outside [0, 1]");
+  });
+  agree(world, [&] {
+    require_memory(kBytesPerPoint * static_cast<double>(rates.size()) * config.get<std::int64_t>("attack.repeats"),
+                   "--drop.rates x --attack.repeats: " + std::to_string(rates.size()) + " rates x " +
+                       std::to_string(config.get<std::int64_t>("attack.repeats")) + " repeats");
   });
   const auto setup = prepare(config, world, "drop");
   announce(setup, "drop");
   const auto seed = config.get<std::uint64_t>("run.seed");
   const std::int64_t m = rates.size();
   const auto results =
-      threat::drop_sweep(world, *setup.evaluator, setup.target.placement, rates, setup.repeats, seed);
+      threat::drop_sweep(world, *setup.evaluator, setup.target.placement, rates, setup.repeats, seed,
+                         setup.checkpointing);
 
   io::OutputFile file(setup.path, world, {"drop", config.ini_text(), seed});
   auto group = file.root().require_group("drop");
@@ -133,9 +172,8 @@ int run_drop(const Config& config, MPI_Comm world) {
   group.set_attr("knowledge", "positions");
   group.create_dataset<double>("rates", {static_cast<hsize_t>(m)}).write(rates.data());
   write_results(results, {static_cast<hsize_t>(m), static_cast<hsize_t>(setup.repeats)}, group);
-  service::write_blocks({setup.target}, file.root());
-  file.commit();
-  log::info("wrote '", setup.path, "'");
+  blocks::write_targets({setup.target}, file.root());
+  finish(file, setup, world);
   return 0;
 }
 
@@ -146,6 +184,13 @@ int run_swap(const Config& config, MPI_Comm world) {
     for (auto x : r) TESSERA_REQUIRE(x >= 0 && x <= 1, "--swap.rates: ", x, " is outside [0, 1]");
     for (auto x : p) TESSERA_REQUIRE(x >= 0 && x == std::floor(x), "--swap.pairs: ", x, " is not a whole number >= 0");
     return std::make_pair(r, p);
+  });
+  agree(world, [&] {
+    require_memory(kBytesPerPoint * static_cast<double>(rates.size()) * static_cast<double>(pairs.size()) *
+                       config.get<std::int64_t>("attack.repeats"),
+                   "--swap.rates x --swap.pairs x --attack.repeats: " + std::to_string(rates.size()) + " x " +
+                       std::to_string(pairs.size()) + " x " + std::to_string(config.get<std::int64_t>("attack.repeats")) +
+                       " points");
   });
   const auto setup = prepare(config, world, "swap");
   const auto seed = config.get<std::uint64_t>("run.seed");
@@ -160,7 +205,7 @@ int run_swap(const Config& config, MPI_Comm world) {
   });
   announce(setup, "swap");
   const auto results = threat::swap_sweep(world, *setup.evaluator, setup.target.placement, setup.target.grid, rates,
-                                          pairs, repeats, seed);
+                                          pairs, repeats, seed, setup.checkpointing);
 
   io::OutputFile file(setup.path, world, {"swap", config.ini_text(), seed});
   auto group = file.root().require_group("swap");
@@ -169,9 +214,8 @@ int run_swap(const Config& config, MPI_Comm world) {
   group.create_dataset<double>("rates", {static_cast<hsize_t>(m)}).write(rates.data());
   group.create_dataset<double>("pairs", {static_cast<hsize_t>(s)}).write(pairs.data());
   write_results(results, {static_cast<hsize_t>(m), static_cast<hsize_t>(s), static_cast<hsize_t>(repeats)}, group);
-  service::write_blocks({setup.target}, file.root());
-  file.commit();
-  log::info("wrote '", setup.path, "'");
+  blocks::write_targets({setup.target}, file.root());
+  finish(file, setup, world);
   return 0;
 }
 

@@ -1,5 +1,5 @@
 // tessera threshold: the seed's granularity-threshold formula (paper section V,
-// DESIGN section 3) with its inputs as options. Prints the smallest number of blocks
+// docs/DESIGN.md section 3) with its inputs as options. Prints the smallest number of blocks
 // N that makes the attack infeasible, the seed's own numeric example recomputed, and
 // where that example does not follow from the formula; with --threshold.from, the
 // threshold measured by attack runs at several granularities beside the formula's at
@@ -17,7 +17,7 @@
 #include "attack/threshold.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "core/partial_files.hpp"
 
@@ -45,7 +45,7 @@ void add_options(po::options_description& options) {
     ("threshold.from", po::value<std::string>()->default_value(""),
      "attack files (comma-separated; merged files count each run): also estimate the measured threshold, "
      "the smallest block count N that none of their runs broke")
-    ("threshold.recovery", po::value<double>()->default_value(0.5),
+    ("threshold.recovery", real_value(0.5),
      "a run breaks its granularity when its best member has at least this fraction of the held blocks "
      "at their true positions in the last generation")
     // Every command takes the run.* options, so one job file can serve them all.

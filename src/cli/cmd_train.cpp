@@ -16,7 +16,7 @@ void add_options(po::options_description& options) {
   add_common_options(options, "train");
   add_training_options(options);
   options.add_options()
-    ("train.reuse", po::value<bool>()->default_value(false),
+    ("train.reuse", flag_value(false),
      "skip training when the output file exists and was written with this same configuration");
 }
 
@@ -30,12 +30,7 @@ train::Settings settings_from(const Config& config) {
   s.lr_step = config.get<int>("train.lr_step");
   s.lr_gamma = config.get<double>("train.lr_gamma");
   s.seed = config.get<std::uint64_t>("run.seed");
-  TESSERA_REQUIRE(s.epochs >= 1, "--train.epochs: must be >= 1, got ", s.epochs);
-  TESSERA_REQUIRE(s.batch >= 1, "--train.batch: must be >= 1, got ", s.batch);
-  TESSERA_REQUIRE(s.lr > 0, "--train.lr: must be > 0, got ", s.lr);
-  TESSERA_REQUIRE(s.momentum >= 0 && s.momentum < 1, "--train.momentum: must be in [0, 1), got ", s.momentum);
-  TESSERA_REQUIRE(s.weight_decay >= 0, "--train.weight_decay: must be >= 0, got ", s.weight_decay);
-  TESSERA_REQUIRE(s.lr_step >= 0, "--train.lr_step: must be >= 0, got ", s.lr_step);
+  check_training_options(config);
   return s;
 }
 
@@ -57,7 +52,7 @@ int run(const Config& config, MPI_Comm world) {
     models::architecture(arch_name);
     return settings_from(config);
   });
-  const auto path = (std::filesystem::path(folder) / (arch_name + ".h5")).string();
+  const auto path = checked_output_file((std::filesystem::path(folder) / (arch_name + ".h5")).string(), world);
   const auto config_text = config.ini_text();
   if (config.get<bool>("train.reuse") && up_to_date(path, config_text, world)) {
     log::info("'", path, "' was trained with this configuration: reused");

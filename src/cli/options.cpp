@@ -1,8 +1,9 @@
 #include "cli/options.hpp"
 
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -35,12 +36,12 @@ void add_training_options(po::options_description& options) {
   options.add_options()
     ("train.epochs", po::value<int>()->default_value(2), "passes over the training set")
     ("train.batch", po::value<int>()->default_value(128), "images per optimizer step (over all ranks)")
-    ("train.lr", po::value<double>()->default_value(0.05), "SGD learning rate")
-    ("train.momentum", po::value<double>()->default_value(0.9), "SGD momentum")
-    ("train.weight_decay", po::value<double>()->default_value(5e-4), "SGD weight decay (L2)")
+    ("train.lr", real_value(0.05), "SGD learning rate")
+    ("train.momentum", real_value(0.9), "SGD momentum")
+    ("train.weight_decay", real_value(5e-4), "SGD weight decay (L2)")
     ("train.lr_step", po::value<int>()->default_value(0),
      "multiply the learning rate by train.lr_gamma every this many epochs (0 = constant)")
-    ("train.lr_gamma", po::value<double>()->default_value(0.1), "step learning-rate factor");
+    ("train.lr_gamma", real_value(0.1), "step learning-rate factor");
 }
 
 void add_block_options(po::options_description& options) {
@@ -54,8 +55,23 @@ void add_block_options(po::options_description& options) {
      "blocks -> devices: random (seeded) or contiguous");
 }
 
-service::Options block_settings(const Config& config) {
-  service::Options options;
+void check_training_options(const Config& config) {
+  const auto epochs = config.get<int>("train.epochs"), batch = config.get<int>("train.batch");
+  const auto lr_step = config.get<int>("train.lr_step");
+  const auto lr = config.get<double>("train.lr"), momentum = config.get<double>("train.momentum");
+  const auto weight_decay = config.get<double>("train.weight_decay"), gamma = config.get<double>("train.lr_gamma");
+  TESSERA_REQUIRE(epochs >= 1, "--train.epochs: must be >= 1, got ", epochs);
+  TESSERA_REQUIRE(batch >= 1, "--train.batch: must be >= 1, got ", batch);
+  TESSERA_REQUIRE(std::isfinite(lr) && lr > 0, "--train.lr: must be a finite number > 0, got ", lr);
+  TESSERA_REQUIRE(momentum >= 0 && momentum < 1, "--train.momentum: must be in [0, 1), got ", momentum);
+  TESSERA_REQUIRE(std::isfinite(weight_decay) && weight_decay >= 0,
+                  "--train.weight_decay: must be a finite number >= 0, got ", weight_decay);
+  TESSERA_REQUIRE(lr_step >= 0, "--train.lr_step: must be >= 0, got ", lr_step);
+  TESSERA_REQUIRE(std::isfinite(gamma) && gamma > 0, "--train.lr_gamma: must be a finite number > 0, got ", gamma);
+}
+
+blocks::Settings block_settings(const Config& config) {
+  blocks::Settings options;
   options.layers = split_list(config.get<std::string>("blocks.layers"));
   options.bh = config.get<std::int64_t>("blocks.bh");
   options.bw = config.get<std::int64_t>("blocks.bw");
@@ -90,7 +106,20 @@ std::string output_path(const Config& config, MPI_Comm comm, const std::string& 
                     "' is a file name, not a path (the folder is --run.out)");
   });
   const auto folder = output_folder(config, comm);
-  return (std::filesystem::path(folder) / ((name.empty() ? default_name : name) + ".h5")).string();
+  return checked_output_file((std::filesystem::path(folder) / ((name.empty() ? default_name : name) + ".h5")).string(),
+                             comm);
+}
+
+std::string checked_output_file(const std::string& path, MPI_Comm comm) {
+  agree(comm, [&] {
+    TESSERA_REQUIRE(!std::filesystem::is_directory(path), "cannot write '", path,
+                    "': a folder of that name is in the way (see --run.out, --run.name)");
+  });
+  return path;
+}
+
+std::string checkpoint_path(const std::string& output_path) {
+  return (std::filesystem::path(output_path).replace_extension("").string()) + ".checkpoint.h5";
 }
 
 }  // namespace tessera::cli

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/config.hpp"
-#include "service/service.hpp"
+#include "blocks/targets.hpp"
 
 namespace tessera::cli {
 
@@ -15,9 +15,11 @@ namespace tessera::cli {
 void add_common_options(po::options_description& options, const std::string& command);
 // train.* (epochs, batch, lr, momentum, weight_decay, lr_step, lr_gamma).
 void add_training_options(po::options_description& options);
+// Errors naming the train.* option whose value no training can use (every command that trains).
+void check_training_options(const Config& config);
 // blocks.* (layers, bh, bw, per_device, placement).
 void add_block_options(po::options_description& options);
-service::Options block_settings(const Config& config);
+blocks::Settings block_settings(const Config& config);
 
 // The output folder of a run: `run.out`, created if missing (collective).
 std::string output_folder(const Config& config, MPI_Comm comm);
@@ -27,5 +29,12 @@ void add_run_name_option(po::options_description& options);
 // `run.out`/`run.name`.h5, or `run.out`/`default_name`.h5 when run.name is empty;
 // creates the folder (collective).
 std::string output_path(const Config& config, MPI_Comm comm, const std::string& default_name);
+
+// `path`, after checking (collective) that nothing stands in the way of writing it
+// there later: found before the work rather than after it.
+std::string checked_output_file(const std::string& path, MPI_Comm comm);
+
+// The checkpoint beside an output file: "out/drop-x.h5" -> "out/drop-x.checkpoint.h5".
+std::string checkpoint_path(const std::string& output_path);
 
 }  // namespace tessera::cli

@@ -7,10 +7,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "cli/commands.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "core/partial_files.hpp"
 #include "core/stop.hpp"
@@ -44,6 +45,17 @@ const Command* find_command(const std::vector<std::string>& args, std::size_t& w
   return nullptr;
 }
 
+// The sections any command reads: a job file's other sections are typos.
+std::set<std::string> every_section() {
+  std::set<std::string> sections;
+  for (const auto& command : commands()) {
+    po::options_description options;
+    command.add_options(options);
+    sections.merge(sections_of(options));
+  }
+  return sections;
+}
+
 // Large tensors (a population's activations: tens of MiB) are allocated and freed
 // every call. Above the mmap threshold glibc returns them to the kernel at once, and
 // the next call takes page faults on fresh zeroed pages: about a tenth of the attack's
@@ -70,13 +82,25 @@ int dispatch(const std::vector<std::string>& args, MPI_Comm world) {
   }
   std::size_t words = 0;
   const Command* command = find_command(args, words);
-  if (!command)
-    throw AgreedError("unknown command '" + args[0] + "' (see 'tessera --help' for the list)");
+  if (!command) {
+    // "bench" alone names a family of commands ("bench train", ...): list them.
+    std::string family;
+    for (const auto& c : commands())
+      if (c.name.rfind(args[0] + " ", 0) == 0) family += (family.empty() ? "" : ", ") + c.name.substr(args[0].size() + 1);
+    if (family.empty()) throw AgreedError("unknown command '" + args[0] + "' (see 'tessera --help' for the list)");
+    const bool help = args.size() == 1 || args[1] == "--help" || args[1] == "-h";
+    if (help && log::printing())
+      std::cout << "'tessera " << args[0] << " <what>' with <what> one of: " << family << "\n"
+                << "'tessera " << args[0] << " <what> --help' lists that command's options.\n";
+    if (help) return args.size() == 1 ? 2 : 0;
+    throw AgreedError("unknown command '" + args[0] + " " + args[1] + "': 'tessera " + args[0] + "' takes one of " +
+                      family);
+  }
 
   po::options_description options("options of 'tessera " + command->name + "'", 100, 50);
   command->add_options(options);
   const std::vector<std::string> rest(args.begin() + words, args.end());
-  const Config config = agree(world, [&] { return Config::parse(command->name, options, rest); });
+  const Config config = agree(world, [&] { return Config::parse(command->name, options, rest, every_section()); });
   if (config.help_requested()) {
     if (log::printing())
       std::cout << "tessera " << command->name << ": " << command->summary << "\n"

@@ -2,7 +2,7 @@
 #include <numeric>
 
 #include "comm/communicator.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/error.hpp"
 
 namespace tessera::comm {
@@ -16,6 +16,15 @@ std::vector<std::int64_t> balanced_lengths(std::int64_t count, int ranks) {
 }
 
 namespace {
+
+// Elements per row (dimension 0). From the shape, not numel() / rows: a rank whose
+// slice has no rows must still count the same row size as the others, or the ranks'
+// counts disagree and the collective never completes.
+std::int64_t row_elements(const torch::Tensor& t) {
+  std::int64_t n = 1;
+  for (std::int64_t d = 1; d < t.dim(); ++d) n *= t.size(d);
+  return n;
+}
 
 MPI_Datatype mpi_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
@@ -57,7 +66,7 @@ class MpiCommunicator final : public Communicator {
     if (size_ == 1) return part;
     auto src = part.contiguous();
     auto shape = src.sizes().vec();
-    const std::int64_t row = src.numel() / std::max<std::int64_t>(1, src.size(0));
+    const std::int64_t row = row_elements(src);
     shape[0] = std::accumulate(lengths.begin(), lengths.end(), std::int64_t{0});
     auto whole = torch::empty(shape, src.options());
     std::vector<int> counts(size_), displs(size_);
@@ -76,7 +85,7 @@ class MpiCommunicator final : public Communicator {
     TESSERA_ASSERT(static_cast<int>(lengths.size()) == size_);
     auto src = whole.contiguous();
     if (size_ == 1) return src;
-    const std::int64_t row = src.numel() / std::max<std::int64_t>(1, src.size(0));
+    const std::int64_t row = row_elements(src);
     auto shape = src.sizes().vec();
     shape[0] = lengths[rank_];
     auto mine = torch::empty(shape, src.options());

@@ -11,7 +11,7 @@
 #include <numeric>
 
 #include "comm/communicator.hpp"
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/error.hpp"
 
 namespace tessera::comm {

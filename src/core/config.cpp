@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -38,7 +39,27 @@ std::string value_text(const boost::any& value) {
   return out.str();
 }
 
+std::string list_text(const std::set<std::string>& items) {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
 }  // namespace
+
+std::set<std::string> sections_of(const po::options_description& options) {
+  std::set<std::string> sections;
+  for (const auto& option : options.options()) sections.insert(section_of(option->long_name()));
+  return sections;
+}
+
+po::typed_value<double>* real_value(double default_value) {
+  return po::value<double>()->default_value(default_value, value_text(boost::any(default_value)));
+}
+
+po::typed_value<bool>* flag_value(bool default_value) {
+  return po::value<bool>()->default_value(default_value, default_value ? "true" : "false");
+}
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
@@ -53,7 +74,7 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 Config Config::parse(const std::string& command, const po::options_description& options,
-                     const std::vector<std::string>& args) {
+                     const std::vector<std::string>& args, const std::set<std::string>& known_sections) {
   Config config;
   config.command_ = command;
   config.options_ = &options;
@@ -66,7 +87,12 @@ Config Config::parse(const std::string& command, const po::options_description& 
 
   const std::string see_help = " (see 'tessera " + command + " --help')";
   try {
-    po::store(po::command_line_parser(args).options(all).run(), config.values_);
+    const auto parsed = po::command_line_parser(args).options(all).run();
+    for (const auto& option : parsed.options)
+      TESSERA_REQUIRE(option.position_key < 0, "unexpected argument '",
+                      option.original_tokens.empty() ? std::string() : option.original_tokens.front(),
+                      "' (options are --section.key=value)", see_help);
+    po::store(parsed, config.values_);
   } catch (const po::unknown_option& e) {
     // For "--key=value" Boost names the whole token; the value is not part of the name.
     const auto name = e.get_option_name().substr(0, e.get_option_name().find('='));
@@ -87,10 +113,14 @@ Config Config::parse(const std::string& command, const po::options_description& 
       throw Error("job file '" + path + "': " + e.what());
     }
     // A typo inside a section this command reads is an error; other sections
-    // belong to other commands.
+    // belong to other commands, but a section no command reads is a typo too.
     for (const auto& option : parsed.options) {
       if (!option.unregistered) continue;
       const auto section = section_of(option.string_key);
+      TESSERA_REQUIRE(!section.empty(), "job file '", path, "': '", option.string_key,
+                      "' stands before any [section] (options are [section] then key = value)");
+      TESSERA_REQUIRE(known_sections.empty() || known_sections.count(section), "job file '", path,
+                      "': no command reads a section [", section, "] (known sections: ", list_text(known_sections), ")");
       for (const auto& known : options.options())
         TESSERA_REQUIRE(section_of(known->long_name()) != section, "job file '", path,
                         "': unknown option '", option.string_key, "' for 'tessera ", command, "'",
@@ -107,25 +137,46 @@ Config Config::parse(const std::string& command, const po::options_description& 
   } catch (const po::error& e) {
     throw Error(std::string(e.what()) + see_help);
   }
+  // Unsigned options (seeds) are stored in files as int64; Boost reads "-1" as
+  // 2^64 - 1, so the range is checked here rather than when the file is written.
+  for (const auto& [key, value] : config.values_) {
+    const auto* number = boost::any_cast<std::uint64_t>(&value.value());
+    TESSERA_REQUIRE(!number || *number <= static_cast<std::uint64_t>(INT64_MAX), "--", key,
+                    ": must be a whole number from 0 to ", INT64_MAX, ", got ", *number, see_help);
+  }
   return config;
 }
 
-std::string Config::ini_text() const {
+std::string Config::ini_text() const { return "# tessera " + command_ + ": resolved configuration\n" + settings_text({}); }
+
+std::string Config::fingerprint(const std::vector<std::string>& ignored) const { return settings_text(ignored); }
+
+std::string Config::settings_text(const std::vector<std::string>& ignored) const {
   std::map<std::string, std::map<std::string, std::string>> sections;
   for (const auto& option : options_->options()) {
     const auto& key = option->long_name();
+    if (std::find(ignored.begin(), ignored.end(), key) != ignored.end()) continue;
     auto found = values_.find(key);
     if (found == values_.end() || found->second.empty()) continue;
     auto dot = key.find('.');
     sections[section_of(key)][key.substr(dot + 1)] = value_text(found->second.value());
   }
   std::ostringstream out;
-  out << "# tessera " << command_ << ": resolved configuration\n";
   for (const auto& [section, entries] : sections) {
     out << "\n[" << section << "]\n";
     for (const auto& [key, value] : entries) out << key << " = " << value << "\n";
   }
   return out.str();
+}
+
+std::string first_difference(const std::string& here, const std::string& there) {
+  std::istringstream x(here), y(there);
+  std::string p, q;
+  while (true) {
+    const bool more_x = static_cast<bool>(std::getline(x, p)), more_y = static_cast<bool>(std::getline(y, q));
+    if (!more_x && !more_y) return "";
+    if (!more_x || !more_y || p != q) return "'" + p + "' here, '" + q + "' in the checkpoint";
+  }
 }
 
 }  // namespace tessera

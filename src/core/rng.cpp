@@ -1,5 +1,7 @@
 #include "core/rng.hpp"
 
+#include <stdexcept>
+
 namespace tessera {
 
 namespace {
@@ -17,5 +19,19 @@ std::uint64_t derive_seed(std::uint64_t seed, std::string_view purpose, std::uin
   for (unsigned char ch : purpose) h = (h ^ ch) * 0x100000001b3ULL;
   return splitmix64(splitmix64(seed ^ h) + index);
 }
+
+std::uint64_t uniform_below(std::uint64_t bound, Rng& rng) {
+  if (bound == 0) throw std::invalid_argument("uniform_below needs a bound >= 1");
+  // 2^64 mod bound, computed in 64 bits: the values below it are the partial
+  // last block that would bias x % bound, so they are redrawn (probability
+  // < bound / 2^64).
+  const std::uint64_t threshold = (0 - bound) % bound;
+  for (;;) {
+    const std::uint64_t x = rng();
+    if (x >= threshold) return x % bound;
+  }
+}
+
+double uniform_unit(Rng& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 }  // namespace tessera

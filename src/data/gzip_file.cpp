@@ -1,7 +1,9 @@
 #include "data/gzip_file.hpp"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -30,17 +32,26 @@ std::vector<std::uint8_t> read_maybe_gzipped(const std::string& path) {
   std::unique_ptr<gzFile_s, GzCloser> file(gzopen(path.c_str(), "rb"));
   TESSERA_REQUIRE(file, "cannot open '", path, "': ",
                   errno != 0 ? std::strerror(errno) : "out of memory");
-  // Fewer read calls on the multi-megabyte image files than with the 8 KiB default.
-  gzbuffer(file.get(), 1 << 17);
+  // The file's size sizes the first read (exactly, for a plain file) and zlib's
+  // buffers: a small file is not zero-filled over a megabyte, and the multi-megabyte
+  // image files take few read calls (128 KiB buffers instead of zlib's 8 KiB).
+  struct stat info {};
+  const std::size_t on_disk =
+      stat(path.c_str(), &info) == 0 && info.st_size > 0 ? static_cast<std::size_t>(info.st_size) : 0;
+  if (on_disk > (std::size_t{1} << 20)) gzbuffer(file.get(), 1 << 17);
 
+  // gzread returns less than asked only at the end of the data or on an error. A
+  // gzipped file holds more data than its size, so the chunks double (to 16 MiB).
+  constexpr std::size_t max_chunk = std::size_t{1} << 24;
+  std::size_t chunk = std::clamp(on_disk + 1, std::size_t{1} << 12, max_chunk);
   std::vector<std::uint8_t> bytes;
-  constexpr std::size_t chunk = std::size_t{1} << 20;
   for (;;) {
     const std::size_t used = bytes.size();
     bytes.resize(used + chunk);
     const int got = gzread(file.get(), bytes.data() + used, static_cast<unsigned>(chunk));
     bytes.resize(used + (got > 0 ? static_cast<std::size_t>(got) : 0));
-    if (got <= 0) break;
+    if (got < static_cast<int>(chunk)) break;
+    chunk = std::min(chunk * 2, max_chunk);
   }
 
   // A stream cut short is not an error from gzread itself: zlib records it

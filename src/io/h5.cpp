@@ -210,6 +210,13 @@ File File::create(const std::string& path, MPI_Comm comm) {
 File File::open(const std::string& path, MPI_Comm comm, bool writable) {
   silence_hdf5();
   auto state = make_state(path, comm);
+  // A missing file or a folder is reported before MPI-IO tries it (it would print
+  // lines of its own); every rank agrees first, so none enters H5Fopen alone.
+  struct stat info {};
+  const std::string early = stat(path.c_str(), &info) != 0 ? errno_text(errno)
+                            : S_ISDIR(info.st_mode)         ? std::string("is a directory")
+                                                            : std::string();
+  agree_on_message(comm, early.empty() ? early : concat("cannot open HDF5 file '", path, "': ", early));
   Handle fapl = file_access(*state);
   hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get());
   std::string failure;

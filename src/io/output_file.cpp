@@ -4,7 +4,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/partial_files.hpp"
 #include "tessera_version.hpp"
@@ -28,7 +28,8 @@ OutputFile::OutputFile(const std::string& path, MPI_Comm comm, const Provenance&
     TESSERA_REQUIRE(folder.empty() || std::filesystem::is_directory(folder), "cannot write '", path,
                     "': folder '", folder.string(), "' does not exist");
   });
-  if (rank_of(comm) == 0) partial_files::add(partial_);
+  // Every rank registers it: whichever rank faults and aborts the job removes it.
+  partial_files::add(partial_);
   file_ = agree(comm, [&] { return h5::File::create(partial_, comm); });
 
   const int world_size = size_of(comm);
@@ -52,7 +53,7 @@ void OutputFile::commit() {
     std::filesystem::rename(partial_, path_, error);
     TESSERA_REQUIRE(!error, "cannot rename '", partial_, "' to '", path_, "': ", error.message());
   });
-  if (rank_of(comm_) == 0) partial_files::forget(partial_);
+  partial_files::forget(partial_);
   committed_ = true;
 }
 
@@ -63,10 +64,8 @@ OutputFile::~OutputFile() {
     file_.close();
   } catch (...) {
   }
-  if (rank_of(comm_) == 0) {
-    std::remove(partial_.c_str());
-    partial_files::forget(partial_);
-  }
+  if (rank_of(comm_) == 0) std::remove(partial_.c_str());
+  partial_files::forget(partial_);
 }
 
 }  // namespace tessera::io

@@ -12,7 +12,7 @@
 
 namespace tessera::io {
 
-// The root attributes of every output file (DESIGN section 4).
+// The root attributes of every output file (docs/DESIGN.md section 4).
 struct Provenance {
   std::string command;
   std::string config;  // the resolved INI text

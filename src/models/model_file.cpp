@@ -54,6 +54,8 @@ LoadedModel load(const std::string& path, MPI_Comm comm, const std::string& expe
                       shape_text(param.sizes().vec()));
       auto values = dataset.read<float>();
       param.copy_(torch::from_blob(values.data(), param.sizes(), torch::kFloat32));
+      TESSERA_REQUIRE(torch::isfinite(param).all().item<bool>(), "model file '", path, "': parameter '", item.key(),
+                      "' holds NaN or infinite values (a diverged training run?)");
     }
     return loaded;
   });

@@ -1,5 +1,5 @@
 // Model files: /model/<state_dict name> float32 datasets with attributes arch,
-// dataset and test_accuracy on /model (DESIGN section 4).
+// dataset and test_accuracy on /model (docs/DESIGN.md section 4).
 #pragma once
 
 #include <mpi.h>

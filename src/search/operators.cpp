@@ -61,22 +61,6 @@ bool better(const std::vector<double>& f, std::size_t i, std::size_t j) {
 
 }  // namespace
 
-std::uint64_t uniform_below(std::uint64_t bound, std::mt19937_64& rng) {
-  if (bound == 0) fail("uniform_below needs a bound >= 1");
-  // 2^64 mod bound, computed in 64 bits: the values below it are the partial
-  // last block that would bias x % bound, so they are redrawn (probability
-  // < bound / 2^64, negligible for genome sizes).
-  const std::uint64_t threshold = (0 - bound) % bound;
-  for (;;) {
-    const std::uint64_t x = rng();
-    if (x >= threshold) return x % bound;
-  }
-}
-
-double uniform_unit(std::mt19937_64& rng) {
-  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
-}
-
 Genome identity(std::int32_t n) {
   if (n < 0) fail("genome length must be >= 0");
   Genome g(static_cast<std::size_t>(n));
@@ -220,11 +204,7 @@ void insert_mutation(Genome& g, std::mt19937_64& rng) {
 void scramble_mutation_at(Genome& g, std::int32_t begin, std::int32_t end, std::mt19937_64& rng) {
   const std::int32_t n = checked_size(g, "genome");
   check_cuts(n, begin, end, "scramble_mutation_at");
-  // Fisher-Yates from the back; the last step (one entry left) draws nothing.
-  for (std::int32_t len = end - begin; len > 1; --len) {
-    const std::int32_t k = draw_index(len, rng);
-    std::swap(g[begin + len - 1], g[begin + k]);
-  }
+  tessera::shuffle(g.begin() + begin, g.begin() + end, rng);
 }
 
 void scramble_mutation(Genome& g, std::mt19937_64& rng) {

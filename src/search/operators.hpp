@@ -1,18 +1,16 @@
 // Genetic-algorithm and local-search operators on permutation genomes.
 //
-// Genome (DESIGN.md section 1): a permutation g of [0, N). The adversary holds
+// Genome (docs/DESIGN.md section 1): a permutation g of [0, N). The adversary holds
 // H <= N blocks; held block k sits at grid position g[k] for k < H, and
 // g[H..N) are the positions left empty. Keeping the empty positions in the
 // genome as a reservoir means every operator only has to preserve "is a
 // permutation" for a candidate to be a valid placement (distinct positions),
-// which is the property the seed's GA never had (DESIGN.md section 7).
+// which is the property the seed's GA never had (docs/DESIGN.md section 7).
 //
 // Pure std C++ (no LibTorch, no MPI) so it builds into tessera_base and is
 // tested in isolation. Every random operator takes the caller's
-// std::mt19937_64 and draws only through uniform_below / uniform_unit below:
-// the engine's output is fixed by the standard but std::uniform_*_distribution
-// is not, so this keeps results identical across standard libraries
-// (DESIGN.md section 5: same seed, same file contents).
+// std::mt19937_64 and draws only through the portable draws of core/rng.hpp,
+// so results are identical across standard libraries.
 //
 // Preconditions that the caller can get wrong (mismatched lengths, an argument
 // that is not a permutation, out-of-range cuts or counts) throw
@@ -24,19 +22,16 @@
 #include <random>
 #include <vector>
 
+#include "core/rng.hpp"
+
 namespace tessera::search {
 
 using Genome = std::vector<std::int32_t>;
 
-// --- portable random draws -------------------------------------------------
+// --- portable random draws (core/rng.hpp) ----------------------------------
 
-// Uniform integer in [0, bound), bound >= 1. Rejection sampling on the full
-// 64-bit output (reject the lowest 2^64 mod bound values, then reduce mod
-// bound), so it is exactly unbiased and needs no 128-bit arithmetic.
-std::uint64_t uniform_below(std::uint64_t bound, std::mt19937_64& rng);
-
-// Uniform double in [0, 1) with 53 random bits (one engine call).
-double uniform_unit(std::mt19937_64& rng);
+using tessera::uniform_below;
+using tessera::uniform_unit;
 
 // --- genomes ---------------------------------------------------------------
 

@@ -1,10 +1,18 @@
 #include "service/runner.hpp"
 
 #include "core/log.hpp"
+#include "core/stop.hpp"
 
 namespace tessera::service {
 
 namespace {
+// Collective, once per step: a signal to any rank (core/stop.hpp) stops them all here.
+void stop_if_signalled(Service& service, const char* what, std::int64_t done, std::int64_t total) {
+  if (const int signal = stop::agreed(service.communicator().mpi()))
+    throw stop::Stopped(stop::signal_name(signal) + " received after " + std::to_string(done) + " of " +
+                        std::to_string(total) + " " + what + "; no file written");
+}
+
 std::int64_t my_offset(const Service& service, const std::vector<std::int64_t>& lengths) {
   return offset_of(lengths, service.communicator().rank());
 }
@@ -37,6 +45,7 @@ InferenceReport infer(Service& service, models::Network* reference, const data::
       maxima[1] = std::max(maxima[1], expected.abs().max().item<double>());
     }
     if (progress) clock.advance();
+    stop_if_signalled(service, "batches", begin / batch + 1, chunks);
   }
   MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm.mpi());
   MPI_Allreduce(MPI_IN_PLACE, maxima, 2, MPI_DOUBLE, MPI_MAX, comm.mpi());
@@ -86,6 +95,7 @@ std::vector<double> train_steps(Service& service, const data::Split& split, cons
     auto positions = torch::arange(s * settings.batch, (s + 1) * settings.batch) % split.size();
     losses.push_back(train_step(service, optimizer, split, order.index_select(0, positions), s));
     if (progress) clock.advance(1, "loss " + std::to_string(losses.back()));
+    stop_if_signalled(service, "training steps", s + 1, settings.steps);
   }
   return losses;
 }

@@ -19,46 +19,7 @@ std::int64_t offset_of(const std::vector<std::int64_t>& lengths, int rank) {
   return std::accumulate(lengths.begin(), lengths.begin() + rank, std::int64_t{0});
 }
 
-std::vector<Target> plan(const models::Network& network, const Options& options, int ranks, bool linear_only) {
-  auto layers = options.layers;
-  if (layers.empty()) layers.push_back(models::largest_linear(network));
-  std::vector<Target> targets;
-  const auto& steps = network.steps();
-  for (const auto& layer : layers) {
-    std::size_t index = 0;
-    while (index < steps.size() && steps[index].name != layer) ++index;
-    TESSERA_REQUIRE(index < steps.size() && steps[index].has_parameters, "--blocks.layers: the model has no layer '",
-                    layer, "'");
-    TESSERA_REQUIRE(!linear_only || steps[index].linear, "--blocks.layers: '", layer,
-                    "' is not a Linear layer (the service cuts Linear layers)");
-    for (const auto& t : targets) TESSERA_REQUIRE(t.layer != layer, "--blocks.layers: '", layer, "' listed twice");
-    torch::Tensor weight;
-    for (const auto& item : network.named_parameters())
-      if (item.key() == layer + ".weight") weight = blocks::as_matrix(item.value());
-    Target target;
-    target.layer = layer;
-    target.step = index;
-    target.grid = blocks::Grid::make(weight.size(0), weight.size(1), options.bh, options.bw, layer + ".weight");
-    target.placement = blocks::place(target.grid, options.per_device, options.placement,
-                                     derive_seed(options.seed, "placement:" + layer), ranks);
-    targets.push_back(std::move(target));
-  }
-  std::sort(targets.begin(), targets.end(), [](const Target& a, const Target& b) { return a.step < b.step; });
-  return targets;
-}
-
-void write_blocks(const std::vector<Target>& targets, const h5::Group& root) {
-  auto group = root.require_group("blocks");
-  for (std::size_t t = 0; t < targets.size(); ++t) {
-    const auto& target = targets[t];
-    if (t == 0)
-      blocks::write(target.placement, target.grid, target.layer, group);
-    else
-      blocks::write(target.placement, target.grid, target.layer, group.require_group("more/" + target.layer));
-  }
-}
-
-Service::Service(std::shared_ptr<models::Network> network, std::vector<Target> targets, comm::Communicator& comm,
+Service::Service(std::shared_ptr<models::Network> network, std::vector<blocks::Target> targets, comm::Communicator& comm,
                  std::uint64_t seed)
     : network_(std::move(network)), targets_(std::move(targets)), comm_(comm), seed_(seed) {
   network_->to(comm.device());

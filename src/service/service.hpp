@@ -1,7 +1,7 @@
 // The S0 system: a model served by MPI ranks that host simulated devices.
 //
 // Logically, every block of a target layer sits on a device, and every other layer
-// is one device (DESIGN section 2). Physically, each rank runs all its devices'
+// is one device (docs/DESIGN.md section 2). Physically, each rank runs all its devices'
 // block products together, and exchanges aggregated partial sums:
 //  * the layers that are not cut into blocks run data-parallel: each rank takes a
 //    slice of the batch, and their gradients are summed over the ranks;
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "blocks/placement.hpp"
+#include "blocks/targets.hpp"
 #include "comm/communicator.hpp"
 #include "models/registry.hpp"
 #include "service/sharded_linear.hpp"
@@ -29,30 +29,6 @@ class Group;
 }
 
 namespace tessera::service {
-
-struct Options {
-  std::vector<std::string> layers;  // empty: the largest Linear
-  std::int64_t bh = 64, bw = 64, per_device = 1;
-  std::string placement = "random";
-  std::uint64_t seed = 1;
-};
-
-// One layer cut into blocks.
-struct Target {
-  std::string layer;  // e.g. "classifier.0"
-  std::size_t step = 0;  // its index in the network's steps
-  blocks::Grid grid;
-  blocks::Placement placement;
-};
-
-// Validates the layers, block sizes and rank count; errors name the option. The
-// service cuts only Linear layers (`linear_only`); any weight can be placed.
-std::vector<Target> plan(const models::Network& network, const Options& options, int ranks,
-                         bool linear_only = true);
-
-// /blocks (DESIGN section 4) for the first target; further targets in
-// /blocks/more/<layer> with the same layout (collective).
-void write_blocks(const std::vector<Target>& targets, const h5::Group& root);
 
 // One forward pass over a batch split in slices along the ranks.
 struct Pass {
@@ -65,7 +41,7 @@ class Service {
  public:
   // `network` holds the full weights; the service keeps only this rank's blocks of
   // the target layers (the full target weights are released).
-  Service(std::shared_ptr<models::Network> network, std::vector<Target> targets, comm::Communicator& comm,
+  Service(std::shared_ptr<models::Network> network, std::vector<blocks::Target> targets, comm::Communicator& comm,
           std::uint64_t seed);
 
   // This rank's slice of the batch (lengths[rank] rows) -> its slice of the logits.
@@ -77,7 +53,7 @@ class Service {
   // reassembled from the ranks' blocks (collective). On CPU.
   std::map<std::string, torch::Tensor> assembled_parameters(bool gradients = false);
 
-  const std::vector<Target>& targets() const { return targets_; }
+  const std::vector<blocks::Target>& targets() const { return targets_; }
   comm::Communicator& communicator() const { return comm_; }
   void train(bool on) { network_->train(on); }
 
@@ -85,7 +61,7 @@ class Service {
   torch::Tensor dropout(const torch::Tensor& x, double p, std::size_t step_index, const Pass& pass) const;
 
   std::shared_ptr<models::Network> network_;
-  std::vector<Target> targets_;
+  std::vector<blocks::Target> targets_;
   std::vector<std::unique_ptr<ShardedLinear>> sharded_;  // one per target
   std::map<std::size_t, std::size_t> target_at_step_;
   std::vector<std::pair<std::string, torch::Tensor>> replicated_;

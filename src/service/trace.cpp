@@ -22,7 +22,7 @@ std::vector<std::int64_t> distinct(std::vector<std::int64_t> devices) {
 
 }  // namespace
 
-LogicalDevices::LogicalDevices(models::Network& network, const std::vector<Target>& targets,
+LogicalDevices::LogicalDevices(models::Network& network, const std::vector<blocks::Target>& targets,
                                const std::vector<std::int64_t>& sample_shape, std::uint64_t seed) {
   // Output size per image of every layer, with the parameter-free steps that follow it.
   torch::NoGradGuard no_grad;
@@ -55,7 +55,7 @@ LogicalDevices::LogicalDevices(models::Network& network, const std::vector<Targe
   std::vector<std::int64_t> id(total);
   std::iota(id.begin(), id.end(), 0);
   auto rng = make_rng(seed, "trace-device-ids");
-  std::shuffle(id.begin(), id.end(), rng);
+  tessera::shuffle(id.begin(), id.end(), rng);
   layer_of_device_.assign(total, 0);
   layer_names_ = {"client"};
   client_ = id[0];
@@ -88,7 +88,7 @@ std::vector<LogicalDevices::Edge> LogicalDevices::forward_edges() const {
   const Layer* previous = nullptr;  // nullptr: the client
   for (const auto& layer : layers_) {
     const std::int64_t features = previous ? previous->out_features : input_features_;
-    const Target* from = previous ? previous->target : nullptr;
+    const blocks::Target* from = previous ? previous->target : nullptr;
     auto row_owner = [&](std::int64_t r) { return previous->row_owner[r]; };
     if (!layer.target) {
       if (!from) {

@@ -1,5 +1,5 @@
 // The logical device-to-device streams a real deployment of the service would
-// send (DESIGN section 3), recorded per step. Devices: a client (the input source),
+// send (docs/DESIGN.md section 3), recorded per step. Devices: a client (the input source),
 // one device per layer that is not cut into blocks, and the devices holding each
 // target layer's blocks. Per sharded layer and step:
 //   forward:  the producer of input slice x_c sends it to every device holding a
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "models/registry.hpp"
-#include "service/service.hpp"
+#include "blocks/targets.hpp"
 
 namespace tessera::h5 {
 class Group;
@@ -39,7 +39,7 @@ class LogicalDevices {
  public:
   // `network` must still hold its full weights (shapes are read from a forward pass
   // of one image of `sample_shape` = {C, H, W}).
-  LogicalDevices(models::Network& network, const std::vector<Target>& targets,
+  LogicalDevices(models::Network& network, const std::vector<blocks::Target>& targets,
                  const std::vector<std::int64_t>& sample_shape, std::uint64_t seed);
 
   std::int64_t count() const { return static_cast<std::int64_t>(layer_of_device_.size()); }
@@ -56,7 +56,7 @@ class LogicalDevices {
   struct Layer {
     std::string name;
     std::int64_t out_features = 0;  // per image, after the steps attached to it
-    const Target* target = nullptr; // set when cut into blocks
+    const blocks::Target* target = nullptr; // set when cut into blocks
     std::int64_t device = -1;       // its device, when not cut into blocks
     std::vector<std::int64_t> block_device;  // when cut: device id of every block
     std::vector<std::int64_t> row_owner;     // when cut: device id of every row's owner

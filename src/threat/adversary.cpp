@@ -18,7 +18,7 @@ std::vector<std::int64_t> held_blocks(const blocks::Placement& placement, double
   std::vector<std::int64_t> order(placement.devices());
   std::iota(order.begin(), order.end(), 0);
   auto rng = make_rng(seed, "compromise", repeat);
-  std::shuffle(order.begin(), order.end(), rng);
+  tessera::shuffle(order.begin(), order.end(), rng);
 
   const auto blocks_of = placement.blocks_of_devices();
   std::vector<std::int64_t> held;
@@ -48,10 +48,10 @@ std::vector<std::int64_t> transposed_positions(const std::vector<std::int64_t>& 
 
   auto rng = make_rng(seed, "transpositions");
   for (std::int64_t p = 0; p < pairs; ++p) {
-    const auto i = swappable[std::uniform_int_distribution<std::size_t>(0, swappable.size() - 1)(rng)];
+    const auto i = swappable[uniform_below(swappable.size(), rng)];
     const auto& group = by_shape[shape_of(held[i])];
     std::int64_t j = i;
-    while (j == i) j = group[std::uniform_int_distribution<std::size_t>(0, group.size() - 1)(rng)];
+    while (j == i) j = group[uniform_below(group.size(), rng)];
     std::swap(position[i], position[j]);
   }
   return position;

@@ -1,11 +1,13 @@
 #include "threat/sweep.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <climits>
 #include <cmath>
 #include <iterator>
 #include <numeric>
 
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -16,14 +18,16 @@
 namespace tessera::threat {
 
 namespace {
+constexpr double kMaxGridValues = 1e6;
+
 double number(const std::string& text, const std::string& option) {
   try {
     std::size_t used = 0;
     double value = std::stod(text, &used);
-    if (used == text.size()) return value;
+    if (used == text.size() && std::isfinite(value)) return value;
   } catch (const std::exception&) {
   }
-  throw Error(option + ": '" + text + "' is not a number");
+  throw Error(option + ": '" + text + "' is not a finite number");
 }
 }  // namespace
 
@@ -45,46 +49,116 @@ std::vector<double> parse_grid(const std::string& text, const std::string& optio
     const double first = number(parts[0], option), last = number(parts[1], option), step = number(parts[2], option);
     TESSERA_REQUIRE(step > 0 && last >= first, option, ": range '", item, "' needs step > 0 and last >= first");
     // Counted, not accumulated, so 0.9:1.0:0.001 ends exactly at 1.0.
-    const auto count = static_cast<std::int64_t>(std::floor((last - first) / step + 1e-9)) + 1;
+    const double counted = std::floor((last - first) / step + 1e-9) + 1;
+    TESSERA_REQUIRE(std::isfinite(counted) && counted <= kMaxGridValues, option, ": range '", item, "' has ",
+                    counted, " values; at most ", static_cast<std::int64_t>(kMaxGridValues), " per option");
+    const auto count = static_cast<std::int64_t>(counted);
     for (std::int64_t k = 0; k < count; ++k) values.push_back(std::round((first + k * step) * 1e9) / 1e9);
   }
   TESSERA_REQUIRE(!values.empty(), option, ": no values given");
+  TESSERA_REQUIRE(values.size() <= kMaxGridValues, option, ": ", values.size(), " values; at most ",
+                  static_cast<std::int64_t>(kMaxGridValues));
   return values;
 }
 
+namespace {
+
+// The state a sweep starts from: the checkpoint's finished points (load_checkpoint),
+// or none. Only rank 0 keeps the finished values, so that summing every rank's values
+// counts them once.
+SweepState starting_state(const Checkpointing& checkpointing, std::int64_t units, std::int64_t points,
+                          const std::string& label, MPI_Comm comm) {
+  if (!checkpointing.restored) {
+    if (checkpointing.resume) log::info(label, ": no checkpoint '", checkpointing.path, "' yet; starting from the first point");
+    return {std::vector<std::uint8_t>(units, 0), std::vector<double>(points * 4, 0.0)};
+  }
+  auto state = *checkpointing.restored;
+  agree(comm, [&] {
+    TESSERA_REQUIRE(static_cast<std::int64_t>(state.done.size()) == units &&
+                        static_cast<std::int64_t>(state.values.size()) == 4 * points,
+                    "--run.resume: '", checkpointing.path, "' holds a sweep of ", state.done.size(), " units, this one has ",
+                    units);
+  });
+  log::info(label, ": continuing from '", checkpointing.path, "': ", state.done_units(), " of ", units,
+            " units of work done");
+  if (rank_of(comm) != 0) std::fill(state.values.begin(), state.values.end(), 0.0);
+  return state;
+}
+
+// Collective: rank 0 writes every rank's finished points to the checkpoint.
+void save(const Checkpointing& checkpointing, const std::string& label, const SweepState& mine, MPI_Comm comm) {
+  SweepState all{std::vector<std::uint8_t>(mine.done.size()), std::vector<double>(mine.values.size())};
+  MPI_Reduce(mine.done.data(), all.done.data(), static_cast<int>(mine.done.size()), MPI_UINT8_T, MPI_MAX, 0, comm);
+  MPI_Reduce(mine.values.data(), all.values.data(), static_cast<int>(mine.values.size()), MPI_DOUBLE, MPI_SUM, 0,
+             comm);
+  agree(comm, [&] {
+    if (rank_of(comm) == 0) write_sweep_checkpoint(checkpointing, label, all);
+  });
+}
+
+}  // namespace
+
 std::vector<PointResult> spread_units(MPI_Comm comm, std::int64_t units, std::int64_t points,
-                                      const std::function<UnitResults(std::int64_t)>& body, const std::string& label) {
+                                      const std::function<UnitResults(std::int64_t)>& body, const std::string& label,
+                                      const Checkpointing& checkpointing) {
   const int rank = rank_of(comm), size = size_of(comm);
-  std::vector<double> values(static_cast<std::size_t>(points) * 4, 0.0);
-  log::Progress progress(label, (units + size - 1 - rank) / size);
-  std::int64_t done = 0;
-  // A stop signal ends the loop at the next unit; the ranks then agree, below.
-  for (std::int64_t u = rank; u < units && !stop::received(); u += size) {
-    const auto unit = body(u);
-    done += static_cast<std::int64_t>(unit.size());
-    for (const auto& [i, result] : unit) {
-      values[i * 4 + 0] = result.score.accuracy;
-      values[i * 4 + 1] = result.score.loss;
-      values[i * 4 + 2] = result.score.fidelity;
-      values[i * 4 + 3] = result.held_fraction;
+  auto state = starting_state(checkpointing, units, points, label, comm);
+  std::vector<std::int64_t> remaining;
+  for (std::int64_t u = 0; u < units; ++u)
+    if (!state.done[u]) remaining.push_back(u);
+  const auto rounds = (static_cast<std::int64_t>(remaining.size()) + size - 1) / size;
+  std::int64_t finished_here = 0;  // units this rank finished in this run
+  log::Progress progress(label, rounds);
+  auto last_save = std::chrono::steady_clock::now();
+  for (std::int64_t round = 0; round < rounds; ++round) {
+    const auto at = round * size + rank;
+    if (at < static_cast<std::int64_t>(remaining.size())) {
+      const auto u = remaining[at];
+      for (const auto& [i, result] : body(u)) {
+        state.values[i * 4 + 0] = result.score.accuracy;
+        state.values[i * 4 + 1] = result.score.loss;
+        state.values[i * 4 + 2] = result.score.fidelity;
+        state.values[i * 4 + 3] = result.held_fraction;
+      }
+      state.done[u] = 1;
+      ++finished_here;
     }
     progress.advance();
+    // Every rank passes here once per round, so a signal to any one rank (or rank
+    // 0's checkpoint clock) is acted on by all of them together.
+    const bool due = rank == 0 && !checkpointing.path.empty() && round + 1 < rounds &&
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count() >=
+                         checkpointing.every_seconds;
+    int flags[2] = {stop::received() ? stop::received() : INT_MAX, due ? 0 : 1};
+    MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPI_INT, MPI_MIN, comm);
+    const int signal = flags[0] == INT_MAX ? 0 : flags[0];
+    if (flags[1] == 0 || signal) {
+      if (!checkpointing.path.empty()) save(checkpointing, label, state, comm);
+      last_save = std::chrono::steady_clock::now();
+    }
+    if (signal) {
+      std::int64_t done = finished_here;
+      MPI_Allreduce(MPI_IN_PLACE, &done, 1, MPI_INT64_T, MPI_SUM, comm);
+      done += units - static_cast<std::int64_t>(remaining.size());
+      const auto kept = checkpointing.path.empty()
+                            ? std::string("no file written")
+                            : "finished points kept in '" + checkpointing.path + "'; continue with --run.resume=true";
+      throw stop::Stopped(stop::signal_name(signal) + " received after " + std::to_string(done) + " of " +
+                          std::to_string(units) + " units of work of the " + label + " sweep; " + kept);
+    }
   }
-  if (const int signal = stop::agreed(comm)) {
-    MPI_Allreduce(MPI_IN_PLACE, &done, 1, MPI_INT64_T, MPI_SUM, comm);
-    throw stop::Stopped(stop::signal_name(signal) + " received after " + std::to_string(done) + " of " +
-                        std::to_string(points) + " points of " + label + "; no file written");
-  }
-  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, comm);
+  MPI_Allreduce(MPI_IN_PLACE, state.values.data(), static_cast<int>(state.values.size()), MPI_DOUBLE, MPI_SUM, comm);
   std::vector<PointResult> results(points);
-  for (std::int64_t i = 0; i < points; ++i)
-    results[i] = {{values[i * 4], values[i * 4 + 1], values[i * 4 + 2]}, values[i * 4 + 3]};
+  for (std::int64_t i = 0; i < points; ++i) {
+    const double* v = &state.values[i * 4];
+    results[i] = {{v[0], v[1], v[2]}, v[3]};
+  }
   return results;
 }
 
 std::vector<PointResult> spread(MPI_Comm comm, std::int64_t count, const std::function<PointResult(std::int64_t)>& body,
                                 const std::string& label) {
-  return spread_units(comm, count, count, [&](std::int64_t i) { return UnitResults{{i, body(i)}}; }, label);
+  return spread_units(comm, count, count, [&](std::int64_t i) { return UnitResults{{i, body(i)}}; }, label, {});
 }
 
 namespace {
@@ -96,7 +170,8 @@ double fraction(std::size_t held, const Evaluator& evaluator) {
 }  // namespace
 
 std::vector<PointResult> drop_sweep(MPI_Comm comm, const Evaluator& evaluator, const blocks::Placement& placement,
-                                    const std::vector<double>& rates, std::int64_t repeats, std::uint64_t seed) {
+                                    const std::vector<double>& rates, std::int64_t repeats, std::uint64_t seed,
+                                    const Checkpointing& checkpointing) {
   const auto m = static_cast<std::int64_t>(rates.size());
   std::vector<std::int64_t> order(m);
   std::iota(order.begin(), order.end(), 0);
@@ -118,7 +193,7 @@ std::vector<PointResult> drop_sweep(MPI_Comm comm, const Evaluator& evaluator, c
       have = std::move(held);
     }
     return results;
-  }, "drop");
+  }, "drop", checkpointing);
 }
 
 std::uint64_t swap_sequence_seed(std::uint64_t seed, std::int64_t rate_index, std::int64_t repeat) {
@@ -229,7 +304,8 @@ class ProductCache {
 
 std::vector<PointResult> swap_sweep(MPI_Comm comm, const Evaluator& evaluator, const blocks::Placement& placement,
                                     const blocks::Grid& grid, const std::vector<double>& rates,
-                                    const std::vector<double>& pairs, std::int64_t repeats, std::uint64_t seed) {
+                                    const std::vector<double>& pairs, std::int64_t repeats, std::uint64_t seed,
+                                    const Checkpointing& checkpointing) {
   const auto m = static_cast<std::int64_t>(rates.size()), s = static_cast<std::int64_t>(pairs.size());
   return spread_units(comm, m * repeats, m * s * repeats, [&](std::int64_t u) {
     torch::NoGradGuard no_grad;
@@ -260,7 +336,7 @@ std::vector<PointResult> swap_sweep(MPI_Comm comm, const Evaluator& evaluator, c
     for (std::int64_t b = 0; b < s; ++b)
       results.push_back({(a * s + b) * repeats + k, {evaluator.score_of(tallies[b]), fraction(held.size(), evaluator)}});
     return results;
-  }, "swap");
+  }, "swap", checkpointing);
 }
 
 }  // namespace tessera::threat

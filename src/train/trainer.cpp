@@ -1,8 +1,10 @@
 #include "train/trainer.hpp"
 
+#include <cmath>
+
 #include <algorithm>
 
-#include "core/comm.hpp"
+#include "core/ranks.hpp"
 #include "core/log.hpp"
 
 namespace tessera::train {
@@ -67,7 +69,7 @@ double run_epoch(models::Network& network, torch::optim::SGD& optimizer, const d
   return n ? loss_sum / n : 0.0;
 }
 
-Evaluation evaluate(models::Network& network, const data::Split& split, MPI_Comm comm,
+SplitScore evaluate(models::Network& network, const data::Split& split, MPI_Comm comm,
                     std::int64_t batch) {
   torch::NoGradGuard no_grad;
   network.eval();
@@ -105,6 +107,10 @@ std::vector<EpochRecord> fit(models::Network& network, const data::Dataset& data
     record.train_loss = run_epoch(network, optimizer, data.train,
                                   data::epoch_order(data.train.size(), settings.seed, epoch),
                                   settings.batch, comm, label.c_str());
+    agree(comm, [&] {  // the loss is summed over the ranks: all of them see the same
+      TESSERA_REQUIRE(std::isfinite(record.train_loss), "training diverged in ", label, " (train loss ",
+                      record.train_loss, "): lower --train.lr");
+    });
     record.test = evaluate(network, data.test, comm);
     record.seconds = clock.elapsed();
     log::info(label, ": train loss ", record.train_loss, ", test accuracy ", record.test.accuracy,

@@ -24,14 +24,15 @@ struct Settings {
   std::uint64_t seed = 1;
 };
 
-struct Evaluation {
+// A model's accuracy and mean loss on a data split.
+struct SplitScore {
   double accuracy = 0, loss = 0;
 };
 
 struct EpochRecord {
   int epoch = 0;
   double train_loss = 0, seconds = 0;
-  Evaluation test;
+  SplitScore test;
 };
 
 torch::optim::SGD make_optimizer(models::Network& network, const Settings& settings);
@@ -43,7 +44,7 @@ double run_epoch(models::Network& network, torch::optim::SGD& optimizer, const d
                  const char* progress_label = nullptr);
 
 // Accuracy and mean cross-entropy on `split`, images shared out over the ranks.
-Evaluation evaluate(models::Network& network, const data::Split& split, MPI_Comm comm,
+SplitScore evaluate(models::Network& network, const data::Split& split, MPI_Comm comm,
                     std::int64_t batch = 1000);
 
 // The whole schedule: epochs with step learning rate, test evaluation after each.

@@ -98,6 +98,83 @@ new_case
 bad_case "12b. threshold: evaluation set of size 0" --threshold.eval_size -- \
   threshold --threshold.eval_size=0 --run.out=out
 
+# --- 13. sizes checked before the work: absurd grids and populations
+new_case
+bad_case "13a. a drop grid of 10^12 rates" --drop.rates 0:1:1e-12 "at most" -- \
+  drop --model.checkpoint="$MODEL" --drop.rates=0:1:1e-12 --run.out=out
+new_case
+bad_case "13b. a billion pair counts" --swap.pairs "at most" -- \
+  swap --model.checkpoint="$MODEL" --swap.pairs=0:1000000000:1 --run.out=out
+new_case
+bad_case "13c. a population of a billion" --ga.population "of memory" -- \
+  attack --model.checkpoint="$MODEL" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 --ga.population=1000000000 \
+  --run.out=out
+new_case
+bad_case "13d. a billion repeats" --attack.repeats "of memory" -- \
+  drop --model.checkpoint="$MODEL" --attack.repeats=1000000000000 --run.out=out
+
+# --- 14. values no run can use, refused before the work
+new_case
+bad_case "14a. infinite learning rate" --train.lr inf -- \
+  train --model.arch=mlp-mixnn --train.lr=inf --run.out=out
+new_case
+NAN_MODEL=$FIXTURES/nan.h5
+cp "$MODEL" "$NAN_MODEL" 2>/dev/null &&
+  "$PYTHON" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'a'); w = f['model/layers.2.weight']; w[0, 0] = float('nan'); f.close()" \
+    "$NAN_MODEL" >"$case_dir.prep" 2>&1 || reasons+=("could not make the NaN model file: $(cat "$case_dir.prep")")
+bad_case "14b. NaN weights in a model file" "$NAN_MODEL" layers.2.weight NaN -- \
+  blocks --model.checkpoint="$NAN_MODEL" --run.out=out
+new_case
+printf 'epochs = 3\n[train]\nbatch = 64\n' >"$case_dir/job.ini"
+bad_case "14c. a key before any [section]" job.ini epochs "before any [section]" -- \
+  train --config "$case_dir/job.ini" --run.out=out
+new_case
+printf '[trian]\nepochs = 3\n' >"$case_dir/job.ini"
+bad_case "14d. a misspelt section name" job.ini "[trian]" -- train --config "$case_dir/job.ini" --run.out=out
+new_case
+bad_case "14e. a stray positional argument" extra -- train extra --model.arch=mlp-mixnn --run.out=out
+new_case
+bad_case "14f. negative time budget" --attack.time_budget -- \
+  attack --model.checkpoint="$MODEL" --attack.time_budget=-1 --run.out=out
+new_case
+bad_case "14g. negative checkpoint interval" --attack.checkpoint_every -- \
+  attack --model.checkpoint="$MODEL" --attack.checkpoint_every=-1 --run.out=out
+new_case
+bad_case "14h. annealing that ends hotter than it starts" --sa.t_end --sa.t_start -- \
+  attack --model.checkpoint="$MODEL" --attack.method=sa --sa.t_start=1e-4 --sa.t_end=1e-2 --run.out=out
+new_case
+bad_case "14i. tournament larger than the population" --ga.tournament -- \
+  attack --model.checkpoint="$MODEL" --ga.population=10 --ga.tournament=11 --run.out=out
+
+# --- 15. checked before the work, not when the file is written
+new_case
+bad_case "15a. a seed that is not a number" --run.seed -- \
+  drop --model.checkpoint="$MODEL" --run.seed=-1 --run.out=out
+new_case
+mkdir -p "$case_dir/out/drop-mlp-mixnn.h5"
+bad_case "15b. output path that is a folder" drop-mlp-mixnn.h5 folder -- \
+  drop --model.checkpoint="$MODEL" --run.out=out
+new_case
+mkdir -p "$case_dir/model.h5"
+bad_case "15c. model path that is a folder (one line)" model.h5 directory -- \
+  blocks --model.checkpoint="$case_dir/model.h5" --run.out=out
+
+# --- 16. command families: 'bench' alone, 'bench foo'
+new_case
+bad_case "16a. an unknown bench" "bench foo" "train, service, sweep, fitness" -- bench foo
+new_case
+run_tessera bench --help
+expect_all_ranks_succeeded
+grep -q "one of: train, service, sweep, fitness" "$log" || reasons+=("'bench --help' does not list the benches")
+finish_case "16b. 'bench --help' lists the benches"
+new_case
+run_tessera attack --help
+expect_all_ranks_succeeded
+grep -q -- "--attack.drop_rate arg (=0.9)" "$log" || reasons+=("drop rate default not shown as 0.9")
+grep -q -- "--attack.history arg (=true)" "$log" || reasons+=("boolean default not shown as true")
+grep -q "0000000000" "$log" && reasons+=("a default printed with 17 digits")
+finish_case "16c. --help shows defaults as written"
+
 # --- positive: mlp-mixnn, 1 epoch, Fashion-MNIST, 2 ranks: >= 0.80 test accuracy
 new_case
 run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --run.out=out

@@ -10,6 +10,7 @@ fi
 TESSERA=$(realpath "$1")
 MPIEXEC=${2:-mpiexec}
 PYTHON=${TESSERA_PYTHON:-/usr/bin/python3}
+SAME_H5=$(realpath "$(dirname "${BASH_SOURCE[0]}")/same_h5.py")  # compares two HDF5 files
 DATA=/usr/share/datasets/fashion-mnist
 RANKS=2
 LIMIT_S=300
@@ -105,7 +106,7 @@ expect_one_message() {
 # it exists, holds no file.
 expect_no_output() {
   local left
-  left=$(find "$case_dir" \( -name '*.h5' -o -name '*.partial' \) -print)
+  left=$(find "$case_dir" \( -name '*.h5' -o -name '*.partial' \) ! -type d -print)
   [[ -z $left ]] || reasons+=("output files left behind: $(echo $left)")
   if [[ -d $case_dir/out ]]; then
     left=$(find "$case_dir/out" ! -type d -print)

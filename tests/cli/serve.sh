@@ -51,6 +51,35 @@ for p in problems: print("PROBLEM", p)
 sys.exit(1 if problems else 0)
 '
 
+# --- batches of one image on 2 ranks: one rank's share of every batch is empty
+new_case
+run_tessera serve --model.checkpoint="$MODEL" --data.test_limit=100 --serve.batch=1 --run.out=out
+expect_all_ranks_succeeded
+check_file "$case_dir/out/serve.h5" mode=infer blocks=1568 rows=16 <<<"$PY_SERVE_CHECK"
+[[ -z $(find "$case_dir" -name '*.partial') ]] || reasons+=("a partial file was left")
+finish_case "serve infer, batches of one image on 2 ranks (an empty share each step), equals monolithic"
+
+# --- SIGTERM mid-run: every rank stops with exit code 3 and no file is left
+new_case
+mkdir -p "$case_dir/bin"
+cp "$TESSERA" "$case_dir/bin/tessera"  # a private copy, so that the signal reaches this run's ranks only
+(cd "$case_dir" && timeout "$LIMIT_S" "$MPIEXEC" -n 2 --oversubscribe \
+   sh -c '"$0" "$@"; echo $? > "'"$case_dir"'/rc.$OMPI_COMM_WORLD_RANK"' "$case_dir/bin/tessera" serve \
+   --model.checkpoint="$MODEL" --serve.mode=train --serve.steps=100000 --serve.batch=64 --run.out=out) \
+  >"$case_dir.log" 2>&1 &
+runner=$!
+waited=0
+until [[ -f $case_dir/out/serve.h5.partial ]] || ((waited++ > 600)); do sleep 0.1; done
+sleep 1
+pkill -TERM -f "^$case_dir/bin/tessera serve"
+wait "$runner"
+log=$case_dir.log
+[[ $(cat "$case_dir"/rc.0 "$case_dir"/rc.1 2>/dev/null | tr '\n' ' ') == "3 3 " ]] ||
+  reasons+=("exit codes '$(cat "$case_dir"/rc.* 2>/dev/null | tr '\n' ' ')', expected 3 3")
+grep -q '^tessera serve: stopped: SIGTERM received after' "$log" || reasons+=("no 'stopped: SIGTERM' line")
+[[ -z $(find "$case_dir" -name '*.h5*') ]] || reasons+=("files left: $(find "$case_dir" -name '*.h5*')")
+finish_case "SIGTERM to serve: every rank stops with exit code 3, no partial file"
+
 # --- inference with ragged 100x100 blocks equals the monolithic model
 new_case
 run_tessera serve --model.checkpoint="$MODEL" --blocks.bh=100 --blocks.bw=100 --data.test_limit=1000 \

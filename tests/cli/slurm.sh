@@ -40,8 +40,11 @@ make_small_vgg_mini 2048
 # --- the granularity array (block sizes 16..256) and the analysis job after it
 new_case
 sizes=(16 32 64 128 256)
-(cd "$REPO" && slurm/granularity.sh --out "$case_dir/out" drop --model.checkpoint="$MODEL" \
-   --drop.rates=0.5,0.9,1 --attack.repeats=2 --attack.eval_samples=500) >"$case_dir.log" 2>&1
+# A grid long enough that a task is still running when the requeue case below reaches it.
+sweep=(drop --model.checkpoint="$MODEL" --drop.rates=0:1:0.02 --attack.repeats=2 --attack.eval_samples=1000
+       --run.checkpoint_seconds=0)
+(cd "$REPO" && slurm/granularity.sh --out "$case_dir/out" "${sweep[@]}") >"$case_dir.log" 2>&1
+uninterrupted=$case_dir/out
 log=$case_dir.log
 array_job=$(sed -n 's/^array_job=//p' "$log")
 analysis_job=$(sed -n 's/^analysis_job=//p' "$log")
@@ -69,14 +72,15 @@ for task, size in enumerate(sizes):
         if (g.attrs["bh"], g.attrs["bw"]) != (size, size): fail(path, "has blocks", g.attrs["bh"], "x", g.attrs["bw"])
         blocks = -(-1024 // size) * -(-6272 // size)
         if g.attrs["blocks"] != blocks: fail(path, "has", g.attrs["blocks"], "blocks, expected", blocks)
-        acc, held = g["accuracy"][:], g["held_fraction"][:]
-        if acc.shape != (3, 2): fail(path, "accuracy shape", acc.shape)
-        if not np.all(np.abs(held[0] - 0.5) < 0.05): fail(path, "held fraction at rate 0.5:", held[0])
-        if not np.all(held[2] == 0): fail(path, "blocks held at rate 1:", held[2])
+        rates, acc, held = g["rates"][:], g["accuracy"][:], g["held_fraction"][:]
+        if acc.shape != (51, 2): fail(path, "accuracy shape", acc.shape)
+        half, ninety, full = (int(np.argmin(np.abs(rates - r))) for r in (0.5, 0.9, 1.0))
+        if not np.all(np.abs(held[half] - 0.5) < 0.05): fail(path, "held fraction at rate 0.5:", held[half])
+        if not np.all(held[full] == 0): fail(path, "blocks held at rate 1:", held[full])
         victim = g.attrs["victim_accuracy"]
-        if not acc[0].min() > 0.7 * victim: fail(path, "accuracy at rate 0.5 is", acc[0], "of the victim's", victim)
-        if not acc[2].max() < 0.25: fail(path, "accuracy with nothing held is", acc[2])
-        summary.append(f"{size}: {acc[0].mean():.3f}/{acc[1].mean():.3f}/{acc[2].mean():.3f}")
+        if not acc[half].min() > 0.7 * victim: fail(path, "accuracy at rate 0.5 is", acc[half], "of the victim's", victim)
+        if not acc[full].max() < 0.25: fail(path, "accuracy with nothing held is", acc[full])
+        summary.append(f"{size}: {acc[half].mean():.3f}/{acc[ninety].mean():.3f}/{acc[full].mean():.3f}")
 merged = os.path.join(folder, f"drop-{array}.h5")
 with h5py.File(merged, "r") as f:
     names = sorted(f["runs"])
@@ -107,10 +111,50 @@ until grep -q '^tessera: drop:' "$log" 2>/dev/null || ((waited++ > JOB_LIMIT_S))
 scancel --signal=USR1 "$job"
 wait_for_job "$job" || reasons+=("the job did not end within ${JOB_LIMIT_S}s of the signal")
 [[ $(job_states "$job") == "FAILED 3:0" ]] || reasons+=("job state, exit code: $(job_states "$job"), expected FAILED 3:0")
-grep -q '^tessera drop: stopped: .*SIGUSR1' "$log" || reasons+=("no 'stopped ... SIGUSR1' line")
-left=$(find "$case_dir" -name '*.h5*' -print)
+grep -q '^tessera drop: stopped: .*SIGUSR1.*finished points kept in' "$log" ||
+  reasons+=("no 'stopped ... SIGUSR1 ... finished points kept' line")
+left=$(find "$case_dir" -name '*.h5*' ! -name 'drop-vgg-mini.checkpoint.h5' -print)
 [[ -z $left ]] || reasons+=("files left behind: $(echo $left)")
-finish_case "scancel --signal=USR1 on a running sweep: clean stop, exit code 3, no partial file"
+[[ -f $case_dir/out/drop-vgg-mini.checkpoint.h5 ]] || reasons+=("no checkpoint kept")
+finish_case "scancel --signal=USR1 on a running sweep: clean stop, exit code 3, finished points kept, no partial file"
+
+# --- scontrol requeue of a running array task: it stops, is requeued, continues from
+# its checkpoint, and the merged result equals the uninterrupted array's
+new_case
+(cd "$REPO" && slurm/granularity.sh --sizes 16 --out "$case_dir/out" "${sweep[@]}") >"$case_dir.log" 2>&1
+log=$case_dir.log
+array_job=$(sed -n 's/^array_job=//p' "$log")
+analysis_job=$(sed -n 's/^analysis_job=//p' "$log")
+status="array $array_job, analysis $analysis_job"
+checkpoint=$case_dir/out/drop-${array_job}_0.checkpoint.h5
+waited=0
+until [[ -f $checkpoint ]] || ((waited++ > JOB_LIMIT_S * 10)); do sleep 0.1; done
+if [[ ! -f $checkpoint ]]; then
+  reasons+=("task ${array_job}_0 wrote no checkpoint")
+else
+  scontrol requeue "${array_job}_0" || reasons+=("scontrol requeue failed")
+  wait_for_job "$analysis_job" || reasons+=("the analysis job did not end within ${JOB_LIMIT_S}s")
+  [[ $(job_states "$array_job") == "COMPLETED 0:0" ]] || reasons+=("array task: $(job_states "$array_job")")
+  [[ $(job_states "$analysis_job") == "COMPLETED 0:0" ]] || reasons+=("analysis job: $(job_states "$analysis_job")")
+  scontrol show job -o "$array_job" | grep -q 'Restarts=[1-9]' || reasons+=("the task was not restarted")
+  task_log=$(ls "$case_dir"/out/logs/*-"${array_job}"_0.out 2>/dev/null | head -n 1)
+  grep -q 'stopped: SIGTERM' "$task_log" 2>/dev/null || reasons+=("the task's log shows no stop on SIGTERM")
+  grep -q 'continuing from' "$task_log" 2>/dev/null || reasons+=("the requeued task did not continue from its checkpoint")
+  # Names (run.name, run.out) and clocks differ; every number and every other setting must not.
+  out=$("$PYTHON" "$SAME_H5" "$case_dir/out/drop-$array_job.h5:runs/drop-${array_job}_0" "$uninterrupted"/drop-*_0.h5 \
+          --ignore config created_utc 2>&1 &&
+        "$PYTHON" - "$case_dir/out/drop-$array_job.h5" "drop-${array_job}_0" "$uninterrupted"/drop-*_0.h5 2>&1 <<'CHECK'
+import sys, h5py
+merged, name, reference = sys.argv[1:4]
+lines = lambda g: {l for l in g.attrs["config"].splitlines() if not l.startswith(("name =", "out ="))}
+if lines(h5py.File(merged, "r")["runs"][name]) != lines(h5py.File(reference, "r")):
+    print("PROBLEM configurations differ beyond run.name and run.out"); sys.exit(1)
+CHECK
+  ) || reasons+=("results: $(echo $out)")
+  echo "     $out"
+  [[ ${#reasons[@]} -eq 0 ]] || cat "$case_dir"/out/logs/* >>"$log" 2>/dev/null
+fi
+finish_case "scontrol requeue of a running array task: continues from its checkpoint, same merged result"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

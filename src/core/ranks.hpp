@@ -1,4 +1,5 @@
-// Small conveniences over an MPI communicator.
+// Small conveniences over an MPI communicator: ranks, sizes, shares (the
+// communicators themselves, MPI and NCCL, are in comm/).
 #pragma once
 
 #include <mpi.h>

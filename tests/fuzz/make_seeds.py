@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzz harnesses to tests/fuzz/corpus/<harness>/.
+
+Small valid (and a few almost valid) inputs per reader, made deterministically:
+IDX files plain and gzipped, CIFAR-100 records, job files, and model files and
+attack checkpoints in the HDF5 schema the readers expect (src/models/model_file.cpp,
+src/attack/checkpoint.cpp). Needs python3-h5py and python3-numpy (Debian).
+
+    /usr/bin/python3 tests/fuzz/make_seeds.py      # rewrites the corpus
+"""
+import gzip
+import os
+import shutil
+import struct
+import sys
+
+import h5py
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def folder(name):
+    path = os.path.join(ROOT, name)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def gz(data):
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+# --- IDX: magic 00 00 08 <ndims>, big-endian int32 sizes, unsigned bytes
+def idx(dims, type_code=0x08, values=None):
+    count = int(np.prod(dims))
+    if values is None:
+        values = bytes((i * 37 + 11) % 256 for i in range(count))
+    return bytes([0, 0, type_code, len(dims)]) + b"".join(struct.pack(">i", d) for d in dims) + values
+
+
+def make_idx():
+    d = folder("idx")
+    write(f"{d}/images-2x3x3.idx", idx([2, 3, 3]))
+    write(f"{d}/labels-4.idx", idx([4], values=bytes([0, 1, 9, 3])))
+    write(f"{d}/images-2x4x4.idx.gz", gz(idx([2, 4, 4])))
+    write(f"{d}/labels-2.idx.gz", gz(idx([2], values=bytes([7, 2]))))
+    write(f"{d}/rank4-1x1x2x2.idx", idx([1, 1, 2, 2]))
+    write(f"{d}/matrix-3x2.idx", idx([3, 2]))
+    # Rejected: float32 element type, and data one byte short.
+    write(f"{d}/float32-2.idx", idx([2], type_code=0x0D, values=bytes(8)))
+    write(f"{d}/short-2x2.idx", idx([2, 2])[:-1])
+
+
+# --- CIFAR-100: records of coarse label, fine label, 3072 pixel bytes
+def cifar_record(coarse, fine, seed):
+    pixels = bytes((i * seed + coarse) % 256 for i in range(3072))
+    return bytes([coarse, fine]) + pixels
+
+
+def make_cifar():
+    d = folder("cifar")
+    write(f"{d}/one-record.bin", cifar_record(3, 42, 7))
+    write(f"{d}/two-records.bin.gz", gz(cifar_record(0, 0, 1) + cifar_record(19, 99, 13)))
+    # Rejected: a fine label out of range; a CIFAR-10 record (no coarse byte).
+    write(f"{d}/bad-label.bin", cifar_record(5, 100, 3))
+    write(f"{d}/cifar10-record.bin", cifar_record(1, 2, 5)[1:])
+
+
+# --- job files (INI); the harness declares the options of src/cli/options.cpp
+JOBS = {
+    "minimal.ini": "[run]\nseed = 7\n",
+    "quickstart.ini": """# The quick start
+[run]
+seed = 1
+
+[data]
+name = fashion-mnist
+train_limit = 256
+
+[train]
+epochs = 2
+batch = 128
+lr = 0.05
+momentum = 0.9
+weight_decay = 0.0005
+lr_step = 1
+lr_gamma = 0.2
+reuse = true
+
+[blocks]
+bh = 64
+bw = 64
+per_device = 1
+placement = random
+
+[serve]
+mode = infer
+batch = 256
+""",
+    "types.ini": """[run]
+out = runs/a b=c
+seed = 9223372036854775807
+threads = -1
+name =
+[data]
+test_limit = -9223372036854775808
+[train]
+lr = 1e-300
+lr_gamma = nan
+reuse = off
+[blocks]
+layers = classifier.0, classifier.3 ,,
+[fuzz]
+unset = -0.0
+""",
+    "other-sections.ini": """# other commands' sections are ignored
+[attack]
+method = ga
+generations = 50
+[model]
+arch = mlp-mixnn
+checkpoint = runs/quickstart/vgg-mini.h5
+""",
+    # Rejected: an unknown key in a section the command reads; a bad number.
+    "unknown-key.ini": "[train]\nepochs = 1\nepoch = 2\n",
+    "bad-value.ini": "[train]\nepochs = two\n",
+}
+
+
+def make_config():
+    d = folder("config")
+    for name, text in JOBS.items():
+        write(f"{d}/{name}", text.encode())
+
+
+# --- model files: /model with attributes arch, dataset, test_accuracy and one
+# float32 dataset per parameter (names of the state_dict)
+MLP_MIXNN = [("layers.0.weight", (128, 784)), ("layers.0.bias", (128,)),
+             ("layers.2.weight", (64, 128)), ("layers.2.bias", (64,)),
+             ("layers.4.weight", (10, 64)), ("layers.4.bias", (10,))]
+
+
+def model_file(path, libver, params, arch="mlp-mixnn", layout="gzip", fixed_strings=False):
+    with h5py.File(path, "w", libver=libver) as f:
+        g = f.create_group("model")
+        if fixed_strings:
+            g.attrs.create("arch", np.bytes_(arch))
+            g.attrs.create("dataset", np.bytes_("fashion-mnist"))
+        else:
+            g.attrs["arch"] = arch
+            g.attrs["dataset"] = "fashion-mnist"
+        g.attrs["test_accuracy"] = 0.8125
+        for name, shape in params:
+            values = np.zeros(shape, np.float32)
+            values.flat[:: max(1, values.size // 7)] = 0.5
+            if layout == "gzip":
+                g.create_dataset(name, data=values, chunks=shape, compression="gzip", compression_opts=9)
+            else:  # contiguous, never written: reads back the fill value, takes no space
+                g.create_dataset(name, shape=shape, dtype=np.float32, fillvalue=0.25)
+
+
+def make_model_file():
+    d = folder("model_file")
+    # Valid mlp-mixnn files (all weights present and shaped), kept small.
+    model_file(f"{d}/mlp-mixnn-gzip-v108.h5", ("v108", "latest"), MLP_MIXNN)
+    model_file(f"{d}/mlp-mixnn-unallocated-earliest.h5", "earliest", MLP_MIXNN, layout="empty",
+               fixed_strings=True)
+    # Rejected: a mis-shaped parameter; the arch of another network.
+    model_file(f"{d}/misshaped.h5", ("v108", "latest"),
+               [(n, (2, 3) if n == "layers.0.weight" else s) for n, s in MLP_MIXNN], layout="empty")
+    model_file(f"{d}/other-arch.h5", "earliest", MLP_MIXNN[:2], arch="vgg-mini", layout="empty")
+
+
+# --- attack checkpoints: /checkpoint with the attributes and datasets that
+# write_checkpoint writes (generation G-1, P members of N positions, H held): every
+# member a permutation of the positions, every best genome H distinct positions,
+# accuracies, recoveries and diversities in [0, 1]
+def checkpoint(path, libver, G=2, P=4, N=6, H=3, parts=(2, 2), snapshots=True, extra_root=True):
+    rng = np.random.default_rng(1)
+    with h5py.File(path, "w", libver=libver) as f:
+        if extra_root:  # the root attributes io::OutputFile writes
+            f.attrs["command"] = "attack checkpoint"
+            f.attrs["config"] = "# tessera attack: resolved configuration\n"
+            f.attrs["seed"] = np.int64(0)
+        g = f.create_group("checkpoint")
+        g.attrs["generation"] = np.int64(G - 1)
+        g.attrs["fingerprint"] = "method=ga;seed=1;held=3"
+        g.attrs["population"] = np.int64(P)
+        g.attrs["held"] = np.int64(H)
+        g.attrs["positions"] = np.int64(N)
+        g["part_sizes"] = np.array(parts, np.int64)
+        g["members"] = np.array([rng.permutation(N) for _ in range(P)], np.int32).reshape(-1)
+        g["member_fitness"] = rng.random(P)
+        g["member_accuracy"] = rng.random(P)
+        g["fitness"] = rng.random(G * P)
+        for name in ("best_fitness", "mean_fitness", "best_accuracy", "position_recovery", "diversity",
+                     "wall_seconds"):
+            g[name] = rng.random(G)
+        g["best_genome"] = np.array([rng.permutation(N)[:H] for _ in range(G)], np.int32).reshape(-1)
+        if snapshots:
+            g["snapshot_generations"] = np.array([G - 1], np.int64)
+            g["snapshots"] = np.array([rng.permutation(N) for _ in range(P)], np.int32).reshape(-1)
+
+
+def make_checkpoint():
+    d = folder("checkpoint")
+    checkpoint(f"{d}/ga-v108.h5", ("v108", "latest"))
+    checkpoint(f"{d}/sa-earliest.h5", "earliest", G=3, P=1, N=5, H=2, parts=(1,), snapshots=False,
+               extra_root=False)
+    # Rejected: member count does not match population x positions.
+    checkpoint(f"{d}/inconsistent.h5", ("v108", "latest"), P=4, parts=(3, 2))
+
+
+def main():
+    for make in (make_idx, make_cifar, make_config, make_model_file, make_checkpoint):
+        make()
+    total = 0
+    for dirpath, _, files in os.walk(ROOT):
+        for name in sorted(files):
+            total += os.path.getsize(os.path.join(dirpath, name))
+    print(f"make_seeds: corpus in {ROOT}: {total} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
