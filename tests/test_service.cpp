@@ -31,6 +31,22 @@ double max_difference(const std::map<std::string, torch::Tensor>& a, const std::
   return worst;
 }
 
+// A batch smaller than the ranks leaves some ranks an empty slice: they still take
+// part in every collective with the same counts (a slice of no rows has rows of the
+// same width), and the result is the whole batch on every rank.
+TEST(Communicator, GathersAndScattersAroundEmptySlices) {
+  auto comm = comm::make_mpi_communicator(MPI_COMM_WORLD);
+  std::vector<std::int64_t> lengths(comm->size(), 0);
+  lengths[0] = 1;  // one row, on rank 0 only
+  const auto mine = torch::full({lengths[comm->rank()], 3, 2}, 7.0f);
+  const auto whole = comm->all_gather(mine, lengths);
+  ASSERT_EQ(whole.sizes().vec(), (std::vector<std::int64_t>{1, 3, 2}));
+  EXPECT_TRUE(whole.eq(7.0f).all().item<bool>());
+  const auto part = comm->reduce_scatter_sum(torch::ones({1, 3, 2}), lengths);
+  ASSERT_EQ(part.size(0), lengths[comm->rank()]);
+  if (comm->rank() == 0) EXPECT_TRUE(part.eq(static_cast<float>(comm->size())).all().item<bool>());
+}
+
 class ServiceEquivalence : public ::testing::TestWithParam<std::int64_t> {};
 
 TEST_P(ServiceEquivalence, LogitsAndGradientsEqualMonolithic) {
