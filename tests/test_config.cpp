@@ -225,6 +225,19 @@ TEST_F(ConfigTest, SeedsBeyondInt64AreRefusedWhenParsed) {
   EXPECT_THAT(error_of([&] { parse({"--run.seed=-1"}); }), HasSubstr("--run.seed"));
 }
 
+// Found by fuzzing: Boost 1.74 loops for ever formatting an error about a value that
+// holds its own placeholder; a subnormal number made ini_text() throw a non-tessera error.
+TEST_F(ConfigTest, PlaceholderTextIsRefusedBeforeBoostSeesIt) {
+  const auto path = write_job("placeholder.ini", "[run]\nseed = %value%\n");
+  EXPECT_THAT(error_of([&] { parse({"--config", path}); }), AllOf(HasSubstr(path), HasSubstr("line 2")));
+  EXPECT_THAT(error_of([&] { parse({"--train.epochs=%value%"}); }), HasSubstr("%name%"));
+}
+
+TEST_F(ConfigTest, SubnormalNumbersRoundTrip) {
+  const Config config = parse({"--train.lr=1e-315"});
+  EXPECT_THAT(config.ini_text(), HasSubstr("lr = 1e-315"));
+}
+
 TEST_F(ConfigTest, StrayPositionalArgumentIsNamed) {
   EXPECT_THAT(error_of([&] { parse({"extra", "--train.epochs=3"}); }),
               AllOf(HasSubstr("unexpected argument 'extra'"), HasSubstr("tessera train")));

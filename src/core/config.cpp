@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
 namespace tessera {
@@ -31,12 +33,21 @@ std::string value_text(const boost::any& value) {
       std::ostringstream attempt;
       attempt.precision(digits);
       attempt << *p;
-      if (std::stod(attempt.str()) == *p || digits == 17) return attempt.str();
+      // strtod, not stod: it reads subnormals (1e-315) without throwing.
+      if (std::strtod(attempt.str().c_str(), nullptr) == *p || digits == 17) return attempt.str();
     }
   }
   else if (auto p = boost::any_cast<bool>(&value)) out << (*p ? "true" : "false");
   else TESSERA_ASSERT(false, "option of an unsupported type");
   return out.str();
+}
+
+// Boost.ProgramOptions (1.74) builds an error message by replacing tokens such as
+// %value% with the offending text, and loops for ever when that text holds the token
+// itself. Such text is refused before Boost sees it.
+void refuse_placeholders(const std::string& text, const std::string& where) {
+  static const std::regex token("%[A-Za-z_]+%");
+  TESSERA_REQUIRE(!std::regex_search(text, token), where, ": text of the form %name% is not allowed in options");
 }
 
 std::string list_text(const std::set<std::string>& items) {
@@ -86,6 +97,7 @@ Config Config::parse(const std::string& command, const po::options_description& 
   all.add(meta).add(options);
 
   const std::string see_help = " (see 'tessera " + command + " --help')";
+  for (const auto& arg : args) refuse_placeholders(arg, "argument '" + arg + "'");
   try {
     const auto parsed = po::command_line_parser(args).options(all).run();
     for (const auto& option : parsed.options)
@@ -106,9 +118,16 @@ Config Config::parse(const std::string& command, const po::options_description& 
     const auto path = config.values_["config"].as<std::string>();
     std::ifstream file(path);
     TESSERA_REQUIRE(file, "cannot read job file '", path, "' (--config): ", std::strerror(errno));
+    std::stringstream text;
+    text << file.rdbuf();
+    std::istringstream lines(text.str());
+    std::string line;
+    for (int number = 1; std::getline(lines, line); ++number)
+      refuse_placeholders(line, "job file '" + path + "', line " + std::to_string(number));
     po::parsed_options parsed(&all);
     try {
-      parsed = po::parse_config_file(file, all, /*allow_unregistered=*/true);
+      std::istringstream contents(text.str());
+      parsed = po::parse_config_file(contents, all, /*allow_unregistered=*/true);
     } catch (const po::error& e) {
       throw Error("job file '" + path + "': " + e.what());
     }

@@ -205,7 +205,7 @@ class Dataset : public Object {
   // Whole dataset onto every rank.
   template <class T>
   std::vector<T> read() const {
-    std::vector<T> out(element_count(shape()));
+    std::vector<T> out(stored_elements());
     transfer(detail::dtype_of<T>::value, Mode::read_each, {}, {}, out.data());
     return out;
   }
@@ -213,6 +213,7 @@ class Dataset : public Object {
   template <class T>
   std::vector<T> read_slab(const std::vector<hsize_t>& offset,
                            const std::vector<hsize_t>& count) const {
+    stored_elements();
     std::vector<T> out(element_count(count));
     transfer(detail::dtype_of<T>::value, Mode::read_each, offset, count, out.data());
     return out;
@@ -233,6 +234,10 @@ class Dataset : public Object {
   const std::string& last_io_report() const { return last_io_report_; }
 
   static hsize_t element_count(const std::vector<hsize_t>& dims);
+  // The element count of the shape, after checking that the file really holds that
+  // data in a type tessera writes: a damaged file must not make the reader allocate
+  // what its header claims, nor make HDF5 convert an impossible type.
+  hsize_t stored_elements() const;
 
  private:
   enum class Mode { write_root, write_each, read_each };

@@ -46,6 +46,24 @@ DType Dataset::dtype() const {
   throw detail::error(state(), concat("dataset '", path_, "' has an element type tessera does not use"));
 }
 
+hsize_t Dataset::stored_elements() const {
+  dtype();  // an element type tessera does not write is refused here
+  const auto count = element_count(shape());
+  Handle type(check(H5Dget_type(id()), state(), "cannot get the type of '", path_, "'"), H5Tclose);
+  Handle plist(check(H5Dget_create_plist(id()), state(), "cannot get the layout of '", path_, "'"), H5Pclose);
+  // Contiguous data is stored whole (parallel HDF5 allocates it when the dataset is
+  // made): less storage than the shape needs means the header lies. Chunked data may
+  // be compressed, so only its shape is known.
+  if (H5Pget_layout(plist.get()) == H5D_CONTIGUOUS) {
+    const double needed = static_cast<double>(count) * static_cast<double>(H5Tget_size(type.get()));
+    const double stored = static_cast<double>(H5Dget_storage_size(id()));
+    if (stored < needed)
+      throw detail::error(state(), concat("dataset '", path_, "' claims ", shape_text(shape()), " elements (",
+                                          needed, " bytes) but the file stores ", stored, " bytes: a damaged file"));
+  }
+  return count;
+}
+
 void Dataset::transfer(DType type, Mode mode, std::vector<hsize_t> offset,
                        std::vector<hsize_t> count, void* buffer) const {
   const bool writing = mode != Mode::read_each;

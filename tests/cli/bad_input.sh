@@ -159,6 +159,16 @@ mkdir -p "$case_dir/model.h5"
 bad_case "15c. model path that is a folder (one line)" model.h5 directory -- \
   blocks --model.checkpoint="$case_dir/model.h5" --run.out=out
 
+# --- 17. a dataset whose header claims more than the file stores (found by fuzzing:
+# the reader allocated what the header claimed): refused before it is read
+new_case
+HOLLOW=$FIXTURES/hollow.h5
+cp "$MODEL" "$HOLLOW" 2>/dev/null &&
+  "$PYTHON" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'a'); del f['model/layers.2.weight']; f['model'].create_dataset('layers.2.weight', (64, 128), 'f4'); f.close()" \
+    "$HOLLOW" >"$case_dir.prep" 2>&1 || reasons+=("could not make the hollow model file: $(cat "$case_dir.prep")")
+bad_case "17. a dataset the file does not store" "$HOLLOW" layers.2.weight "damaged file" -- \
+  blocks --model.checkpoint="$HOLLOW" --run.out=out
+
 # --- 16. command families: 'bench' alone, 'bench foo'
 new_case
 bad_case "16a. an unknown bench" "bench foo" "train, service, sweep, fitness" -- bench foo
