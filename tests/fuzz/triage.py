@@ -42,8 +42,8 @@ SKIP_FUNC = re.compile(
     r"^(__sanitizer|__asan|__lsan|__interceptor_|__interception|___interceptor|fuzzer::|__libc_|_start$|"
     r"malloc$|calloc$|realloc$|free$|posix_memalign|aligned_alloc|operator new|operator delete|"
     r"mem(cpy|move|set|cmp|chr)$|str\w+$|__mem|__str|abort$|raise$|gsignal$|__GI_|"
-    r"__vasprintf|__asprintf|_IO_|std::|__gnu_cxx::|__cxa_|_Unwind)")
-SKIP_LOC = re.compile(r"(libc\.so|libstdc\+\+|libgcc_s|ld-linux|/usr/include/c\+\+/|<unknown module>|"
+    r"__vasprintf|__asprintf|_IO_|__cxa_|_Unwind)")
+SKIP_LOC = re.compile(r"(libc\.so|libstdc\+\+|libgcc_s|ld-linux|include/c\+\+/|<unknown module>|"
                       r"compiler-rt|/libfuzzer/|sanitizer_common|/build-fuzz/fuzz_\w+\+0x)")
 STACK_HEADS = re.compile(r"(allocated by thread|freed by thread|previously allocated by)")
 
@@ -101,6 +101,8 @@ def describe(frame):
     if frame is None:
         return "(no stack)"
     func, loc = frame
+    func = func.replace("std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >",
+                        "std::string")
     return f"{func} {loc}".strip() if func else loc + nearest_symbol(loc)
 
 
@@ -126,6 +128,9 @@ def classify(text):
             break
     if start is None:
         return "tessera", "unknown", "(no sanitizer report in the log)"
+    summary = re.search(r"^SUMMARY: (?:AddressSanitizer|libFuzzer): ([\w-]+)", text, re.M)
+    if summary and kind != "leak":  # "allocation-size-too-big" rather than "requested"
+        kind = summary.group(1)
     if kind == "leak":
         owners = set()
         where = None
