@@ -34,9 +34,9 @@ struct Victim {
     for (auto p : search::random_genome(static_cast<std::int32_t>(grid.count()), rng)) order.push_back(p);
   }
 
-  attack::Fitness fitness(std::int64_t cache_bytes) const {
+  attack::Fitness fitness(std::int64_t cache_bytes, std::int64_t holds = kHeld) const {
     std::vector<torch::Tensor> held;
-    for (std::int64_t k = 0; k < kHeld; ++k) held.push_back(blocks[order[k]]);
+    for (std::int64_t k = 0; k < holds; ++k) held.push_back(blocks[order[k]]);
     auto known = layer;
     known.weight = torch::Tensor();
     attack::Knowledge knowledge{grid, known, layer.features(test.images), test.labels, test.labels,
@@ -45,11 +45,11 @@ struct Victim {
   }
 
   // The loss of the full model with the candidate weight, computed independently.
-  double loss_of(const search::Genome& genome) const {
+  double loss_of(const search::Genome& genome, std::int64_t holds = kHeld) const {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> placed;
     for (const auto& b : blocks) placed.push_back(torch::zeros_like(b));
-    for (std::int64_t k = 0; k < kHeld; ++k) placed[genome[k]] = blocks[order[k]];
+    for (std::int64_t k = 0; k < holds; ++k) placed[genome[k]] = blocks[order[k]];
     auto pre = torch::addmm(layer.bias, layer.features(test.images), blocks::assemble(placed, grid).t());
     return torch::nn::functional::cross_entropy(layer.after_layer(pre), test.labels).item<double>();
   }
@@ -85,6 +85,31 @@ TEST(Fitness, EqualsTheFullModelWithTheCandidateWeight) {
   const auto evaluation = fitness.evaluate(population);
   for (std::size_t i = 0; i < population.size(); ++i)
     EXPECT_NEAR(evaluation.fitness[i], -s.loss_of(population[i]), 1e-4) << "candidate " << i;
+}
+
+// A row slice is the row's bias plus its blocks' tiles: rows that hold the same
+// (column, block) pairs, or none at all, still differ by their bias. Few held blocks
+// (most rows empty) and a candidate whose blocks sit one row lower than another's
+// give rows with equal pairs, in one call and across calls.
+TEST(Fitness, RowsWithTheSamePairsKeepTheirOwnBias) {
+  Victim s;
+  constexpr std::int64_t kFew = 6;
+  const auto fitness = s.fitness(1 << 30, kFew);
+  ASSERT_TRUE(fitness.cached());
+  const auto N = static_cast<std::int32_t>(s.grid.count()), C = static_cast<std::int32_t>(s.grid.cols);
+  auto rng = make_rng(4, "test-rows");
+  const auto a = search::random_genome(N, rng);
+  auto lower = a;  // the held blocks one row lower (wrapping), the other positions after them
+  std::vector<char> taken(N, 0);
+  for (std::int64_t k = 0; k < kFew; ++k) taken[lower[k] = (a[k] + C) % N] = 1;
+  for (std::int32_t p = 0, next = kFew; p < N; ++p)
+    if (!taken[p]) lower[next++] = p;
+  ASSERT_TRUE(search::is_valid_permutation(lower));
+  const auto together = fitness.evaluate({a, lower});
+  const auto after = fitness.evaluate({lower, a});  // every slice was in the call before
+  for (const auto& [genome, score] : {std::pair{a, together.fitness[0]}, std::pair{lower, together.fitness[1]},
+                                      std::pair{lower, after.fitness[0]}, std::pair{a, after.fitness[1]}})
+    EXPECT_NEAR(score, -s.loss_of(genome, kFew), 2e-6);  // float round-off; a wrong bias: 4e-5 and more
 }
 
 TEST(Fitness, CachedChunkedAndKeptSlicesAgree) {

@@ -5,7 +5,7 @@
 // over the run.
 #include <cmath>
 
-#include "attack/searches.hpp"
+#include "attack/methods.hpp"
 #include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -84,5 +84,36 @@ std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings&
   check(s);
   return std::make_unique<Annealing>(fitness, s, seed, attack);
 }
+
+namespace {
+
+SaSettings sa_settings(const Config& c) {
+  return {c.get<std::int64_t>("sa.moves"), c.get<double>("sa.t_start"), c.get<double>("sa.t_end")};
+}
+
+void add_sa_options(po::options_description& options) {
+  options.add_options()
+    ("sa.moves", po::value<std::int64_t>()->default_value(100), "swap moves per generation")
+    ("sa.t_start", real_value(1e-3), "initial temperature (0 = hill climbing)")
+    ("sa.t_end", real_value(1e-5), "final temperature");
+}
+
+void describe_sa(const h5::Group& group, const Config& c) {
+  group.set_attr("t_start", c.get<double>("sa.t_start"));
+  group.set_attr("t_end", c.get<double>("sa.t_end"));
+  group.set_attr("moves", c.get<std::int64_t>("sa.moves"));
+}
+
+}  // namespace
+
+const SearchMethod annealing_method{
+    "sa", "simulated annealing, one chain of swap moves per attack rank",
+    add_sa_options,
+    [](const Config& c) { check(sa_settings(c)); },
+    [](const Config&) { return 2.0; },  // the chain and the move tried
+    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
+      return make_annealing(fitness, sa_settings(c), seed, attack);
+    },
+    describe_sa};
 
 }  // namespace tessera::attack

@@ -94,6 +94,16 @@ class Fitness {
   // With `overwrite`, the pre-activations may be used as scratch space.
   Scores score(const torch::Tensor& pre_activations, std::int64_t candidates, bool overwrite = false) const;
 
+  // The differentiable scorer (src/attack/fitness_gradient.cpp): the gradient
+  // (out, in) of the adversary's loss (the cross-entropy against the labels, or
+  // against the service's answers for fidelity) with respect to the target layer's
+  // weight, at the weight that places the held blocks as `genome` says (an empty
+  // genome: no block placed, the weight all zeros).
+  torch::Tensor loss_gradient(const search::Genome& genome) const;
+  // The first-order change of that loss from putting held block k at position p,
+  // <G_p, B_k> for the gradient's block G_p: (H, N), float64.
+  torch::Tensor placement_costs(const torch::Tensor& gradient) const;
+
   // Candidates per pass through the layers after the target layer when the tiles are
   // cached: their activations stay in cache between the steps.
   static constexpr std::int64_t kChunkRows = 2000;

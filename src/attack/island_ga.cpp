@@ -6,7 +6,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "attack/searches.hpp"
+#include "attack/methods.hpp"
 #include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -163,5 +163,55 @@ std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& s, std
   check(s);
   return std::make_unique<IslandGa>(fitness, s, seed, attack);
 }
+
+namespace {
+
+GaSettings ga_settings(const Config& c) {
+  GaSettings s;
+  s.population = c.get<std::int64_t>("ga.population");
+  s.crossover = c.get<double>("ga.crossover");
+  s.mutation = c.get<double>("ga.mutation");
+  s.tournament = c.get<int>("ga.tournament");
+  s.elitism = c.get<std::int64_t>("ga.elitism");
+  s.crossover_kind = c.get<std::string>("ga.crossover_kind");
+  s.mutation_kind = c.get<std::string>("ga.mutation_kind");
+  s.migration_every = c.get<std::int64_t>("ga.migration_every");
+  s.migrants = c.get<std::int64_t>("ga.migrants");
+  return s;
+}
+
+void add_ga_options(po::options_description& options) {
+  options.add_options()
+    ("ga.population", po::value<std::int64_t>()->default_value(100), "individuals per island")
+    ("ga.crossover", real_value(0.8), "crossover probability")
+    ("ga.mutation", real_value(0.2), "mutation probability")
+    ("ga.tournament", po::value<int>()->default_value(3), "tournament size")
+    ("ga.elitism", po::value<std::int64_t>()->default_value(1), "best individuals kept unchanged")
+    ("ga.crossover_kind", po::value<std::string>()->default_value("ox"), "ox (order) or pmx (partially mapped)")
+    ("ga.mutation_kind", po::value<std::string>()->default_value("swap"), "swap, insert or scramble")
+    ("ga.migration_every", po::value<std::int64_t>()->default_value(10), "generations between ring migrations")
+    ("ga.migrants", po::value<std::int64_t>()->default_value(1), "best individuals sent to the next island");
+}
+
+void describe_ga(const h5::Group& group, const Config& c) {
+  for (const char* key : {"crossover_kind", "mutation_kind"}) group.set_attr(key, c.get<std::string>(std::string("ga.") + key));
+  for (const char* key : {"crossover", "mutation"}) group.set_attr(key, c.get<double>(std::string("ga.") + key));
+  for (const char* key : {"population", "elitism", "migration_every", "migrants"})
+    group.set_attr(key, c.get<std::int64_t>(std::string("ga.") + key));
+  group.set_attr("tournament", c.get<int>("ga.tournament"));
+}
+
+}  // namespace
+
+const SearchMethod island_ga_method{
+    "ga", "island GA, one island per attack rank, ring migration",
+    add_ga_options,
+    [](const Config& c) { check(ga_settings(c)); },
+    // The population and its children.
+    [](const Config& c) { return 2.0 * static_cast<double>(c.get<std::int64_t>("ga.population")); },
+    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
+      return make_ga(fitness, ga_settings(c), seed, attack);
+    },
+    describe_ga};
 
 }  // namespace tessera::attack

@@ -87,13 +87,17 @@ void RowSlices::slice_of(const search::Genome& genome, std::int64_t row, float* 
 void RowSlices::prepare(const std::vector<search::Genome>& population) {
   const std::int64_t P = population.size(), R = grid_.rows, E = images_, bh = grid_.bh;
   // Per candidate and row (u = candidate x R + row): the (column, block) pairs in
-  // column order, and as a key their bytes.
+  // column order, and as a key the row and the pairs' bytes.
   std::vector<Pairs> pairs(P * R);
   std::vector<std::string> keys(P * R);
   for (std::int64_t i = 0; i < P; ++i) {
     pairs_of(population[i], pairs.data() + i * R);
-    for (std::int64_t u = i * R; u < (i + 1) * R; ++u)
-      keys[u].assign(reinterpret_cast<const char*>(pairs[u].data()), pairs[u].size() * sizeof(pairs[u][0]));
+    for (std::int64_t u = i * R; u < (i + 1) * R; ++u) {
+      // The row, then its pairs: rows with the same pairs (or none) differ by their bias.
+      const auto row = static_cast<std::int32_t>(u % R);
+      keys[u].assign(reinterpret_cast<const char*>(&row), sizeof(row));
+      keys[u].append(reinterpret_cast<const char*>(pairs[u].data()), pairs[u].size() * sizeof(pairs[u][0]));
+    }
   }
   // Which keys the last call has; the rest of its slots are freed before new ones are taken.
   std::unordered_map<std::string, std::int64_t> slot_of;

@@ -9,6 +9,7 @@
 #include "attack/campaign.hpp"
 #include "attack/checkpoint.hpp"
 #include "attack/hijack.hpp"
+#include "attack/methods.hpp"
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -25,14 +26,20 @@ namespace tessera::cli {
 
 namespace {
 
+std::string method_help() {
+  std::string text = "the search:";
+  for (const auto& m : attack::search_methods()) text += " " + m.name + " (" + m.summary + ");";
+  text.back() = '.';
+  return text;
+}
+
 void add_attack_options(po::options_description& options) {
   add_common_options(options, "attack");
   add_block_options(options);
   add_run_name_option(options);
   options.add_options()
     ("attack.ranks", po::value<int>()->default_value(1), "ranks of the attack group (the first ones); the rest serve")
-    ("attack.method", po::value<std::string>()->default_value("ga"),
-     "ga (island GA, one island per attack rank) or sa (simulated annealing, one chain per attack rank)")
+    ("attack.method", po::value<std::string>()->default_value("ga"), method_help().c_str())
     ("attack.fitness", po::value<std::string>()->default_value("loss"),
      "accuracy (the seed's; discrete, so it stalls), loss (minus the cross-entropy) or fidelity")
     ("attack.eval_samples", po::value<std::int64_t>()->default_value(100), "test images the adversary scores on")
@@ -51,52 +58,19 @@ void add_attack_options(po::options_description& options) {
      "write <run.out>/<name>.checkpoint.h5 every k generations (0 = only when stopped by SIGTERM or SIGUSR1)")
     ("attack.resume", flag_value(false),
      "continue from <name>.checkpoint.h5; the result equals an uninterrupted run's (all other settings must match)")
-    ("attack.run", po::value<std::string>()->default_value(""), "name of the /attack/<run> group (empty = the method)")
-    ("ga.population", po::value<std::int64_t>()->default_value(100), "individuals per island")
-    ("ga.crossover", real_value(0.8), "crossover probability")
-    ("ga.mutation", real_value(0.2), "mutation probability")
-    ("ga.tournament", po::value<int>()->default_value(3), "tournament size")
-    ("ga.elitism", po::value<std::int64_t>()->default_value(1), "best individuals kept unchanged")
-    ("ga.crossover_kind", po::value<std::string>()->default_value("ox"), "ox (order) or pmx (partially mapped)")
-    ("ga.mutation_kind", po::value<std::string>()->default_value("swap"), "swap, insert or scramble")
-    ("ga.migration_every", po::value<std::int64_t>()->default_value(10), "generations between ring migrations")
-    ("ga.migrants", po::value<std::int64_t>()->default_value(1), "best individuals sent to the next island")
-    ("sa.moves", po::value<std::int64_t>()->default_value(100), "swap moves per generation")
-    ("sa.t_start", real_value(1e-3), "initial temperature (0 = hill climbing)")
-    ("sa.t_end", real_value(1e-5), "final temperature");
-}
-
-attack::GaSettings ga_settings(const Config& c) {
-  attack::GaSettings s;
-  s.population = c.get<std::int64_t>("ga.population");
-  s.crossover = c.get<double>("ga.crossover");
-  s.mutation = c.get<double>("ga.mutation");
-  s.tournament = c.get<int>("ga.tournament");
-  s.elitism = c.get<std::int64_t>("ga.elitism");
-  s.crossover_kind = c.get<std::string>("ga.crossover_kind");
-  s.mutation_kind = c.get<std::string>("ga.mutation_kind");
-  s.migration_every = c.get<std::int64_t>("ga.migration_every");
-  s.migrants = c.get<std::int64_t>("ga.migrants");
-  return s;
-}
-
-attack::SaSettings sa_settings(const Config& c) {
-  return {c.get<std::int64_t>("sa.moves"), c.get<double>("sa.t_start"), c.get<double>("sa.t_end")};
+    ("attack.run", po::value<std::string>()->default_value(""), "name of the /attack/<run> group (empty = the method)");
+  for (const auto& method : attack::search_methods()) method.add_options(options);
 }
 
 void describe(const h5::Group& group, const Config& config, const blocks::Target& target, std::int64_t held,
               std::int64_t images, const attack::Outcome& outcome) {
   // Every setting, named without its section ("attack.method" -> "method").
   auto name = [](const std::string& key) { return key.substr(key.find('.') + 1); };
-  for (const char* key : {"attack.method", "attack.fitness", "ga.crossover_kind", "ga.mutation_kind"})
-    group.set_attr(name(key), config.get<std::string>(key));
-  for (const char* key : {"attack.drop_rate", "attack.time_budget", "ga.crossover", "ga.mutation", "sa.t_start",
-                          "sa.t_end"})
-    group.set_attr(name(key), config.get<double>(key));
-  for (const char* key : {"attack.repeat", "attack.generations", "ga.population", "ga.elitism", "ga.migration_every",
-                          "ga.migrants", "sa.moves"})
-    group.set_attr(name(key), config.get<std::int64_t>(key));
-  group.set_attr("tournament", config.get<int>("ga.tournament"));
+  for (const char* key : {"attack.method", "attack.fitness"}) group.set_attr(name(key), config.get<std::string>(key));
+  for (const char* key : {"attack.drop_rate", "attack.time_budget"}) group.set_attr(name(key), config.get<double>(key));
+  for (const char* key : {"attack.repeat", "attack.generations"}) group.set_attr(name(key), config.get<std::int64_t>(key));
+  // Every method's settings, whichever ran, so that all runs' groups have one schema.
+  for (const auto& method : attack::search_methods()) method.describe(group, config);
   group.set_attr("layer", target.layer);
   group.set_attr("bh", target.grid.bh);
   group.set_attr("bw", target.grid.bw);
@@ -123,7 +97,7 @@ int run_attack(const Config& config, MPI_Comm world) {
   const auto images = config.get<std::int64_t>("attack.eval_samples");
   const auto drop_rate = config.get<double>("attack.drop_rate");
   const auto kind = agree(world, [&] {
-    TESSERA_REQUIRE(method == "ga" || method == "sa", "--attack.method: ga or sa, got '", method, "'");
+    attack::search_method(method);
     TESSERA_REQUIRE(images >= 1, "--attack.eval_samples: must be >= 1, got ", images);
     TESSERA_REQUIRE(drop_rate >= 0 && drop_rate < 1, "--attack.drop_rate: must be in [0, 1), got ", drop_rate,
                     drop_rate == 1 ? " (nothing held: nothing to search)" : "");
@@ -137,8 +111,7 @@ int run_attack(const Config& config, MPI_Comm world) {
                       config.get<std::int64_t>(key));
     TESSERA_REQUIRE(!std::isnan(config.get<double>("attack.target_fitness")), "--attack.target_fitness: NaN");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
-    if (method == "ga") attack::check(ga_settings(config));
-    else attack::check(sa_settings(config));
+    attack::search_method(method).check(config);
     return attack::parse_fitness(config.get<std::string>("attack.fitness"));
   });
   auto model = models::load(config.get<std::string>("model.checkpoint"), world,
@@ -155,10 +128,11 @@ int run_attack(const Config& config, MPI_Comm world) {
   agree(world, [&] {
     // Every member of the population is a genome over the grid's positions; the
     // children of a generation are as many again.
-    const double members = method == "ga" ? static_cast<double>(config.get<std::int64_t>("ga.population")) : 1.0;
-    require_memory(members * 2 * static_cast<double>(target.grid.count()) * sizeof(std::int32_t) * groups.attack_ranks,
-                   "--ga.population: " + std::to_string(config.get<std::int64_t>("ga.population")) +
-                       " members per island of " + std::to_string(target.grid.count()) + " positions");
+    const double genomes = attack::search_method(method).genomes_per_part(config);
+    require_memory(genomes * static_cast<double>(target.grid.count()) * sizeof(std::int32_t) * groups.attack_ranks,
+                   "--attack.method=" + method + ": " + std::to_string(static_cast<std::int64_t>(genomes)) +
+                       " genomes per attack rank of " + std::to_string(target.grid.count()) + " positions" +
+                       (method == "ga" ? " (--ga.population " + std::to_string(config.get<std::int64_t>("ga.population")) + ")" : ""));
   });
   const auto held = agree(world, [&] {
     auto h = threat::held_blocks(target.placement, drop_rate, seed, config.get<std::int64_t>("attack.repeat"));
@@ -201,8 +175,7 @@ int run_attack(const Config& config, MPI_Comm world) {
     attack::Knowledge knowledge{target.grid, layer, layer.features(eval.images), eval.labels, loot.victim_predictions,
                                 loot.held};
     const attack::Fitness fitness(std::move(knowledge), kind, config.get<std::int64_t>("attack.cache_mb") << 20);
-    auto search = method == "ga" ? attack::make_ga(fitness, ga_settings(config), seed, groups.group)
-                                 : attack::make_annealing(fitness, sa_settings(config), seed, groups.group);
+    auto search = attack::search_method(method).make(fitness, config, seed, groups.group);
     log::info("attack: ", method, " on ", groups.attack_ranks, " attack rank(s), ", service_ranks,
               " service rank(s): ", held.size(), " of ", target.grid.count(), " blocks of ", target.layer, " held (",
               target.grid.bh, "x", target.grid.bw, "), ", images, " eval images, fitness ",
@@ -267,7 +240,7 @@ int run_attack(const Config& config, MPI_Comm world) {
 
 }  // namespace
 
-const Command attack_command{"attack", "search the held blocks' positions (island GA or annealing) on an attack group",
+const Command attack_command{"attack", "search the held blocks' positions (GA, annealing, linearised assignment) on an attack group",
                              add_attack_options, run_attack};
 
 }  // namespace tessera::cli

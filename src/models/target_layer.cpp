@@ -54,4 +54,10 @@ torch::Tensor TargetLayer::after_layer(torch::Tensor x, bool overwrite_input, st
   return x;
 }
 
+torch::Tensor TargetLayer::after_layer_differentiable(torch::Tensor x) const {
+  torch::AutoGradMode enabled(true);
+  for (const auto& step : after) x = step.relu ? torch::relu(x) : step.apply(x);
+  return x;
+}
+
 }  // namespace tessera::models

@@ -25,6 +25,9 @@ struct TargetLayer {
   // applied the first steps itself skips them).
   torch::Tensor after_layer(torch::Tensor pre_activation, bool overwrite_input = false,
                             std::size_t first_step = 0) const;
+  // The same steps with autograd on and nothing in place: logits through which a
+  // loss can be differentiated with respect to the pre-activation (or what made it).
+  torch::Tensor after_layer_differentiable(torch::Tensor pre_activation) const;
 };
 
 // Error naming --blocks.layers when `layer` is not a Linear step of `network`.

@@ -35,14 +35,16 @@ with h5py.File(path, "r") as f:
     rec, best = g["position_recovery"][:], g["best_fitness"][:]
     for key in ("best_fitness", "mean_fitness", "best_accuracy", "position_recovery", "diversity", "wall_seconds"):
         if g[key].shape != (G,): print("PROBLEM", key, g[key].shape); sys.exit(1)
-    if g["fitness"].shape != (G, g.attrs["population"] if name == "ga" else 1): print("PROBLEM fitness", g["fitness"].shape); sys.exit(1)
+    members = {"ga": g.attrs["population"], "sa": 1, "assignment": 2}[name]  # assignment: the best and the current
+    if g["fitness"].shape != (G, members): print("PROBLEM fitness", g["fitness"].shape); sys.exit(1)
     if g["best_genome"].shape != (G, g.attrs["held"]): print("PROBLEM best_genome", g["best_genome"].shape); sys.exit(1)
     # the recorded recovery is that of the recorded best genome
     if not np.isclose(np.mean(g["best_genome"][-1] == g["truth"][:]), rec[-1]): print("PROBLEM recovery mismatch"); sys.exit(1)
-    if name == "ga" and np.any(np.diff(best) < 0): print("PROBLEM GA best fitness fell (elitism)"); sys.exit(1)
+    if name != "sa" and np.any(np.diff(best) < 0): print("PROBLEM", name, "best fitness fell (it is kept)"); sys.exit(1)
     ok = rec[-1] == bound if op == "==" else rec[-1] > bound
-    # the search improved on its random start by far more than round-off (measured gains 0.9-1.4)
-    if not best[-1] - best[0] > 0.3: print("PROBLEM best fitness rose only", best[-1] - best[0]); sys.exit(1)
+    # the search improved on its random start by far more than round-off (measured gains 0.9-1.4);
+    # the assignment does not start at random (its first step is a whole placement)
+    if name != "assignment" and not best[-1] - best[0] > 0.3: print("PROBLEM best fitness rose only", best[-1] - best[0]); sys.exit(1)
     print(f"{name}: position recovery {rec[0]:.3f} -> {rec[-1]:.3f}, best fitness {best[0]:.4f} -> {best[-1]:.4f}")
     if not ok: print("PROBLEM final recovery", rec[-1], "is not", op, bound); sys.exit(1)
 CHECK
@@ -66,6 +68,12 @@ check_recovery "GA recovers part of the positions (8x8 grid)" '>' 0.05 -- \
   --attack.method=ga --blocks.bh=8 --blocks.bw=16 --attack.generations=100
 check_recovery "SA recovers part of the positions (8x8 grid)" '>' 0.05 -- \
   --attack.method=sa --blocks.bh=8 --blocks.bw=16 --attack.generations=100
+# The threshold cases below take the four runs above (recovery_runs 0-3).
+# The linearised assignment places all 16 at its first step (generation 0) here.
+check_recovery "linearised assignment recovers every position (4x4 grid, all held)" == 1 -- \
+  --attack.method=assignment --blocks.bh=16 --blocks.bw=32 --attack.generations=50
+check_recovery "linearised assignment recovers part of the positions (8x8 grid)" '>' 0.05 -- \
+  --attack.method=assignment --blocks.bh=8 --blocks.bw=16 --attack.generations=100
 
 # --- the measured threshold, from copies of those four runs whose final recoveries are
 # chosen (a search's exact recovery depends on the CPU's round-off; the estimator does
@@ -169,37 +177,60 @@ CHECK
 echo "     $out"
 finish_case "island GA on 3 attack ranks: history readable, same seed -> same file"
 
-# --- SIGTERM mid-run, then --attack.resume=true: the same history as an uninterrupted run
+# --- linearised assignment on 3 attack ranks + 1 service rank: the same file twice
 new_case
-mkdir -p "$case_dir/bin"
-cp "$TESSERA" "$case_dir/bin/tessera"  # a private copy, so that the signal reaches this run's ranks only
-args=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 --attack.drop_rate=0
-      --attack.eval_samples=3000 --attack.generations=400 --ga.population=50 --attack.checkpoint_every=10
-      --run.threads=1)
-run_tessera "${args[@]}" --run.out=whole
-expect_all_ranks_succeeded
-(cd "$case_dir" && timeout "$LIMIT_S" "$MPIEXEC" -n 2 --oversubscribe "$case_dir/bin/tessera" "${args[@]}" \
-   --run.out=killed) >"$case_dir.killed.log" 2>&1 &
-runner=$!
-checkpoint=$case_dir/killed/attack-mlp-mixnn.checkpoint.h5
-waited=0
-until [[ -f $checkpoint ]] || ((waited++ > 600)); do sleep 0.1; done
-# The checkpoint is renamed into place when complete: the signal lands right after it,
-# well before the end on any CPU.
-pkill -TERM -f "^$case_dir/bin/tessera attack"
-wait "$runner"
-killed_rc=$?
-[[ $killed_rc -eq 0 ]] || reasons+=("the signalled run exited $killed_rc, expected 0")
-grep -q 'stopped by SIGTERM at generation' "$case_dir.killed.log" || reasons+=("no 'stopped by SIGTERM' line")
-[[ -f $checkpoint && ! -e $case_dir/killed/attack-mlp-mixnn.h5 ]] || reasons+=("no checkpoint, or a result file")
-stopped_at=$(sed -n 's/.*stopped by SIGTERM at generation \([0-9]*\).*/\1/p' "$case_dir.killed.log")
-cp "$checkpoint" "$FIXTURES/ga.checkpoint.h5" 2>/dev/null  # for the damaged-checkpoint cases below
-run_tessera "${args[@]}" --run.out=killed --attack.resume=true
-expect_all_ranks_succeeded
-[[ ! -e $checkpoint ]] || reasons+=("the checkpoint was not removed after the run completed")
-out=$("$PYTHON" - "$case_dir"/{whole,killed}/attack-mlp-mixnn.h5 2>&1 <<'CHECK'
+base=$case_dir
+for n in 1 2; do
+  case_dir=$base/run$n
+  mkdir -p "$case_dir"
+  RANKS=4 run_tessera attack --model.checkpoint="$MLP" --attack.ranks=3 --attack.method=assignment \
+    --blocks.layers=layers.2 --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 --attack.eval_samples=500 \
+    --attack.generations=200 --run.threads=1 --run.out=out
+  expect_all_ranks_succeeded
+done
+case_dir=$base
+out=$("$PYTHON" "$SAME_H5" "$case_dir"/run{1,2}/out/attack-mlp-mixnn.h5 \
+      --ignore wall_seconds seconds created_utc floor_seconds 2>&1) || reasons+=("results: $(echo $out)")
+echo "     $out"
+finish_case "linearised assignment on 3 attack ranks: same seed -> same file"
+
+# --- SIGTERM mid-run, then --attack.resume=true: the same history as an uninterrupted run.
+# signal_and_resume METHOD ARGS...: the run's group is /attack/METHOD.
+signal_and_resume() {
+  local method=$1
+  shift
+  new_case
+  mkdir -p "$case_dir/bin"
+  cp "$TESSERA" "$case_dir/bin/tessera"  # a private copy, so that the signal reaches this run's ranks only
+  local args=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.eval_samples=3000
+              --attack.method="$method" --attack.checkpoint_every=10 --run.threads=1 "$@")
+  run_tessera "${args[@]}" --run.out=whole
+  expect_all_ranks_succeeded
+  (cd "$case_dir" && timeout "$LIMIT_S" "$MPIEXEC" -n 2 --oversubscribe "$case_dir/bin/tessera" "${args[@]}" \
+     --run.out=killed) >"$case_dir.killed.log" 2>&1 &
+  local runner=$!
+  local checkpoint=$case_dir/killed/attack-mlp-mixnn.checkpoint.h5
+  local waited=0
+  until [[ -f $checkpoint ]] || ((waited++ > 600)); do sleep 0.1; done
+  # The checkpoint is renamed into place when complete: the signal lands right after it,
+  # well before the end on any CPU.
+  pkill -TERM -f "^$case_dir/bin/tessera attack"
+  wait "$runner"
+  local killed_rc=$?
+  [[ $killed_rc -eq 0 ]] || reasons+=("the signalled run exited $killed_rc, expected 0")
+  grep -q 'stopped by SIGTERM at generation' "$case_dir.killed.log" || reasons+=("no 'stopped by SIGTERM' line")
+  [[ -f $checkpoint && ! -e $case_dir/killed/attack-mlp-mixnn.h5 ]] || reasons+=("no checkpoint, or a result file")
+  local stopped_at
+  stopped_at=$(sed -n 's/.*stopped by SIGTERM at generation \([0-9]*\).*/\1/p' "$case_dir.killed.log")
+  cp "$checkpoint" "$FIXTURES/$method.checkpoint.h5" 2>/dev/null  # for the damaged-checkpoint cases below
+  [[ $method != ga ]] || ga_args=("${args[@]}")
+  run_tessera "${args[@]}" --run.out=killed --attack.resume=true
+  expect_all_ranks_succeeded
+  [[ ! -e $checkpoint ]] || reasons+=("the checkpoint was not removed after the run completed")
+  local out
+  out=$("$PYTHON" - "$case_dir"/{whole,killed}/attack-mlp-mixnn.h5 "$method" 2>&1 <<'CHECK'
 import sys, h5py, numpy as np
-a, b = (h5py.File(p, "r")["attack/ga"] for p in sys.argv[1:])
+a, b = (h5py.File(p, "r")["attack/" + sys.argv[3]] for p in sys.argv[1:3])
 different = [k for k in a if k != "wall_seconds" and not np.array_equal(a[k][()], b[k][()])]
 # The clocks and counts of work differ: the resumed file counts the part after the resume.
 PER_PART = {"seconds", "evaluations", "evaluations_computed", "floor_seconds"}
@@ -207,9 +238,13 @@ different += [f"attr {k}" for k in a.attrs if k not in PER_PART and not np.array
 if different: print("PROBLEM differ:", different); sys.exit(1)
 print(f"{len(a)} datasets equal; final recovery {a['position_recovery'][-1]}")
 CHECK
-) || reasons+=("results: $(echo $out)")
-echo "     stopped at generation $stopped_at; $out"
-finish_case "SIGTERM mid-run, resume: history and best genome equal an uninterrupted run's"
+  ) || reasons+=("results: $(echo $out)")
+  echo "     stopped at generation $stopped_at; $out"
+  finish_case "$method: SIGTERM mid-run, resume: history and best genome equal an uninterrupted run's"
+}
+signal_and_resume ga --blocks.bh=16 --blocks.bw=32 --attack.drop_rate=0 --attack.generations=400 --ga.population=50
+# An 8x8 grid, half held: the descent restarts from kicks many times in 2000 generations.
+signal_and_resume assignment --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 --attack.generations=2000
 
 # --- a corrupt checkpoint is reported and left as it was
 new_case
@@ -244,7 +279,7 @@ with h5py.File(sys.argv[1], "r+") as f:
 DAMAGE
     reasons+=("could not damage the checkpoint: $(cat "$case_dir.prep")")
   cp "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/damaged.copy"
-  run_tessera "${args[@]}" --attack.resume=true --run.out=out
+  run_tessera "${ga_args[@]}" --attack.resume=true --run.out=out
   expect_all_ranks_failed
   expect_one_message --attack.resume attack-mlp-mixnn.checkpoint.h5 "not a complete tessera checkpoint"
   cmp -s "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/damaged.copy" || reasons+=("the checkpoint was changed")
@@ -277,6 +312,12 @@ bad_case "nothing held (drop rate 1)" --attack.drop_rate "nothing to search" -- 
 new_case
 bad_case "no eval images" --attack.eval_samples -- \
   attack --model.checkpoint="$MLP" --attack.eval_samples=0 --run.out=out
+new_case
+bad_case "an unknown method names the known ones" --attack.method "'hill'" "known: ga, sa, assignment" -- \
+  attack --model.checkpoint="$MLP" --attack.method=hill --run.out=out
+new_case
+bad_case "assignment kick outside [0, 1]" --assignment.kick -- \
+  attack --model.checkpoint="$MLP" --attack.method=assignment --assignment.kick=1.5 --run.out=out
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -7,7 +7,9 @@ owner is "hdf5" when the fault lies inside the HDF5 library itself: the first
 frame of the fault's stack that is neither the sanitizer/libFuzzer runtime nor
 libc/libstdc++ is in libhdf5, and so is the first such frame of the stacks that
 allocated or freed the memory involved (a buffer too small for what tessera asked
-HDF5 to write would be tessera's). Anything else (tessera's code, a harness check,
+HDF5 to write would be tessera's), unless the access lies beyond that memory's
+bounds by more than zero bytes (a wild read landing in someone else's block, whose
+allocator says nothing about the fault). Anything else (tessera's code, a harness check,
 an exception other than tessera::Error, a leak, an out-of-memory without a stack)
 is "tessera". <kind> is e.g. heap-buffer-overflow, SEGV, timeout, out-of-memory,
 leak; <where> the first frame that decided it.
@@ -145,7 +147,9 @@ def classify(text):
     owner = owner_of(crash)
     if owner is None:  # e.g. out-of-memory (rss) has no stack
         return "tessera", kind, "(no stack)"
-    if owner == "hdf5":
+    beyond = re.search(r"is located (\d+) bytes to the (?:right|left) of", text)
+    wild = beyond is not None and int(beyond.group(1)) > 0
+    if owner == "hdf5" and not wild:
         for i in range(start + 1, len(lines)):
             if lines[i].startswith("SUMMARY:"):
                 break

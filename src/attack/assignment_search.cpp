@@ -1,0 +1,134 @@
+// Linearised assignment (docs/DESIGN.md section 8): the adversary's loss changes, to
+// first order, by <G_p, B_k> when held block k goes to position p (G: the loss's
+// gradient with respect to the target weight at the current placement). One
+// backward pass gives the whole (held x positions) cost matrix; the linear
+// assignment of least cost is the next placement, and the step repeats from there
+// (the coordinate descent of weight matching in Git Re-Basin, Ainsworth et al.,
+// ICLR 2023). A step that does not lower the loss ends the descent: the search
+// restarts from the best placement with a few random swaps (a kick), so a long run
+// keeps exploring around its best. Each attack rank runs its own descent; part 0
+// starts from the gradient of the empty placement, the others from random ones.
+//
+// Members: {the best placement so far, the current one}, so the history's best
+// never falls, and a checkpoint of the two continues bit for bit.
+#include <algorithm>
+#include <cmath>
+
+#include "attack/methods.hpp"
+#include "core/error.hpp"
+#include "core/ranks.hpp"
+#include "core/rng.hpp"
+#include "search/assignment.hpp"
+
+namespace tessera::attack {
+
+namespace {
+
+struct AssignmentSettings {
+  double kick = 0.05;  // fraction of the held blocks moved by the random swaps of a restart
+};
+
+class LinearisedAssignment final : public Search {
+ public:
+  LinearisedAssignment(const Fitness& fitness, const AssignmentSettings& settings, std::uint64_t seed, MPI_Comm attack)
+      : fitness_(fitness), settings_(settings), seed_(seed), part_(rank_of(attack)) {}
+
+  void start() override {
+    auto rng = generation_rng(0);
+    const auto from = part_ == 0 ? search::Genome() : search::random_genome(positions(), rng);
+    const auto first = step_from(from);
+    const auto scores = fitness_.evaluate({first});
+    scored_ += 1;
+    members_ = {first, first};
+    evaluation_ = {{scores.fitness[0], scores.fitness[0]}, {scores.accuracy[0], scores.accuracy[0]}};
+  }
+
+  void restore(std::vector<search::Genome> members, Scores evaluation) override {
+    TESSERA_ASSERT(members.size() == 2);
+    members_ = std::move(members);
+    evaluation_ = std::move(evaluation);
+  }
+
+  void advance(std::int64_t generation, std::int64_t) override {
+    auto rng = generation_rng(generation);
+    auto next = step_from(members_[kCurrent]);
+    auto scores = fitness_.evaluate({next});
+    scored_ += 1;
+    if (!(scores.fitness[0] > evaluation_.fitness[kCurrent])) {
+      // The step did not help: a kick from the best, scored, is where the next step starts.
+      next = members_[kBest];
+      const auto swaps = std::max<std::int64_t>(1, std::llround(settings_.kick * static_cast<double>(fitness_.held())));
+      for (std::int64_t s = 0; s < swaps; ++s) search::swap_mutation(next, static_cast<std::int32_t>(fitness_.held()), rng);
+      scores = fitness_.evaluate({next});
+      scored_ += 1;
+    }
+    set(kCurrent, next, scores);
+    if (scores.fitness[0] > evaluation_.fitness[kBest]) set(kBest, next, scores);
+  }
+
+ private:
+  static constexpr std::size_t kBest = 0, kCurrent = 1;
+
+  std::int32_t positions() const { return static_cast<std::int32_t>(fitness_.positions()); }
+
+  // The placement of least linearised loss around `from` (empty: no block placed):
+  // held blocks where the assignment puts them, the free positions after them in
+  // increasing order.
+  search::Genome step_from(const search::Genome& from) const {
+    const auto costs = fitness_.placement_costs(fitness_.loss_gradient(from));
+    const auto H = fitness_.held(), N = fitness_.positions();
+    std::vector<double> matrix(costs.data_ptr<double>(), costs.data_ptr<double>() + H * N);
+    auto genome = search::solve_assignment(matrix, H, N);
+    std::vector<char> taken(N, 0);
+    for (auto p : genome) taken[p] = 1;
+    for (std::int32_t p = 0; p < N; ++p)
+      if (!taken[p]) genome.push_back(p);
+    return genome;
+  }
+
+  void set(std::size_t member, const search::Genome& genome, const Scores& scores) {
+    members_[member] = genome;
+    evaluation_.fitness[member] = scores.fitness[0];
+    evaluation_.accuracy[member] = scores.accuracy[0];
+  }
+
+  std::mt19937_64 generation_rng(std::int64_t generation) const {
+    return make_rng(seed_, "assignment-part-" + std::to_string(part_), static_cast<std::uint64_t>(generation));
+  }
+
+  const Fitness& fitness_;
+  AssignmentSettings settings_;
+  std::uint64_t seed_;
+  int part_;
+};
+
+AssignmentSettings assignment_settings(const Config& c) { return {c.get<double>("assignment.kick")}; }
+
+void check_assignment(const Config& c) {
+  const auto s = assignment_settings(c);
+  TESSERA_REQUIRE(s.kick >= 0 && s.kick <= 1, "--assignment.kick: a fraction of the held blocks in [0, 1], got ",
+                  s.kick);
+}
+
+void add_assignment_options(po::options_description& options) {
+  options.add_options()
+    ("assignment.kick", real_value(0.05),
+     "when a step does not lower the loss, restart from the best placement with this fraction of the held "
+     "blocks moved by random swaps (at least one)");
+}
+
+}  // namespace
+
+const SearchMethod assignment_method{
+    "assignment",
+    "linearised assignment: the loss's gradient scores every (block, position), a linear assignment places them",
+    add_assignment_options,
+    check_assignment,
+    [](const Config&) { return 3.0; },  // the best, the current and the next placement
+    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
+      check_assignment(c);
+      return std::make_unique<LinearisedAssignment>(fitness, assignment_settings(c), seed, attack);
+    },
+    [](const h5::Group& group, const Config& c) { group.set_attr("kick", c.get<double>("assignment.kick")); }};
+
+}  // namespace tessera::attack

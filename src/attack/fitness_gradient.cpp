@@ -1,0 +1,33 @@
+// The differentiable side of the adversary's scoring engine: the loss of a placement
+// as a function of the target layer's weight, and its gradient. The searches that
+// linearise the loss (docs/DESIGN.md section 8) read the gradient block by block.
+#include "attack/fitness.hpp"
+
+#include "core/error.hpp"
+
+namespace tessera::attack {
+
+torch::Tensor Fitness::loss_gradient(const search::Genome& genome) const {
+  const std::int64_t R = grid_.rows, C = grid_.cols, bh = grid_.bh, bw = grid_.bw;
+  auto blocks = torch::zeros({R * C, bh, bw});
+  if (!genome.empty()) {
+    TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
+    auto positions = torch::tensor(std::vector<std::int64_t>(genome.begin(), genome.begin() + held_), torch::kInt64);
+    blocks.index_copy_(0, positions, knowledge_.held);
+  }
+  torch::AutoGradMode enabled(true);
+  auto weight = blocks.view({R, C, bh, bw}).permute({0, 2, 1, 3}).reshape({grid_.out, grid_.in}).requires_grad_(true);
+  auto logits = knowledge_.layer.after_layer_differentiable(torch::addmm(bias_, knowledge_.features, weight.t()));
+  const auto& targets = kind_ == FitnessKind::fidelity ? knowledge_.victim_predictions : knowledge_.labels;
+  auto loss = torch::nn::functional::cross_entropy(logits, targets);
+  return torch::autograd::grad({loss}, {weight})[0].detach();
+}
+
+torch::Tensor Fitness::placement_costs(const torch::Tensor& gradient) const {
+  torch::NoGradGuard no_grad;
+  const std::int64_t R = grid_.rows, C = grid_.cols, bh = grid_.bh, bw = grid_.bw;
+  auto per_position = gradient.reshape({R, bh, C, bw}).permute({0, 2, 1, 3}).reshape({R * C, bh * bw});
+  return torch::mm(knowledge_.held.reshape({held_, bh * bw}), per_position.t()).to(torch::kDouble).contiguous();
+}
+
+}  // namespace tessera::attack

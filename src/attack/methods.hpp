@@ -1,0 +1,48 @@
+// The table of search methods: every way the adversary can search for the held
+// blocks' positions is one entry (name, what it does, its options, their check, how
+// to make one part of it, the attributes that record its settings), the way every
+// command is one entry of the command table. `tessera attack`, its --help and the
+// attributes of /attack/<run> read this table and nothing else.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attack/searches.hpp"
+#include "core/config.hpp"
+#include "io/h5.hpp"
+
+namespace tessera::attack {
+
+struct SearchMethod {
+  std::string name;     // the value of --attack.method
+  std::string summary;  // one line for --help
+  // Its own options (a section named after the method, e.g. ga.population).
+  void (*add_options)(po::options_description& options);
+  // Errors naming the option on bad settings; run on every rank before any work.
+  void (*check)(const Config& config);
+  // Genomes one attack rank keeps at a time (members and their children), for the
+  // up-front memory check.
+  double (*genomes_per_part)(const Config& config);
+  // One attack rank's part of the search (collective over `attack`).
+  std::unique_ptr<Search> (*make)(const Fitness& fitness, const Config& config, std::uint64_t seed, MPI_Comm attack);
+  // Writes its settings as attributes of the run's group (named without the section).
+  void (*describe)(const h5::Group& group, const Config& config);
+};
+
+const std::vector<SearchMethod>& search_methods();
+// The entry named `name`; an Error naming --attack.method and listing the known ones.
+const SearchMethod& search_method(const std::string& name);
+// "ga, sa, ..." for help texts and messages.
+std::string search_method_names();
+
+// The entries, one per file.
+extern const SearchMethod island_ga_method;
+extern const SearchMethod annealing_method;
+extern const SearchMethod assignment_method;
+
+}  // namespace tessera::attack

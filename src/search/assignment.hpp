@@ -1,0 +1,25 @@
+// The linear assignment problem: give each of `rows` items its own column so that
+// the summed cost is least. The adversary's assignment-based searches
+// (docs/DESIGN.md section 8) put H held blocks on N >= H grid positions this way.
+//
+// Solved exactly by shortest augmenting paths with dual potentials (Jonker and
+// Volgenant's scheme, in its rectangular form: one Dijkstra-like pass per row over
+// all columns), O(rows^2 x cols) time and O(rows + cols) extra memory. Pure std C++.
+// Ties are broken towards the lower column, so the result is a deterministic
+// function of the matrix.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace tessera::search {
+
+// `cost` is rows x cols, row-major, with rows <= cols and every entry finite.
+// Returns column[r] for r < rows: distinct columns, of least total cost.
+// std::invalid_argument on a bad shape or a non-finite entry.
+std::vector<std::int32_t> solve_assignment(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols);
+
+// The summed cost of an assignment (the tests' and the callers' check).
+double assignment_cost(const std::vector<double>& cost, std::int64_t cols, const std::vector<std::int32_t>& column);
+
+}  // namespace tessera::search
