@@ -40,7 +40,7 @@ struct Victim {
     auto known = layer;
     known.weight = torch::Tensor();
     attack::Knowledge knowledge{grid, known, layer.features(test.images), test.labels, test.labels,
-                                torch::stack(held)};
+                                torch::stack(held), {}, {}, {}};
     return attack::Fitness(std::move(knowledge), attack::FitnessKind::loss, cache_bytes);
   }
 

@@ -119,6 +119,11 @@ void add_assignment_options(po::options_description& options) {
 
 }  // namespace
 
+std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, double kick, std::uint64_t seed,
+                                                   MPI_Comm attack) {
+  return std::make_unique<LinearisedAssignment>(fitness, AssignmentSettings{kick}, seed, attack);
+}
+
 const SearchMethod assignment_method{
     "assignment",
     "linearised assignment: the loss's gradient scores every (block, position), a linear assignment places them",
@@ -127,7 +132,7 @@ const SearchMethod assignment_method{
     [](const Config&) { return 3.0; },  // the best, the current and the next placement
     [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
       check_assignment(c);
-      return std::make_unique<LinearisedAssignment>(fitness, assignment_settings(c), seed, attack);
+      return make_linearised_assignment(fitness, assignment_settings(c).kick, seed, attack);
     },
     [](const h5::Group& group, const Config& c) { group.set_attr("kick", c.get<double>("assignment.kick")); }};
 

@@ -108,7 +108,7 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
     if (resume || generation > 0) search.advance(generation, settings.generations);
     h.positions = static_cast<std::int64_t>(search.members().front().size());
     const auto all = gather(search, attack, h.positions);
-    int stop_code = 0;  // 0: go on, 1: generations, 2: time, 3: target, or a signal's number + 16
+    int stop_code = 0;  // 0: go on, 1: generations, 2: time, 3: target, 4: search finished, or a signal's number + 16
     if (leader) {
       const auto P = static_cast<std::int64_t>(all.fitness.size());
       h.population = P;
@@ -137,6 +137,10 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
       else if (settings.time_budget_s > 0 && elapsed >= settings.time_budget_s) stop_code = 2;
       else if (all.fitness[best] >= settings.target_fitness) stop_code = 3;
     }
+    // Every part's search must be finished (a collective decision: parts differ).
+    int finished = search.finished() ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &finished, 1, MPI_INT, MPI_MIN, attack);
+    if (leader && !stop_code && finished) stop_code = 4;
     if (resume || generation > 0) progress.advance();
     if (const int signal = stop::agreed(attack); signal && !stop_code) stop_code = 16 + signal;
     MPI_Bcast(&stop_code, 1, MPI_INT, 0, attack);
@@ -151,6 +155,7 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
       outcome.stop_reason = stop_code == 1   ? "generations"
                             : stop_code == 2 ? "time budget"
                             : stop_code == 3 ? "target fitness"
+                            : stop_code == 4 ? "search finished"
                                              : stop::signal_name(stop_code - 16);
       break;
     }

@@ -40,7 +40,7 @@ struct History {
 
 struct Outcome {
   History history;
-  std::string stop_reason;       // "generations", "time budget", "target fitness", or a signal's name
+  std::string stop_reason;       // "generations", "time budget", "target fitness", "search finished", or a signal's name
   search::Genome best;           // the best genome of the last generation (on the leader)
   double seconds = 0;
   // Over all attack ranks, in this run (not before a resume): candidates scored, and

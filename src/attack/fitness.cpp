@@ -98,6 +98,14 @@ torch::Tensor Fitness::build(const std::vector<search::Genome>& population) cons
 Scores Fitness::evaluate(const std::vector<search::Genome>& population) const {
   torch::NoGradGuard no_grad;
   const std::int64_t P = population.size(), E = images_, out = grid_.out;
+  if (!cached() && P * grid_.rows < held_) {
+    // Uncached tiles cost H/R times one dense product per call: for a few candidates
+    // (a descent's one) each candidate's weight times the features is cheaper.
+    std::vector<torch::Tensor> pre;
+    for (const auto& genome : population)
+      pre.push_back(torch::addmm(bias_, knowledge_.features, weight_of(genome).t()));
+    return score(torch::cat(pre), P, /*overwrite=*/true);
+  }
   if (!cached()) return score(build(population).view({P * E, out}), P, /*overwrite=*/true);
   for (const auto& genome : population) TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
   // Chunk by chunk: the row slices are written (with the layer's ReLU when it comes

@@ -38,6 +38,11 @@ struct Knowledge {
   torch::Tensor labels;            // (E) int64
   torch::Tensor victim_predictions;  // (E) int64: the service's top-1 answers
   torch::Tensor held;              // (H, bh, bw)
+  // The architecture and every other trained weight matrix (name -> tensor, the
+  // state_dict's names), for the searches that compare with regenerated initial
+  // weights; `target_parameter` is the target weight's name ("classifier.0.weight").
+  std::string arch, target_parameter;
+  std::vector<std::pair<std::string, torch::Tensor>> known_parameters;
 };
 
 // The scores of a population, one entry per member.
@@ -61,6 +66,7 @@ class Fitness {
   double floor_flops() const { return images_ * knowledge_.layer.after_flops_per_image; }
   // Candidates scored so far (every call of evaluate or score).
   std::int64_t evaluations() const { return evaluations_; }
+  const Knowledge& knowledge() const { return knowledge_; }
 
   // A whole population in one call. One call at a time: the kept row slices change.
   Scores evaluate(const std::vector<search::Genome>& population) const;
@@ -94,6 +100,9 @@ class Fitness {
   // With `overwrite`, the pre-activations may be used as scratch space.
   Scores score(const torch::Tensor& pre_activations, std::int64_t candidates, bool overwrite = false) const;
 
+  // The target weight (out, in) with the held blocks placed as `genome` says, zeros
+  // elsewhere (an empty genome: all zeros).
+  torch::Tensor weight_of(const search::Genome& genome) const;
   // The differentiable scorer (src/attack/fitness_gradient.cpp): the gradient
   // (out, in) of the adversary's loss (the cross-entropy against the labels, or
   // against the service's answers for fidelity) with respect to the target layer's

@@ -7,7 +7,8 @@
 
 namespace tessera::attack {
 
-torch::Tensor Fitness::loss_gradient(const search::Genome& genome) const {
+torch::Tensor Fitness::weight_of(const search::Genome& genome) const {
+  torch::NoGradGuard no_grad;
   const std::int64_t R = grid_.rows, C = grid_.cols, bh = grid_.bh, bw = grid_.bw;
   auto blocks = torch::zeros({R * C, bh, bw});
   if (!genome.empty()) {
@@ -15,8 +16,12 @@ torch::Tensor Fitness::loss_gradient(const search::Genome& genome) const {
     auto positions = torch::tensor(std::vector<std::int64_t>(genome.begin(), genome.begin() + held_), torch::kInt64);
     blocks.index_copy_(0, positions, knowledge_.held);
   }
+  return blocks.view({R, C, bh, bw}).permute({0, 2, 1, 3}).reshape({grid_.out, grid_.in});
+}
+
+torch::Tensor Fitness::loss_gradient(const search::Genome& genome) const {
   torch::AutoGradMode enabled(true);
-  auto weight = blocks.view({R, C, bh, bw}).permute({0, 2, 1, 3}).reshape({grid_.out, grid_.in}).requires_grad_(true);
+  auto weight = weight_of(genome).requires_grad_(true);
   auto logits = knowledge_.layer.after_layer_differentiable(torch::addmm(bias_, knowledge_.features, weight.t()));
   const auto& targets = kind_ == FitnessKind::fidelity ? knowledge_.victim_predictions : knowledge_.labels;
   auto loss = torch::nn::functional::cross_entropy(logits, targets);

@@ -44,5 +44,6 @@ std::string search_method_names();
 extern const SearchMethod island_ga_method;
 extern const SearchMethod annealing_method;
 extern const SearchMethod assignment_method;
+extern const SearchMethod init_matching_method;
 
 }  // namespace tessera::attack

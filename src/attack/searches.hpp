@@ -46,6 +46,9 @@ class Search {
   // Candidates given a score so far: evaluated, or known already (a GA child that
   // places the held blocks as a member of the last generation does gets its score).
   std::int64_t scored() const { return scored_; }
+  // True when further generations cannot change the members (the campaign stops,
+  // reason "search finished").
+  virtual bool finished() const { return false; }
   // Continues from a checkpoint's members and their recorded scores.
   virtual void restore(std::vector<search::Genome> members, Scores evaluation) = 0;
 
@@ -61,6 +64,9 @@ void check(const SaSettings& settings);
 
 std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed,
                                 MPI_Comm attack);
+// Linearised assignment (docs/DESIGN.md section 8.1).
+std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, double kick, std::uint64_t seed,
+                                                   MPI_Comm attack);
 std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed,
                                        MPI_Comm attack);
 

@@ -173,7 +173,12 @@ int run_attack(const Config& config, MPI_Comm world) {
   if (groups.attacker) {
     layer.weight = torch::Tensor();  // the search never sees the target weight
     attack::Knowledge knowledge{target.grid, layer, layer.features(eval.images), eval.labels, loot.victim_predictions,
-                                loot.held};
+                                loot.held, {}, {}, {}};
+    knowledge.arch = model.info.arch;
+    knowledge.target_parameter = target.layer + ".weight";
+    for (const auto& p : model.network->named_parameters())  // every other weight matrix is known
+      if (p.value().dim() >= 2 && p.key() != knowledge.target_parameter)
+        knowledge.known_parameters.emplace_back(p.key(), p.value().detach());
     const attack::Fitness fitness(std::move(knowledge), kind, config.get<std::int64_t>("attack.cache_mb") << 20);
     auto search = attack::search_method(method).make(fitness, config, seed, groups.group);
     log::info("attack: ", method, " on ", groups.attack_ranks, " attack rank(s), ", service_ranks,

@@ -105,7 +105,7 @@ int run(const Config& config, MPI_Comm world) {
     for (std::int64_t k = 0; k < H; ++k) held.push_back(blocks[order[k]]);
     auto known = layer;
     known.weight = torch::Tensor();
-    attack::Knowledge knowledge{grid, known, features, data.test.labels, data.test.labels, torch::stack(held)};
+    attack::Knowledge knowledge{grid, known, features, data.test.labels, data.test.labels, torch::stack(held), {}, {}, {}};
     const attack::Fitness fitness(std::move(knowledge), attack::FitnessKind::loss,
                                   config.get<std::int64_t>("bench.cache_mb") << 20);
     // A fresh random population per call (the warm-up's first): no row slice recurs,

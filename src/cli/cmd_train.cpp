@@ -17,7 +17,22 @@ void add_options(po::options_description& options) {
   add_training_options(options);
   options.add_options()
     ("train.reuse", flag_value(false),
-     "skip training when the output file exists and was written with this same configuration");
+     "skip training when the output file exists and was written with this same configuration")
+    ("train.init_seed", po::value<std::int64_t>()->default_value(-1),
+     "seed of the initial weights, kept out of the model file (recorded as 'secret'; never reused); "
+     "-1 = derived from --run.seed, which every file records, so an adversary can regenerate them");
+}
+
+// The configuration as the model file records it: a secret initialisation seed is
+// not written (an adversary who reads it could regenerate the initial weights).
+std::string recorded_config(const Config& config) {
+  auto text = config.ini_text();
+  if (config.get<std::int64_t>("train.init_seed") < 0) return text;
+  const std::string key = "\ninit_seed = ";
+  const auto at = text.find(key);
+  TESSERA_ASSERT(at != std::string::npos);
+  const auto end = text.find('\n', at + key.size());
+  return text.replace(at + key.size(), end - at - key.size(), "secret");
 }
 
 train::Settings settings_from(const Config& config) {
@@ -31,6 +46,9 @@ train::Settings settings_from(const Config& config) {
   s.lr_gamma = config.get<double>("train.lr_gamma");
   s.seed = config.get<std::uint64_t>("run.seed");
   check_training_options(config);
+  const auto init_seed = config.get<std::int64_t>("train.init_seed");
+  TESSERA_REQUIRE(init_seed >= -1, "--train.init_seed: a seed >= 0, or -1 for one derived from --run.seed; got ",
+                  init_seed);
   return s;
 }
 
@@ -53,8 +71,9 @@ int run(const Config& config, MPI_Comm world) {
     return settings_from(config);
   });
   const auto path = checked_output_file((std::filesystem::path(folder) / (arch_name + ".h5")).string(), world);
-  const auto config_text = config.ini_text();
-  if (config.get<bool>("train.reuse") && up_to_date(path, config_text, world)) {
+  const auto config_text = recorded_config(config);
+  const bool secret_init = config.get<std::int64_t>("train.init_seed") >= 0;
+  if (config.get<bool>("train.reuse") && !secret_init && up_to_date(path, config_text, world)) {
     log::info("'", path, "' was trained with this configuration: reused");
     return 0;
   }
@@ -77,7 +96,8 @@ int run(const Config& config, MPI_Comm world) {
   std::shared_ptr<models::Network> network;
   const auto checkpoint = config.get<std::string>("model.checkpoint");
   if (checkpoint.empty()) {
-    network = models::build(arch_name, settings.seed);
+    network = secret_init ? models::build(arch_name, static_cast<std::uint64_t>(config.get<std::int64_t>("train.init_seed")))
+                          : models::build(arch_name, settings.seed);
   } else {
     network = models::load(checkpoint, world, config.defaulted("model.arch") ? "" : arch_name).network;
     log::info("continuing from '", checkpoint, "'");

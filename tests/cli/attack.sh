@@ -75,6 +75,52 @@ check_recovery "linearised assignment recovers every position (4x4 grid, all hel
 check_recovery "linearised assignment recovers part of the positions (8x8 grid)" '>' 0.05 -- \
   --attack.method=assignment --blocks.bh=8 --blocks.bw=16 --attack.generations=100
 
+# --- initialisation matching: the model's initial weights regenerated from a guessed seed.
+# init_attack NAME MODEL EXPECT ARGS...: EXPECT is "confirmed SEED" or "none".
+init_attack() {
+  local name=$1 model=$2 expect=$3
+  shift 3
+  new_case
+  run_tessera attack --model.checkpoint="$model" --blocks.layers=layers.2 --blocks.bh=8 --blocks.bw=16 \
+    --attack.drop_rate=0.5 --attack.eval_samples=500 --attack.method=init --attack.generations=20 \
+    --run.threads=1 --run.out=out "$@"
+  expect_all_ranks_succeeded
+  if [[ $expect == none ]]; then
+    tessera_lines | grep -q "no init seed guess confirmed" || reasons+=("no 'no init seed guess confirmed' line")
+  else
+    tessera_lines | grep -q "init seed guess ${expect#confirmed }: .*(confirmed)" || reasons+=("seed ${expect#confirmed } not confirmed")
+  fi
+  local out
+  out=$("$PYTHON" - "$case_dir/out/attack-mlp-mixnn.h5" "$expect" 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+g = h5py.File(sys.argv[1], "r")["attack/init"]
+rec, reason = g["position_recovery"][:], g.attrs["stop_reason"]
+if isinstance(reason, bytes): reason = reason.decode()
+if sys.argv[2] != "none":
+    # The matched placement is the answer: one generation, every block where its initial block was.
+    if reason != "search finished" or len(rec) != 1: print("PROBLEM", reason, len(rec)); sys.exit(1)
+    if not rec[-1] >= 0.9: print("PROBLEM recovery", rec[-1]); sys.exit(1)
+else:
+    if reason != "generations" or len(rec) != 21: print("PROBLEM", reason, len(rec)); sys.exit(1)
+print(f"init: {reason}, {len(rec)} generation(s), position recovery {rec[-1]:.3f}")
+CHECK
+  ) || reasons+=("results: $(echo $out)")
+  echo "     $out"
+  finish_case "$name"
+}
+# The fixture was trained with the default --run.seed (1), so its initialisation is public.
+init_attack "init matching: the default seed is guessed, confirmed, and places the blocks" "$MLP" "confirmed 1"
+init_attack "init matching: wrong guesses are rejected (linearised assignment instead)" "$MLP" none --init.seeds=7,8
+new_case
+run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --train.init_seed=424242 --run.out="$FIXTURES/secret"
+expect_all_ranks_succeeded
+"$PYTHON" -c "import h5py, sys; c = h5py.File(sys.argv[1])['/'].attrs['config']; c = c.decode() if isinstance(c, bytes) else c; \
+sys.exit(0 if 'init_seed = secret' in c and '424242' not in c else 1)" "$FIXTURES/secret/mlp-mixnn.h5" ||
+  reasons+=("the model file records the secret initialisation seed")
+finish_case "train --train.init_seed: the model file does not record the seed"
+init_attack "init matching: a secret initialisation seed is not confirmed" "$FIXTURES/secret/mlp-mixnn.h5" none \
+  --init.seeds=0,1,42,1234
+
 # --- the measured threshold, from copies of those four runs whose final recoveries are
 # chosen (a search's exact recovery depends on the CPU's round-off; the estimator does
 # not). chosen_recoveries R0 R1 R2 R3 writes the copies and sets $chosen to their list.
@@ -315,6 +361,9 @@ bad_case "no eval images" --attack.eval_samples -- \
 new_case
 bad_case "an unknown method names the known ones" --attack.method "'hill'" "known: ga, sa, assignment" -- \
   attack --model.checkpoint="$MLP" --attack.method=hill --run.out=out
+new_case
+bad_case "init seeds that are not seeds" --init.seeds "'x'" -- \
+  attack --model.checkpoint="$MLP" --attack.method=init --init.seeds=1,x --run.out=out
 new_case
 bad_case "assignment kick outside [0, 1]" --assignment.kick -- \
   attack --model.checkpoint="$MLP" --attack.method=assignment --assignment.kick=1.5 --run.out=out

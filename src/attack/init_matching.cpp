@@ -1,0 +1,159 @@
+// Initialisation matching (docs/DESIGN.md section 8.2): trained weights keep the
+// imprint of their initial values. An adversary who can regenerate the victim's
+// initial weights (the provider used a common seed, or the one every tessera file
+// records) matches every held block to the initial block it correlates with best,
+// and places it there. Each guess in --init.seeds is confirmed or rejected on the
+// layers the adversary knows (their correlation with their own regenerated
+// initialisation); the first confirmed guess gives the placement (a linear
+// assignment of the held blocks to positions by correlation), and the search ends.
+// With no guess confirmed the linearised assignment runs instead.
+#include <cmath>
+#include <map>
+
+#include "attack/methods.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "models/registry.hpp"
+#include "search/assignment.hpp"
+
+namespace tessera::attack {
+
+namespace {
+
+// Pearson correlation of two tensors of one size.
+double correlation(const torch::Tensor& a, const torch::Tensor& b) {
+  auto x = a.flatten().to(torch::kDouble), y = b.flatten().to(torch::kDouble);
+  x = x - x.mean();
+  y = y - y.mean();
+  const double norms = (x.norm() * y.norm()).item<double>();
+  return norms > 0 ? (x * y).sum().item<double>() / norms : 0.0;
+}
+
+struct Guess {
+  std::int64_t seed = -1;      // -1: none confirmed
+  double correlation = 0;      // the known layers' mean correlation with their initialisation
+  torch::Tensor initial_target;  // the target layer's initial weight (out, in)
+};
+
+// The first guess whose known layers correlate with their regenerated
+// initialisation by at least `threshold` (mean over the weight matrices).
+Guess confirm(const Knowledge& k, const std::vector<std::int64_t>& seeds, double threshold) {
+  torch::NoGradGuard no_grad;
+  TESSERA_REQUIRE(!k.known_parameters.empty(), "--attack.method=init: the model has no known weight matrix to ",
+                  "confirm a seed on (only the target layer)");
+  for (auto seed : seeds) {
+    auto network = models::build(k.arch, static_cast<std::uint64_t>(seed));
+    std::map<std::string, torch::Tensor> initial;
+    for (const auto& p : network->named_parameters()) initial[p.key()] = p.value();
+    double sum = 0;
+    for (const auto& [name, trained] : k.known_parameters) sum += correlation(trained, initial.at(name));
+    const double mean = sum / static_cast<double>(k.known_parameters.size());
+    log::info("attack: init seed guess ", seed, ": known layers correlate ", mean, " with their initialisation",
+              mean >= threshold ? " (confirmed)" : "");
+    if (mean >= threshold) return {seed, mean, initial.at(k.target_parameter).detach().clone()};
+  }
+  return {};
+}
+
+// Held blocks to positions by the correlation of each held block with each initial block.
+search::Genome match(const Fitness& fitness, const torch::Tensor& initial) {
+  torch::NoGradGuard no_grad;
+  const auto& g = fitness.knowledge().grid;
+  const auto H = fitness.held(), N = fitness.positions(), bh = g.bh, bw = g.bw;
+  auto standardise = [](torch::Tensor rows) {
+    rows = rows.to(torch::kDouble);
+    rows = rows - rows.mean(1, true);
+    return rows / rows.norm(2, 1, true).clamp_min(1e-30);
+  };
+  auto blocks = standardise(initial.reshape({g.rows, bh, g.cols, bw}).permute({0, 2, 1, 3}).reshape({N, bh * bw}));
+  auto held = standardise(fitness.knowledge().held.reshape({H, bh * bw}));
+  auto cost = (-torch::mm(held, blocks.t())).contiguous();  // least cost = most correlated
+  std::vector<double> matrix(cost.data_ptr<double>(), cost.data_ptr<double>() + H * N);
+  auto genome = search::solve_assignment(matrix, H, N);
+  std::vector<char> taken(N, 0);
+  for (auto p : genome) taken[p] = 1;
+  for (std::int32_t p = 0; p < N; ++p)
+    if (!taken[p]) genome.push_back(p);
+  return genome;
+}
+
+// A confirmed guess places every held block by its initial block: that placement is
+// the answer (a search on the adversary's few images could only trade it for one that
+// fits those images better and the victim worse), so the search ends there.
+class MatchedPlacement final : public Search {
+ public:
+  MatchedPlacement(const Fitness& fitness, search::Genome placement)
+      : fitness_(fitness), placement_(std::move(placement)) {}
+  void start() override {
+    members_ = {placement_};
+    evaluation_ = fitness_.evaluate(members_);
+    scored_ += 1;
+  }
+  void advance(std::int64_t, std::int64_t) override {}
+  bool finished() const override { return true; }
+  void restore(std::vector<search::Genome> members, Scores evaluation) override {
+    members_ = std::move(members);
+    evaluation_ = std::move(evaluation);
+  }
+
+ private:
+  const Fitness& fitness_;
+  search::Genome placement_;
+};
+
+std::vector<std::int64_t> seed_guesses(const Config& c) {
+  std::vector<std::int64_t> seeds;
+  for (const auto& text : split_list(c.get<std::string>("init.seeds"))) {
+    std::size_t used = 0;
+    long long value = -1;
+    try {
+      value = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    TESSERA_REQUIRE(used == text.size() && value >= 0, "--init.seeds: '", text, "' is not a seed (a whole number >= 0)");
+    seeds.push_back(value);
+  }
+  return seeds;
+}
+
+void check_init(const Config& c) {
+  TESSERA_REQUIRE(!seed_guesses(c).empty(), "--init.seeds: give at least one seed to guess");
+  const auto threshold = c.get<double>("init.confirm");
+  TESSERA_REQUIRE(threshold > 0 && threshold <= 1, "--init.confirm: a correlation in (0, 1], got ", threshold);
+  TESSERA_REQUIRE(c.get<double>("assignment.kick") >= 0 && c.get<double>("assignment.kick") <= 1,
+                  "--assignment.kick: a fraction of the held blocks in [0, 1], got ", c.get<double>("assignment.kick"));
+}
+
+void add_init_options(po::options_description& options) {
+  options.add_options()
+    ("init.seeds", po::value<std::string>()->default_value("0,1,42,1234"),
+     "seeds guessed for the victim's initial weights, in order (tessera derives them from --run.seed, "
+     "which every file records; --train.init_seed keeps them secret)")
+    ("init.confirm", real_value(0.2),
+     "a guess is confirmed when the known layers' mean correlation with their regenerated initialisation "
+     "reaches this (a wrong seed gives about 0)");
+}
+
+}  // namespace
+
+const SearchMethod init_matching_method{
+    "init",
+    "initialisation matching: guessed seeds regenerate the initial weights; held blocks go where their "
+    "initial block correlates best (no seed confirmed: linearised assignment)",
+    add_init_options,
+    check_init,
+    [](const Config&) { return 3.0; },  // as the linearised assignment
+    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
+      check_init(c);
+      const auto guess = confirm(fitness.knowledge(), seed_guesses(c), c.get<double>("init.confirm"));
+      if (guess.seed >= 0) return std::make_unique<MatchedPlacement>(fitness, match(fitness, guess.initial_target));
+      log::info("attack: no init seed guess confirmed: linearised assignment instead");
+      return make_linearised_assignment(fitness, c.get<double>("assignment.kick"), seed, attack);
+    },
+    [](const h5::Group& group, const Config& c) {
+      group.set_attr("init_seeds", c.get<std::string>("init.seeds"));
+      group.set_attr("init_confirm", c.get<double>("init.confirm"));
+    }};
+
+}  // namespace tessera::attack
