@@ -71,19 +71,9 @@ class LinearisedAssignment final : public Search {
 
   std::int32_t positions() const { return static_cast<std::int32_t>(fitness_.positions()); }
 
-  // The placement of least linearised loss around `from` (empty: no block placed):
-  // held blocks where the assignment puts them, the free positions after them in
-  // increasing order.
+  // The placement of least linearised loss around `from` (empty: no block placed).
   search::Genome step_from(const search::Genome& from) const {
-    const auto costs = fitness_.placement_costs(fitness_.loss_gradient(from));
-    const auto H = fitness_.held(), N = fitness_.positions();
-    std::vector<double> matrix(costs.data_ptr<double>(), costs.data_ptr<double>() + H * N);
-    auto genome = search::solve_assignment(matrix, H, N);
-    std::vector<char> taken(N, 0);
-    for (auto p : genome) taken[p] = 1;
-    for (std::int32_t p = 0; p < N; ++p)
-      if (!taken[p]) genome.push_back(p);
-    return genome;
+    return least_cost_placement(fitness_.placement_costs(fitness_.loss_gradient(from)));
   }
 
   void set(std::size_t member, const search::Genome& genome, const Scores& scores) {
@@ -118,6 +108,18 @@ void add_assignment_options(po::options_description& options) {
 }
 
 }  // namespace
+
+search::Genome least_cost_placement(const torch::Tensor& costs) {
+  const auto H = costs.size(0), N = costs.size(1);
+  const auto c = costs.to(torch::kDouble).contiguous();
+  std::vector<double> matrix(c.data_ptr<double>(), c.data_ptr<double>() + H * N);
+  auto genome = search::solve_assignment(matrix, H, N);
+  std::vector<char> taken(N, 0);
+  for (auto p : genome) taken[p] = 1;
+  for (std::int32_t p = 0; p < N; ++p)
+    if (!taken[p]) genome.push_back(p);
+  return genome;
+}
 
 std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, double kick, std::uint64_t seed,
                                                    MPI_Comm attack) {

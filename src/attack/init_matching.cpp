@@ -14,7 +14,6 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "models/registry.hpp"
-#include "search/assignment.hpp"
 
 namespace tessera::attack {
 
@@ -67,39 +66,8 @@ search::Genome match(const Fitness& fitness, const torch::Tensor& initial) {
   };
   auto blocks = standardise(initial.reshape({g.rows, bh, g.cols, bw}).permute({0, 2, 1, 3}).reshape({N, bh * bw}));
   auto held = standardise(fitness.knowledge().held.reshape({H, bh * bw}));
-  auto cost = (-torch::mm(held, blocks.t())).contiguous();  // least cost = most correlated
-  std::vector<double> matrix(cost.data_ptr<double>(), cost.data_ptr<double>() + H * N);
-  auto genome = search::solve_assignment(matrix, H, N);
-  std::vector<char> taken(N, 0);
-  for (auto p : genome) taken[p] = 1;
-  for (std::int32_t p = 0; p < N; ++p)
-    if (!taken[p]) genome.push_back(p);
-  return genome;
+  return least_cost_placement(-torch::mm(held, blocks.t()));  // least cost = most correlated
 }
-
-// A confirmed guess places every held block by its initial block: that placement is
-// the answer (a search on the adversary's few images could only trade it for one that
-// fits those images better and the victim worse), so the search ends there.
-class MatchedPlacement final : public Search {
- public:
-  MatchedPlacement(const Fitness& fitness, search::Genome placement)
-      : fitness_(fitness), placement_(std::move(placement)) {}
-  void start() override {
-    members_ = {placement_};
-    evaluation_ = fitness_.evaluate(members_);
-    scored_ += 1;
-  }
-  void advance(std::int64_t, std::int64_t) override {}
-  bool finished() const override { return true; }
-  void restore(std::vector<search::Genome> members, Scores evaluation) override {
-    members_ = std::move(members);
-    evaluation_ = std::move(evaluation);
-  }
-
- private:
-  const Fitness& fitness_;
-  search::Genome placement_;
-};
 
 std::vector<std::int64_t> seed_guesses(const Config& c) {
   std::vector<std::int64_t> seeds;
@@ -147,7 +115,10 @@ const SearchMethod init_matching_method{
     [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
       check_init(c);
       const auto guess = confirm(fitness.knowledge(), seed_guesses(c), c.get<double>("init.confirm"));
-      if (guess.seed >= 0) return std::make_unique<MatchedPlacement>(fitness, match(fitness, guess.initial_target));
+      // A confirmed guess places every held block by its initial block: that is the
+      // answer (a search on the adversary's few images could only trade it for a
+      // placement that fits those images better and the victim worse).
+      if (guess.seed >= 0) return make_fixed_placement(fitness, match(fitness, guess.initial_target));
       log::info("attack: no init seed guess confirmed: linearised assignment instead");
       return make_linearised_assignment(fitness, c.get<double>("assignment.kick"), seed, attack);
     },

@@ -6,7 +6,7 @@ namespace tessera::attack {
 
 const std::vector<SearchMethod>& search_methods() {
   static const std::vector<SearchMethod> table = {island_ga_method, annealing_method, assignment_method,
-                                                        init_matching_method};
+                                                        statistics_matching_method, init_matching_method};
   return table;
 }
 

@@ -45,5 +45,6 @@ extern const SearchMethod island_ga_method;
 extern const SearchMethod annealing_method;
 extern const SearchMethod assignment_method;
 extern const SearchMethod init_matching_method;
+extern const SearchMethod statistics_matching_method;
 
 }  // namespace tessera::attack

@@ -64,6 +64,15 @@ void check(const SaSettings& settings);
 
 std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed,
                                 MPI_Comm attack);
+// The placement of least total cost: held block k at the position the linear
+// assignment of `costs` (H x N, float64) gives it, the free positions after the held
+// ones in increasing order.
+search::Genome least_cost_placement(const torch::Tensor& costs);
+
+// A search that holds one placement and is finished at once (a method whose answer
+// needs no search: initialisation or statistics matching).
+std::unique_ptr<Search> make_fixed_placement(const Fitness& fitness, search::Genome placement);
+
 // Linearised assignment (docs/DESIGN.md section 8.1).
 std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, double kick, std::uint64_t seed,
                                                    MPI_Comm attack);
