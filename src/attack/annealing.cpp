@@ -16,12 +16,14 @@ namespace {
 
 class Annealing final : public Search {
  public:
-  Annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed, MPI_Comm attack)
-      : fitness_(fitness), settings_(settings), seed_(seed), chain_index_(rank_of(attack)) {}
+  Annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed, MPI_Comm attack,
+            search::Genome start)
+      : fitness_(fitness), settings_(settings), seed_(seed), chain_index_(rank_of(attack)), start_(std::move(start)) {}
 
+  // From a random placement, or from the one given.
   void start() override {
     auto rng = generation_rng(0);
-    members_ = {search::random_genome(static_cast<std::int32_t>(fitness_.positions()), rng)};
+    members_ = {start_.empty() ? search::random_genome(static_cast<std::int32_t>(fitness_.positions()), rng) : start_};
     rebuild();
     scored_ += 1;
   }
@@ -65,6 +67,7 @@ class Annealing final : public Search {
   SaSettings settings_;
   std::uint64_t seed_;
   int chain_index_;
+  search::Genome start_;
   Fitness::Chain chain_;
 };
 
@@ -80,9 +83,9 @@ void check(const SaSettings& s) {
 }
 
 std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings& s, std::uint64_t seed,
-                                       MPI_Comm attack) {
+                                       MPI_Comm attack, search::Genome start) {
   check(s);
-  return std::make_unique<Annealing>(fitness, s, seed, attack);
+  return std::make_unique<Annealing>(fitness, s, seed, attack, std::move(start));
 }
 
 namespace {
@@ -111,9 +114,14 @@ const SearchMethod annealing_method{
     add_sa_options,
     [](const Config& c) { check(sa_settings(c)); },
     [](const Config&) { return 2.0; },  // the chain and the move tried
+    "",
     [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
       return make_annealing(fitness, sa_settings(c), seed, attack);
     },
+    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
+      return make_annealing(fitness, sa_settings(c), seed, attack, start);
+    },
+    false,
     describe_sa};
 
 }  // namespace tessera::attack

@@ -30,11 +30,24 @@ struct AssignmentSettings {
 
 class LinearisedAssignment final : public Search {
  public:
-  LinearisedAssignment(const Fitness& fitness, const AssignmentSettings& settings, std::uint64_t seed, MPI_Comm attack)
-      : fitness_(fitness), settings_(settings), seed_(seed), part_(rank_of(attack)) {}
+  LinearisedAssignment(const Fitness& fitness, const AssignmentSettings& settings, std::uint64_t seed, MPI_Comm attack,
+                       search::Genome start)
+      : fitness_(fitness), settings_(settings), seed_(seed), part_(rank_of(attack)), start_(std::move(start)) {}
 
+  // The first step: from the given placement (which stays the best should the step
+  // not improve on it), or from the empty placement on part 0 and random ones elsewhere.
   void start() override {
     auto rng = generation_rng(0);
+    if (!start_.empty()) {
+      const auto first = step_from(start_);
+      const auto scores = fitness_.evaluate({start_, first});
+      scored_ += 2;
+      members_ = {start_, first};
+      evaluation_ = scores;
+      if (scores.fitness[1] > scores.fitness[0]) set(kBest, first, {{scores.fitness[1]}, {scores.accuracy[1]}});
+      else settled_ = true;
+      return;
+    }
     const auto from = part_ == 0 ? search::Genome() : search::random_genome(positions(), rng);
     const auto first = step_from(from);
     const auto scores = fitness_.evaluate({first});
@@ -42,6 +55,8 @@ class LinearisedAssignment final : public Search {
     members_ = {first, first};
     evaluation_ = {{scores.fitness[0], scores.fitness[0]}, {scores.accuracy[0], scores.accuracy[0]}};
   }
+
+  bool settled() const override { return settled_; }
 
   void restore(std::vector<search::Genome> members, Scores evaluation) override {
     TESSERA_ASSERT(members.size() == 2);
@@ -55,7 +70,9 @@ class LinearisedAssignment final : public Search {
     auto scores = fitness_.evaluate({next});
     scored_ += 1;
     if (!(scores.fitness[0] > evaluation_.fitness[kCurrent])) {
-      // The step did not help: a kick from the best, scored, is where the next step starts.
+      // The step did not help: the descent has come to rest (a chain's next method
+      // may take over), and a kick from the best, scored, is where the next step starts.
+      settled_ = true;
       next = members_[kBest];
       const auto swaps = std::max<std::int64_t>(1, std::llround(settings_.kick * static_cast<double>(fitness_.held())));
       for (std::int64_t s = 0; s < swaps; ++s) search::swap_mutation(next, static_cast<std::int32_t>(fitness_.held()), rng);
@@ -90,6 +107,8 @@ class LinearisedAssignment final : public Search {
   AssignmentSettings settings_;
   std::uint64_t seed_;
   int part_;
+  search::Genome start_;
+  bool settled_ = false;
 };
 
 AssignmentSettings assignment_settings(const Config& c) { return {c.get<double>("assignment.kick")}; }
@@ -109,6 +128,12 @@ void add_assignment_options(po::options_description& options) {
 
 }  // namespace
 
+torch::Tensor standardised_rows(torch::Tensor rows) {
+  rows = rows.to(torch::kDouble);
+  rows = rows - rows.mean(1, true);
+  return rows / rows.norm(2, 1, true).clamp_min(1e-30);
+}
+
 search::Genome least_cost_placement(const torch::Tensor& costs) {
   const auto H = costs.size(0), N = costs.size(1);
   const auto c = costs.to(torch::kDouble).contiguous();
@@ -122,8 +147,8 @@ search::Genome least_cost_placement(const torch::Tensor& costs) {
 }
 
 std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, double kick, std::uint64_t seed,
-                                                   MPI_Comm attack) {
-  return std::make_unique<LinearisedAssignment>(fitness, AssignmentSettings{kick}, seed, attack);
+                                                   MPI_Comm attack, search::Genome start) {
+  return std::make_unique<LinearisedAssignment>(fitness, AssignmentSettings{kick}, seed, attack, std::move(start));
 }
 
 const SearchMethod assignment_method{
@@ -132,10 +157,15 @@ const SearchMethod assignment_method{
     add_assignment_options,
     check_assignment,
     [](const Config&) { return 3.0; },  // the best, the current and the next placement
+    "",
     [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
-      check_assignment(c);
       return make_linearised_assignment(fitness, assignment_settings(c).kick, seed, attack);
     },
+    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
+       const search::Genome& start) -> std::unique_ptr<Search> {
+      return make_linearised_assignment(fitness, assignment_settings(c).kick, seed, attack, start);
+    },
+    true,
     [](const h5::Group& group, const Config& c) { group.set_attr("kick", c.get<double>("assignment.kick")); }};
 
 }  // namespace tessera::attack

@@ -21,11 +21,7 @@ namespace {
 
 // Pearson correlation of two tensors of one size.
 double correlation(const torch::Tensor& a, const torch::Tensor& b) {
-  auto x = a.flatten().to(torch::kDouble), y = b.flatten().to(torch::kDouble);
-  x = x - x.mean();
-  y = y - y.mean();
-  const double norms = (x.norm() * y.norm()).item<double>();
-  return norms > 0 ? (x * y).sum().item<double>() / norms : 0.0;
+  return (standardised_rows(a.reshape({1, -1})) * standardised_rows(b.reshape({1, -1}))).sum().item<double>();
 }
 
 struct Guess {
@@ -59,13 +55,8 @@ search::Genome match(const Fitness& fitness, const torch::Tensor& initial) {
   torch::NoGradGuard no_grad;
   const auto& g = fitness.knowledge().grid;
   const auto H = fitness.held(), N = fitness.positions(), bh = g.bh, bw = g.bw;
-  auto standardise = [](torch::Tensor rows) {
-    rows = rows.to(torch::kDouble);
-    rows = rows - rows.mean(1, true);
-    return rows / rows.norm(2, 1, true).clamp_min(1e-30);
-  };
-  auto blocks = standardise(initial.reshape({g.rows, bh, g.cols, bw}).permute({0, 2, 1, 3}).reshape({N, bh * bw}));
-  auto held = standardise(fitness.knowledge().held.reshape({H, bh * bw}));
+  auto blocks = standardised_rows(initial.reshape({g.rows, bh, g.cols, bw}).permute({0, 2, 1, 3}).reshape({N, bh * bw}));
+  auto held = standardised_rows(fitness.knowledge().held.reshape({H, bh * bw}));
   return least_cost_placement(-torch::mm(held, blocks.t()));  // least cost = most correlated
 }
 
@@ -89,8 +80,7 @@ void check_init(const Config& c) {
   TESSERA_REQUIRE(!seed_guesses(c).empty(), "--init.seeds: give at least one seed to guess");
   const auto threshold = c.get<double>("init.confirm");
   TESSERA_REQUIRE(threshold > 0 && threshold <= 1, "--init.confirm: a correlation in (0, 1], got ", threshold);
-  TESSERA_REQUIRE(c.get<double>("assignment.kick") >= 0 && c.get<double>("assignment.kick") <= 1,
-                  "--assignment.kick: a fraction of the held blocks in [0, 1], got ", c.get<double>("assignment.kick"));
+  assignment_method.check(c);  // the fallback's settings
 }
 
 void add_init_options(po::options_description& options) {
@@ -112,8 +102,8 @@ const SearchMethod init_matching_method{
     add_init_options,
     check_init,
     [](const Config&) { return 3.0; },  // as the linearised assignment
+    "",
     [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
-      check_init(c);
       const auto guess = confirm(fitness.knowledge(), seed_guesses(c), c.get<double>("init.confirm"));
       // A confirmed guess places every held block by its initial block: that is the
       // answer (a search on the adversary's few images could only trade it for a
@@ -122,6 +112,8 @@ const SearchMethod init_matching_method{
       log::info("attack: no init seed guess confirmed: linearised assignment instead");
       return make_linearised_assignment(fitness, c.get<double>("assignment.kick"), seed, attack);
     },
+    nullptr,  // its answer comes from the data alone
+    true,
     [](const h5::Group& group, const Config& c) {
       group.set_attr("init_seeds", c.get<std::string>("init.seeds"));
       group.set_attr("init_confirm", c.get<double>("init.confirm"));

@@ -17,14 +17,25 @@ namespace {
 
 class IslandGa final : public Search {
  public:
-  IslandGa(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed, MPI_Comm attack)
-      : fitness_(fitness), settings_(settings), seed_(seed), attack_(attack), island_(rank_of(attack)) {}
+  IslandGa(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed, MPI_Comm attack,
+           search::Genome start)
+      : fitness_(fitness), settings_(settings), seed_(seed), attack_(attack), island_(rank_of(attack)),
+        start_(std::move(start)) {}
 
+  // Random members; or, from a placement, that placement and its neighbours (each
+  // one random swap away from it), so the first generation already holds its answer.
   void start() override {
     auto rng = generation_rng(0);
     members_.clear();
-    for (std::int64_t i = 0; i < settings_.population; ++i)
-      members_.push_back(search::random_genome(static_cast<std::int32_t>(fitness_.positions()), rng));
+    const auto h = static_cast<std::int32_t>(fitness_.held());
+    for (std::int64_t i = 0; i < settings_.population; ++i) {
+      if (start_.empty()) {
+        members_.push_back(search::random_genome(static_cast<std::int32_t>(fitness_.positions()), rng));
+      } else {
+        members_.push_back(start_);
+        if (i > 0) search::swap_mutation(members_.back(), h, rng);
+      }
+    }
     evaluation_ = fitness_.evaluate(members_);
     scored_ += settings_.population;
   }
@@ -138,6 +149,7 @@ class IslandGa final : public Search {
   std::uint64_t seed_;
   MPI_Comm attack_;
   int island_;
+  search::Genome start_;
 };
 
 }  // namespace
@@ -159,9 +171,10 @@ void check(const GaSettings& s) {
                   "--ga.migrants: must be in [0, population - elitism], got ", s.migrants);
 }
 
-std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& s, std::uint64_t seed, MPI_Comm attack) {
+std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& s, std::uint64_t seed, MPI_Comm attack,
+                                search::Genome start) {
   check(s);
-  return std::make_unique<IslandGa>(fitness, s, seed, attack);
+  return std::make_unique<IslandGa>(fitness, s, seed, attack, std::move(start));
 }
 
 namespace {
@@ -209,9 +222,14 @@ const SearchMethod island_ga_method{
     [](const Config& c) { check(ga_settings(c)); },
     // The population and its children.
     [](const Config& c) { return 2.0 * static_cast<double>(c.get<std::int64_t>("ga.population")); },
+    "ga.population",
     [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
       return make_ga(fitness, ga_settings(c), seed, attack);
     },
+    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
+      return make_ga(fitness, ga_settings(c), seed, attack, start);
+    },
+    false,
     describe_ga};
 
 }  // namespace tessera::attack

@@ -28,8 +28,17 @@ struct SearchMethod {
   // Genomes one attack rank keeps at a time (members and their children), for the
   // up-front memory check.
   double (*genomes_per_part)(const Config& config);
+  // The (integer) option that sets that number, named in the memory check's message (empty: fixed).
+  std::string size_option;
   // One attack rank's part of the search (collective over `attack`).
   std::unique_ptr<Search> (*make)(const Fitness& fitness, const Config& config, std::uint64_t seed, MPI_Comm attack);
+  // The same, starting from `placement` (a later stage of a chain); nullptr: the
+  // method computes its answer from the data alone, so it can only come first.
+  std::unique_ptr<Search> (*make_from)(const Fitness& fitness, const Config& config, std::uint64_t seed,
+                                       MPI_Comm attack, const search::Genome& placement);
+  // True when its search comes to rest on one placement (Search::settled), so that
+  // another method can follow it in a chain; the GA and annealing never do.
+  bool settles;
   // Writes its settings as attributes of the run's group (named without the section).
   void (*describe)(const h5::Group& group, const Config& config);
 };
@@ -39,6 +48,20 @@ const std::vector<SearchMethod>& search_methods();
 const SearchMethod& search_method(const std::string& name);
 // "ga, sa, ..." for help texts and messages.
 std::string search_method_names();
+
+// --attack.method: one method, or a chain "stats,assignment,sa" in which each method
+// starts from the best placement the one before it settled on (docs/DESIGN.md
+// section 8.4). Errors name --attack.method: an unknown name, a method that cannot
+// start from a placement after the first, one that never settles before the last.
+std::vector<const SearchMethod*> search_chain(const std::string& text);
+// Every stage's check.
+void check_chain(const std::vector<const SearchMethod*>& chain, const Config& config);
+// The stage that keeps the most genomes per attack rank at a time.
+const SearchMethod& largest_stage(const std::vector<const SearchMethod*>& chain, const Config& config);
+// One attack rank's part of the chain (collective over `attack`): the earlier stages
+// run to rest inside start(), the last one is the campaign's search.
+std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, const Fitness& fitness,
+                                    const Config& config, std::uint64_t seed, MPI_Comm attack);
 
 // The entries, one per file.
 extern const SearchMethod island_ga_method;

@@ -49,6 +49,9 @@ class Search {
   // True when further generations cannot change the members (the campaign stops,
   // reason "search finished").
   virtual bool finished() const { return false; }
+  // True when the search has come to rest on its best placement (finished, or a
+  // descent's first step that did not help): a chain's next method may take over.
+  virtual bool settled() const { return finished(); }
   // Continues from a checkpoint's members and their recorded scores.
   virtual void restore(std::vector<search::Genome> members, Scores evaluation) = 0;
 
@@ -62,8 +65,14 @@ class Search {
 void check(const GaSettings& settings);
 void check(const SaSettings& settings);
 
+// A non-empty `start` seeds the search with that placement instead of random ones
+// (a chain's later stage).
 std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed,
-                                MPI_Comm attack);
+                                MPI_Comm attack, search::Genome start = {});
+// Each row of `rows` centred and scaled to unit norm (a constant row becomes zeros),
+// float64: the product of two such matrices is the Pearson correlation of their rows.
+torch::Tensor standardised_rows(torch::Tensor rows);
+
 // The placement of least total cost: held block k at the position the linear
 // assignment of `costs` (H x N, float64) gives it, the free positions after the held
 // ones in increasing order.
@@ -75,8 +84,8 @@ std::unique_ptr<Search> make_fixed_placement(const Fitness& fitness, search::Gen
 
 // Linearised assignment (docs/DESIGN.md section 8.1).
 std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, double kick, std::uint64_t seed,
-                                                   MPI_Comm attack);
+                                                   MPI_Comm attack, search::Genome start = {});
 std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed,
-                                       MPI_Comm attack);
+                                       MPI_Comm attack, search::Genome start = {});
 
 }  // namespace tessera::attack

@@ -14,13 +14,6 @@ namespace tessera::attack {
 
 namespace {
 
-// Each row centred and scaled to unit norm (a constant row becomes zeros), float64.
-torch::Tensor standardised_rows(torch::Tensor rows) {
-  rows = rows.to(torch::kDouble);
-  rows = rows - rows.mean(1, true);
-  return rows / rows.norm(2, 1, true).clamp_min(1e-30);
-}
-
 torch::Tensor statistics_costs(const Fitness& fitness) {
   torch::NoGradGuard no_grad;
   const auto& k = fitness.knowledge();
@@ -54,9 +47,12 @@ const SearchMethod statistics_matching_method{
     [](po::options_description&) {},
     [](const Config&) {},
     [](const Config&) { return 1.0; },
+    "",
     [](const Fitness& fitness, const Config&, std::uint64_t, MPI_Comm) {
       return make_fixed_placement(fitness, least_cost_placement(statistics_costs(fitness)));
     },
+    nullptr,  // its answer comes from the data alone
+    true,
     [](const h5::Group&, const Config&) {}};
 
 }  // namespace tessera::attack

@@ -30,7 +30,9 @@ std::string method_help() {
   std::string text = "the search:";
   for (const auto& m : attack::search_methods()) text += " " + m.name + " (" + m.summary + ");";
   text.back() = '.';
-  return text;
+  return text + " A chain such as stats,assignment,sa runs the methods in turn, each from the best placement "
+                "the one before came to rest on (methods that start from data alone come first; ga and sa, "
+                "which never come to rest, last).";
 }
 
 void add_attack_options(po::options_description& options) {
@@ -96,8 +98,8 @@ int run_attack(const Config& config, MPI_Comm world) {
   const auto method = config.get<std::string>("attack.method");
   const auto images = config.get<std::int64_t>("attack.eval_samples");
   const auto drop_rate = config.get<double>("attack.drop_rate");
+  const auto chain = agree(world, [&] { return attack::search_chain(method); });
   const auto kind = agree(world, [&] {
-    attack::search_method(method);
     TESSERA_REQUIRE(images >= 1, "--attack.eval_samples: must be >= 1, got ", images);
     TESSERA_REQUIRE(drop_rate >= 0 && drop_rate < 1, "--attack.drop_rate: must be in [0, 1), got ", drop_rate,
                     drop_rate == 1 ? " (nothing held: nothing to search)" : "");
@@ -111,7 +113,7 @@ int run_attack(const Config& config, MPI_Comm world) {
                       config.get<std::int64_t>(key));
     TESSERA_REQUIRE(!std::isnan(config.get<double>("attack.target_fitness")), "--attack.target_fitness: NaN");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
-    attack::search_method(method).check(config);
+    attack::check_chain(chain, config);
     return attack::parse_fitness(config.get<std::string>("attack.fitness"));
   });
   auto model = models::load(config.get<std::string>("model.checkpoint"), world,
@@ -128,11 +130,12 @@ int run_attack(const Config& config, MPI_Comm world) {
   agree(world, [&] {
     // Every member of the population is a genome over the grid's positions; the
     // children of a generation are as many again.
-    const double genomes = attack::search_method(method).genomes_per_part(config);
+    const auto& m = attack::largest_stage(chain, config);
+    const double genomes = m.genomes_per_part(config);
     require_memory(genomes * static_cast<double>(target.grid.count()) * sizeof(std::int32_t) * groups.attack_ranks,
-                   "--attack.method=" + method + ": " + std::to_string(static_cast<std::int64_t>(genomes)) +
+                   "--attack.method=" + m.name + ": " + std::to_string(static_cast<std::int64_t>(genomes)) +
                        " genomes per attack rank of " + std::to_string(target.grid.count()) + " positions" +
-                       (method == "ga" ? " (--ga.population " + std::to_string(config.get<std::int64_t>("ga.population")) + ")" : ""));
+                       (m.size_option.empty() ? "" : " (--" + m.size_option + " " + std::to_string(config.get<std::int64_t>(m.size_option)) + ")"));
   });
   const auto held = agree(world, [&] {
     auto h = threat::held_blocks(target.placement, drop_rate, seed, config.get<std::int64_t>("attack.repeat"));
@@ -180,7 +183,7 @@ int run_attack(const Config& config, MPI_Comm world) {
       if (p.value().dim() >= 2 && p.key() != knowledge.target_parameter)
         knowledge.known_parameters.emplace_back(p.key(), p.value().detach());
     const attack::Fitness fitness(std::move(knowledge), kind, config.get<std::int64_t>("attack.cache_mb") << 20);
-    auto search = attack::search_method(method).make(fitness, config, seed, groups.group);
+    auto search = attack::make_search(chain, fitness, config, seed, groups.group);
     log::info("attack: ", method, " on ", groups.attack_ranks, " attack rank(s), ", service_ranks,
               " service rank(s): ", held.size(), " of ", target.grid.count(), " blocks of ", target.layer, " held (",
               target.grid.bh, "x", target.grid.bw, "), ", images, " eval images, fitness ",
@@ -245,7 +248,7 @@ int run_attack(const Config& config, MPI_Comm world) {
 
 }  // namespace
 
-const Command attack_command{"attack", "search the held blocks' positions (GA, annealing, linearised assignment) on an attack group",
+const Command attack_command{"attack", "search the held blocks' positions (GA, annealing, assignment, matching, chains of them) on an attack group",
                              add_attack_options, run_attack};
 
 }  // namespace tessera::cli

@@ -37,12 +37,13 @@ with h5py.File(path, "r") as f:
     rec, best = g["position_recovery"][:], g["best_fitness"][:]
     for key in ("best_fitness", "mean_fitness", "best_accuracy", "position_recovery", "diversity", "wall_seconds"):
         if g[key].shape != (G,): print("PROBLEM", key, g[key].shape); sys.exit(1)
-    members = {"ga": g.attrs["population"], "sa": 1, "assignment": 2, "stats": 1}[name]  # assignment: best, current
+    last = name.split(",")[-1]  # a chain's history is its last method's
+    members = {"ga": g.attrs["population"], "sa": 1, "assignment": 2, "stats": 1}[last]  # assignment: best, current
     if g["fitness"].shape != (G, members): print("PROBLEM fitness", g["fitness"].shape); sys.exit(1)
     if g["best_genome"].shape != (G, g.attrs["held"]): print("PROBLEM best_genome", g["best_genome"].shape); sys.exit(1)
     # the recorded recovery is that of the recorded best genome
     if not np.isclose(np.mean(g["best_genome"][-1] == g["truth"][:]), rec[-1]): print("PROBLEM recovery mismatch"); sys.exit(1)
-    if name != "sa" and np.any(np.diff(best) < 0): print("PROBLEM", name, "best fitness fell (it is kept)"); sys.exit(1)
+    if last != "sa" and np.any(np.diff(best) < 0): print("PROBLEM", name, "best fitness fell (it is kept)"); sys.exit(1)
     ok = rec[-1] == bound if op == "==" else rec[-1] > bound
     # the search improved on its random start by far more than round-off (measured gains 0.9-1.4);
     # the other methods do not start at random (their first step is a whole placement)
@@ -81,6 +82,28 @@ check_recovery "linearised assignment recovers part of the positions (8x8 grid)"
 # the 64 on this instance (chance: 1 of 64); the bound is 8x chance.
 check_recovery "statistics matching places part of the blocks (8x8 grid, all held)" '>' 0.125 -- \
   --attack.method=stats --blocks.bh=8 --blocks.bw=16
+
+# A chain: the assignment starts from the statistics' placement and keeps it unless it
+# improves on it, the annealing starts from the best of that: so the chain's first
+# recorded fitness is at least the statistics' (up to the round-off of the annealing's
+# incremental scorer), and the final recovery is well above chance.
+check_recovery "chain stats,assignment,sa (8x8 grid, all held)" '>' 0.125 -- \
+  --attack.method=stats,assignment,sa --blocks.bh=8 --blocks.bw=16 --attack.generations=30
+new_case
+out=$("$PYTHON" - "${recovery_runs[-2]}" "${recovery_runs[-1]}" 2>&1 <<'CHECK'
+import sys, h5py
+stats, chain = (h5py.File(p, "r")["attack"] for p in sys.argv[1:3])
+s, c = stats["stats"], chain["stats,assignment,sa"]
+method = c.attrs["method"]; method = method.decode() if isinstance(method, bytes) else method
+if method != "stats,assignment,sa": print("PROBLEM method attribute", method); sys.exit(1)
+s0, c0 = s["best_fitness"][0], c["best_fitness"][0]
+if not c0 >= s0 - 1e-6: print("PROBLEM the chain starts below the statistics' placement:", c0, "<", s0); sys.exit(1)
+print(f"statistics' fitness {s0:.4f}; chain starts at {c0:.4f}, ends at {c['best_fitness'][-1]:.4f}, "
+      f"recovery {s['position_recovery'][-1]:.3f} -> {c['position_recovery'][-1]:.3f}")
+CHECK
+) || reasons+=("results: $(echo $out)")
+echo "     $out"
+finish_case "chain: starts from the statistics' placement, at least as fit"
 
 # --- initialisation matching: the model's initial weights regenerated from a guessed seed.
 # init_attack NAME MODEL EXPECT ARGS...: EXPECT is "confirmed SEED" or "none".
@@ -298,6 +321,9 @@ CHECK
 signal_and_resume ga --blocks.bh=16 --blocks.bw=32 --attack.drop_rate=0 --attack.generations=400 --ga.population=50
 # An 8x8 grid, half held: the descent restarts from kicks many times in 2000 generations.
 signal_and_resume assignment --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 --attack.generations=2000
+# A chain resumes in its last method (the earlier ones are done before the first checkpoint).
+signal_and_resume stats,assignment,sa --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 \
+  --attack.generations=1000 --sa.moves=20
 
 # --- a corrupt checkpoint is reported and left as it was
 new_case
@@ -368,6 +394,12 @@ bad_case "no eval images" --attack.eval_samples -- \
 new_case
 bad_case "an unknown method names the known ones" --attack.method "'hill'" "known: ga, sa, assignment" -- \
   attack --model.checkpoint="$MLP" --attack.method=hill --run.out=out
+new_case
+bad_case "a chain with a data-only method after the first" --attack.method "stats cannot start from" "put it first" -- \
+  attack --model.checkpoint="$MLP" --attack.method=assignment,stats --run.out=out
+new_case
+bad_case "a chain with a method that never comes to rest before the last" --attack.method "ga never comes to rest" \
+  "put it last" -- attack --model.checkpoint="$MLP" --attack.method=ga,sa --run.out=out
 new_case
 bad_case "init seeds that are not seeds" --init.seeds "'x'" -- \
   attack --model.checkpoint="$MLP" --attack.method=init --init.seeds=1,x --run.out=out

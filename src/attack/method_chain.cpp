@@ -1,0 +1,138 @@
+// Chains of search methods (docs/DESIGN.md section 8.4): --attack.method=stats,assignment,sa
+// runs weight-statistics matching, hands its placement to the linearised assignment,
+// lets that descend until a step no longer helps, and starts the annealing from the
+// best placement found so far. The earlier stages run inside start(), so the campaign,
+// its history and its checkpoints see one search: the last stage.
+#include <algorithm>
+#include <tuple>
+
+#include "attack/methods.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "core/rng.hpp"
+
+namespace tessera::attack {
+
+namespace {
+
+// A stage that has not come to rest after this many steps hands over what it has.
+constexpr std::int64_t kMaxSettleSteps = 1000;
+
+// The best member over every part, on every part (ties: the lowest part).
+std::pair<search::Genome, double> best_over_parts(const Search& search, MPI_Comm attack) {
+  const auto& fitness = search.evaluation().fitness;
+  const auto best = std::max_element(fitness.begin(), fitness.end()) - fitness.begin();
+  struct {
+    double value;
+    int part;
+  } mine{fitness[best], rank_of(attack)}, winner{};
+  MPI_Allreduce(&mine, &winner, 1, MPI_DOUBLE_INT, MPI_MAXLOC, attack);
+  auto genome = search.members()[best];
+  MPI_Bcast(genome.data(), static_cast<int>(genome.size()), MPI_INT32_T, winner.part, attack);
+  return {genome, winner.value};
+}
+
+bool settled_everywhere(const Search& search, MPI_Comm attack) {
+  int settled = search.settled() ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &settled, 1, MPI_INT, MPI_MIN, attack);
+  return settled != 0;
+}
+
+class MethodChain final : public Search {
+ public:
+  MethodChain(std::vector<const SearchMethod*> chain, const Fitness& fitness, const Config& config,
+              std::uint64_t seed, MPI_Comm attack)
+      : chain_(std::move(chain)), fitness_(fitness), config_(config), seed_(seed), attack_(attack) {}
+
+  void start() override {
+    search::Genome placement;
+    for (std::size_t i = 0; i + 1 < chain_.size(); ++i) {
+      auto stage = make_stage(i, placement);
+      stage->start();
+      std::int64_t steps = 0;
+      while (!settled_everywhere(*stage, attack_) && steps < kMaxSettleSteps) stage->advance(++steps, kMaxSettleSteps);
+      earlier_scored_ += stage->scored();
+      double fitness = 0;
+      std::tie(placement, fitness) = best_over_parts(*stage, attack_);
+      log::info("attack: chain stage ", i + 1, " (", chain_[i]->name, ") ",
+                steps < kMaxSettleSteps ? "came to rest" : "stopped unsettled", " after ", steps,
+                " step(s) at fitness ", fitness, "; ", chain_[i + 1]->name, " starts from its best placement");
+    }
+    last_ = make_stage(chain_.size() - 1, placement);
+    last_->start();
+    mirror();
+  }
+
+  void advance(std::int64_t generation, std::int64_t generations) override {
+    last_->advance(generation, generations);
+    mirror();
+  }
+
+  bool finished() const override { return last_->finished(); }
+  bool settled() const override { return last_->settled(); }
+
+  // The checkpoint holds the last stage's members: the earlier stages are done.
+  void restore(std::vector<search::Genome> members, Scores evaluation) override {
+    last_ = make_stage(chain_.size() - 1, members.front());
+    last_->restore(std::move(members), std::move(evaluation));
+    mirror();
+  }
+
+ private:
+  // Stage 0 draws from the run's seed, as the method alone would; later ones from their own.
+  std::unique_ptr<Search> make_stage(std::size_t i, const search::Genome& placement) const {
+    if (i == 0) return chain_[0]->make(fitness_, config_, seed_, attack_);
+    return chain_[i]->make_from(fitness_, config_, derive_seed(seed_, "chain-stage", i), attack_, placement);
+  }
+
+  void mirror() {
+    members_ = last_->members();
+    evaluation_ = last_->evaluation();
+    scored_ = earlier_scored_ + last_->scored();
+  }
+
+  std::vector<const SearchMethod*> chain_;
+  const Fitness& fitness_;
+  const Config& config_;
+  std::uint64_t seed_;
+  MPI_Comm attack_;
+  std::unique_ptr<Search> last_;
+  std::int64_t earlier_scored_ = 0;
+};
+
+}  // namespace
+
+std::vector<const SearchMethod*> search_chain(const std::string& text) {
+  const auto names = split_list(text);
+  TESSERA_REQUIRE(!names.empty(), "--attack.method: give a method or a chain of them (known: ", search_method_names(),
+                  ")");
+  std::vector<const SearchMethod*> chain;
+  for (const auto& name : names) chain.push_back(&search_method(name));
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    TESSERA_REQUIRE(i == 0 || chain[i]->make_from, "--attack.method=", text, ": ", chain[i]->name,
+                    " cannot start from another method's placement (its answer comes from the data alone); "
+                    "put it first");
+    TESSERA_REQUIRE(i + 1 == chain.size() || chain[i]->settles, "--attack.method=", text, ": ", chain[i]->name,
+                    " never comes to rest on one placement, so nothing can follow it; put it last");
+  }
+  return chain;
+}
+
+void check_chain(const std::vector<const SearchMethod*>& chain, const Config& config) {
+  for (const auto* method : chain) method->check(config);
+}
+
+const SearchMethod& largest_stage(const std::vector<const SearchMethod*>& chain, const Config& config) {
+  return **std::max_element(chain.begin(), chain.end(), [&](const SearchMethod* a, const SearchMethod* b) {
+    return a->genomes_per_part(config) < b->genomes_per_part(config);
+  });
+}
+
+std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, const Fitness& fitness,
+                                    const Config& config, std::uint64_t seed, MPI_Comm attack) {
+  if (chain.size() == 1) return chain.front()->make(fitness, config, seed, attack);
+  return std::make_unique<MethodChain>(chain, fitness, config, seed, attack);
+}
+
+}  // namespace tessera::attack

@@ -1,0 +1,79 @@
+// The linear assignment solver (search/assignment.hpp): least cost equal to brute
+// force on every small shape (ties common), a hidden map found at the attack's size,
+// bad problems refused.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "search/assignment.hpp"
+#include "search/operators.hpp"
+
+namespace s = tessera::search;
+
+namespace {
+
+// The least cost over every injective map of rows into columns.
+double brute_force_assignment(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols) {
+  std::vector<std::int32_t> columns(cols);
+  std::iota(columns.begin(), columns.end(), 0);
+  double best = std::numeric_limits<double>::infinity();
+  do {  // every permutation of the columns; its first `rows` entries are a map
+    std::vector<std::int32_t> pick(columns.begin(), columns.begin() + rows);
+    best = std::min(best, s::assignment_cost(cost, cols, pick));
+  } while (std::next_permutation(columns.begin(), columns.end()));
+  return best;
+}
+
+}  // namespace
+
+TEST(Assignment, LeastCostAgreesWithBruteForce) {
+  auto rng = tessera::make_rng(11, "test-assignment");
+  int cases = 0;
+  for (std::int64_t cols = 1; cols <= 7; ++cols) {
+    for (std::int64_t rows = 0; rows <= cols; ++rows) {
+      for (int repeat = 0; repeat < 20; ++repeat, ++cases) {
+        std::vector<double> cost(rows * cols);
+        // Half the cases draw small integers, so that ties are common.
+        for (auto& c : cost)
+          c = repeat % 2 ? static_cast<double>(s::uniform_below(4, rng)) : s::uniform_unit(rng) * 10 - 5;
+        const auto column = s::solve_assignment(cost, rows, cols);
+        ASSERT_EQ(static_cast<std::int64_t>(column.size()), rows);
+        std::vector<char> used(cols, 0);
+        for (auto j : column) {
+          ASSERT_TRUE(j >= 0 && j < cols);
+          ASSERT_FALSE(used[j]) << "column " << j << " given twice";
+          used[j] = 1;
+        }
+        EXPECT_NEAR(s::assignment_cost(cost, cols, column), brute_force_assignment(cost, rows, cols), 1e-9)
+            << rows << " x " << cols << ", case " << repeat;
+      }
+    }
+  }
+  EXPECT_EQ(cases, 700);
+}
+
+TEST(Assignment, FindsAHiddenPermutationAndIsDeterministic) {
+  // Cost 0 on a hidden map, 1 elsewhere: the only optimum is the map itself.
+  const std::int64_t rows = 157, cols = 1568;
+  auto rng = tessera::make_rng(3, "test-assignment-hidden");
+  const auto hidden = s::random_genome(static_cast<std::int32_t>(cols), rng);
+  std::vector<double> cost(rows * cols, 1.0);
+  for (std::int64_t r = 0; r < rows; ++r) cost[r * cols + hidden[r]] = 0.0;
+  const auto column = s::solve_assignment(cost, rows, cols);
+  for (std::int64_t r = 0; r < rows; ++r) ASSERT_EQ(column[r], hidden[r]) << "row " << r;
+  EXPECT_EQ(s::solve_assignment(cost, rows, cols), column);
+}
+
+TEST(Assignment, RefusesBadProblems) {
+  EXPECT_THROW(s::solve_assignment({1, 2, 3, 4, 5, 6}, 3, 2), std::invalid_argument);  // rows > cols
+  EXPECT_THROW(s::solve_assignment({1, 2, 3}, 2, 2), std::invalid_argument);           // too few costs
+  EXPECT_THROW(s::solve_assignment({1, std::nan(""), 3, 4}, 2, 2), std::invalid_argument);
+  EXPECT_TRUE(s::solve_assignment({}, 0, 3).empty());
+}
