@@ -49,6 +49,9 @@ struct Outcome {
   std::int64_t evaluations = 0, computed = 0;
   double floor_seconds = 0;
   bool checkpointed = false;     // a checkpoint of the last generation was written
+  // The best genome judged beyond the search's score (attack/assessment.hpp), filled
+  // in by the caller on the leader.
+  double functional_recovery = 0, test_accuracy = 0, true_test_accuracy = 0;
 };
 
 struct Checkpoint;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "attack/campaign.hpp"
+#include "attack/assessment.hpp"
 #include "attack/checkpoint.hpp"
 #include "attack/hijack.hpp"
 #include "attack/methods.hpp"
@@ -65,7 +66,7 @@ void add_attack_options(po::options_description& options) {
 }
 
 void describe(const h5::Group& group, const Config& config, const blocks::Target& target, std::int64_t held,
-              std::int64_t images, const attack::Outcome& outcome) {
+              std::int64_t images, const attack::Outcome& outcome, double victim_test_accuracy) {
   // Every setting, named without its section ("attack.method" -> "method").
   auto name = [](const std::string& key) { return key.substr(key.find('.') + 1); };
   for (const char* key : {"attack.method", "attack.fitness"}) group.set_attr(name(key), config.get<std::string>(key));
@@ -84,6 +85,10 @@ void describe(const h5::Group& group, const Config& config, const blocks::Target
   group.set_attr("evaluations", outcome.evaluations);
   group.set_attr("evaluations_computed", outcome.computed);
   group.set_attr("floor_seconds", outcome.floor_seconds);
+  group.set_attr("functional_recovery", outcome.functional_recovery);
+  group.set_attr("test_accuracy", outcome.test_accuracy);
+  group.set_attr("true_test_accuracy", outcome.true_test_accuracy);
+  group.set_attr("victim_test_accuracy", victim_test_accuracy);
 }
 
 // What may change between a run and its continuation.
@@ -142,12 +147,14 @@ int run_attack(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(!h.empty(), "--attack.drop_rate: ", drop_rate, " leaves no block held; nothing to search");
     return h;
   });
-  const auto eval = agree(world, [&] {
+  const auto test = agree(world, [&] {
     auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
     TESSERA_REQUIRE(images <= d.test.size(), "--attack.eval_samples: ", images, " images asked, the test set has ",
                     d.test.size());
-    return data::Split{d.test.images.narrow(0, 0, images), d.test.labels.narrow(0, 0, images)};
+    return d.test;
   });
+  // The adversary's images: the first of the test set.
+  const data::Split eval{test.images.narrow(0, 0, images), test.labels.narrow(0, 0, images)};
   const auto path = output_path(config, world, "attack-" + model.info.arch);
   const auto checkpoint_path = cli::checkpoint_path(path);
   std::unique_ptr<attack::Checkpoint> resume;
@@ -210,6 +217,13 @@ int run_attack(const Config& config, MPI_Comm world) {
     outcome.evaluations = counts[0];
     outcome.computed = counts[1];
     outcome.floor_seconds = static_cast<double>(outcome.evaluations) * fitness.floor_flops() / rate;
+    if (rank_of(groups.group) == 0 && !outcome.checkpointed) {
+      torch::NoGradGuard no_grad;
+      const auto a = attack::assess(fitness, outcome.best, loot.truth, layer.features(test.images), test.labels);
+      outcome.functional_recovery = a.functional_recovery;
+      outcome.test_accuracy = a.test_accuracy;
+      outcome.true_test_accuracy = a.true_test_accuracy;
+    }
   }
   attack::wait_for_attack(groups);
   share_from_leader(outcome, world);
@@ -223,7 +237,7 @@ int run_attack(const Config& config, MPI_Comm world) {
   io::OutputFile file(path, world, {"attack", config.ini_text(), seed, service_ranks, groups.attack_ranks});
   const auto run = config.get<std::string>("attack.run").empty() ? method : config.get<std::string>("attack.run");
   auto group = file.root().require_group("attack/" + run);
-  describe(group, config, target, static_cast<std::int64_t>(held.size()), images, outcome);
+  describe(group, config, target, static_cast<std::int64_t>(held.size()), images, outcome, model.info.test_accuracy);
   attack::write_history(outcome.history, group);
   std::vector<std::int32_t> truth(held.begin(), held.end());
   if (rank_of(world) == 0) truth = loot.truth;
@@ -235,7 +249,11 @@ int run_attack(const Config& config, MPI_Comm world) {
   const auto& h = outcome.history;
   log::info("attack: stopped on ", outcome.stop_reason, " after ", h.generations() - 1, " generations in ",
             outcome.seconds, " s: best fitness ", h.best_fitness.back(), ", best accuracy ", h.best_accuracy.back(),
-            ", position recovery ", h.position_recovery.back(), "; wrote '", path, "'");
+            ", position recovery ", h.position_recovery.back(), " (functional ", outcome.functional_recovery,
+            "); wrote '", path, "'");
+  log::info("attack: test accuracy with the held blocks where the search put them ", outcome.test_accuracy,
+            ", at their true positions ", outcome.true_test_accuracy, " (the victim: ", model.info.test_accuracy,
+            "; the other blocks dropped)");
   log::info("attack: ", outcome.evaluations, " candidates scored, ",
             outcome.computed < outcome.evaluations
                 ? std::to_string(outcome.computed) + " of them computed (the others repeated a scored placement)"

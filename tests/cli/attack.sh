@@ -44,11 +44,21 @@ with h5py.File(path, "r") as f:
     # the recorded recovery is that of the recorded best genome
     if not np.isclose(np.mean(g["best_genome"][-1] == g["truth"][:]), rec[-1]): print("PROBLEM recovery mismatch"); sys.exit(1)
     if last != "sa" and np.any(np.diff(best) < 0): print("PROBLEM", name, "best fitness fell (it is kept)"); sys.exit(1)
+    # The assessment after the search: every block at its true position is functionally
+    # recovered; a placement equal to the truth scores as the truth on the test set; with
+    # every block held, the truth is the victim (its file's test accuracy).
+    fr, ta, tta, va = (float(g.attrs[k]) for k in ("functional_recovery", "test_accuracy", "true_test_accuracy",
+                                                   "victim_test_accuracy"))
+    if not rec[-1] <= fr <= 1: print("PROBLEM functional recovery", fr, "below position recovery", rec[-1]); sys.exit(1)
+    if rec[-1] == 1 and not (fr == 1 and ta == tta): print("PROBLEM the true placement assessed as", fr, ta, tta); sys.exit(1)
+    if not abs(tta - va) <= 0.002: print("PROBLEM all held at their true positions:", tta, "but the victim", va); sys.exit(1)
+    if not 0 < ta <= 1: print("PROBLEM test accuracy", ta); sys.exit(1)
     ok = rec[-1] == bound if op == "==" else rec[-1] > bound
     # the search improved on its random start by far more than round-off (measured gains 0.9-1.4);
     # the other methods do not start at random (their first step is a whole placement)
     if name in ("ga", "sa") and not best[-1] - best[0] > 0.3: print("PROBLEM best fitness rose only", best[-1] - best[0]); sys.exit(1)
-    print(f"{name}: position recovery {rec[0]:.3f} -> {rec[-1]:.3f}, best fitness {best[0]:.4f} -> {best[-1]:.4f}")
+    print(f"{name}: position recovery {rec[0]:.3f} -> {rec[-1]:.3f} (functional {fr:.3f}), best fitness "
+          f"{best[0]:.4f} -> {best[-1]:.4f}, test accuracy {ta:.4f} (true positions {tta:.4f})")
     if not ok: print("PROBLEM final recovery", rec[-1], "is not", op, bound); sys.exit(1)
 CHECK
   ) || reasons+=("results: $(echo $out)")

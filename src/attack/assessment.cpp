@@ -1,0 +1,53 @@
+#include "attack/assessment.hpp"
+
+#include "core/error.hpp"
+
+namespace tessera::attack {
+
+namespace {
+
+// The held positions of `truth`, then the free positions in increasing order.
+search::Genome complete(const search::Genome& truth, std::int64_t positions) {
+  search::Genome genome = truth;
+  std::vector<char> taken(positions, 0);
+  for (auto p : truth) taken[p] = 1;
+  for (std::int32_t p = 0; p < positions; ++p)
+    if (!taken[p]) genome.push_back(p);
+  return genome;
+}
+
+// True when held block k placed in column group c adds exactly zero to every
+// pre-activation of the adversary's images.
+bool adds_nothing(const Knowledge& k, std::int64_t block, std::int64_t column) {
+  const auto bw = k.grid.bw;
+  auto x = k.features.narrow(1, column * bw, bw);
+  return torch::mm(x, k.held[block].t()).abs().max().item<float>() == 0.0f;
+}
+
+double accuracy(const Knowledge& k, const torch::Tensor& weight, const torch::Tensor& features,
+                const torch::Tensor& labels) {
+  auto logits = k.layer.after_layer(torch::addmm(k.layer.bias, features, weight.t()), true);
+  return logits.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>();
+}
+
+}  // namespace
+
+Assessment assess(const Fitness& fitness, const search::Genome& best, const search::Genome& truth,
+                  const torch::Tensor& test_features, const torch::Tensor& test_labels) {
+  torch::NoGradGuard no_grad;
+  const auto& k = fitness.knowledge();
+  const auto H = fitness.held(), C = k.grid.cols;
+  TESSERA_ASSERT(static_cast<std::int64_t>(truth.size()) == H && static_cast<std::int64_t>(best.size()) >= H);
+  Assessment a;
+  std::int64_t functional = 0;
+  for (std::int64_t b = 0; b < H; ++b) {
+    const auto found = best[b], true_position = truth[b];
+    functional += found == true_position || (adds_nothing(k, b, found % C) && adds_nothing(k, b, true_position % C));
+  }
+  a.functional_recovery = H > 0 ? static_cast<double>(functional) / static_cast<double>(H) : 0.0;
+  a.test_accuracy = accuracy(k, fitness.weight_of(best), test_features, test_labels);
+  a.true_test_accuracy = accuracy(k, fitness.weight_of(complete(truth, fitness.positions())), test_features, test_labels);
+  return a;
+}
+
+}  // namespace tessera::attack

@@ -1,0 +1,27 @@
+// How a search's answer fares beyond the score it was searched for (docs/DESIGN.md
+// section 4.4): the truth is used here, after the search, and never by it.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "attack/fitness.hpp"
+
+namespace tessera::attack {
+
+struct Assessment {
+  // Held blocks at their true position, or at a position where, as at the true one,
+  // they add nothing on any of the adversary's images (their column's inputs are
+  // never active there): a placement no output on those images can tell from the truth.
+  double functional_recovery = 0;
+  // Top-1 accuracy on the whole test set of the model with the held blocks at the
+  // found positions and the other blocks dropped, and with them at their true
+  // positions (what a perfect search reaches: the drop sweep's number).
+  double test_accuracy = 0, true_test_accuracy = 0;
+};
+
+// `best`: a genome; `truth`: the held blocks' true positions (H). The test set
+// enters as the target layer's input features and the labels.
+Assessment assess(const Fitness& fitness, const search::Genome& best, const search::Genome& truth,
+                  const torch::Tensor& test_features, const torch::Tensor& test_labels);
+
+}  // namespace tessera::attack
