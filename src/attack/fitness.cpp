@@ -44,6 +44,12 @@ torch::Tensor Fitness::tiles(std::int64_t first, std::int64_t last) const {
   return products.reshape({n, E, H, bh}).permute({0, 2, 1, 3}).contiguous();
 }
 
+torch::Tensor Fitness::tile(std::int64_t column, std::int64_t block) const {
+  if (tiles_.defined()) return tiles_[column][block];
+  torch::NoGradGuard no_grad;
+  return torch::mm(knowledge_.features.narrow(1, column * grid_.bw, grid_.bw), knowledge_.held[block].t());
+}
+
 namespace {
 
 // The held blocks of a genome in (column, block) order, as (column, block, row):
@@ -102,8 +108,7 @@ Scores Fitness::evaluate(const std::vector<search::Genome>& population) const {
     // Uncached tiles cost H/R times one dense product per call: for a few candidates
     // (a descent's one) each candidate's weight times the features is cheaper.
     std::vector<torch::Tensor> pre;
-    for (const auto& genome : population)
-      pre.push_back(torch::addmm(bias_, knowledge_.features, weight_of(genome).t()));
+    for (const auto& genome : population) pre.push_back(dense_pre_activation(genome));
     return score(torch::cat(pre), P, /*overwrite=*/true);
   }
   if (!cached()) return score(build(population).view({P * E, out}), P, /*overwrite=*/true);
@@ -199,15 +204,24 @@ void Fitness::accept(Chain& chain) const {
     chain.products[chain.rows[t]].copy_(chain.moved_products[static_cast<std::int64_t>(t)]);
 }
 
-torch::Tensor Fitness::pre_activation(const search::Genome& genome) const { return build({genome})[0]; }
+// Uncached, one candidate's dense product is H/R times cheaper than its tiles (the
+// annealing rebuilds its chain from here every generation).
+torch::Tensor Fitness::pre_activation(const search::Genome& genome) const {
+  return cached() || held_ <= grid_.rows ? build({genome})[0] : dense_pre_activation(genome);
+}
+
+torch::Tensor Fitness::dense_pre_activation(const search::Genome& genome) const {
+  torch::NoGradGuard no_grad;
+  return torch::addmm(bias_, knowledge_.features, weight_of(genome).t());
+}
 
 void Fitness::apply_swap(torch::Tensor& pre, const search::Genome& before, search::SwapMove move) const {
   torch::NoGradGuard no_grad;
   const auto C = grid_.cols, bh = grid_.bh;
   auto shift = [&](std::int64_t block, std::int64_t from, std::int64_t to) {
     if (block >= held_) return;  // an empty position: nothing moves
-    pre.narrow(1, (from / C) * bh, bh).sub_(tiles(from % C, from % C + 1)[0][block]);
-    pre.narrow(1, (to / C) * bh, bh).add_(tiles(to % C, to % C + 1)[0][block]);
+    pre.narrow(1, (from / C) * bh, bh).sub_(tile(from % C, block));
+    pre.narrow(1, (to / C) * bh, bh).add_(tile(to % C, block));
   };
   const std::int64_t pi = before[move.i], pj = before[move.j];
   shift(move.i, pi, pj);

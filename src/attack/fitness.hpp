@@ -127,6 +127,11 @@ class Fitness {
   Scores score_sum(const torch::Tensor& sum) const;
   // Tiles of columns [first, last) as (columns, H, E, bh), from the cache or computed.
   torch::Tensor tiles(std::int64_t first, std::int64_t last) const;
+  // One held block's tile in one column (E, bh): from the cache, or one small product
+  // (a swap move needs four, not four columns of every held block's).
+  torch::Tensor tile(std::int64_t column, std::int64_t block) const;
+  // A candidate's pre-activation (E, out) by one dense product with its weight.
+  torch::Tensor dense_pre_activation(const search::Genome& genome) const;
   // Adds the tiles of the genomes' blocks placed in columns [first, last) to `pre` (P, E, out).
   void add_tiles(float* pre, const std::vector<search::Genome>& population, const torch::Tensor& tiles,
                  std::int64_t first, std::int64_t last) const;
