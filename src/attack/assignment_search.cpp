@@ -44,7 +44,7 @@ class LinearisedAssignment final : public Search {
       scored_ += 2;
       members_ = {start_, first};
       evaluation_ = scores;
-      if (scores.fitness[1] > scores.fitness[0]) set(kBest, first, {{scores.fitness[1]}, {scores.accuracy[1]}});
+      if (scores.fitness[1] > scores.fitness[0]) set_member(kBest, first, {{scores.fitness[1]}, {scores.accuracy[1]}});
       else settled_ = true;
       return;
     }
@@ -79,8 +79,8 @@ class LinearisedAssignment final : public Search {
       scores = fitness_.evaluate({next});
       scored_ += 1;
     }
-    set(kCurrent, next, scores);
-    if (scores.fitness[0] > evaluation_.fitness[kBest]) set(kBest, next, scores);
+    set_member(kCurrent, next, scores);
+    if (scores.fitness[0] > evaluation_.fitness[kBest]) set_member(kBest, next, scores);
   }
 
  private:
@@ -91,12 +91,6 @@ class LinearisedAssignment final : public Search {
   // The placement of least linearised loss around `from` (empty: no block placed).
   search::Genome step_from(const search::Genome& from) const {
     return least_cost_placement(fitness_.placement_costs(fitness_.loss_gradient(from)));
-  }
-
-  void set(std::size_t member, const search::Genome& genome, const Scores& scores) {
-    members_[member] = genome;
-    evaluation_.fitness[member] = scores.fitness[0];
-    evaluation_.accuracy[member] = scores.accuracy[0];
   }
 
   std::mt19937_64 generation_rng(std::int64_t generation) const {

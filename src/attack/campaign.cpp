@@ -74,6 +74,29 @@ void restore(Search& search, const Checkpoint& c, MPI_Comm attack) {
     evaluation.accuracy.push_back(c.accuracy[i]);
   }
   search.restore(std::move(members), std::move(evaluation));
+  std::vector<double> state;
+  if (!c.state_sizes.empty()) {
+    std::int64_t offset = 0;
+    for (int p = 0; p < part; ++p) offset += c.state_sizes[p];
+    state.assign(c.state.begin() + offset, c.state.begin() + offset + c.state_sizes[part]);
+  }
+  search.load_state(state);
+}
+
+// Every part's Search::save_state on the leader, one after the other, and their lengths.
+std::pair<std::vector<std::int64_t>, std::vector<double>> gather_state(const Search& search, MPI_Comm attack) {
+  const auto mine = search.save_state();
+  const auto length = static_cast<std::int64_t>(mine.size());
+  std::vector<std::int64_t> lengths(size_of(attack));
+  MPI_Allgather(&length, 1, MPI_INT64_T, lengths.data(), 1, MPI_INT64_T, attack);
+  std::vector<int> counts(lengths.begin(), lengths.end()), offsets(lengths.size(), 0);
+  std::partial_sum(counts.begin(), counts.end() - 1, offsets.begin() + 1);
+  const auto total = std::accumulate(lengths.begin(), lengths.end(), std::int64_t{0});
+  if (total == 0) return {};
+  std::vector<double> all(rank_of(attack) == 0 ? total : 0);
+  MPI_Gatherv(mine.data(), static_cast<int>(length), MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE,
+              0, attack);
+  return {lengths, all};
 }
 
 std::vector<std::int64_t> part_sizes(const Search& search, MPI_Comm attack) {
@@ -146,9 +169,11 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
     MPI_Bcast(&stop_code, 1, MPI_INT, 0, attack);
     const bool signalled = stop_code >= 16;
     const bool periodic = !stop_code && settings.checkpoint_every > 0 && generation % settings.checkpoint_every == 0;
-    if (leader && (signalled || periodic)) {
-      write_checkpoint(settings.checkpoint_path,
-                       {generation, settings.fingerprint, sizes, all.genomes, all.fitness, all.accuracy, h});
+    if (signalled || periodic) {
+      auto [state_sizes, state] = gather_state(search, attack);
+      if (leader)
+        write_checkpoint(settings.checkpoint_path, {generation, settings.fingerprint, sizes, all.genomes, all.fitness,
+                                                    all.accuracy, std::move(state_sizes), std::move(state), h});
     }
     outcome.checkpointed = signalled;
     if (stop_code) {

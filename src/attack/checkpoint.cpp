@@ -54,6 +54,11 @@ std::string inconsistency(const Checkpoint& c) {
   if (count(c.members) != P * N || count(c.fitness) != P || count(c.accuracy) != P) return "member counts differ";
   if (!placements(c.members, N, N)) return "a member is not a permutation of the positions";
   if (!finite(c.fitness) || !fractions(c.accuracy)) return "a member's score is NaN, infinite or out of range";
+  std::int64_t state_values = 0;
+  for (auto size : c.state_sizes) state_values += size < 0 ? count(c.state) + 1 : size;
+  if (!c.state_sizes.empty() && c.state_sizes.size() != c.part_sizes.size())
+    return "the search state does not have one entry per part";
+  if (state_values != count(c.state)) return "the search state's lengths do not add up";
   for (const auto* series : {&h.best_fitness, &h.best_accuracy, &h.position_recovery, &h.wall_seconds, &h.mean_fitness,
                              &h.diversity})
     if (count(*series) != G || !finite(*series)) return "the history does not hold one finite value per generation";
@@ -84,6 +89,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   put(g, "members", c.members);
   put(g, "member_fitness", c.fitness);
   put(g, "member_accuracy", c.accuracy);
+  put(g, "search_state_sizes", c.state_sizes);
+  put(g, "search_state", c.state);
   put(g, "fitness", h.fitness);
   put(g, "best_fitness", h.best_fitness);
   put(g, "mean_fitness", h.mean_fitness);
@@ -115,6 +122,8 @@ Checkpoint read_checkpoint(const std::string& path, MPI_Comm comm) {
       c.members = get<std::int32_t>(g, "members");
       c.fitness = get<double>(g, "member_fitness");
       c.accuracy = get<double>(g, "member_accuracy");
+      c.state_sizes = get<std::int64_t>(g, "search_state_sizes");
+      c.state = get<double>(g, "search_state");
       h.fitness = get<double>(g, "fitness");
       h.best_fitness = get<double>(g, "best_fitness");
       h.mean_fitness = get<double>(g, "mean_fitness");

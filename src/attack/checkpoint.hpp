@@ -20,6 +20,9 @@ struct Checkpoint {
   std::vector<std::int64_t> part_sizes;  // members per attack rank
   std::vector<std::int32_t> members;    // all members, P x N
   std::vector<double> fitness, accuracy;  // P
+  // Each part's Search::save_state, one after the other, and their lengths.
+  std::vector<std::int64_t> state_sizes;
+  std::vector<double> state;
   History history;                      // generations 0..generation
 };
 

@@ -109,6 +109,12 @@ class Fitness {
   // weight, at the weight that places the held blocks as `genome` says (an empty
   // genome: no block placed, the weight all zeros).
   torch::Tensor loss_gradient(const search::Genome& genome) const;
+  // The differentiable scorer for soft placements: the adversary's loss (as
+  // loss_gradient's) at a weight (out, in), differentiable in the weight, and the
+  // weight that puts blocks (N, bh, bw) at positions 0..N-1 (a soft placement's
+  // blocks are mixtures of the held ones).
+  torch::Tensor loss_at(const torch::Tensor& weight) const;
+  torch::Tensor weight_from_blocks(const torch::Tensor& blocks) const;
   // The first-order change of that loss from putting held block k at position p,
   // <G_p, B_k> for the gradient's block G_p: (H, N), float64.
   torch::Tensor placement_costs(const torch::Tensor& gradient) const;

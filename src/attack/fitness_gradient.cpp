@@ -7,25 +7,32 @@
 
 namespace tessera::attack {
 
+torch::Tensor Fitness::weight_from_blocks(const torch::Tensor& blocks) const {
+  return blocks.view({grid_.rows, grid_.cols, grid_.bh, grid_.bw}).permute({0, 2, 1, 3}).reshape({grid_.out, grid_.in});
+}
+
 torch::Tensor Fitness::weight_of(const search::Genome& genome) const {
   torch::NoGradGuard no_grad;
-  const std::int64_t R = grid_.rows, C = grid_.cols, bh = grid_.bh, bw = grid_.bw;
-  auto blocks = torch::zeros({R * C, bh, bw});
+  auto blocks = torch::zeros({grid_.count(), grid_.bh, grid_.bw});
   if (!genome.empty()) {
     TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
     auto positions = torch::tensor(std::vector<std::int64_t>(genome.begin(), genome.begin() + held_), torch::kInt64);
     blocks.index_copy_(0, positions, knowledge_.held);
   }
-  return blocks.view({R, C, bh, bw}).permute({0, 2, 1, 3}).reshape({grid_.out, grid_.in});
+  return weight_from_blocks(blocks);
+}
+
+torch::Tensor Fitness::loss_at(const torch::Tensor& weight) const {
+  torch::AutoGradMode enabled(true);
+  auto logits = knowledge_.layer.after_layer_differentiable(torch::addmm(bias_, knowledge_.features, weight.t()));
+  const auto& targets = kind_ == FitnessKind::fidelity ? knowledge_.victim_predictions : knowledge_.labels;
+  return torch::nn::functional::cross_entropy(logits, targets);
 }
 
 torch::Tensor Fitness::loss_gradient(const search::Genome& genome) const {
   torch::AutoGradMode enabled(true);
   auto weight = weight_of(genome).requires_grad_(true);
-  auto logits = knowledge_.layer.after_layer_differentiable(torch::addmm(bias_, knowledge_.features, weight.t()));
-  const auto& targets = kind_ == FitnessKind::fidelity ? knowledge_.victim_predictions : knowledge_.labels;
-  auto loss = torch::nn::functional::cross_entropy(logits, targets);
-  return torch::autograd::grad({loss}, {weight})[0].detach();
+  return torch::autograd::grad({loss_at(weight)}, {weight})[0].detach();
 }
 
 torch::Tensor Fitness::placement_costs(const torch::Tensor& gradient) const {

@@ -4,6 +4,7 @@
 // best placement found so far. The earlier stages run inside start(), so the campaign,
 // its history and its checkpoints see one search: the last stage.
 #include <algorithm>
+#include <chrono>
 #include <tuple>
 
 #include "attack/methods.hpp"
@@ -14,12 +15,6 @@
 
 namespace tessera::attack {
 
-namespace {
-
-// A stage that has not come to rest after this many steps hands over what it has.
-constexpr std::int64_t kMaxSettleSteps = 1000;
-
-// The best member over every part, on every part (ties: the lowest part).
 std::pair<search::Genome, double> best_over_parts(const Search& search, MPI_Comm attack) {
   const auto& fitness = search.evaluation().fitness;
   const auto best = std::max_element(fitness.begin(), fitness.end()) - fitness.begin();
@@ -33,31 +28,55 @@ std::pair<search::Genome, double> best_over_parts(const Search& search, MPI_Comm
   return {genome, winner.value};
 }
 
+namespace {
+
+// A stage that has not come to rest after this many steps hands over what it has.
+constexpr std::int64_t kMaxSettleSteps = 1000;
+
 bool settled_everywhere(const Search& search, MPI_Comm attack) {
   int settled = search.settled() ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &settled, 1, MPI_INT, MPI_MIN, attack);
   return settled != 0;
 }
 
+// True on every part when the leader's clock says `budget_s` (> 0) has passed since `since`.
+bool out_of_time(std::chrono::steady_clock::time_point since, double budget_s, MPI_Comm attack) {
+  int out = budget_s > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count() >= budget_s;
+  MPI_Bcast(&out, 1, MPI_INT, 0, attack);
+  return out != 0;
+}
+
 class MethodChain final : public Search {
  public:
   MethodChain(std::vector<const SearchMethod*> chain, const Fitness& fitness, const Config& config,
               std::uint64_t seed, MPI_Comm attack)
-      : chain_(std::move(chain)), fitness_(fitness), config_(config), seed_(seed), attack_(attack) {}
+      : chain_(std::move(chain)),
+        fitness_(fitness),
+        config_(config),
+        seed_(seed),
+        attack_(attack),
+        time_budget_s_(config.get<double>("attack.time_budget")) {}
 
+  // A stage runs until it has come to rest, for at most kMaxSettleSteps steps, and
+  // not past the run's time budget (the campaign then stops after generation 0).
   void start() override {
+    const auto started = std::chrono::steady_clock::now();
     search::Genome placement;
     for (std::size_t i = 0; i + 1 < chain_.size(); ++i) {
       auto stage = make_stage(i, placement);
       stage->start();
       std::int64_t steps = 0;
-      while (!settled_everywhere(*stage, attack_) && steps < kMaxSettleSteps) stage->advance(++steps, kMaxSettleSteps);
+      bool settled = false, late = false;
+      while (!(settled = settled_everywhere(*stage, attack_)) && steps < kMaxSettleSteps &&
+             !(late = out_of_time(started, time_budget_s_, attack_)))
+        stage->advance(++steps, kMaxSettleSteps);
       earlier_scored_ += stage->scored();
       double fitness = 0;
       std::tie(placement, fitness) = best_over_parts(*stage, attack_);
       log::info("attack: chain stage ", i + 1, " (", chain_[i]->name, ") ",
-                steps < kMaxSettleSteps ? "came to rest" : "stopped unsettled", " after ", steps,
-                " step(s) at fitness ", fitness, "; ", chain_[i + 1]->name, " starts from its best placement");
+                settled ? "came to rest" : late ? "stopped unsettled by the time budget" : "stopped unsettled",
+                " after ", steps, " step(s) at fitness ", fitness, "; ", chain_[i + 1]->name,
+                " starts from its best placement");
     }
     last_ = make_stage(chain_.size() - 1, placement);
     last_->start();
@@ -78,6 +97,8 @@ class MethodChain final : public Search {
     last_->restore(std::move(members), std::move(evaluation));
     mirror();
   }
+  std::vector<double> save_state() const override { return last_->save_state(); }
+  void load_state(const std::vector<double>& state) override { last_->load_state(state); }
 
  private:
   // Stage 0 draws from the run's seed, as the method alone would; later ones from their own.
@@ -97,6 +118,7 @@ class MethodChain final : public Search {
   const Config& config_;
   std::uint64_t seed_;
   MPI_Comm attack_;
+  double time_budget_s_;
   std::unique_ptr<Search> last_;
   std::int64_t earlier_scored_ = 0;
 };

@@ -4,9 +4,15 @@
 
 namespace tessera::attack {
 
+void Search::load_state(const std::vector<double>& state) {
+  TESSERA_REQUIRE(state.empty(), "--attack.resume: the checkpoint holds ", state.size(),
+                  " values of search state, but this method keeps none");
+}
+
 const std::vector<SearchMethod>& search_methods() {
   static const std::vector<SearchMethod> table = {island_ga_method, annealing_method, assignment_method,
-                                                        statistics_matching_method, init_matching_method};
+                                                        statistics_matching_method, init_matching_method,
+                                                        sinkhorn_method, rl_method};
   return table;
 }
 

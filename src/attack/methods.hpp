@@ -69,5 +69,7 @@ extern const SearchMethod annealing_method;
 extern const SearchMethod assignment_method;
 extern const SearchMethod init_matching_method;
 extern const SearchMethod statistics_matching_method;
+extern const SearchMethod sinkhorn_method;
+extern const SearchMethod rl_method;
 
 }  // namespace tessera::attack

@@ -54,12 +54,30 @@ class Search {
   virtual bool settled() const { return finished(); }
   // Continues from a checkpoint's members and their recorded scores.
   virtual void restore(std::vector<search::Genome> members, Scores evaluation) = 0;
+  // What else the search learned (a method that learns: its parameters, its
+  // optimiser's moments, its step count), saved into the checkpoint beside the
+  // members and given back to load_state after restore, so that it continues bit
+  // for bit. Values must survive the trip through float64 exactly (float32 and
+  // integers below 2^53 do). Most searches keep nothing beyond their members.
+  virtual std::vector<double> save_state() const { return {}; }
+  virtual void load_state(const std::vector<double>& state);
 
  protected:
+  // Member `member` becomes `genome`, scored by the first entry of `scores`.
+  void set_member(std::size_t member, const search::Genome& genome, const Scores& scores) {
+    members_[member] = genome;
+    evaluation_.fitness[member] = scores.fitness[0];
+    evaluation_.accuracy[member] = scores.accuracy[0];
+  }
+
   std::vector<search::Genome> members_;
   Scores evaluation_;
   std::int64_t scored_ = 0;
 };
+
+// The best member over every part and its fitness, on every part (ties: the lowest
+// part). Collective over `attack`.
+std::pair<search::Genome, double> best_over_parts(const Search& search, MPI_Comm attack);
 
 // Errors naming the option on bad settings (make_* check them too).
 void check(const GaSettings& settings);

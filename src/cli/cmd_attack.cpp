@@ -65,8 +65,8 @@ void add_attack_options(po::options_description& options) {
   for (const auto& method : attack::search_methods()) method.add_options(options);
 }
 
-void describe(const h5::Group& group, const Config& config, const blocks::Target& target, std::int64_t held,
-              std::int64_t images, const attack::Outcome& outcome, double victim_test_accuracy) {
+void describe(const h5::Group& group, const Config& config, const models::ModelInfo& model,
+              const blocks::Target& target, std::int64_t held, std::int64_t images, const attack::Outcome& outcome) {
   // Every setting, named without its section ("attack.method" -> "method").
   auto name = [](const std::string& key) { return key.substr(key.find('.') + 1); };
   for (const char* key : {"attack.method", "attack.fitness"}) group.set_attr(name(key), config.get<std::string>(key));
@@ -74,6 +74,7 @@ void describe(const h5::Group& group, const Config& config, const blocks::Target
   for (const char* key : {"attack.repeat", "attack.generations"}) group.set_attr(name(key), config.get<std::int64_t>(key));
   // Every method's settings, whichever ran, so that all runs' groups have one schema.
   for (const auto& method : attack::search_methods()) method.describe(group, config);
+  group.set_attr("arch", model.arch);
   group.set_attr("layer", target.layer);
   group.set_attr("bh", target.grid.bh);
   group.set_attr("bw", target.grid.bw);
@@ -88,7 +89,7 @@ void describe(const h5::Group& group, const Config& config, const blocks::Target
   group.set_attr("functional_recovery", outcome.functional_recovery);
   group.set_attr("test_accuracy", outcome.test_accuracy);
   group.set_attr("true_test_accuracy", outcome.true_test_accuracy);
-  group.set_attr("victim_test_accuracy", victim_test_accuracy);
+  group.set_attr("victim_test_accuracy", model.test_accuracy);
 }
 
 // What may change between a run and its continuation.
@@ -237,7 +238,7 @@ int run_attack(const Config& config, MPI_Comm world) {
   io::OutputFile file(path, world, {"attack", config.ini_text(), seed, service_ranks, groups.attack_ranks});
   const auto run = config.get<std::string>("attack.run").empty() ? method : config.get<std::string>("attack.run");
   auto group = file.root().require_group("attack/" + run);
-  describe(group, config, target, static_cast<std::int64_t>(held.size()), images, outcome, model.info.test_accuracy);
+  describe(group, config, model.info, target, static_cast<std::int64_t>(held.size()), images, outcome);
   attack::write_history(outcome.history, group);
   std::vector<std::int32_t> truth(held.begin(), held.end());
   if (rank_of(world) == 0) truth = loot.truth;

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "attack/fitness.hpp"
+#include "cli/bench_target.hpp"
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -78,18 +79,12 @@ int run(const Config& config, MPI_Comm world) {
                     "--bench.population, --bench.eval_samples, --bench.repeats, --bench.seed_way_candidates, "
                     "--bench.moves: >= 1");
   });
-  auto model = models::load(config.get<std::string>("model.checkpoint"), world,
-                            config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
-  const auto target = agree(world, [&] { return blocks::plan(*model.network, block_settings(config), 1).front(); });
-  const auto data = agree(world, [&] {
-    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, images);
-    TESSERA_REQUIRE(d.test.size() >= images, "--bench.eval_samples: the test set has ", d.test.size());
-    return d;
-  });
+  auto bench = load_bench_target(config, images, world);
+  auto& model = bench.model;
+  const auto& target = bench.target;
+  const auto& data = bench.data;
   const auto& grid = target.grid;
-  auto layer = models::split_at(*model.network, target.layer);
-  const auto features = layer.features(data.test.images);
-  const auto blocks = blocks::split(layer.weight, grid);
+  const auto& blocks = bench.blocks;
   const auto N = grid.count();
   log::info("bench fitness: ", model.info.arch, " ", target.layer, " in ", N, " ", grid.bh, "x", grid.bw,
             " blocks, population ", population, ", ", images, " eval images, ", torch::get_num_threads(),
@@ -101,12 +96,8 @@ int run(const Config& config, MPI_Comm world) {
     const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
     auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-fitness");
     const auto order = search::random_genome(static_cast<std::int32_t>(N), rng);
-    std::vector<torch::Tensor> held;
-    for (std::int64_t k = 0; k < H; ++k) held.push_back(blocks[order[k]]);
-    auto known = layer;
-    known.weight = torch::Tensor();
-    attack::Knowledge knowledge{grid, known, features, data.test.labels, data.test.labels, torch::stack(held), {}, {}, {}};
-    const attack::Fitness fitness(std::move(knowledge), attack::FitnessKind::loss,
+    const auto knowledge = bench_knowledge(bench, order, H);
+    const attack::Fitness fitness(knowledge, attack::FitnessKind::loss,
                                   config.get<std::int64_t>("bench.cache_mb") << 20);
     // A fresh random population per call (the warm-up's first): no row slice recurs,
     // so nothing is kept from one call to the next -- the worst case for the cache.
@@ -125,7 +116,7 @@ int run(const Config& config, MPI_Comm world) {
       for (std::int64_t k = 0; k < H; ++k) {
         const auto p = candidate[k];
         weight.narrow(0, grid.row_begin(grid.row_of(p)), grid.bh).narrow(1, grid.col_begin(grid.col_of(p)), grid.bw)
-            .copy_(held[k]);
+            .copy_(blocks[order[k]]);
       }
       linear->weight.copy_(weight);
       auto logits = model.network->forward(data.test.images);

@@ -13,6 +13,7 @@ const std::vector<Command>& commands() {
       bench_service_command,
       bench_sweep_command,
       bench_fitness_command,
+      bench_sinkhorn_command,
       attack_command,
       threshold_command,
   };

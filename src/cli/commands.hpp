@@ -33,5 +33,6 @@ extern const Command bench_sweep_command;
 extern const Command threshold_command;
 extern const Command attack_command;
 extern const Command bench_fitness_command;
+extern const Command bench_sinkhorn_command;
 
 }  // namespace tessera::cli

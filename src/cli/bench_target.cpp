@@ -1,0 +1,33 @@
+#include "cli/bench_target.hpp"
+
+#include "cli/options.hpp"
+#include "core/error.hpp"
+#include "core/ranks.hpp"
+
+namespace tessera::cli {
+
+BenchTarget load_bench_target(const Config& config, std::int64_t images, MPI_Comm world) {
+  BenchTarget b;
+  b.model = models::load(config.get<std::string>("model.checkpoint"), world,
+                         config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
+  b.target = agree(world, [&] { return blocks::plan(*b.model.network, block_settings(config), 1).front(); });
+  b.data = agree(world, [&] {
+    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, images);
+    TESSERA_REQUIRE(d.test.size() >= images, "--bench.eval_samples: the test set has ", d.test.size());
+    return d;
+  });
+  b.layer = models::split_at(*b.model.network, b.target.layer);
+  b.features = b.layer.features(b.data.test.images);
+  b.blocks = blocks::split(b.layer.weight, b.target.grid);
+  return b;
+}
+
+attack::Knowledge bench_knowledge(const BenchTarget& b, const search::Genome& order, std::int64_t H) {
+  std::vector<torch::Tensor> held;
+  for (std::int64_t k = 0; k < H; ++k) held.push_back(b.blocks[order[k]]);
+  auto known = b.layer;
+  known.weight = torch::Tensor();
+  return {b.target.grid, known, b.features, b.data.test.labels, b.data.test.labels, torch::stack(held), {}, {}, {}};
+}
+
+}  // namespace tessera::cli

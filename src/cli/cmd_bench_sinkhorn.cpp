@@ -1,0 +1,89 @@
+// tessera bench sinkhorn: one step of Gumbel-Sinkhorn placement learning (noise, the
+// log-space Sinkhorn, the soft weight, the adversary's loss forward and backward,
+// Adam, and the rounding of the logits by a linear assignment, scored) against one
+// population evaluation of the fitness engine, in the same run, at vgg-mini's
+// geometry with every block held (1568 64x64 blocks, 100 eval images). Prints the
+// medians of the per-repeat times and of their ratio (target: a step <= 5 population
+// evaluations).
+#include <cstdio>
+
+#include "attack/methods.hpp"
+#include "cli/bench_target.hpp"
+#include "cli/bench_timing.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "core/rng.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "bench");
+  add_block_options(options);
+  options.add_options()
+    ("bench.held", real_value(1.0), "fraction of the blocks held")
+    ("bench.population", po::value<std::int64_t>()->default_value(100), "candidates per population evaluation")
+    ("bench.eval_samples", po::value<std::int64_t>()->default_value(100), "eval images")
+    ("bench.repeats", po::value<int>()->default_value(5), "timed repeats (medians are reported)")
+    ("bench.cache_mb", po::value<std::int64_t>()->default_value(8192), "tile cache budget");
+  attack::sinkhorn_method.add_options(options);
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const auto fraction = config.get<double>("bench.held");
+  const auto population = config.get<std::int64_t>("bench.population");
+  const auto images = config.get<std::int64_t>("bench.eval_samples");
+  const int repeats = config.get<int>("bench.repeats");
+  agree(world, [&] {
+    TESSERA_REQUIRE(fraction > 0 && fraction <= 1, "--bench.held: ", fraction, " is not in (0, 1]");
+    TESSERA_REQUIRE(population >= 1 && images >= 1 && repeats >= 1,
+                    "--bench.population, --bench.eval_samples, --bench.repeats: >= 1");
+    attack::sinkhorn_method.check(config);
+  });
+  const auto bench = load_bench_target(config, images, world);
+  const auto N = bench.target.grid.count();
+  const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
+  auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-sinkhorn");
+  const auto order = search::random_genome(static_cast<std::int32_t>(N), rng);
+  const attack::Fitness fitness(bench_knowledge(bench, order, H), attack::FitnessKind::loss,
+                                config.get<std::int64_t>("bench.cache_mb") << 20);
+  log::info("bench sinkhorn: ", bench.model.info.arch, " ", bench.target.layer, ", ", H, " of ", N, " ",
+            bench.target.grid.bh, "x", bench.target.grid.bw, " blocks held, ", images, " eval images, population ",
+            population, ", ", torch::get_num_threads(), " threads");
+  auto search = attack::sinkhorn_method.make(fitness, config, config.get<std::uint64_t>("run.seed"), MPI_COMM_SELF);
+  std::vector<std::vector<search::Genome>> populations(repeats + 1);
+  for (auto& candidates : populations)
+    for (std::int64_t i = 0; i < population; ++i)
+      candidates.push_back(search::random_genome(static_cast<std::int32_t>(N), rng));
+  fitness.evaluate(populations.front());  // warm-up
+  search->start();                        // theta from the gradient at the empty placement (not timed)
+  search->advance(1, repeats + 2);        // warm-up
+  std::vector<double> step_seconds, evaluation_seconds, ratios;
+  for (int r = 1; r <= repeats; ++r) {
+    evaluation_seconds.push_back(seconds_of([&] { fitness.evaluate(populations[r]); }));
+    step_seconds.push_back(seconds_of([&] { search->advance(r + 1, repeats + 2); }));
+    ratios.push_back(step_seconds.back() / evaluation_seconds.back());
+  }
+  if (log::printing()) {
+    std::printf("\n%6s %8s %22s %26s %8s\n", "held", "blocks", "sinkhorn step (s)", "population evaluation (s)",
+                "ratio");
+    std::printf("%6.2f %8lld %22.3f %26.3f %8.2f\n", fraction, static_cast<long long>(H), median(step_seconds),
+                median(evaluation_seconds), median(ratios));
+    std::printf("\nratio = one Sinkhorn step / one evaluation of %lld candidates (target <= 5); medians over %d "
+                "repeats of ratios taken within each; tile cache %s\n",
+                static_cast<long long>(population), repeats, fitness.cached() ? "used" : "not used (over budget)");
+  }
+  return 0;
+}
+
+}  // namespace
+
+const Command bench_sinkhorn_command{"bench sinkhorn",
+                                     "one Gumbel-Sinkhorn step against one population evaluation of the fitness engine",
+                                     add_options, run};
+
+}  // namespace tessera::cli
