@@ -5,7 +5,8 @@ row of panels per (model, held fraction), position recovery and the best placeme
 accuracy on the adversary's images against wall seconds, one line per method; and a
 Markdown table of the final numbers: position and functional recovery, the whole
 test set's accuracy with the held blocks where the search put them and at their true
-positions, the victim's, and the seconds the search took."""
+positions, the victim's, the fidelity to the victim's answers, and the seconds the
+search took."""
 import argparse
 from collections import defaultdict
 
@@ -47,31 +48,33 @@ def main():
             panels[(model, held)].append((label, seconds, g["position_recovery"][:], g["best_accuracy"][:]))
             rows.append((model, held, label, g["position_recovery"][-1], float(a["functional_recovery"]),
                          float(a["test_accuracy"]), float(a["true_test_accuracy"]), float(a["victim_test_accuracy"]),
-                         seconds[-1], text(a["stop_reason"])))
+                         float(a["test_fidelity"]), seconds[-1], text(a["stop_reason"])))
     if not rows:
         raise SystemExit("compare_attacks: no attack runs in the inputs")
 
     keys = sorted(panels)
     fig, axes = plt.subplots(len(keys), 2, figsize=(11, 3.2 * len(keys)), squeeze=False)
     for (model, held), (left, right) in zip(keys, axes):
-        for label, seconds, recovery, accuracy in sorted(panels[(model, held)]):
-            left.step(seconds, recovery, where="post", label=label)
-            right.step(seconds, accuracy, where="post", label=label)
+        for label, seconds, recovery, accuracy in sorted(panels[(model, held)], key=lambda p: p[0]):
+            # a search that answers at once (stats, init) has one point: a marker
+            style = {"marker": "o"} if len(seconds) < 3 else {}
+            line, = left.step(seconds, recovery, where="post", label=label, **style)
+            right.step(seconds, accuracy, where="post", label=label, color=line.get_color(), **style)
         left.set_title(f"{model}, {held:.0%} held: position recovery", fontsize=10)
         right.set_title(f"{model}, {held:.0%} held: best placement's accuracy (adversary's images)", fontsize=10)
         for ax in (left, right):
             ax.set_xlabel("wall seconds")
             ax.grid(alpha=0.3)
-        left.legend(fontsize=7)
+        left.legend(fontsize=7, loc="center right")
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
 
     lines = ["| model | held | method | position recovery | functional recovery | test accuracy | "
-             "at true positions | victim | seconds | stopped on |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for model, held, label, rec, fr, ta, tta, va, sec, reason in sorted(rows, key=lambda r: (r[0], r[1], -r[3])):
+             "at true positions | victim | fidelity | seconds | stopped on |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for model, held, label, rec, fr, ta, tta, va, fid, sec, reason in sorted(rows, key=lambda r: (r[0], r[1], -r[3])):
         lines.append(f"| {model} | {held:.0%} | `{label}` | {rec:.3f} | {fr:.3f} | {ta:.4f} | {tta:.4f} | {va:.4f} | "
-                     f"{sec:.1f} | {reason} |")
+                     f"{fid:.4f} | {sec:.1f} | {reason} |")
     table = "\n".join(lines) + "\n"
     print(table, end="")
     if args.table:

@@ -24,16 +24,19 @@ bool adds_nothing(const Knowledge& k, std::int64_t block, std::int64_t column) {
   return torch::mm(x, k.held[block].t()).abs().max().item<float>() == 0.0f;
 }
 
-double accuracy(const Knowledge& k, const torch::Tensor& weight, const torch::Tensor& features,
-                const torch::Tensor& labels) {
-  auto logits = k.layer.after_layer(torch::addmm(k.layer.bias, features, weight.t()), true);
-  return logits.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>();
+torch::Tensor predictions(const Knowledge& k, const torch::Tensor& weight, const torch::Tensor& features) {
+  return k.layer.after_layer(torch::addmm(k.layer.bias, features, weight.t()), true).argmax(1);
+}
+
+double agreement(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.eq(b).to(torch::kDouble).mean().item<double>();
 }
 
 }  // namespace
 
 Assessment assess(const Fitness& fitness, const search::Genome& best, const search::Genome& truth,
-                  const torch::Tensor& test_features, const torch::Tensor& test_labels) {
+                  const torch::Tensor& test_features, const torch::Tensor& test_labels,
+                  const torch::Tensor& victim_weight) {
   torch::NoGradGuard no_grad;
   const auto& k = fitness.knowledge();
   const auto H = fitness.held(), C = k.grid.cols;
@@ -45,8 +48,11 @@ Assessment assess(const Fitness& fitness, const search::Genome& best, const sear
     functional += found == true_position || (adds_nothing(k, b, found % C) && adds_nothing(k, b, true_position % C));
   }
   a.functional_recovery = H > 0 ? static_cast<double>(functional) / static_cast<double>(H) : 0.0;
-  a.test_accuracy = accuracy(k, fitness.weight_of(best), test_features, test_labels);
-  a.true_test_accuracy = accuracy(k, fitness.weight_of(complete(truth, fitness.positions())), test_features, test_labels);
+  const auto found = predictions(k, fitness.weight_of(best), test_features);
+  a.test_accuracy = agreement(found, test_labels);
+  a.true_test_accuracy =
+      agreement(predictions(k, fitness.weight_of(complete(truth, fitness.positions())), test_features), test_labels);
+  a.test_fidelity = agreement(found, predictions(k, victim_weight, test_features));
   return a;
 }
 

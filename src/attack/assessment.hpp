@@ -17,11 +17,16 @@ struct Assessment {
   // found positions and the other blocks dropped, and with them at their true
   // positions (what a perfect search reaches: the drop sweep's number).
   double test_accuracy = 0, true_test_accuracy = 0;
+  // The fraction of the whole test set on which the model with the held blocks at the
+  // found positions (the others dropped) gives the victim's top-1 answer.
+  double test_fidelity = 0;
 };
 
 // `best`: a genome; `truth`: the held blocks' true positions (H). The test set
-// enters as the target layer's input features and the labels.
+// enters as the target layer's input features and the labels; `victim_weight` is the
+// target layer's whole trained weight.
 Assessment assess(const Fitness& fitness, const search::Genome& best, const search::Genome& truth,
-                  const torch::Tensor& test_features, const torch::Tensor& test_labels);
+                  const torch::Tensor& test_features, const torch::Tensor& test_labels,
+                  const torch::Tensor& victim_weight);
 
 }  // namespace tessera::attack

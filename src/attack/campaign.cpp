@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <numeric>
 
 #include "attack/checkpoint.hpp"
@@ -89,10 +90,13 @@ std::pair<std::vector<std::int64_t>, std::vector<double>> gather_state(const Sea
   const auto length = static_cast<std::int64_t>(mine.size());
   std::vector<std::int64_t> lengths(size_of(attack));
   MPI_Allgather(&length, 1, MPI_INT64_T, lengths.data(), 1, MPI_INT64_T, attack);
-  std::vector<int> counts(lengths.begin(), lengths.end()), offsets(lengths.size(), 0);
-  std::partial_sum(counts.begin(), counts.end() - 1, offsets.begin() + 1);
   const auto total = std::accumulate(lengths.begin(), lengths.end(), std::int64_t{0});
   if (total == 0) return {};
+  // Every rank has every length, so all agree on this error.
+  TESSERA_REQUIRE(total <= std::numeric_limits<int>::max(), "the search state of all attack ranks (", total,
+                  " values) is too large for one checkpoint; use fewer attack ranks or a smaller problem");
+  std::vector<int> counts(lengths.begin(), lengths.end()), offsets(lengths.size(), 0);
+  std::partial_sum(counts.begin(), counts.end() - 1, offsets.begin() + 1);
   std::vector<double> all(rank_of(attack) == 0 ? total : 0);
   MPI_Gatherv(mine.data(), static_cast<int>(length), MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE,
               0, attack);
@@ -126,6 +130,9 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
   }
   h.held = held;
   log::Progress progress("attack", std::max<std::int64_t>(0, settings.generations - first));
+  if (settings.time_budget_s > 0)  // counted from this invocation's start, before generation 0
+    progress.set_deadline(std::max(1e-9, settings.time_budget_s -
+                                            std::chrono::duration<double>(Clock::now() - started).count()));
   const auto sizes = part_sizes(search, attack);
   for (std::int64_t generation = first;; ++generation) {
     if (resume || generation > 0) search.advance(generation, settings.generations);
@@ -208,7 +215,8 @@ void share_from_leader(Outcome& outcome, MPI_Comm comm) {
   MPI_Bcast(&outcome.evaluations, 1, MPI_INT64_T, 0, comm);
   MPI_Bcast(&outcome.computed, 1, MPI_INT64_T, 0, comm);
   MPI_Bcast(&outcome.floor_seconds, 1, MPI_DOUBLE, 0, comm);
-  for (double* value : {&outcome.functional_recovery, &outcome.test_accuracy, &outcome.true_test_accuracy})
+  for (double* value :
+       {&outcome.functional_recovery, &outcome.test_accuracy, &outcome.true_test_accuracy, &outcome.test_fidelity})
     MPI_Bcast(value, 1, MPI_DOUBLE, 0, comm);
   int checkpointed = outcome.checkpointed;
   MPI_Bcast(&checkpointed, 1, MPI_INT, 0, comm);

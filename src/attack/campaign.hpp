@@ -51,7 +51,7 @@ struct Outcome {
   bool checkpointed = false;     // a checkpoint of the last generation was written
   // The best genome judged beyond the search's score (attack/assessment.hpp), filled
   // in by the caller on the leader.
-  double functional_recovery = 0, test_accuracy = 0, true_test_accuracy = 0;
+  double functional_recovery = 0, test_accuracy = 0, true_test_accuracy = 0, test_fidelity = 0;
 };
 
 struct Checkpoint;

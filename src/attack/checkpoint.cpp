@@ -47,7 +47,7 @@ std::string inconsistency(const Checkpoint& c) {
   const auto P = h.population, N = h.positions, H = h.held, G = c.generation + 1;
   if (P < 1 || N < 1 || H < 1 || H > N || c.generation < 0) return "bad population, held or position counts";
   std::int64_t parts = 0;
-  for (auto size : c.part_sizes) parts += size < 1 ? P + 1 : size;
+  for (auto size : c.part_sizes) parts += size < 1 || size > P ? P + 1 : size;
   const auto count = [](const auto& v) { return static_cast<std::int64_t>(v.size()); };
   if (parts != P) return "the parts' sizes do not add up to the population";
   if (N > count(c.members) || P > count(c.members) / N) return "member counts differ";
@@ -55,10 +55,14 @@ std::string inconsistency(const Checkpoint& c) {
   if (!placements(c.members, N, N)) return "a member is not a permutation of the positions";
   if (!finite(c.fitness) || !fractions(c.accuracy)) return "a member's score is NaN, infinite or out of range";
   std::int64_t state_values = 0;
-  for (auto size : c.state_sizes) state_values += size < 0 ? count(c.state) + 1 : size;
+  for (auto size : c.state_sizes) {
+    if (size < 0 || size > count(c.state)) return "a part's search state is longer than the whole";
+    state_values += size;
+  }
   if (!c.state_sizes.empty() && c.state_sizes.size() != c.part_sizes.size())
     return "the search state does not have one entry per part";
   if (state_values != count(c.state)) return "the search state's lengths do not add up";
+  if (!finite(c.state)) return "the search state holds a NaN or infinite value";
   for (const auto* series : {&h.best_fitness, &h.best_accuracy, &h.position_recovery, &h.wall_seconds, &h.mean_fitness,
                              &h.diversity})
     if (count(*series) != G || !finite(*series)) return "the history does not hold one finite value per generation";

@@ -58,7 +58,8 @@ class MethodChain final : public Search {
         time_budget_s_(config.get<double>("attack.time_budget")) {}
 
   // A stage runs until it has come to rest, for at most kMaxSettleSteps steps, and
-  // not past the run's time budget (the campaign then stops after generation 0).
+  // takes no step once the run's time budget is spent (counted from here; a later
+  // stage still starts, and the campaign stops after generation 0).
   void start() override {
     const auto started = std::chrono::steady_clock::now();
     search::Genome placement;

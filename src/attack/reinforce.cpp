@@ -11,8 +11,8 @@
 // Every generation each attack rank runs --rl.rollouts sampled episodes of
 // --rl.horizon swaps and one greedy episode from the best placement so far; the
 // advantage of a sampled episode is its gain minus the greedy one's. The policy
-// gradients are summed over the attack ranks, so the policy (identical on every
-// rank) takes one Adam step per generation. The best placement any episode visited,
+// gradients are summed over the attack ranks (on the leader, then sent to all), so the
+// policy, identical on every rank, takes one Adam step per generation. The best placement any episode visited,
 // over every rank, is where the next generation's episodes start.
 //
 // Members: {the best placement so far (the same on every rank), this rank's best of
@@ -66,9 +66,12 @@ std::int64_t choose(const torch::Tensor& logits, bool sample, std::mt19937_64& r
   const auto n = p.numel();
   if (!sample) return logits.argmax().item<std::int64_t>();
   double u = search::uniform_unit(rng), sum = 0;
-  for (std::int64_t i = 0; i < n; ++i)
+  std::int64_t last = 0;  // the last index with a non-zero probability (round-off can leave sum <= u)
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (probability[i] > 0) last = i;
     if ((sum += probability[i]) > u) return i;
-  return n - 1;
+  }
+  return last;
 }
 
 struct Episode {
@@ -244,8 +247,13 @@ class Reinforce final : public Search {
       }
     }
     auto gradient = torch::autograd::grad({objective}, {parameters})[0].detach().contiguous();
-    MPI_Allreduce(MPI_IN_PLACE, gradient.data_ptr<float>(), static_cast<int>(gradient.numel()), MPI_FLOAT, MPI_SUM,
-                  attack_);
+    // Summed on the leader and sent back, so that every rank steps with the same bits
+    // (an allreduce need not give every rank the same rounding).
+    const int count = static_cast<int>(gradient.numel());
+    auto* values = gradient.data_ptr<float>();
+    MPI_Reduce(part_ == 0 ? MPI_IN_PLACE : values, part_ == 0 ? values : nullptr, count, MPI_FLOAT, MPI_SUM, 0,
+               attack_);
+    MPI_Bcast(values, count, MPI_FLOAT, 0, attack_);
     adam_.step(parameters_, gradient);
   }
 
@@ -272,7 +280,7 @@ void check_rl(const Config& c) {
   const auto s = rl_settings(c);
   TESSERA_REQUIRE(s.rollouts >= 1, "--rl.rollouts: must be >= 1, got ", s.rollouts);
   TESSERA_REQUIRE(s.horizon >= 1, "--rl.horizon: must be >= 1, got ", s.horizon);
-  TESSERA_REQUIRE(s.hidden >= 1, "--rl.hidden: must be >= 1, got ", s.hidden);
+  TESSERA_REQUIRE(s.hidden >= 1 && s.hidden <= 4096, "--rl.hidden: must be in [1, 4096], got ", s.hidden);
   TESSERA_REQUIRE(s.lr > 0 && std::isfinite(s.lr), "--rl.lr: must be positive and finite, got ", s.lr);
 }
 

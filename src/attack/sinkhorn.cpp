@@ -43,7 +43,10 @@ struct SinkhornSettings {
 constexpr double kLogFloor = -75;
 
 // Log-space Sinkhorn: rows scaled to the marginals exp(log_rows), columns to 1, in turn.
+// The floor applies to normalised rows (each holds an entry above it), so it never
+// flattens a whole row.
 torch::Tensor log_sinkhorn(torch::Tensor log_alpha, const torch::Tensor& log_rows, std::int64_t iterations) {
+  log_alpha = log_alpha - torch::logsumexp(log_alpha, 1, true);  // a shift per row changes nothing
   for (std::int64_t i = 0; i < iterations; ++i) {
     log_alpha = log_alpha.clamp_min(kLogFloor);
     log_alpha = log_alpha - torch::logsumexp(log_alpha, 1, true) + log_rows;

@@ -89,6 +89,7 @@ void describe(const h5::Group& group, const Config& config, const models::ModelI
   group.set_attr("functional_recovery", outcome.functional_recovery);
   group.set_attr("test_accuracy", outcome.test_accuracy);
   group.set_attr("true_test_accuracy", outcome.true_test_accuracy);
+  group.set_attr("test_fidelity", outcome.test_fidelity);
   group.set_attr("victim_test_accuracy", model.test_accuracy);
 }
 
@@ -182,7 +183,8 @@ int run_attack(const Config& config, MPI_Comm world) {
 
   attack::Outcome outcome;
   if (groups.attacker) {
-    layer.weight = torch::Tensor();  // the search never sees the target weight
+    const auto victim_weight = layer.weight;  // for the assessment after the search, as the truth
+    layer.weight = torch::Tensor();           // the search never sees the target weight
     attack::Knowledge knowledge{target.grid, layer, layer.features(eval.images), eval.labels, loot.victim_predictions,
                                 loot.held, {}, {}, {}};
     knowledge.arch = model.info.arch;
@@ -220,10 +222,12 @@ int run_attack(const Config& config, MPI_Comm world) {
     outcome.floor_seconds = static_cast<double>(outcome.evaluations) * fitness.floor_flops() / rate;
     if (rank_of(groups.group) == 0 && !outcome.checkpointed) {
       torch::NoGradGuard no_grad;
-      const auto a = attack::assess(fitness, outcome.best, loot.truth, layer.features(test.images), test.labels);
+      const auto a =
+          attack::assess(fitness, outcome.best, loot.truth, layer.features(test.images), test.labels, victim_weight);
       outcome.functional_recovery = a.functional_recovery;
       outcome.test_accuracy = a.test_accuracy;
       outcome.true_test_accuracy = a.true_test_accuracy;
+      outcome.test_fidelity = a.test_fidelity;
     }
   }
   attack::wait_for_attack(groups);
@@ -254,7 +258,7 @@ int run_attack(const Config& config, MPI_Comm world) {
             "); wrote '", path, "'");
   log::info("attack: test accuracy with the held blocks where the search put them ", outcome.test_accuracy,
             ", at their true positions ", outcome.true_test_accuracy, " (the victim: ", model.info.test_accuracy,
-            "; the other blocks dropped)");
+            "; the other blocks dropped); fidelity to the victim's answers ", outcome.test_fidelity);
   log::info("attack: ", outcome.evaluations, " candidates scored, ",
             outcome.computed < outcome.evaluations
                 ? std::to_string(outcome.computed) + " of them computed (the others repeated a scored placement)"

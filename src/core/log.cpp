@@ -1,5 +1,6 @@
 #include "core/log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace tessera::log {
@@ -53,9 +54,15 @@ void Progress::finish(const std::string& note) {
 void Progress::print(const std::string& note) const {
   double spent = elapsed();
   double fraction = total_ > 0 ? static_cast<double>(done_) / total_ : 1.0;
-  std::string eta = fraction > 0 && done_ < total_
-                        ? ", ETA " + seconds_text(spent * (1 - fraction) / fraction)
-                        : "";
+  std::string eta;
+  if (done_ < total_) {
+    const double remaining = fraction > 0 ? spent * (1 - fraction) / fraction : -1;
+    const double to_deadline = deadline_ > 0 ? std::max(0.0, deadline_ - spent) : -1;
+    if (to_deadline >= 0 && (remaining < 0 || to_deadline < remaining))
+      eta = ", ETA " + seconds_text(to_deadline) + " (time budget)";
+    else if (remaining >= 0)
+      eta = ", ETA " + seconds_text(remaining);
+  }
   char percent[16];
   std::snprintf(percent, sizeof percent, "%5.1f%%", 100.0 * fraction);
   info(what_, " ", percent, " (", done_, "/", total_, ") ", seconds_text(spent), eta,

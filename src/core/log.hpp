@@ -30,12 +30,15 @@ class Progress {
   void advance(std::int64_t amount = 1, const std::string& note = "");
   void finish(const std::string& note = "");
   double elapsed() const;
+  // The work stops at the latest `seconds` after the start (a time budget): the ETA
+  // is never later than that.
+  void set_deadline(double seconds) { deadline_ = seconds; }
 
  private:
   void print(const std::string& note) const;
   std::string what_;
   std::int64_t total_, done_ = 0;
-  double interval_;
+  double interval_, deadline_ = 0;
   std::chrono::steady_clock::time_point start_, last_print_;
 };
 

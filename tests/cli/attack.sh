@@ -55,12 +55,16 @@ with h5py.File(path, "r") as f:
     if rec[-1] == 1 and not (fr == 1 and ta == tta): print("PROBLEM the true placement assessed as", fr, ta, tta); sys.exit(1)
     if not abs(tta - va) <= 0.002: print("PROBLEM all held at their true positions:", tta, "but the victim", va); sys.exit(1)
     if not 0 < ta <= 1: print("PROBLEM test accuracy", ta); sys.exit(1)
+    # every block held at its true position is the victim's weight: the victim's answers
+    fid = float(g.attrs["test_fidelity"])
+    if not 0 <= fid <= 1 or (rec[-1] == 1 and g.attrs["held"] == g.attrs["blocks"] and fid != 1):
+        print("PROBLEM test fidelity", fid, "at recovery", rec[-1]); sys.exit(1)
     ok = rec[-1] == bound if op == "==" else rec[-1] > bound
     # the search improved on its random start (sinkhorn here: uniform logits) by far more than round-off
     # (measured gains 0.9-2.5); the others do not start at random (their first step is a whole placement)
     if name in ("ga", "sa", "sinkhorn", "rl") and not best[-1] - best[0] > 0.3: print("PROBLEM best fitness rose only", best[-1] - best[0]); sys.exit(1)
     print(f"{name}: position recovery {rec[0]:.3f} -> {rec[-1]:.3f} (functional {fr:.3f}), best fitness "
-          f"{best[0]:.4f} -> {best[-1]:.4f}, test accuracy {ta:.4f} (true positions {tta:.4f})")
+          f"{best[0]:.4f} -> {best[-1]:.4f}, test accuracy {ta:.4f} (true positions {tta:.4f}), fidelity {fid:.4f}")
     if not ok: print("PROBLEM final recovery", rec[-1], "is not", op, bound); sys.exit(1)
 CHECK
   ) || reasons+=("results: $(echo $out)")
@@ -356,6 +360,7 @@ signal_and_resume() {
   stopped_at=$(sed -n 's/.*stopped by SIGTERM at generation \([0-9]*\).*/\1/p' "$case_dir.killed.log")
   cp "$checkpoint" "$FIXTURES/$method.checkpoint.h5" 2>/dev/null  # for the damaged-checkpoint cases below
   [[ $method != ga ]] || ga_args=("${args[@]}")
+  [[ $method != sinkhorn || $RANKS != 2 ]] || sinkhorn_args=("${args[@]}")
   run_tessera "${args[@]}" --run.out=killed --attack.resume=true
   expect_all_ranks_succeeded
   [[ ! -e $checkpoint ]] || reasons+=("the checkpoint was not removed after the run completed")
@@ -385,8 +390,13 @@ signal_and_resume stats,assignment,sa --blocks.bh=8 --blocks.bw=16 --attack.drop
 # ranks, each with its own state.
 RANKS=4 signal_and_resume sinkhorn --attack.ranks=3 --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 \
   --attack.generations=2000 --sinkhorn.steps=400
-# The policy's weights and Adam's moments; 1 attack rank.
+# The same on 1 attack rank.
+signal_and_resume sinkhorn --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 --attack.generations=2000 \
+  --sinkhorn.steps=400
+# The policy's weights and Adam's moments, on 1 and on 3 attack ranks (one policy).
 signal_and_resume rl --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 --attack.generations=600
+RANKS=4 signal_and_resume rl --attack.ranks=3 --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 \
+  --attack.generations=400
 
 # --- a corrupt checkpoint is reported and left as it was
 new_case
@@ -402,11 +412,12 @@ cmp -s "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/corrupt.copy" |
 finish_case "corrupt checkpoint: clear line, every rank fails, the file is kept"
 
 # --- a damaged checkpoint is refused before any of it is used, naming the file, and kept
+# damaged_checkpoint NAME CHANGE [METHOD]: METHOD's checkpoint from its SIGTERM case (default ga).
 damaged_checkpoint() {
-  local name=$1 change=$2
+  local name=$1 change=$2 method=${3:-ga}
   new_case
   mkdir -p "$case_dir/out"
-  cp "$FIXTURES/ga.checkpoint.h5" "$case_dir/out/attack-mlp-mixnn.checkpoint.h5"
+  cp "$FIXTURES/$method.checkpoint.h5" "$case_dir/out/attack-mlp-mixnn.checkpoint.h5"
   "$PYTHON" - "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$change" >"$case_dir.prep" 2>&1 <<'DAMAGE' ||
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r+") as f:
@@ -418,22 +429,30 @@ with h5py.File(sys.argv[1], "r+") as f:
     elif change == "nan-score": c["member_fitness"][0] = np.nan
     elif change == "best-genome": c["best_genome"][1] = c["best_genome"][0]
     elif change == "short-history": del c["best_fitness"]; c["best_fitness"] = np.zeros(1)
+    elif change == "nan-state": c["search_state"][5] = np.nan
+    elif change == "state-sizes": c["search_state_sizes"][0] += 1
 DAMAGE
     reasons+=("could not damage the checkpoint: $(cat "$case_dir.prep")")
   cp "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/damaged.copy"
-  run_tessera "${ga_args[@]}" --attack.resume=true --run.out=out
+  if [[ $method == ga ]]; then
+    run_tessera "${ga_args[@]}" --attack.resume=true --run.out=out
+  else
+    run_tessera "${sinkhorn_args[@]}" --attack.resume=true --run.out=out
+  fi
   expect_all_ranks_failed
   expect_one_message --attack.resume attack-mlp-mixnn.checkpoint.h5 "not a complete tessera checkpoint"
   cmp -s "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/damaged.copy" || reasons+=("the checkpoint was changed")
   [[ -z $(find "$case_dir/out" -name 'attack-mlp-mixnn.h5*') ]] || reasons+=("an output file was left")
   finish_case "$name"
 }
-if [[ -f $FIXTURES/ga.checkpoint.h5 ]]; then
+if [[ -f $FIXTURES/ga.checkpoint.h5 && -f $FIXTURES/sinkhorn.checkpoint.h5 ]]; then
   damaged_checkpoint "checkpoint member with a position out of range" out-of-range
   damaged_checkpoint "checkpoint member that is not a permutation" repeated
   damaged_checkpoint "checkpoint member with a NaN score" nan-score
   damaged_checkpoint "checkpoint best genome with a repeated position" best-genome
   damaged_checkpoint "checkpoint history cut short" short-history
+  damaged_checkpoint "checkpoint search state with a NaN" nan-state sinkhorn
+  damaged_checkpoint "checkpoint search state lengths that do not add up" state-sizes sinkhorn
 else
   new_case
   reasons+=("no checkpoint was kept from the SIGTERM case")
