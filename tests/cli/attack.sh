@@ -125,8 +125,10 @@ CHECK
 echo "     $out"
 finish_case "RL: the learning policy ends fitter than a frozen one"
 
-# Statistics matching places the blocks from the weights alone, in one step: 34 of
-# the 64 on this instance (chance: 1 of 64); the bound is 8x chance.
+# Statistics matching places the blocks from the weights alone, in one step: all 16
+# on the 4x4 grid; 34 of the 64 on the 8x8 (chance: 1 of 64), where the bound is 8x chance.
+check_recovery "statistics matching places every block (4x4 grid, all held)" == 1 -- \
+  --attack.method=stats --blocks.bh=16 --blocks.bw=32
 check_recovery "statistics matching places part of the blocks (8x8 grid, all held)" '>' 0.125 -- \
   --attack.method=stats --blocks.bh=8 --blocks.bw=16
 
