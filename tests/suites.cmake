@@ -43,6 +43,7 @@ tessera_add_script_test(cli_serve serve.sh)
 tessera_add_script_test(cli_sweeps sweeps.sh)
 tessera_add_script_test(cli_slurm slurm.sh)
 tessera_add_script_test(cli_attack attack.sh)
+tessera_add_script_test(cli_attack_resume attack_resume.sh)
 # --- end core
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 60 s each, in their own clang
