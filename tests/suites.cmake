@@ -39,11 +39,14 @@ tessera_test_binary(test_threat TORCH SOURCES test_threat.cpp)
 tessera_add_test(threat test_threat 1 LABELS quick)
 tessera_test_binary(test_fitness TORCH SOURCES test_fitness.cpp)
 tessera_add_test(fitness test_fitness 1 LABELS quick)
+tessera_test_binary(test_layer_unknown TORCH SOURCES test_layer_unknown.cpp)
+tessera_add_test(layer_unknown test_layer_unknown 1 LABELS quick)
 tessera_add_script_test(cli_serve serve.sh)
 tessera_add_script_test(cli_sweeps sweeps.sh)
 tessera_add_script_test(cli_slurm slurm.sh)
 tessera_add_script_test(cli_attack attack.sh)
 tessera_add_script_test(cli_attack_resume attack_resume.sh)
+tessera_add_script_test(cli_attack_layers attack_layers.sh)
 # --- end core
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 60 s each, in their own clang

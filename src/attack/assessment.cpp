@@ -28,26 +28,33 @@ torch::Tensor predictions(const Knowledge& k, const torch::Tensor& weight, const
   return k.layer.after_layer(torch::addmm(k.layer.bias, features, weight.t()), true).argmax(1);
 }
 
+}  // namespace
+
 double agreement(const torch::Tensor& a, const torch::Tensor& b) {
   return a.eq(b).to(torch::kDouble).mean().item<double>();
 }
 
-}  // namespace
+double functional_recovery(const Fitness& fitness, const search::Genome& best, const search::Genome& truth) {
+  torch::NoGradGuard no_grad;
+  const auto& k = fitness.knowledge();
+  const auto H = fitness.held(), C = k.grid.cols;
+  TESSERA_ASSERT(static_cast<std::int64_t>(truth.size()) == H && static_cast<std::int64_t>(best.size()) >= H);
+  std::int64_t functional = 0;
+  for (std::int64_t b = 0; b < H; ++b) {
+    const auto found = best[b], true_position = truth[b];
+    if (true_position < 0) continue;
+    functional += found == true_position || (adds_nothing(k, b, found % C) && adds_nothing(k, b, true_position % C));
+  }
+  return H > 0 ? static_cast<double>(functional) / static_cast<double>(H) : 0.0;
+}
 
 Assessment assess(const Fitness& fitness, const search::Genome& best, const search::Genome& truth,
                   const torch::Tensor& test_features, const torch::Tensor& test_labels,
                   const torch::Tensor& victim_weight) {
   torch::NoGradGuard no_grad;
   const auto& k = fitness.knowledge();
-  const auto H = fitness.held(), C = k.grid.cols;
-  TESSERA_ASSERT(static_cast<std::int64_t>(truth.size()) == H && static_cast<std::int64_t>(best.size()) >= H);
   Assessment a;
-  std::int64_t functional = 0;
-  for (std::int64_t b = 0; b < H; ++b) {
-    const auto found = best[b], true_position = truth[b];
-    functional += found == true_position || (adds_nothing(k, b, found % C) && adds_nothing(k, b, true_position % C));
-  }
-  a.functional_recovery = H > 0 ? static_cast<double>(functional) / static_cast<double>(H) : 0.0;
+  a.functional_recovery = functional_recovery(fitness, best, truth);
   const auto found = predictions(k, fitness.weight_of(best), test_features);
   a.test_accuracy = agreement(found, test_labels);
   a.true_test_accuracy =

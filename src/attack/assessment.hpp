@@ -22,6 +22,14 @@ struct Assessment {
   double test_fidelity = 0;
 };
 
+// The share of entries in which two answer vectors agree (accuracy against labels,
+// fidelity against the victim's answers).
+double agreement(const torch::Tensor& a, const torch::Tensor& b);
+
+// The functional recovery of `best` alone. A held block whose `truth` is negative
+// (it belongs in another layer) is never recovered.
+double functional_recovery(const Fitness& fitness, const search::Genome& best, const search::Genome& truth);
+
 // `best`: a genome; `truth`: the held blocks' true positions (H). The test set
 // enters as the target layer's input features and the labels; `victim_weight` is the
 // target layer's whole trained weight.

@@ -176,13 +176,13 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
     MPI_Bcast(&stop_code, 1, MPI_INT, 0, attack);
     const bool signalled = stop_code >= 16;
     const bool periodic = !stop_code && settings.checkpoint_every > 0 && generation % settings.checkpoint_every == 0;
-    if (signalled || periodic) {
+    if ((signalled || periodic) && !settings.checkpoint_path.empty()) {
       auto [state_sizes, state] = gather_state(search, attack);
       if (leader)
         write_checkpoint(settings.checkpoint_path, {generation, settings.fingerprint, sizes, all.genomes, all.fitness,
                                                     all.accuracy, std::move(state_sizes), std::move(state), h});
     }
-    outcome.checkpointed = signalled;
+    outcome.checkpointed = signalled && !settings.checkpoint_path.empty();
     if (stop_code) {
       outcome.stop_reason = stop_code == 1   ? "generations"
                             : stop_code == 2 ? "time budget"
@@ -195,16 +195,6 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
   outcome.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return outcome;
 }
-
-namespace {
-template <class T>
-void share_vector(std::vector<T>& values, MPI_Datatype type, MPI_Comm comm) {
-  auto n = static_cast<std::int64_t>(values.size());
-  MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm);
-  values.resize(n);
-  MPI_Bcast(values.data(), static_cast<int>(n), type, 0, comm);
-}
-}  // namespace
 
 void share_from_leader(Outcome& outcome, MPI_Comm comm) {
   auto& h = outcome.history;

@@ -22,7 +22,7 @@ struct CampaignSettings {
   double target_fitness = std::numeric_limits<double>::infinity();
   std::int64_t snapshot_every = 0;  // full-population snapshots (0: none)
   bool history = true;              // false: keep only the summary (to measure what history costs)
-  std::string checkpoint_path;      // where checkpoints go
+  std::string checkpoint_path;      // where checkpoints go (empty: none; a signal just stops the search)
   std::int64_t checkpoint_every = 0;  // generations between checkpoints (0: only when stopped by a signal)
   std::string fingerprint;          // the settings a checkpoint must match to be continued
 };

@@ -3,6 +3,7 @@
 // linearise the loss (docs/DESIGN.md section 8) read the gradient block by block.
 #include "attack/fitness.hpp"
 
+#include "attack/layer_unknown.hpp"
 #include "core/error.hpp"
 
 namespace tessera::attack {
@@ -12,14 +13,9 @@ torch::Tensor Fitness::weight_from_blocks(const torch::Tensor& blocks) const {
 }
 
 torch::Tensor Fitness::weight_of(const search::Genome& genome) const {
-  torch::NoGradGuard no_grad;
-  auto blocks = torch::zeros({grid_.count(), grid_.bh, grid_.bw});
-  if (!genome.empty()) {
-    TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
-    auto positions = torch::tensor(std::vector<std::int64_t>(genome.begin(), genome.begin() + held_), torch::kInt64);
-    blocks.index_copy_(0, positions, knowledge_.held);
-  }
-  return weight_from_blocks(blocks);
+  TESSERA_ASSERT(genome.empty() || static_cast<std::int64_t>(genome.size()) == grid_.count());
+  if (genome.empty()) return place_blocks(grid_, knowledge_.held.narrow(0, 0, 0), {});
+  return place_blocks(grid_, knowledge_.held, std::vector<std::int64_t>(genome.begin(), genome.begin() + held_));
 }
 
 torch::Tensor Fitness::loss_at(const torch::Tensor& weight) const {

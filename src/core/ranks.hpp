@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 namespace tessera {
 
@@ -37,6 +38,15 @@ inline NodePlace node_place(MPI_Comm comm) {
 inline std::pair<std::int64_t, std::int64_t> my_share(std::int64_t count, MPI_Comm comm) {
   const std::int64_t ranks = size_of(comm), rank = rank_of(comm);
   return {count * rank / ranks, count * (rank + 1) / ranks};
+}
+
+// Every rank of `comm` gets rank 0's `values` (resized to fit).
+template <class T>
+void share_vector(std::vector<T>& values, MPI_Datatype type, MPI_Comm comm) {
+  auto n = static_cast<std::int64_t>(values.size());
+  MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm);
+  values.resize(n);
+  MPI_Bcast(values.data(), static_cast<int>(n), type, 0, comm);
 }
 
 }  // namespace tessera

@@ -9,11 +9,7 @@
 source "$(dirname "$0")/harness.sh"
 
 # --- a small MLP (784-128-64-10, one epoch); its layers.2 (64x128) is the target
-new_case
-run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --run.out="$FIXTURES/m"
-expect_all_ranks_succeeded
-MLP=$FIXTURES/m/mlp-mixnn.h5
-finish_case "small MLP model file"
+make_small_mlp
 
 # Runs an attack on 2 ranks (1 attack, 1 service) and checks the final position
 # recovery of the file's run against a bound: check_recovery NAME OP BOUND -- ARGS

@@ -9,11 +9,7 @@
 source "$(dirname "$0")/harness.sh"
 
 # --- a small MLP (784-128-64-10, one epoch); its layers.2 (64x128) is the target
-new_case
-run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --run.out="$FIXTURES/m"
-expect_all_ranks_succeeded
-MLP=$FIXTURES/m/mlp-mixnn.h5
-finish_case "small MLP model file"
+make_small_mlp
 
 # --- SIGTERM mid-run, then --attack.resume=true: the same history as an uninterrupted run.
 # signal_and_resume METHOD ARGS...: the run's group is /attack/METHOD.

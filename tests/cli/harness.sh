@@ -156,6 +156,15 @@ copy_data() {
 }
 
 
+# A small MLP model file (784-128-64-10, one epoch); sets MLP.
+make_small_mlp() {
+  new_case
+  run_tessera train --model.arch=mlp-mixnn --train.epochs=1 --run.out="$FIXTURES/m"
+  expect_all_ranks_succeeded
+  MLP=$FIXTURES/m/mlp-mixnn.h5
+  finish_case "small MLP model file"
+}
+
 # A small vgg-mini model file trained for one epoch on the first N images; sets MODEL.
 make_small_vgg_mini() {
   local images=$1
