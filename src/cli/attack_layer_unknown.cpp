@@ -112,12 +112,23 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
 
     const auto rounds = config.get<std::int64_t>("attack.layer_rounds");
     auto settings = campaign_settings(config, "");  // no checkpoint: a signal ends the rounds
-    settings.time_budget_s /= static_cast<double>(rounds * static_cast<std::int64_t>(L));
+    // The time budget is the whole run's: each search gets an even share of what is
+    // left (setting up a search's tiles takes time too).
+    const double budget = settings.time_budget_s;
+    std::int64_t searches_left = 0;
+    for (const auto& m : members) searches_left += m.empty() ? 0 : rounds;
     bool stopped = false;
     for (std::int64_t round = 0; round < rounds && !stopped; ++round) {
       for (std::size_t l = 0; l < L && !stopped; ++l) {
         if (members[l].empty()) continue;
         log::info("attack: round ", round + 1, " of ", rounds, ", ", targets[l].layer);
+        if (budget > 0) {
+          const double used = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          double share = std::max(1e-3, (budget - used) / static_cast<double>(searches_left));  // 0 would be no limit
+          MPI_Bcast(&share, 1, MPI_DOUBLE, 0, groups.group);
+          settings.time_budget_s = share;
+        }
+        --searches_left;
         auto layer = models::split_at(network, targets[l].layer);
         layer.weight = torch::Tensor();
         auto result = search_layer(setup, config,

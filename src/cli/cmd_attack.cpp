@@ -39,7 +39,7 @@ void add_attack_options(po::options_description& options) {
      "them into layers by their weights, then searches each layer's positions in turn)")
     ("attack.layer_rounds", po::value<std::int64_t>()->default_value(2),
      "knowledge none: rounds over the cut layers; each search sees the other layers as the last round placed "
-     "them (the first round: at random positions). The time budget is shared evenly")
+     "them (the first round: at random positions). Each search gets an even share of the time budget left")
     ("attack.fitness", po::value<std::string>()->default_value("loss"),
      "accuracy (the seed's; discrete, so it stalls), loss (minus the cross-entropy) or fidelity")
     ("attack.eval_samples", po::value<std::int64_t>()->default_value(100), "test images the adversary scores on")
