@@ -49,7 +49,7 @@ add_library(tessera_fuzz_torch STATIC
   ${_src}/models/registry.cpp
   ${_src}/models/mlp.cpp
   ${_src}/models/vgg.cpp
-  ${_src}/attack/checkpoint.cpp
+  ${_src}/search/checkpoint.cpp
 )
 target_link_libraries(tessera_fuzz_torch PUBLIC tessera_fuzz_base ${TORCH_LIBRARIES})
 target_compile_options(tessera_fuzz_torch PRIVATE ${TESSERA_FUZZ_COMPILE})

@@ -68,7 +68,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
   for (std::size_t l = 0; l < L; ++l)
     loots.push_back(attack::hijack(groups, targets[l], victim[l], held[l], answers, setup.images, setup.seed));
 
-  std::vector<attack::Outcome> outcomes(L);
+  std::vector<search::Outcome> outcomes(L);
   std::vector<std::vector<std::int32_t>> truth(L), true_layer(L);  // of the blocks each layer's search placed
   PooledResult pooled_result;
   if (groups.attacker) {
@@ -175,7 +175,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
   attack::wait_for_attack(groups);
   MPI_Bcast(&pooled_result, sizeof(PooledResult), MPI_BYTE, 0, world);
   for (std::size_t l = 0; l < L; ++l) {
-    attack::share_from_leader(outcomes[l], world);
+    search::share_from_leader(outcomes[l], world);
     share_vector(truth[l], MPI_INT32_T, world);
     share_vector(true_layer[l], MPI_INT32_T, world);
   }
@@ -205,7 +205,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     group.set_attr("pooled_functional_recovery", r.functional_recovery);
     group.set_attr("pooled_aligned_recovery", r.aligned_recovery);
     group.set_attr("pooled_seconds", r.seconds);
-    attack::write_history(outcome.history, group);
+    search::write_history(outcome.history, group);
     group.create_dataset<std::int32_t>("truth", {truth[l].size()}).write(truth[l].data());
     group.create_dataset<std::int32_t>("true_layer", {true_layer[l].size()}).write(true_layer[l].data());
   }

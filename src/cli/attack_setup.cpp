@@ -39,7 +39,7 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
   s.knowledge = config.get<std::string>("attack.knowledge");
   s.images = config.get<std::int64_t>("attack.eval_samples");
   s.drop_rate = config.get<double>("attack.drop_rate");
-  s.chain = agree(world, [&] { return attack::search_chain(s.method); });
+  s.chain = agree(world, [&] { return search::search_chain(s.method); });
   s.kind = agree(world, [&] {
     TESSERA_REQUIRE(s.knowledge == "layer" || s.knowledge == "none", "--attack.knowledge: '", s.knowledge,
                     "' is not one of layer, none", s.knowledge == "positions" ? " (blocks at their true positions "
@@ -63,7 +63,7 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
                       "--attack.resume, --attack.checkpoint_every: a run with --attack.knowledge=none searches its ",
                       "layers in rounds and keeps no checkpoint");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
-    attack::check_chain(s.chain, config);
+    search::check_chain(s.chain, config);
     return attack::parse_fitness(config.get<std::string>("attack.fitness"));
   });
   s.model = models::load(config.get<std::string>("model.checkpoint"), world,
@@ -79,7 +79,7 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
     // children of a generation are as many again.
     std::int64_t positions = 0;
     for (const auto& t : s.targets) positions = std::max(positions, t.grid.count());
-    const auto& m = attack::largest_stage(s.chain, config);
+    const auto& m = search::largest_stage(s.chain, config);
     const double genomes = m.genomes_per_part(config);
     require_memory(genomes * static_cast<double>(positions) * sizeof(std::int32_t) * s.groups.attack_ranks,
                    "--attack.method=" + m.name + ": " + std::to_string(static_cast<std::int64_t>(genomes)) +
@@ -130,8 +130,8 @@ attack::Knowledge knowledge_of(const AttackSetup& setup, const blocks::Grid& gri
   return knowledge;
 }
 
-attack::CampaignSettings campaign_settings(const Config& config, const std::string& checkpoint_path) {
-  attack::CampaignSettings settings;
+search::CampaignSettings campaign_settings(const Config& config, const std::string& checkpoint_path) {
+  search::CampaignSettings settings;
   settings.generations = config.get<std::int64_t>("attack.generations");
   settings.time_budget_s = config.get<double>("attack.time_budget");
   settings.target_fitness = config.get<double>("attack.target_fitness");
@@ -143,15 +143,15 @@ attack::CampaignSettings campaign_settings(const Config& config, const std::stri
 }
 
 LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack::Knowledge knowledge,
-                         const search::Genome& truth, const attack::CampaignSettings& settings,
-                         const attack::Checkpoint* resume) {
+                         const search::Genome& truth, const search::CampaignSettings& settings,
+                         const search::Checkpoint* resume) {
   const auto layer = knowledge.target_parameter;
   const auto grid = knowledge.grid;
   LayerSearch result;
   result.fitness = std::make_unique<attack::Fitness>(std::move(knowledge), setup.kind,
                                                      config.get<std::int64_t>("attack.cache_mb") << 20);
   const auto& fitness = *result.fitness;
-  auto search = attack::make_search(setup.chain, fitness, config, setup.seed, setup.groups.group);
+  auto search = search::make_search(setup.chain, fitness, config, setup.seed, setup.groups.group);
   log::info("attack: ", setup.method, " on ", setup.groups.attack_ranks, " attack rank(s), ", setup.service_ranks,
             " service rank(s): ", fitness.held(), " of ", grid.count(), " blocks of ", layer, " held (", grid.bh, "x",
             grid.bw, "), ", setup.images, " eval images, fitness ", config.get<std::string>("attack.fitness"),
@@ -161,7 +161,7 @@ LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack:
   // higher is taken: the stricter floor).
   const double rate_before = sgemm_rate();
   auto& outcome = result.outcome;
-  outcome = attack::run_campaign(*search, truth, fitness.held(), settings, setup.groups.group, resume);
+  outcome = search::run_campaign(*search, truth, fitness.held(), settings, setup.groups.group, resume);
   double rate = std::max(rate_before, sgemm_rate());
   MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, setup.groups.group);
   std::int64_t counts[2] = {search->scored(), fitness.evaluations()};
@@ -173,7 +173,7 @@ LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack:
 }
 
 void describe(const h5::Group& group, const Config& config, const AttackSetup& setup, const blocks::Target& target,
-              std::int64_t held, const attack::Outcome& outcome) {
+              std::int64_t held, const search::Outcome& outcome) {
   // Every setting, named without its section ("attack.method" -> "method").
   auto name = [](const std::string& key) { return key.substr(key.find('.') + 1); };
   for (const char* key : {"attack.method", "attack.fitness", "attack.knowledge"})
@@ -181,7 +181,7 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
   for (const char* key : {"attack.drop_rate", "attack.time_budget"}) group.set_attr(name(key), config.get<double>(key));
   for (const char* key : {"attack.repeat", "attack.generations"}) group.set_attr(name(key), config.get<std::int64_t>(key));
   // Every method's settings, whichever ran, so that all runs' groups have one schema.
-  for (const auto& method : attack::search_methods()) method.describe(group, config);
+  for (const auto& method : search::search_methods()) method.describe(group, config);
   group.set_attr("arch", setup.model.info.arch);
   group.set_attr("layer", target.layer);
   group.set_attr("bh", target.grid.bh);

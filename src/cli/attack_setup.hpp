@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "attack/campaign.hpp"
-#include "attack/checkpoint.hpp"
+#include "search/campaign.hpp"
+#include "search/checkpoint.hpp"
 #include "attack/hijack.hpp"
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 #include "blocks/targets.hpp"
 #include "core/config.hpp"
 #include "data/datasets.hpp"
@@ -24,7 +24,7 @@ namespace tessera::cli {
 
 struct AttackSetup {
   attack::Groups groups;
-  std::vector<const attack::SearchMethod*> chain;
+  std::vector<const search::SearchMethod*> chain;
   attack::FitnessKind kind = attack::FitnessKind::loss;
   std::string method, knowledge;  // --attack.method, --attack.knowledge
   std::uint64_t seed = 0;
@@ -55,21 +55,21 @@ attack::Knowledge knowledge_of(const AttackSetup& setup, const blocks::Grid& gri
                                const std::string& target_parameter, const std::vector<std::string>& secret);
 
 // The campaign's settings from the attack.* options.
-attack::CampaignSettings campaign_settings(const Config& config, const std::string& checkpoint_path);
+search::CampaignSettings campaign_settings(const Config& config, const std::string& checkpoint_path);
 
 // One layer's search on the attack ranks (collective over the attack group): the
 // fitness, the chain's search, its campaign, and the counts and floor of the outcome.
 struct LayerSearch {
   std::unique_ptr<attack::Fitness> fitness;
-  attack::Outcome outcome;
+  search::Outcome outcome;
 };
 LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack::Knowledge knowledge,
-                         const search::Genome& truth, const attack::CampaignSettings& settings,
-                         const attack::Checkpoint* resume = nullptr);
+                         const search::Genome& truth, const search::CampaignSettings& settings,
+                         const search::Checkpoint* resume = nullptr);
 
 // The attributes of /attack/<run> (docs/DESIGN.md section 4.4) for a search of `target`.
 void describe(const h5::Group& group, const Config& config, const AttackSetup& setup, const blocks::Target& target,
-              std::int64_t held, const attack::Outcome& outcome);
+              std::int64_t held, const search::Outcome& outcome);
 
 // The name of the run's group: --attack.run, or the method.
 std::string run_name(const Config& config);

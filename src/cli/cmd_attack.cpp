@@ -19,7 +19,7 @@ namespace {
 
 std::string method_help() {
   std::string text = "the search:";
-  for (const auto& m : attack::search_methods()) text += " " + m.name + " (" + m.summary + ");";
+  for (const auto& m : search::search_methods()) text += " " + m.name + " (" + m.summary + ");";
   text.back() = '.';
   return text + " A chain such as stats,assignment,sa runs the methods in turn, each from the best placement "
                 "the one before came to rest on (methods that start from data alone come first; ga and sa, "
@@ -59,7 +59,7 @@ void add_attack_options(po::options_description& options) {
     ("attack.resume", flag_value(false),
      "continue from <name>.checkpoint.h5; the result equals an uninterrupted run's (all other settings must match)")
     ("attack.run", po::value<std::string>()->default_value(""), "name of the /attack/<run> group (empty = the method)");
-  for (const auto& method : attack::search_methods()) method.add_options(options);
+  for (const auto& method : search::search_methods()) method.add_options(options);
 }
 
 // What may change between a run and its continuation.
@@ -75,9 +75,9 @@ int run_attack(const Config& config, MPI_Comm world) {
   const auto& target = setup.targets.front();
   const auto held = held_of(setup, config, target, world);
   const auto checkpoint_path = cli::checkpoint_path(setup.path);
-  std::unique_ptr<attack::Checkpoint> resume;
+  std::unique_ptr<search::Checkpoint> resume;
   if (config.get<bool>("attack.resume")) {
-    resume = std::make_unique<attack::Checkpoint>(attack::read_checkpoint(checkpoint_path, world));
+    resume = std::make_unique<search::Checkpoint>(search::read_checkpoint(checkpoint_path, world));
     agree(world, [&] {
       TESSERA_REQUIRE(resume->fingerprint == fingerprint(config), "--attack.resume: '", checkpoint_path,
                       "' was written with other settings: ", first_difference(fingerprint(config), resume->fingerprint));
@@ -91,7 +91,7 @@ int run_attack(const Config& config, MPI_Comm world) {
   const auto answers = service_answers(setup, world);
   auto loot = attack::hijack(groups, target, layer.weight, held, answers, setup.images, setup.seed);
 
-  attack::Outcome outcome;
+  search::Outcome outcome;
   if (groups.attacker) {
     const auto victim_weight = layer.weight;  // for the assessment after the search, as the truth
     layer.weight = torch::Tensor();           // the search never sees the target weight
@@ -113,7 +113,7 @@ int run_attack(const Config& config, MPI_Comm world) {
     }
   }
   attack::wait_for_attack(groups);
-  attack::share_from_leader(outcome, world);
+  search::share_from_leader(outcome, world);
   if (outcome.checkpointed) {
     log::info("attack: stopped by ", outcome.stop_reason, " at generation ", outcome.history.generations() - 1,
               "; checkpoint '", checkpoint_path, "' written; continue with --attack.resume=true");
@@ -125,7 +125,7 @@ int run_attack(const Config& config, MPI_Comm world) {
                       {"attack", config.ini_text(), setup.seed, setup.service_ranks, groups.attack_ranks});
   auto group = file.root().require_group("attack/" + run_name(config));
   describe(group, config, setup, target, static_cast<std::int64_t>(held.size()), outcome);
-  attack::write_history(outcome.history, group);
+  search::write_history(outcome.history, group);
   std::vector<std::int32_t> truth(held.begin(), held.end());
   if (rank_of(world) == 0) truth = loot.truth;
   group.create_dataset<std::int32_t>("truth", {truth.size()}).write(truth.data());

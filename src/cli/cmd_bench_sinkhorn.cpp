@@ -7,7 +7,7 @@
 // evaluations).
 #include <cstdio>
 
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 #include "cli/bench_target.hpp"
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
@@ -30,7 +30,7 @@ void add_options(po::options_description& options) {
     ("bench.eval_samples", po::value<std::int64_t>()->default_value(100), "eval images")
     ("bench.repeats", po::value<int>()->default_value(5), "timed repeats (medians are reported)")
     ("bench.cache_mb", po::value<std::int64_t>()->default_value(8192), "tile cache budget");
-  attack::sinkhorn_method.add_options(options);
+  search::sinkhorn_method.add_options(options);
 }
 
 int run(const Config& config, MPI_Comm world) {
@@ -42,7 +42,7 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(fraction > 0 && fraction <= 1, "--bench.held: ", fraction, " is not in (0, 1]");
     TESSERA_REQUIRE(population >= 1 && images >= 1 && repeats >= 1,
                     "--bench.population, --bench.eval_samples, --bench.repeats: >= 1");
-    attack::sinkhorn_method.check(config);
+    search::sinkhorn_method.check(config);
   });
   const auto bench = load_bench_target(config, images, world);
   const auto N = bench.target.grid.count();
@@ -54,7 +54,7 @@ int run(const Config& config, MPI_Comm world) {
   log::info("bench sinkhorn: ", bench.model.info.arch, " ", bench.target.layer, ", ", H, " of ", N, " ",
             bench.target.grid.bh, "x", bench.target.grid.bw, " blocks held, ", images, " eval images, population ",
             population, ", ", torch::get_num_threads(), " threads");
-  auto search = attack::sinkhorn_method.make(fitness, config, config.get<std::uint64_t>("run.seed"), MPI_COMM_SELF);
+  auto search = search::sinkhorn_method.make(fitness, config, config.get<std::uint64_t>("run.seed"), MPI_COMM_SELF);
   std::vector<std::vector<search::Genome>> populations(repeats + 1);
   for (auto& candidates : populations)
     for (std::int64_t i = 0; i < population; ++i)

@@ -1,8 +1,8 @@
-// libFuzzer harness: the attack checkpoint reader, tessera::attack::read_checkpoint
-// (src/attack/checkpoint.cpp) on an HDF5 file, through src/io/h5*.cpp.
+// libFuzzer harness: the attack checkpoint reader, tessera::search::read_checkpoint
+// (src/search/checkpoint.cpp) on an HDF5 file, through src/io/h5*.cpp.
 #include <cstdint>
 
-#include "attack/checkpoint.hpp"
+#include "search/checkpoint.hpp"
 #include "fuzz_common.hpp"
 
 using namespace tessera;
@@ -15,9 +15,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static fuzz::InputFile input("checkpoint", ".h5");
   const std::string& path = input.write(data, size);
-  attack::Checkpoint c;
-  const bool ok = fuzz::accepts([&] { c = attack::read_checkpoint(path, MPI_COMM_SELF); });
-  fuzz::require_no_open_hdf5_objects("attack::read_checkpoint");
+  search::Checkpoint c;
+  const bool ok = fuzz::accepts([&] { c = search::read_checkpoint(path, MPI_COMM_SELF); });
+  fuzz::require_no_open_hdf5_objects("search::read_checkpoint");
   if (!ok) return 0;
   // What the reader promises about an accepted checkpoint (the resumed search
   // indexes members and genomes with these sizes).

@@ -4,7 +4,7 @@
 Small valid (and a few almost valid) inputs per reader, made deterministically:
 IDX files plain and gzipped, CIFAR-100 records, job files, and model files and
 attack checkpoints in the HDF5 schema the readers expect (src/models/model_file.cpp,
-src/attack/checkpoint.cpp). Needs python3-h5py and python3-numpy (Debian).
+src/search/checkpoint.cpp). Needs python3-h5py and python3-numpy (Debian).
 
     /usr/bin/python3 tests/fuzz/make_seeds.py      # rewrites the corpus
 """

@@ -8,9 +8,9 @@
 //   row norms follow the norms of the next layer's columns of its row group.
 // The cost of held block k at position (r, c) is minus the sum of the two Pearson
 // correlations; the assignment of least cost is the answer (no search follows).
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -55,4 +55,4 @@ const SearchMethod statistics_matching_method{
     true,
     [](const h5::Group&, const Config&) {}};
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

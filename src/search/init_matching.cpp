@@ -10,12 +10,12 @@
 #include <cmath>
 #include <map>
 
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "models/registry.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -119,4 +119,4 @@ const SearchMethod init_matching_method{
       group.set_attr("init_confirm", c.get<double>("init.confirm"));
     }};
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

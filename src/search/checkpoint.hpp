@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "attack/campaign.hpp"
+#include "search/campaign.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 struct Checkpoint {
   std::int64_t generation = -1;         // the last completed generation
@@ -34,4 +34,4 @@ void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 // missing, unreadable, or not a tessera checkpoint.
 Checkpoint read_checkpoint(const std::string& path, MPI_Comm comm);
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

@@ -1,17 +1,17 @@
-#include "attack/campaign.hpp"
+#include "search/campaign.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <limits>
 #include <numeric>
 
-#include "attack/checkpoint.hpp"
+#include "search/checkpoint.hpp"
 #include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/stop.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -251,4 +251,4 @@ void write_history(const History& h, const h5::Group& group) {
   }
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "attack/searches.hpp"
+#include "search/searches.hpp"
 #include "io/h5.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 struct CampaignSettings {
   std::int64_t generations = 100;
@@ -71,4 +71,4 @@ void share_from_leader(Outcome& outcome, MPI_Comm comm);
 // data are taken from the file communicator's rank 0, which must be the attack leader).
 void write_history(const History& history, const h5::Group& group);
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

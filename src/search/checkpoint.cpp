@@ -1,4 +1,4 @@
-#include "attack/checkpoint.hpp"
+#include "search/checkpoint.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include "core/error.hpp"
 #include "io/output_file.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -147,4 +147,4 @@ Checkpoint read_checkpoint(const std::string& path, MPI_Comm comm) {
   });
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

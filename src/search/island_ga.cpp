@@ -6,12 +6,12 @@
 #include <string>
 #include <unordered_map>
 
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 #include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -232,4 +232,4 @@ const SearchMethod island_ga_method{
     false,
     describe_ga};
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

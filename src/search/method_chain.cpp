@@ -7,13 +7,13 @@
 #include <chrono>
 #include <tuple>
 
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 #include "core/rng.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 std::pair<search::Genome, double> best_over_parts(const Search& search, MPI_Comm attack) {
   const auto& fitness = search.evaluation().fitness;
@@ -158,4 +158,4 @@ std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chai
   return std::make_unique<MethodChain>(chain, fitness, config, seed, attack);
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

@@ -1,7 +1,7 @@
 // A search whose answer needs no search: one placement, scored once, finished at once.
-#include "attack/searches.hpp"
+#include "search/searches.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -32,4 +32,4 @@ std::unique_ptr<Search> make_fixed_placement(const Fitness& fitness, search::Gen
   return std::make_unique<FixedPlacement>(fitness, std::move(placement));
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

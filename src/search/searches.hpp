@@ -14,7 +14,12 @@
 #include "attack/fitness.hpp"
 #include "search/operators.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
+
+// Every search scores its candidates on the adversary's scoring engine (src/attack/fitness.hpp).
+using attack::Fitness;
+using attack::Scores;
+using attack::Knowledge;
 
 struct GaSettings {
   std::int64_t population = 100;  // per island
@@ -106,4 +111,4 @@ std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, doubl
 std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed,
                                        MPI_Comm attack, search::Genome start = {});
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

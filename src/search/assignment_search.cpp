@@ -14,13 +14,13 @@
 #include <algorithm>
 #include <cmath>
 
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 #include "core/error.hpp"
 #include "core/ranks.hpp"
 #include "core/rng.hpp"
 #include "search/assignment.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -162,4 +162,4 @@ const SearchMethod assignment_method{
     true,
     [](const h5::Group& group, const Config& c) { group.set_attr("kick", c.get<double>("assignment.kick")); }};
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

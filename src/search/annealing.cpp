@@ -5,12 +5,12 @@
 // over the run.
 #include <cmath>
 
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 #include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -124,4 +124,4 @@ const SearchMethod annealing_method{
     false,
     describe_sa};
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

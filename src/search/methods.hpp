@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "attack/searches.hpp"
+#include "search/searches.hpp"
 #include "core/config.hpp"
 #include "io/h5.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 struct SearchMethod {
   std::string name;     // the value of --attack.method
@@ -72,4 +72,4 @@ extern const SearchMethod statistics_matching_method;
 extern const SearchMethod sinkhorn_method;
 extern const SearchMethod rl_method;
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

@@ -11,7 +11,7 @@
 
 #include "core/error.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 // Adam (Kingma and Ba, ICLR 2015) with its usual constants, on one float32 tensor.
 struct Adam {
@@ -65,4 +65,4 @@ inline void load_values(const std::vector<double>& state, std::size_t& offset, A
   adam.second = load_values(state, offset, shape);
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

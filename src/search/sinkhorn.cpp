@@ -17,13 +17,13 @@
 // for bit.
 #include <cmath>
 
-#include "attack/learned_state.hpp"
-#include "attack/methods.hpp"
+#include "search/learned_state.hpp"
+#include "search/methods.hpp"
 #include "core/error.hpp"
 #include "core/ranks.hpp"
 #include "core/rng.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -247,4 +247,4 @@ const SearchMethod sinkhorn_method{
     true,
     describe_sinkhorn};
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

@@ -1,8 +1,8 @@
-#include "attack/methods.hpp"
+#include "search/methods.hpp"
 
 #include "core/error.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 void Search::load_state(const std::vector<double>& state) {
   TESSERA_REQUIRE(state.empty(), "--attack.resume: the checkpoint holds ", state.size(),
@@ -28,4 +28,4 @@ const SearchMethod& search_method(const std::string& name) {
   throw Error("--attack.method: unknown method '" + name + "' (known: " + search_method_names() + ")");
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::search

@@ -20,13 +20,13 @@
 #include <cmath>
 #include <limits>
 
-#include "attack/learned_state.hpp"
-#include "attack/methods.hpp"
+#include "search/learned_state.hpp"
+#include "search/methods.hpp"
 #include "core/error.hpp"
 #include "core/ranks.hpp"
 #include "core/rng.hpp"
 
-namespace tessera::attack {
+namespace tessera::search {
 
 namespace {
 
@@ -321,4 +321,4 @@ const SearchMethod rl_method{
     false,
     describe_rl};
 
-}  // namespace tessera::attack
+}  // namespace tessera::search
