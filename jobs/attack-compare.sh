@@ -8,7 +8,9 @@
 # and draws compare.png and the Markdown table compare.md (analysis/compare_attacks.py).
 #
 # usage: jobs/attack-compare.sh [--budget SECONDS] [--models "vgg-mini ..."]
-#                               [--held "0.1 0.5 1"] [--methods "ga sa ..."]
+#                               [--held "0.1 0.5 1"] [--methods "ga sa ..."] [--keep]
+# --keep: a run whose file is already in runs/attack-compare/ is kept, not run again
+# (an interrupted grid continues where it stopped; the merge takes every run asked for).
 # The full grid (2 models x 3 fractions x 9 methods at 60 s) takes about an hour on
 # 2 cores; the victims are trained first when runs/quickstart/ does not hold them.
 set -euo pipefail
@@ -17,12 +19,14 @@ budget=60
 models="vgg-mini vgg-mini-seedpool"
 fractions="0.1 0.5 1"
 methods="ga sa rl sinkhorn assignment stats init init-seed-wrong sinkhorn,sa"
+keep=false
 while (($#)); do
   case $1 in
     --budget) budget=$2; shift 2 ;;
     --models) models=$2; shift 2 ;;
     --held) fractions=$2; shift 2 ;;
     --methods) methods=$2; shift 2 ;;
+    --keep) keep=true; shift ;;
     *) echo "attack-compare.sh: unknown argument '$1' (see the usage at the top of the script)" >&2; exit 2 ;;
   esac
 done
@@ -50,12 +54,16 @@ for arch in $models; do
     drop=$("$python" -c "print(round(1 - $held, 6))")
     for method in $methods; do
       name="${arch}_held${held}_${method//,/+}"
+      runs+=("$out/$name.h5")
+      if $keep && [[ -f $out/$name.h5 ]]; then
+        echo "attack-compare: $arch, $held held, $method: kept $out/$name.h5"
+        continue
+      fi
       echo "attack-compare: $arch, $held held, $method ($budget s)"
       # shellcheck disable=SC2046
       mpiexec -n 2 --bind-to none build/tessera attack --config jobs/attack-compare.ini \
         --model.checkpoint="$victims/$arch.h5" --attack.drop_rate="$drop" --attack.time_budget="$budget" \
         --attack.run="$method" --run.name="$name" --run.out="$out" $(method_args "$method")
-      runs+=("$out/$name.h5")
     done
   done
 done
