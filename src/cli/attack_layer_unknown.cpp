@@ -69,7 +69,8 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     loots.push_back(attack::hijack(groups, targets[l], victim[l], held[l], answers, setup.images, setup.seed));
 
   std::vector<search::Outcome> outcomes(L);
-  std::vector<std::vector<std::int32_t>> truth(L), true_layer(L);  // of the blocks each layer's search placed
+  std::vector<search::Genome> truth(L);  // of the blocks each layer's search placed; -1: another layer's
+  std::vector<std::vector<std::int32_t>> true_layer(L);
   PooledResult pooled_result;
   if (groups.attacker) {
     const auto started = std::chrono::steady_clock::now();
@@ -134,7 +135,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
         auto result = search_layer(setup, config,
                                    knowledge_of(setup, targets[l].grid, layer, blocks[l], loots[l].victim_predictions,
                                                 targets[l].layer + ".weight", secret),
-                                   search::Genome(truth[l].begin(), truth[l].end()), settings);
+                                   truth[l], settings);
         // Every attack rank places the leader's best (the others hold no outcome.best).
         auto best = result.outcome.best;
         share_vector(best, MPI_INT32_T, groups.group);
@@ -165,7 +166,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
       pooled_result.position_recovery = positions / static_cast<double>(H);
       std::vector<attack::PlacedLayer> placements;
       for (std::size_t l = 0; l < L; ++l)
-        placements.push_back({targets[l].grid, placed[l], search::Genome(truth[l].begin(), truth[l].end()),
+        placements.push_back({targets[l].grid, placed[l], truth[l],
                               l + 1 < L && feeds(network, targets[l], targets[l + 1])});
       pooled_result.aligned_recovery = attack::aligned_recovery(placements);
       pooled_result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
