@@ -1,6 +1,7 @@
 #include "attack/assessment.hpp"
 
 #include "core/error.hpp"
+#include "models/metrics.hpp"
 
 namespace tessera::attack {
 
@@ -30,10 +31,6 @@ torch::Tensor predictions(const Knowledge& k, const torch::Tensor& weight, const
 
 }  // namespace
 
-double agreement(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.eq(b).to(torch::kDouble).mean().item<double>();
-}
-
 double functional_recovery(const Fitness& fitness, const search::Genome& best, const search::Genome& truth) {
   torch::NoGradGuard no_grad;
   const auto& k = fitness.knowledge();
@@ -56,10 +53,10 @@ Assessment assess(const Fitness& fitness, const search::Genome& best, const sear
   Assessment a;
   a.functional_recovery = functional_recovery(fitness, best, truth);
   const auto found = predictions(k, fitness.weight_of(best), test_features);
-  a.test_accuracy = agreement(found, test_labels);
+  a.test_accuracy = models::agreement(found, test_labels);
   a.true_test_accuracy =
-      agreement(predictions(k, fitness.weight_of(complete(truth, fitness.positions())), test_features), test_labels);
-  a.test_fidelity = agreement(found, predictions(k, victim_weight, test_features));
+      models::agreement(predictions(k, fitness.weight_of(complete(truth, fitness.positions())), test_features), test_labels);
+  a.test_fidelity = models::agreement(found, predictions(k, victim_weight, test_features));
   return a;
 }
 

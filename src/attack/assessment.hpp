@@ -22,10 +22,6 @@ struct Assessment {
   double test_fidelity = 0;
 };
 
-// The share of entries in which two answer vectors agree (accuracy against labels,
-// fidelity against the victim's answers).
-double agreement(const torch::Tensor& a, const torch::Tensor& b);
-
 // The functional recovery of `best` alone. A held block whose `truth` is negative
 // (it belongs in another layer) is never recovered.
 double functional_recovery(const Fitness& fitness, const search::Genome& best, const search::Genome& truth);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "models/metrics.hpp"
 
 namespace tessera::attack {
 
@@ -234,28 +235,19 @@ Scores Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool ov
 }
 
 Scores Fitness::score_logits(const torch::Tensor& logits, std::int64_t candidates) const {
-  const auto E = images_;
+  const auto E = static_cast<double>(images_);
   evaluations_ += candidates;
-  const auto predictions = logits.argmax(1).view({candidates, E});
-  const auto accuracy = predictions.eq(knowledge_.labels.view({1, E})).to(torch::kDouble).mean(1);
-  torch::Tensor fitness;
-  switch (kind_) {
-    case FitnessKind::accuracy: fitness = accuracy; break;
-    case FitnessKind::fidelity:
-      fitness = predictions.eq(knowledge_.victim_predictions.view({1, E})).to(torch::kDouble).mean(1);
-      break;
-    case FitnessKind::loss:
-      fitness = -torch::nn::functional::cross_entropy(
-                     logits, knowledge_.labels.repeat({candidates}),
-                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
-                     .view({candidates, E})
-                     .to(torch::kDouble)
-                     .mean(1);
-      break;
-  }
+  const auto t = models::tally(logits, knowledge_.labels, knowledge_.victim_predictions, candidates,
+                               kind_ == FitnessKind::loss);
   Scores result;
-  result.fitness.assign(fitness.data_ptr<double>(), fitness.data_ptr<double>() + candidates);
-  result.accuracy.assign(accuracy.data_ptr<double>(), accuracy.data_ptr<double>() + candidates);
+  for (std::int64_t i = 0; i < candidates; ++i) {
+    result.accuracy.push_back(t.correct[i] / E);
+    switch (kind_) {
+      case FitnessKind::accuracy: result.fitness.push_back(t.correct[i] / E); break;
+      case FitnessKind::fidelity: result.fitness.push_back(t.agree[i] / E); break;
+      case FitnessKind::loss: result.fitness.push_back(-t.loss[i] / E); break;
+    }
+  }
   return result;
 }
 

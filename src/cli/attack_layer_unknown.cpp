@@ -15,6 +15,7 @@
 #include "core/rng.hpp"
 #include "core/stop.hpp"
 #include "io/output_file.hpp"
+#include "models/metrics.hpp"
 
 namespace tessera::cli {
 
@@ -151,13 +152,13 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
       // The whole model as the adversary assembled it, and with every held block at
       // its true layer and position (what a perfect adversary reaches).
       const auto assembled = predictions(network, targets[0].layer, setup.test.images);
-      pooled_result.test_accuracy = attack::agreement(assembled, setup.test.labels);
-      pooled_result.test_fidelity = attack::agreement(assembled, victim_test);
+      pooled_result.test_accuracy = models::agreement(assembled, setup.test.labels);
+      pooled_result.test_fidelity = models::agreement(assembled, victim_test);
       for (std::size_t l = 0; l < L; ++l)
         set_layer(l, attack::place_blocks(targets[l].grid, loots[l].held,
                                           {loots[l].truth.begin(), loots[l].truth.end()}));
       pooled_result.true_test_accuracy =
-          attack::agreement(predictions(network, targets[0].layer, setup.test.images), setup.test.labels);
+          models::agreement(predictions(network, targets[0].layer, setup.test.images), setup.test.labels);
       double positions = 0, functional = 0;
       for (std::size_t l = 0; l < L; ++l) {
         for (std::size_t k = 0; k < members[l].size(); ++k) positions += placed[l][k] == truth[l][k];

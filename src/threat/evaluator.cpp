@@ -3,9 +3,21 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "models/metrics.hpp"
 #include "models/target_layer.hpp"
 
 namespace tessera::threat {
+
+namespace {
+// One candidate's tallies (models/metrics.hpp) added to `tally`.
+void add(Evaluator::Tally& tally, const torch::Tensor& logits, const torch::Tensor& labels,
+         const torch::Tensor& reference) {
+  const auto t = models::tally(logits, labels, reference, 1);
+  tally.correct += t.correct[0];
+  tally.loss += t.loss[0];
+  tally.agree += t.agree[0];
+}
+}  // namespace
 
 Evaluator::Evaluator(models::Network& victim, const std::string& layer, const blocks::Grid& grid,
                      const data::Split& eval)
@@ -55,13 +67,10 @@ void Evaluator::add_products(torch::Tensor& y, const std::vector<std::int64_t>& 
 }
 
 Score Evaluator::rate(const torch::Tensor& logits) const {
-  Score score;
-  const double n = static_cast<double>(labels_.size(0));
-  auto predictions = logits.argmax(1);
-  score.accuracy = predictions.eq(labels_).sum().item<double>() / n;
-  score.loss = torch::nn::functional::cross_entropy(logits, labels_).item<double>();
-  score.fidelity = victim_predictions_.defined() ? predictions.eq(victim_predictions_).sum().item<double>() / n : 1.0;
-  return score;
+  Tally tally;
+  tally.images = labels_.size(0);
+  add(tally, logits, labels_, victim_predictions_);
+  return score_of(tally);
 }
 
 Score Evaluator::score_pre_activation(const torch::Tensor& pre_activation) const {
@@ -81,15 +90,10 @@ Evaluator::Tally Evaluator::tally_pre_activation(const torch::Tensor& pre_activa
                                                 bool overwrite) const {
   torch::NoGradGuard no_grad;
   const auto rows = pre_activation.size(0);
-  const auto x = layer_.after_layer(pre_activation, overwrite);
-  const auto labels = labels_.narrow(0, begin, rows);
-  const auto predictions = x.argmax(1);
   Tally tally;
   tally.images = rows;
-  tally.correct = predictions.eq(labels).sum().item<double>();
-  namespace F = torch::nn::functional;
-  tally.loss = F::cross_entropy(x, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
-  tally.agree = predictions.eq(victim_predictions_.narrow(0, begin, rows)).sum().item<double>();
+  add(tally, layer_.after_layer(pre_activation, overwrite), labels_.narrow(0, begin, rows),
+      victim_predictions_.narrow(0, begin, rows));
   return tally;
 }
 
