@@ -10,6 +10,14 @@ if(NOT TESSERA_BOOST_GRAPH_INCLUDE)
   message(FATAL_ERROR "Boost.Graph headers not found: install libboost-graph-dev")
 endif()
 
+# dlib's and LEMON's assignment solvers (header-only here), measured against
+# tessera's own by `tessera bench assignment`.
+find_path(TESSERA_DLIB_INCLUDE dlib/optimization/max_cost_assignment.h)
+find_path(TESSERA_LEMON_INCLUDE lemon/network_simplex.h)
+if(NOT TESSERA_DLIB_INCLUDE OR NOT TESSERA_LEMON_INCLUDE)
+  message(FATAL_ERROR "dlib or LEMON headers not found: install libdlib-dev and liblemon-dev")
+endif()
+
 # Parallel HDF5: every output file can be written collectively by all ranks.
 set(HDF5_PREFER_PARALLEL TRUE)
 find_package(HDF5 REQUIRED COMPONENTS C)

@@ -10,6 +10,7 @@ packages=(
   libopenmpi-dev openmpi-bin                  # MPI (Open MPI 4.1, PMIx-enabled for srun)
   libhdf5-openmpi-dev                         # parallel HDF5 built on that MPI
   libboost-program-options-dev libboost-graph-dev
+  libdlib-dev liblemon-dev                    # assignment solvers measured against tessera's
   libgtest-dev
   dataset-fashion-mnist                       # the default data set (IDX files)
   slurm-wlm munge                             # batch scripts in slurm/, and the one-node Slurm of their test

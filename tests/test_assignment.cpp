@@ -1,6 +1,7 @@
-// The linear assignment solver (search/assignment.hpp): least cost equal to brute
-// force on every small shape (ties common), a hidden map found at the attack's size,
-// bad problems refused.
+// The linear assignment solver (search/assignment.hpp) and the two it is measured
+// against (search/assignment_alternatives.hpp): least cost equal to brute force on
+// every small shape (ties common), a hidden map found at the attack's size, bad
+// problems refused.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,10 +10,12 @@
 #include <limits>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/rng.hpp"
 #include "search/assignment.hpp"
+#include "search/assignment_alternatives.hpp"
 #include "search/operators.hpp"
 
 namespace s = tessera::search;
@@ -33,7 +36,19 @@ double brute_force_assignment(const std::vector<double>& cost, std::int64_t rows
 
 }  // namespace
 
-TEST(Assignment, LeastCostAgreesWithBruteForce) {
+using Solve = std::vector<std::int32_t> (*)(const std::vector<double>&, std::int64_t, std::int64_t);
+
+class EverySolver : public ::testing::TestWithParam<Solve> {};
+
+INSTANTIATE_TEST_SUITE_P(Assignment, EverySolver,
+                         ::testing::Values(&s::solve_assignment, &s::solve_assignment_dlib,
+                                           &s::solve_assignment_lemon),
+                         [](const auto& info) {
+                           return std::string(info.index == 0 ? "tessera" : info.index == 1 ? "dlib" : "lemon");
+                         });
+
+TEST_P(EverySolver, LeastCostAgreesWithBruteForce) {
+  const Solve solve = GetParam();
   auto rng = tessera::make_rng(11, "test-assignment");
   int cases = 0;
   for (std::int64_t cols = 1; cols <= 7; ++cols) {
@@ -43,7 +58,7 @@ TEST(Assignment, LeastCostAgreesWithBruteForce) {
         // Half the cases draw small integers, so that ties are common.
         for (auto& c : cost)
           c = repeat % 2 ? static_cast<double>(s::uniform_below(4, rng)) : s::uniform_unit(rng) * 10 - 5;
-        const auto column = s::solve_assignment(cost, rows, cols);
+        const auto column = solve(cost, rows, cols);
         ASSERT_EQ(static_cast<std::int64_t>(column.size()), rows);
         std::vector<char> used(cols, 0);
         for (auto j : column) {
@@ -51,12 +66,35 @@ TEST(Assignment, LeastCostAgreesWithBruteForce) {
           ASSERT_FALSE(used[j]) << "column " << j << " given twice";
           used[j] = 1;
         }
+        // dlib works on costs rounded to 2^-40 of their range (10 here).
         EXPECT_NEAR(s::assignment_cost(cost, cols, column), brute_force_assignment(cost, rows, cols), 1e-9)
             << rows << " x " << cols << ", case " << repeat;
       }
     }
   }
   EXPECT_EQ(cases, 700);
+}
+
+TEST_P(EverySolver, RefusesBadProblems) {
+  const Solve solve = GetParam();
+  EXPECT_THROW(solve({1, 2, 3, 4, 5, 6}, 3, 2), std::invalid_argument);  // rows > cols
+  EXPECT_THROW(solve({1, 2, 3}, 2, 2), std::invalid_argument);           // too few costs
+  EXPECT_THROW(solve({1, std::nan(""), 3, 4}, 2, 2), std::invalid_argument);
+  EXPECT_TRUE(solve({}, 0, 3).empty());
+}
+
+TEST(Assignment, TheThreeSolversAgreeAtTheAttacksSize) {
+  // 157 x 1568 uniform costs: the three optima have the same cost (dlib's up to its
+  // rounding of the costs).
+  const std::int64_t rows = 157, cols = 1568;
+  auto rng = tessera::make_rng(5, "test-assignment-three");
+  std::vector<double> cost(rows * cols);
+  for (auto& c : cost) c = s::uniform_unit(rng);
+  const double ours = s::assignment_cost(cost, cols, s::solve_assignment(cost, rows, cols));
+  EXPECT_NEAR(s::assignment_cost(cost, cols, s::solve_assignment_dlib(cost, rows, cols)), ours, 1e-9);
+  EXPECT_NEAR(s::assignment_cost(cost, cols, s::solve_assignment_lemon(cost, rows, cols)), ours, 1e-9);
+  // Far below a random assignment's 157 x 0.5 (each row finds a column near 0).
+  EXPECT_LT(ours, 0.05 * rows);
 }
 
 TEST(Assignment, FindsAHiddenPermutationAndIsDeterministic) {
@@ -71,9 +109,3 @@ TEST(Assignment, FindsAHiddenPermutationAndIsDeterministic) {
   EXPECT_EQ(s::solve_assignment(cost, rows, cols), column);
 }
 
-TEST(Assignment, RefusesBadProblems) {
-  EXPECT_THROW(s::solve_assignment({1, 2, 3, 4, 5, 6}, 3, 2), std::invalid_argument);  // rows > cols
-  EXPECT_THROW(s::solve_assignment({1, 2, 3}, 2, 2), std::invalid_argument);           // too few costs
-  EXPECT_THROW(s::solve_assignment({1, std::nan(""), 3, 4}, 2, 2), std::invalid_argument);
-  EXPECT_TRUE(s::solve_assignment({}, 0, 3).empty());
-}

@@ -14,6 +14,7 @@ const std::vector<Command>& commands() {
       bench_sweep_command,
       bench_fitness_command,
       bench_sinkhorn_command,
+      bench_assignment_command,
       attack_command,
       threshold_command,
   };

@@ -34,5 +34,6 @@ extern const Command threshold_command;
 extern const Command attack_command;
 extern const Command bench_fitness_command;
 extern const Command bench_sinkhorn_command;
+extern const Command bench_assignment_command;
 
 }  // namespace tessera::cli

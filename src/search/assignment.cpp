@@ -8,7 +8,7 @@
 
 namespace tessera::search {
 
-std::vector<std::int32_t> solve_assignment(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols) {
+void check_assignment_problem(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols) {
   if (rows < 0 || cols < rows || cols > std::numeric_limits<std::int32_t>::max() ||
       static_cast<std::int64_t>(cost.size()) != rows * cols)
     throw std::invalid_argument("assignment: a " + std::to_string(rows) + " x " + std::to_string(cols) +
@@ -16,6 +16,10 @@ std::vector<std::int32_t> solve_assignment(const std::vector<double>& cost, std:
                                 std::to_string(cost.size()));
   for (double c : cost)
     if (!std::isfinite(c)) throw std::invalid_argument("assignment: a cost is not finite");
+}
+
+std::vector<std::int32_t> solve_assignment(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols) {
+  check_assignment_problem(cost, rows, cols);
   constexpr double kInf = std::numeric_limits<double>::infinity();
   // Index 0 of the column arrays is a virtual column where each new row starts.
   // u, v: dual potentials of rows and columns (reduced cost c - u - v >= 0 on every

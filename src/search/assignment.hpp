@@ -19,6 +19,10 @@ namespace tessera::search {
 // std::invalid_argument on a bad shape or a non-finite entry.
 std::vector<std::int32_t> solve_assignment(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols);
 
+// The checks of solve_assignment (and of the solvers it is measured against):
+// std::invalid_argument on a bad shape or a non-finite entry.
+void check_assignment_problem(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols);
+
 // The summed cost of an assignment (the tests' and the callers' check).
 double assignment_cost(const std::vector<double>& cost, std::int64_t cols, const std::vector<std::int32_t>& column);
 

@@ -1,0 +1,122 @@
+// tessera bench assignment: the linear assignment solver the searches use
+// (search/assignment.hpp, shortest augmenting paths after Jonker and Volgenant)
+// against dlib's Hungarian method and LEMON's network simplex
+// (search/assignment_alternatives.hpp), on the same matrices, in the same run: the
+// attack's sizes (157 x 1568: 10% of vgg-mini's 64x64 blocks onto every position;
+// 1568 x 1568: all of them), uniform costs and costs with a planted assignment.
+// Prints per shape and kind the median seconds of each solver and its median ratio
+// to tessera's, after checking that all three reach the same least cost.
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include "cli/bench_timing.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "core/rng.hpp"
+#include "search/assignment.hpp"
+#include "search/assignment_alternatives.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "bench");
+  options.add_options()
+    ("bench.shapes", po::value<std::string>()->default_value("157x1568,1568x1568"),
+     "problems as ROWSxCOLS, comma-separated (rows <= cols)")
+    ("bench.repeats", po::value<int>()->default_value(3), "timed repeats of each solver (medians are reported)");
+}
+
+struct Solver {
+  const char* name;
+  std::function<std::vector<std::int32_t>(const std::vector<double>&, std::int64_t, std::int64_t)> solve;
+};
+
+// Uniform costs in [0, 1), or the same plus a planted map whose entries are 1 lower
+// (the attack's cost matrices have one clearly best position for most blocks).
+std::vector<double> costs(std::int64_t rows, std::int64_t cols, bool planted, Rng& rng) {
+  std::vector<double> cost(rows * cols);
+  for (auto& c : cost) c = uniform_unit(rng);
+  if (planted) {
+    std::vector<std::int64_t> columns(cols);
+    for (std::int64_t j = 0; j < cols; ++j) columns[j] = j;
+    shuffle(columns.begin(), columns.end(), rng);
+    for (std::int64_t r = 0; r < rows; ++r) cost[r * cols + columns[r]] -= 1.0;
+  }
+  return cost;
+}
+
+std::pair<std::int64_t, std::int64_t> parse_shape(const std::string& text) {
+  const auto x = text.find('x');
+  std::int64_t rows = -1, cols = -1;
+  try {
+    if (x != std::string::npos) rows = std::stoll(text.substr(0, x)), cols = std::stoll(text.substr(x + 1));
+  } catch (const std::exception&) {
+  }
+  TESSERA_REQUIRE(rows >= 1 && cols >= rows && cols <= 20000, "--bench.shapes: '", text,
+                  "' is not ROWSxCOLS with 1 <= rows <= cols <= 20000");
+  return {rows, cols};
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const int repeats = config.get<int>("bench.repeats");
+  const auto shapes = agree(world, [&] {
+    TESSERA_REQUIRE(size_of(world) == 1, "bench assignment times one process; run it without mpiexec -n ",
+                    size_of(world));
+    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    std::vector<std::pair<std::int64_t, std::int64_t>> parsed;
+    for (const auto& item : split_list(config.get<std::string>("bench.shapes"))) parsed.push_back(parse_shape(item));
+    TESSERA_REQUIRE(!parsed.empty(), "--bench.shapes: no shape given");
+    return parsed;
+  });
+  const Solver solvers[] = {{"tessera (JV)", search::solve_assignment},
+                            {"dlib (Hungarian)", search::solve_assignment_dlib},
+                            {"LEMON (net. simplex)", search::solve_assignment_lemon}};
+  constexpr int kSolvers = 3;
+  auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-assignment");
+  std::printf("\n%12s %8s %22s %12s %16s\n", "shape", "costs", "solver", "seconds", "ratio to JV");
+  log::Progress progress("bench assignment", static_cast<std::int64_t>(shapes.size()) * 2 * repeats, 5.0);
+  for (const auto& [rows, cols] : shapes)
+    for (const bool planted : {false, true}) {
+      std::vector<double> seconds[kSolvers], ratios[kSolvers];
+      for (int r = 0; r < repeats; ++r) {
+        const auto cost = costs(rows, cols, planted, rng);
+        double taken[kSolvers], total[kSolvers];
+        for (int i = 0; i < kSolvers; ++i) {
+          const int s = (i + r) % kSolvers;  // rotate the order: drift in machine speed hits all alike
+          std::vector<std::int32_t> column;
+          taken[s] = seconds_of([&] { column = solvers[s].solve(cost, rows, cols); });
+          total[s] = search::assignment_cost(cost, cols, column);
+        }
+        for (int s = 0; s < kSolvers; ++s) {
+          // dlib's integer costs round each to 2^-40 of the range: its optimum may
+          // differ from the exact one by that much per row.
+          TESSERA_ASSERT(std::abs(total[s] - total[0]) <= 1e-9 * static_cast<double>(rows), "bench assignment: ",
+                        solvers[s].name, " found cost ", total[s], ", tessera's solver ", total[0], " (", rows, "x",
+                        cols, ")");
+          seconds[s].push_back(taken[s]);
+          ratios[s].push_back(taken[s] / taken[0]);
+        }
+        progress.advance();
+      }
+      for (int s = 0; s < kSolvers; ++s)
+        std::printf("%12s %8s %22s %12.4f %16.2f\n", (std::to_string(rows) + "x" + std::to_string(cols)).c_str(),
+                    planted ? "planted" : "uniform", solvers[s].name, median(seconds[s]), median(ratios[s]));
+    }
+  std::printf("\nmedians over %d repeats (a new matrix each); every solver reached the same least cost\n", repeats);
+  return 0;
+}
+
+}  // namespace
+
+const Command bench_assignment_command{"bench assignment",
+                                       "tessera's assignment solver against dlib's and LEMON's, same matrices",
+                                       add_options, run};
+
+}  // namespace tessera::cli
