@@ -413,3 +413,31 @@ TEST(H5, ErrorsNameTheFileAndObject) {
   ds.write(values);
   EXPECT_EQ(ds.read<float>(), (std::vector<float>{1, 2, 3, 4}));
 }
+
+TEST(H5, ADatasetClaimingMoreThanTheFileStoresIsRefusedBeforeAllocating) {
+  // A third-party file (serial HDF5, chunks allocated when written) whose chunked
+  // datasets were never written: one claims 2^27 doubles (1 GiB) in a file of a few
+  // kilobytes, one of them compressed. Reading either must be refused with the
+  // dataset named, not allocate what it claims and return fill values.
+  TempFile tmp;
+  if (rank() == 0) {
+    const hid_t file = H5Fcreate(tmp.path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t dims[1] = {hsize_t{1} << 27}, chunk[1] = {1 << 16};
+    for (const char* name : {"plain", "compressed"}) {
+      const hid_t space = H5Screate_simple(1, dims, nullptr), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+      H5Pset_chunk(dcpl, 1, chunk);
+      if (std::string(name) == "compressed") H5Pset_deflate(dcpl, 6);
+      H5Dclose(H5Dcreate2(file, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+      H5Pclose(dcpl);
+      H5Sclose(space);
+    }
+    H5Fclose(file);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  auto file = h5::File::open(tmp.path(), MPI_COMM_WORLD);
+  for (const std::string name : {"plain", "compressed"}) {
+    const auto error = error_of([&] { file.root().dataset(name).read<double>(); });
+    EXPECT_TRUE(contains(error, "dataset '/" + name + "' claims [134217728] elements")) << error;
+    EXPECT_TRUE(contains(error, "but the file stores 0")) << error;
+  }
+}

@@ -51,16 +51,21 @@ hsize_t Dataset::stored_elements() const {
   const auto count = element_count(shape());
   Handle type(check(H5Dget_type(id()), state(), "cannot get the type of '", path_, "'"), H5Tclose);
   Handle plist(check(H5Dget_create_plist(id()), state(), "cannot get the layout of '", path_, "'"), H5Pclose);
-  // Contiguous data is stored whole (parallel HDF5 allocates it when the dataset is
-  // made): less storage than the shape needs means the header lies. Chunked data may
-  // be compressed, so only its shape is known.
-  if (H5Pget_layout(plist.get()) == H5D_CONTIGUOUS) {
-    const double needed = static_cast<double>(count) * static_cast<double>(H5Tget_size(type.get()));
-    const double stored = static_cast<double>(H5Dget_storage_size(id()));
-    if (stored < needed)
-      throw detail::error(state(), concat("dataset '", path_, "' claims ", shape_text(shape()), " elements (",
-                                          needed, " bytes) but the file stores ", stored, " bytes: a damaged file"));
-  }
+  // tessera's data is stored whole: parallel HDF5 allocates a contiguous dataset's
+  // storage, and every chunk of a chunked one, when the dataset is made. Less
+  // storage than the shape needs means the header lies (or chunks were never
+  // written, and would read as fill values): refused before anything is allocated,
+  // however the data is laid out. Unchecked, a chunked dataset of a few bytes could
+  // claim any size up to the allocator's limit. Compressed chunks may expand up to
+  // kMaxExpansion times (deflate's bound is about 1032).
+  constexpr double kMaxExpansion = 1100;
+  const double needed = static_cast<double>(count) * static_cast<double>(H5Tget_size(type.get()));
+  const double stored = static_cast<double>(H5Dget_storage_size(id()));
+  const bool filtered = H5Pget_layout(plist.get()) == H5D_CHUNKED && H5Pget_nfilters(plist.get()) > 0;
+  if (stored * (filtered ? kMaxExpansion : 1.0) < needed)
+    throw detail::error(state(), concat("dataset '", path_, "' claims ", shape_text(shape()), " elements (", needed,
+                                        " bytes) but the file stores ", stored, filtered ? " compressed" : "",
+                                        " bytes: a damaged file"));
   return count;
 }
 

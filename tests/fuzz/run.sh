@@ -90,8 +90,11 @@ run_one() {
     segment=$((segment + 1))
     log="$work/fuzz-$segment.log"
     local status=0
+    # One allocation of 1 GiB or more is a finding with its stack (the harness's RSS
+    # is about 340 MiB, so a single one under 2 GiB could otherwise pass the RSS limit
+    # only as an out-of-memory with no stack, which no one can place).
     nice -n "$nice_level" "$build/fuzz_$h" -max_total_time=$((deadline - SECONDS)) -timeout="$timeout" \
-      -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/" \
+      -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$findings/" \
       "${dict[@]}" "$work/corpus" > "$log" 2>&1 || status=$?
 
     local n
