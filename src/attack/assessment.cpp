@@ -54,8 +54,8 @@ Assessment assess(const Fitness& fitness, const search::Genome& best, const sear
   a.functional_recovery = functional_recovery(fitness, best, truth);
   const auto found = predictions(k, fitness.weight_of(best), test_features);
   a.test_accuracy = models::agreement(found, test_labels);
-  a.true_test_accuracy =
-      models::agreement(predictions(k, fitness.weight_of(complete(truth, fitness.positions())), test_features), test_labels);
+  const auto at_truth = predictions(k, fitness.weight_of(complete(truth, fitness.positions())), test_features);
+  a.true_test_accuracy = models::agreement(at_truth, test_labels);
   a.test_fidelity = models::agreement(found, predictions(k, victim_weight, test_features));
   return a;
 }

@@ -20,6 +20,7 @@
 #include "core/rng.hpp"
 #include "search/assignment.hpp"
 #include "search/assignment_alternatives.hpp"
+#include "search/operators.hpp"
 
 namespace tessera::cli {
 
@@ -44,9 +45,7 @@ std::vector<double> costs(std::int64_t rows, std::int64_t cols, bool planted, Rn
   std::vector<double> cost(rows * cols);
   for (auto& c : cost) c = uniform_unit(rng);
   if (planted) {
-    std::vector<std::int64_t> columns(cols);
-    for (std::int64_t j = 0; j < cols; ++j) columns[j] = j;
-    shuffle(columns.begin(), columns.end(), rng);
+    const auto columns = search::random_genome(static_cast<std::int32_t>(cols), rng);
     for (std::int64_t r = 0; r < rows; ++r) cost[r * cols + columns[r]] -= 1.0;
   }
   return cost;
