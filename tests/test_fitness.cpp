@@ -5,7 +5,8 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
-#include "attack/fitness.hpp"
+#include "scoring/column_products.hpp"
+#include "scoring/swap_chain.hpp"
 #include "blocks/grid.hpp"
 #include "core/rng.hpp"
 #include "data/datasets.hpp"
@@ -34,14 +35,14 @@ struct Victim {
     for (auto p : search::random_genome(static_cast<std::int32_t>(grid.count()), rng)) order.push_back(p);
   }
 
-  attack::Fitness fitness(std::int64_t cache_bytes, std::int64_t holds = kHeld) const {
+  scoring::Fitness fitness(std::int64_t cache_bytes, std::int64_t holds = kHeld) const {
     std::vector<torch::Tensor> held;
     for (std::int64_t k = 0; k < holds; ++k) held.push_back(blocks[order[k]]);
     auto known = layer;
     known.weight = torch::Tensor();
     attack::Knowledge knowledge{grid, known, layer.features(test.images), test.labels, test.labels,
                                 torch::stack(held), {}, {}, {}};
-    return attack::Fitness(std::move(knowledge), attack::FitnessKind::loss, cache_bytes);
+    return scoring::Fitness(std::move(knowledge), scoring::FitnessKind::loss, cache_bytes);
   }
 
   // The loss of the full model with the candidate weight, computed independently.
@@ -78,7 +79,7 @@ void expect_same_scores(const std::vector<double>& a, const std::vector<double>&
 
 TEST(Fitness, EqualsTheFullModelWithTheCandidateWeight) {
   Victim s;
-  const auto fitness = s.fitness(1 << 30);
+  auto fitness = s.fitness(1 << 30);
   ASSERT_TRUE(fitness.cached());
   auto population = random_population(6, static_cast<std::int32_t>(s.grid.count()), 1);
   population.push_back(search::Genome(s.order.begin(), s.order.end()));  // the true positions
@@ -94,7 +95,7 @@ TEST(Fitness, EqualsTheFullModelWithTheCandidateWeight) {
 TEST(Fitness, RowsWithTheSamePairsKeepTheirOwnBias) {
   Victim s;
   constexpr std::int64_t kFew = 6;
-  const auto fitness = s.fitness(1 << 30, kFew);
+  auto fitness = s.fitness(1 << 30, kFew);
   ASSERT_TRUE(fitness.cached());
   const auto N = static_cast<std::int32_t>(s.grid.count()), C = static_cast<std::int32_t>(s.grid.cols);
   auto rng = make_rng(4, "test-rows");
@@ -114,8 +115,8 @@ TEST(Fitness, RowsWithTheSamePairsKeepTheirOwnBias) {
 
 TEST(Fitness, CachedChunkedAndKeptSlicesAgree) {
   Victim s;
-  const auto cached = s.fitness(1 << 30);
-  const auto chunked = s.fitness(kFiveColumnsOfTiles);
+  auto cached = s.fitness(1 << 30);
+  auto chunked = s.fitness(kFiveColumnsOfTiles);
   ASSERT_TRUE(cached.cached());
   ASSERT_FALSE(chunked.cached());
   const auto positions = static_cast<std::int32_t>(s.grid.count());
@@ -137,7 +138,7 @@ TEST(Fitness, CachedChunkedAndKeptSlicesAgree) {
   // resumed search, whose kept slices start empty, equal an uninterrupted one).
   EXPECT_EQ(kept.fitness, s.fitness(1 << 30).evaluate(children).fitness);
   // A swap touches at most two of a child's 8 rows; the rest were kept.
-  ASSERT_GT(40 * kImages, attack::Fitness::kChunkRows);
+  ASSERT_GT(40 * kImages, scoring::Fitness::kChunkRows);
   EXPECT_LE(cached.row_slices()->summed() - summed_before, 2 * 40);
   EXPECT_GE(cached.row_slices()->reused(), 40 * 8 - 2 * 40);
 }
@@ -157,16 +158,20 @@ TEST(Fitness, SpreadsOverThreadsWithTheSameNumbers) {
 
   Victim s;
   const auto population = random_population(40, static_cast<std::int32_t>(s.grid.count()), 3);
-  const auto two = s.fitness(1 << 30).evaluate(population).fitness;
-  const auto two_uncached = s.fitness(kFiveColumnsOfTiles).evaluate(population).fitness;
+  auto two = s.fitness(1 << 30).evaluate(population).fitness;
+  auto two_uncached = s.fitness(kFiveColumnsOfTiles).evaluate(population).fitness;
   auto rng = make_rng(8, "test-threads");
   const auto start = search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
-  const auto two_chain = s.fitness(1 << 30).chain(start).evaluation.fitness;
+  auto chain_from_scratch = [&] {
+    auto fitness = s.fitness(1 << 30);
+    return scoring::SwapChain(fitness, start).evaluation().fitness;
+  };
+  const auto two_chain = chain_from_scratch();
   torch::set_num_threads(1);
   expect_same_scores(two, s.fitness(1 << 30).evaluate(population).fitness, "cached, 2 vs 1 threads");
   expect_same_scores(two_uncached, s.fitness(kFiveColumnsOfTiles).evaluate(population).fitness,
                      "chunked, 2 vs 1 threads");
-  expect_same_scores(two_chain, s.fitness(1 << 30).chain(start).evaluation.fitness, "chain, 2 vs 1 threads");
+  expect_same_scores(two_chain, chain_from_scratch(), "chain, 2 vs 1 threads");
   // On one thread count, one route: the same bits every time.
   EXPECT_EQ(s.fitness(1 << 30).evaluate(population).fitness, s.fitness(1 << 30).evaluate(population).fitness);
   torch::set_num_threads(threads);
@@ -174,33 +179,33 @@ TEST(Fitness, SpreadsOverThreadsWithTheSameNumbers) {
 
 TEST(Fitness, ChainMovesScoreAsTheGenomeFromScratch) {
   Victim s;
-  const auto fitness = s.fitness(1 << 30);
+  auto fitness = s.fitness(1 << 30);
   ASSERT_NE(fitness.row_products(), nullptr);
   auto rng = make_rng(6, "test-chain");
-  auto chain = fitness.chain(search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng));
+  scoring::SwapChain chain(fitness, search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng));
   int accepted = 0;
   for (int step = 0; step < 60; ++step) {
     const auto move = search::random_swap_move(static_cast<std::int32_t>(s.grid.count()), kHeld, rng);
-    const auto tried = fitness.try_swap(chain, move).fitness[0];
-    auto moved = chain.genome;
+    const auto tried = chain.try_swap(move).fitness[0];
+    auto moved = chain.genome();
     search::apply_swap(moved, move);
     // Only the touched rows were made anew, and the numbers are those of a chain
     // started from the moved genome, to round-off.
-    EXPECT_NEAR(tried, fitness.chain(moved).evaluation.fitness[0], 1e-5) << "move " << step;
-    if (tried >= chain.evaluation.fitness[0]) {
-      fitness.accept(chain);
+    EXPECT_NEAR(tried, scoring::SwapChain(fitness, moved).evaluation().fitness[0], 1e-5) << "move " << step;
+    if (tried >= chain.evaluation().fitness[0]) {
+      chain.accept();
       ++accepted;
-      EXPECT_EQ(chain.genome, moved);
+      EXPECT_EQ(chain.genome(), moved);
     }
   }
   EXPECT_GT(accepted, 0);
-  EXPECT_NEAR(chain.evaluation.fitness[0], -s.loss_of(chain.genome), 1e-4);
-  EXPECT_NEAR(chain.evaluation.fitness[0], fitness.evaluate({chain.genome}).fitness[0], 1e-5);
+  EXPECT_NEAR(chain.evaluation().fitness[0], -s.loss_of(chain.genome()), 1e-4);
+  EXPECT_NEAR(chain.evaluation().fitness[0], fitness.evaluate({chain.genome()}).fitness[0], 1e-5);
 }
 
 TEST(Fitness, SwapMovesUpdateThePreActivation) {
   Victim s;
-  const auto fitness = s.fitness(1 << 30);
+  auto fitness = s.fitness(1 << 30);
   auto rng = make_rng(4, "test-swaps");
   auto genome = search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
   auto pre = fitness.pre_activation(genome);
@@ -211,4 +216,44 @@ TEST(Fitness, SwapMovesUpdateThePreActivation) {
   }
   EXPECT_TRUE(torch::allclose(pre, fitness.pre_activation(genome), 1e-4, 1e-4));
   EXPECT_NEAR(fitness.score(pre, 1).fitness[0], -s.loss_of(genome), 1e-4);
+}
+
+// The products both the sweeps and the tile cache read: every registered block times
+// its column's features, image-major, at the offsets given, on a grid with a ragged
+// last row and column; a matrix registered in several columns is shared, and a
+// column's products have the same bits whatever else is registered.
+TEST(ColumnProducts, EveryRegisteredBlockTimesItsColumnsFeatures) {
+  torch::manual_seed(3);
+  const auto grid = blocks::Grid::make(10, 13, 4, 5, "test");  // rows 4+4+2, columns 5+5+3
+  const auto x = torch::randn({7, 13});
+  const auto shared = torch::randn({6, 5}), narrow_a = torch::randn({4, 3}), narrow_b = torch::randn({2, 3});
+  scoring::ColumnProducts products(grid);
+  const auto in_0 = products.add(0, shared);
+  const auto a = products.add(2, narrow_a);
+  const auto in_1 = products.add(1, shared);
+  const auto b = products.add(2, narrow_b);
+  products.finish();
+  ASSERT_EQ(products.width(), 6 + 6 + 4 + 2);
+  // A wider buffer: the products keep to their columns of it.
+  auto buffer = torch::full({7, products.width() + 3}, 99.0f);
+  auto out = buffer.narrow(1, 0, products.width());
+  products.compute(x, out);
+  auto expect = [&](std::int64_t key, const torch::Tensor& rows, std::int64_t column) {
+    const auto want = torch::mm(x.narrow(1, grid.col_begin(column), grid.width(column)), rows.t());
+    const auto got = out.narrow(1, products.offset(key), rows.size(0));
+    EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-5)) << "key " << key;
+  };
+  expect(in_0, shared, 0);
+  expect(in_1, shared, 1);
+  expect(a, narrow_a, 2);
+  expect(b, narrow_b, 2);
+  EXPECT_EQ(products.offset(a) + 4, products.offset(b));  // a column's blocks in the order registered
+  EXPECT_TRUE(torch::equal(buffer.narrow(1, products.width(), 3), torch::full({7, 3}, 99.0f)));
+
+  scoring::ColumnProducts alone(grid);
+  const auto key = alone.add(1, shared);
+  alone.finish();
+  auto by_itself = torch::empty({7, alone.width()});
+  alone.compute(x, by_itself);
+  EXPECT_TRUE(torch::equal(by_itself.narrow(1, alone.offset(key), 6), out.narrow(1, products.offset(in_1), 6)));
 }

@@ -31,7 +31,7 @@ torch::Tensor predictions(const Knowledge& k, const torch::Tensor& weight, const
 
 }  // namespace
 
-double functional_recovery(const Fitness& fitness, const search::Genome& best, const search::Genome& truth) {
+double functional_recovery(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth) {
   torch::NoGradGuard no_grad;
   const auto& k = fitness.knowledge();
   const auto H = fitness.held(), C = k.grid.cols;
@@ -45,7 +45,7 @@ double functional_recovery(const Fitness& fitness, const search::Genome& best, c
   return H > 0 ? static_cast<double>(functional) / static_cast<double>(H) : 0.0;
 }
 
-Assessment assess(const Fitness& fitness, const search::Genome& best, const search::Genome& truth,
+Assessment assess(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth,
                   const torch::Tensor& test_features, const torch::Tensor& test_labels,
                   const torch::Tensor& victim_weight) {
   torch::NoGradGuard no_grad;

@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include "attack/fitness.hpp"
+#include "scoring/fitness.hpp"
 
 namespace tessera::attack {
 
@@ -24,12 +24,12 @@ struct Assessment {
 
 // The functional recovery of `best` alone. A held block whose `truth` is negative
 // (it belongs in another layer) is never recovered.
-double functional_recovery(const Fitness& fitness, const search::Genome& best, const search::Genome& truth);
+double functional_recovery(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth);
 
 // `best`: a genome; `truth`: the held blocks' true positions (H). The test set
 // enters as the target layer's input features and the labels; `victim_weight` is the
 // target layer's whole trained weight.
-Assessment assess(const Fitness& fitness, const search::Genome& best, const search::Genome& truth,
+Assessment assess(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth,
                   const torch::Tensor& test_features, const torch::Tensor& test_labels,
                   const torch::Tensor& victim_weight);
 

@@ -36,6 +36,7 @@ torch::Tensor weight_parameter(models::Network& network, const std::string& laye
 
 // The network's top-1 answers on `images`, the steps before `first_cut` in chunks.
 torch::Tensor predictions(models::Network& network, const std::string& first_cut, const torch::Tensor& images) {
+  torch::NoGradGuard no_grad;
   const auto layer = models::split_at(network, first_cut);
   return layer.after_layer(torch::addmm(layer.bias, layer.features(images), layer.weight.t()), true).argmax(1);
 }

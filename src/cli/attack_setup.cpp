@@ -64,7 +64,7 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
                       "layers in rounds and keeps no checkpoint");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
     search::check_chain(s.chain, config);
-    return attack::parse_fitness(config.get<std::string>("attack.fitness"));
+    return scoring::parse_fitness(config.get<std::string>("attack.fitness"));
   });
   s.model = models::load(config.get<std::string>("model.checkpoint"), world,
                          config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
@@ -148,9 +148,9 @@ LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack:
   const auto layer = knowledge.target_parameter;
   const auto grid = knowledge.grid;
   LayerSearch result;
-  result.fitness = std::make_unique<attack::Fitness>(std::move(knowledge), setup.kind,
+  result.fitness = std::make_unique<scoring::Fitness>(std::move(knowledge), setup.kind,
                                                      config.get<std::int64_t>("attack.cache_mb") << 20);
-  const auto& fitness = *result.fitness;
+  auto& fitness = *result.fitness;
   auto search = search::make_search(setup.chain, fitness, config, setup.seed, setup.groups.group);
   log::info("attack: ", setup.method, " on ", setup.groups.attack_ranks, " attack rank(s), ", setup.service_ranks,
             " service rank(s): ", fitness.held(), " of ", grid.count(), " blocks of ", layer, " held (", grid.bh, "x",

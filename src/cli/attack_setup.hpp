@@ -25,7 +25,7 @@ namespace tessera::cli {
 struct AttackSetup {
   attack::Groups groups;
   std::vector<const search::SearchMethod*> chain;
-  attack::FitnessKind kind = attack::FitnessKind::loss;
+  scoring::FitnessKind kind = scoring::FitnessKind::loss;
   std::string method, knowledge;  // --attack.method, --attack.knowledge
   std::uint64_t seed = 0;
   std::int64_t images = 0;  // the adversary's eval images
@@ -60,7 +60,7 @@ search::CampaignSettings campaign_settings(const Config& config, const std::stri
 // One layer's search on the attack ranks (collective over the attack group): the
 // fitness, the chain's search, its campaign, and the counts and floor of the outcome.
 struct LayerSearch {
-  std::unique_ptr<attack::Fitness> fitness;
+  std::unique_ptr<scoring::Fitness> fitness;
   search::Outcome outcome;
 };
 LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack::Knowledge knowledge,

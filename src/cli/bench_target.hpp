@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "attack/fitness.hpp"
+#include "scoring/fitness.hpp"
 #include "blocks/targets.hpp"
 #include "core/config.hpp"
 #include "data/datasets.hpp"

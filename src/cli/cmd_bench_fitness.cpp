@@ -8,10 +8,10 @@
 // for two workloads: a fresh random population per call (no row slice recurs: the
 // worst case for every cache) and swap moves as the annealing scores them (a move
 // makes only the row slices it touches, and their products through the next Linear,
-// anew: Fitness::Chain). A converged GA's children are between the two.
+// anew: scoring::SwapChain). A converged GA's children are between the two.
 #include <cstdio>
 
-#include "attack/fitness.hpp"
+#include "scoring/swap_chain.hpp"
 #include "cli/bench_target.hpp"
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
@@ -97,7 +97,7 @@ int run(const Config& config, MPI_Comm world) {
     auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-fitness");
     const auto order = search::random_genome(static_cast<std::int32_t>(N), rng);
     const auto knowledge = bench_knowledge(bench, order, H);
-    const attack::Fitness fitness(knowledge, attack::FitnessKind::loss,
+    scoring::Fitness fitness(knowledge, scoring::FitnessKind::loss,
                                   config.get<std::int64_t>("bench.cache_mb") << 20);
     // A fresh random population per call (the warm-up's first): no row slice recurs,
     // so nothing is kept from one call to the next -- the worst case for the cache.
@@ -124,11 +124,11 @@ int run(const Config& config, MPI_Comm world) {
     };
     // Hill climbing from the repeat's first candidate: `moves` swap moves scored.
     auto climb = [&](const search::Genome& start) {
-      auto chain = fitness.chain(start);
+      scoring::SwapChain chain(fitness, start);
       for (std::int64_t m = 0; m < moves; ++m)
-        if (fitness.try_swap(chain, search::random_swap_move(static_cast<std::int32_t>(N), static_cast<std::int32_t>(H), rng))
-                .fitness[0] >= chain.evaluation.fitness[0])
-          fitness.accept(chain);
+        if (chain.try_swap(search::random_swap_move(static_cast<std::int32_t>(N), static_cast<std::int32_t>(H), rng))
+                .fitness[0] >= chain.evaluation().fitness[0])
+          chain.accept();
     };
     // Each repeat times the four side by side (the sgemm rate, the random population,
     // the moves, the seed's way), so that a change of the machine's pace between

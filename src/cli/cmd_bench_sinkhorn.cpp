@@ -49,7 +49,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
   auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-sinkhorn");
   const auto order = search::random_genome(static_cast<std::int32_t>(N), rng);
-  const attack::Fitness fitness(bench_knowledge(bench, order, H), attack::FitnessKind::loss,
+  scoring::Fitness fitness(bench_knowledge(bench, order, H), scoring::FitnessKind::loss,
                                 config.get<std::int64_t>("bench.cache_mb") << 20);
   log::info("bench sinkhorn: ", bench.model.info.arch, " ", bench.target.layer, ", ", H, " of ", N, " ",
             bench.target.grid.bh, "x", bench.target.grid.bw, " blocks held, ", images, " eval images, population ",

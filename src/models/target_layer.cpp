@@ -38,25 +38,18 @@ torch::Tensor TargetLayer::features(const torch::Tensor& images) const {
 }
 
 torch::Tensor TargetLayer::after_layer(torch::Tensor x, bool overwrite_input, std::size_t first_step) const {
-  torch::NoGradGuard no_grad;
-  // A ReLU may work in place once the tensor is one of ours (or the caller gave
-  // its input away): it saves a pass over P*E rows per call.
-  bool owned = overwrite_input;
+  // In place only without gradients: it saves a pass over P*E rows per call.
+  const bool in_place = !torch::GradMode::is_enabled();
+  bool owned = in_place && overwrite_input;
   for (std::size_t s = first_step; s < after.size(); ++s) {
     const auto& step = after[s];
     if (step.relu && owned) {
       x.relu_();
     } else {
-      x = step.apply(x);
-      owned = true;
+      x = step.relu ? torch::relu(x) : step.apply(x);
+      owned = in_place;
     }
   }
-  return x;
-}
-
-torch::Tensor TargetLayer::after_layer_differentiable(torch::Tensor x) const {
-  torch::AutoGradMode enabled(true);
-  for (const auto& step : after) x = step.relu ? torch::relu(x) : step.apply(x);
   return x;
 }
 

@@ -20,14 +20,14 @@ struct TargetLayer {
 
   // The layer's input features (images, in), computed in chunks, without gradients.
   torch::Tensor features(const torch::Tensor& images) const;
-  // Logits from the layer's pre-activation (rows, out); with `overwrite_input` the
-  // pre-activation may be used as scratch space. From `first_step` on (a caller that
-  // applied the first steps itself skips them).
+  // Logits from the layer's pre-activation (rows, out), from step `first_step` on (a
+  // caller that applied the first steps itself skips them). Gradients are kept as
+  // the caller's grad mode says: under torch::NoGradGuard (every scorer) a ReLU works
+  // in place once the tensor is one of ours, or from the start with
+  // `overwrite_input`; with gradients on nothing is done in place, so a loss can be
+  // differentiated through the logits.
   torch::Tensor after_layer(torch::Tensor pre_activation, bool overwrite_input = false,
                             std::size_t first_step = 0) const;
-  // The same steps with autograd on and nothing in place: logits through which a
-  // loss can be differentiated with respect to the pre-activation (or what made it).
-  torch::Tensor after_layer_differentiable(torch::Tensor pre_activation) const;
 };
 
 // Error naming --blocks.layers when `layer` is not a Linear step of `network`.

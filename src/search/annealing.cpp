@@ -1,6 +1,6 @@
 // Simulated annealing (hill climbing at temperature 0), one chain per attack rank:
 // swap moves, each scored incrementally (only the two row slices a move touches, and
-// their products through the next Linear, are made anew: Fitness::Chain), accepted by
+// their products through the next Linear, are made anew: scoring::SwapChain), accepted by
 // the Metropolis rule at a temperature that falls geometrically from t_start to t_end
 // over the run.
 #include <cmath>
@@ -9,6 +9,7 @@
 #include "core/ranks.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "scoring/swap_chain.hpp"
 
 namespace tessera::search {
 
@@ -16,7 +17,7 @@ namespace {
 
 class Annealing final : public Search {
  public:
-  Annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed, MPI_Comm attack,
+  Annealing(Fitness& fitness, const SaSettings& settings, std::uint64_t seed, MPI_Comm attack,
             search::Genome start)
       : fitness_(fitness), settings_(settings), seed_(seed), chain_index_(rank_of(attack)), start_(std::move(start)) {}
 
@@ -42,11 +43,11 @@ class Annealing final : public Search {
     const auto n = static_cast<std::int32_t>(fitness_.positions()), h = static_cast<std::int32_t>(fitness_.held());
     for (std::int64_t m = 0; m < settings_.moves; ++m) {
       const auto move = search::random_swap_move(n, h, rng);
-      const double delta = fitness_.try_swap(chain_, move).fitness[0] - chain_.evaluation.fitness[0];
+      const double delta = chain_.try_swap(move).fitness[0] - chain_.evaluation().fitness[0];
       const double u = search::uniform_unit(rng);  // drawn every move, so the stream does not depend on outcomes
-      if (delta >= 0 || (temperature > 0 && u < std::exp(delta / temperature))) fitness_.accept(chain_);
+      if (delta >= 0 || (temperature > 0 && u < std::exp(delta / temperature))) chain_.accept();
     }
-    members_[0] = chain_.genome;
+    members_[0] = chain_.genome();
     rebuild();
     scored_ += settings_.moves + 1;  // the moves, and the rebuilt current state
   }
@@ -55,20 +56,20 @@ class Annealing final : public Search {
   // The chain from the tiles, once per generation, so that round-off from in-place
   // updates (where moves are not scored by products) cannot accumulate over a long run.
   void rebuild() {
-    chain_ = fitness_.chain(members_[0]);
-    evaluation_ = chain_.evaluation;
+    chain_ = scoring::SwapChain(fitness_, members_[0]);
+    evaluation_ = chain_.evaluation();
   }
 
   std::mt19937_64 generation_rng(std::int64_t generation) const {
     return make_rng(seed_, "sa-chain-" + std::to_string(chain_index_), static_cast<std::uint64_t>(generation));
   }
 
-  const Fitness& fitness_;
+  Fitness& fitness_;
   SaSettings settings_;
   std::uint64_t seed_;
   int chain_index_;
   search::Genome start_;
-  Fitness::Chain chain_;
+  scoring::SwapChain chain_;
 };
 
 }  // namespace
@@ -82,7 +83,7 @@ void check(const SaSettings& s) {
                   " is above --sa.t_start = ", s.t_start, " (the temperature falls from t_start to t_end)");
 }
 
-std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings& s, std::uint64_t seed,
+std::unique_ptr<Search> make_annealing(Fitness& fitness, const SaSettings& s, std::uint64_t seed,
                                        MPI_Comm attack, search::Genome start) {
   check(s);
   return std::make_unique<Annealing>(fitness, s, seed, attack, std::move(start));
@@ -115,10 +116,10 @@ const SearchMethod annealing_method{
     [](const Config& c) { check(sa_settings(c)); },
     [](const Config&) { return 2.0; },  // the chain and the move tried
     "",
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
       return make_annealing(fitness, sa_settings(c), seed, attack);
     },
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
       return make_annealing(fitness, sa_settings(c), seed, attack, start);
     },
     false,

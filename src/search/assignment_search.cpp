@@ -30,7 +30,7 @@ struct AssignmentSettings {
 
 class LinearisedAssignment final : public Search {
  public:
-  LinearisedAssignment(const Fitness& fitness, const AssignmentSettings& settings, std::uint64_t seed, MPI_Comm attack,
+  LinearisedAssignment(Fitness& fitness, const AssignmentSettings& settings, std::uint64_t seed, MPI_Comm attack,
                        search::Genome start)
       : fitness_(fitness), settings_(settings), seed_(seed), part_(rank_of(attack)), start_(std::move(start)) {}
 
@@ -97,7 +97,7 @@ class LinearisedAssignment final : public Search {
     return make_rng(seed_, "assignment-part-" + std::to_string(part_), static_cast<std::uint64_t>(generation));
   }
 
-  const Fitness& fitness_;
+  Fitness& fitness_;
   AssignmentSettings settings_;
   std::uint64_t seed_;
   int part_;
@@ -140,7 +140,7 @@ search::Genome least_cost_placement(const torch::Tensor& costs) {
   return genome;
 }
 
-std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, double kick, std::uint64_t seed,
+std::unique_ptr<Search> make_linearised_assignment(Fitness& fitness, double kick, std::uint64_t seed,
                                                    MPI_Comm attack, search::Genome start) {
   return std::make_unique<LinearisedAssignment>(fitness, AssignmentSettings{kick}, seed, attack, std::move(start));
 }
@@ -152,10 +152,10 @@ const SearchMethod assignment_method{
     check_assignment,
     [](const Config&) { return 3.0; },  // the best, the current and the next placement
     "",
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
       return make_linearised_assignment(fitness, assignment_settings(c).kick, seed, attack);
     },
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
        const search::Genome& start) -> std::unique_ptr<Search> {
       return make_linearised_assignment(fitness, assignment_settings(c).kick, seed, attack, start);
     },

@@ -7,7 +7,7 @@ namespace {
 
 class FixedPlacement final : public Search {
  public:
-  FixedPlacement(const Fitness& fitness, search::Genome placement)
+  FixedPlacement(Fitness& fitness, search::Genome placement)
       : fitness_(fitness), placement_(std::move(placement)) {}
   void start() override {
     members_ = {placement_};
@@ -22,13 +22,13 @@ class FixedPlacement final : public Search {
   }
 
  private:
-  const Fitness& fitness_;
+  Fitness& fitness_;
   search::Genome placement_;
 };
 
 }  // namespace
 
-std::unique_ptr<Search> make_fixed_placement(const Fitness& fitness, search::Genome placement) {
+std::unique_ptr<Search> make_fixed_placement(Fitness& fitness, search::Genome placement) {
   return std::make_unique<FixedPlacement>(fitness, std::move(placement));
 }
 

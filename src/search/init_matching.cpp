@@ -103,7 +103,7 @@ const SearchMethod init_matching_method{
     check_init,
     [](const Config&) { return 3.0; },  // as the linearised assignment
     "",
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
       const auto guess = confirm(fitness.knowledge(), seed_guesses(c), c.get<double>("init.confirm"));
       // A confirmed guess places every held block by its initial block: that is the
       // answer (a search on the adversary's few images could only trade it for a

@@ -17,7 +17,7 @@ namespace {
 
 class IslandGa final : public Search {
  public:
-  IslandGa(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed, MPI_Comm attack,
+  IslandGa(Fitness& fitness, const GaSettings& settings, std::uint64_t seed, MPI_Comm attack,
            search::Genome start)
       : fitness_(fitness), settings_(settings), seed_(seed), attack_(attack), island_(rank_of(attack)),
         start_(std::move(start)) {}
@@ -144,7 +144,7 @@ class IslandGa final : public Search {
     }
   }
 
-  const Fitness& fitness_;
+  Fitness& fitness_;
   GaSettings settings_;
   std::uint64_t seed_;
   MPI_Comm attack_;
@@ -171,7 +171,7 @@ void check(const GaSettings& s) {
                   "--ga.migrants: must be in [0, population - elitism], got ", s.migrants);
 }
 
-std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& s, std::uint64_t seed, MPI_Comm attack,
+std::unique_ptr<Search> make_ga(Fitness& fitness, const GaSettings& s, std::uint64_t seed, MPI_Comm attack,
                                 search::Genome start) {
   check(s);
   return std::make_unique<IslandGa>(fitness, s, seed, attack, std::move(start));
@@ -223,10 +223,10 @@ const SearchMethod island_ga_method{
     // The population and its children.
     [](const Config& c) { return 2.0 * static_cast<double>(c.get<std::int64_t>("ga.population")); },
     "ga.population",
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
       return make_ga(fitness, ga_settings(c), seed, attack);
     },
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
       return make_ga(fitness, ga_settings(c), seed, attack, start);
     },
     false,

@@ -48,7 +48,7 @@ bool out_of_time(std::chrono::steady_clock::time_point since, double budget_s, M
 
 class MethodChain final : public Search {
  public:
-  MethodChain(std::vector<const SearchMethod*> chain, const Fitness& fitness, const Config& config,
+  MethodChain(std::vector<const SearchMethod*> chain, Fitness& fitness, const Config& config,
               std::uint64_t seed, MPI_Comm attack)
       : chain_(std::move(chain)),
         fitness_(fitness),
@@ -115,7 +115,7 @@ class MethodChain final : public Search {
   }
 
   std::vector<const SearchMethod*> chain_;
-  const Fitness& fitness_;
+  Fitness& fitness_;
   const Config& config_;
   std::uint64_t seed_;
   MPI_Comm attack_;
@@ -152,7 +152,7 @@ const SearchMethod& largest_stage(const std::vector<const SearchMethod*>& chain,
   });
 }
 
-std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, const Fitness& fitness,
+std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, Fitness& fitness,
                                     const Config& config, std::uint64_t seed, MPI_Comm attack) {
   if (chain.size() == 1) return chain.front()->make(fitness, config, seed, attack);
   return std::make_unique<MethodChain>(chain, fitness, config, seed, attack);

@@ -31,10 +31,10 @@ struct SearchMethod {
   // The (integer) option that sets that number, named in the memory check's message (empty: fixed).
   std::string size_option;
   // One attack rank's part of the search (collective over `attack`).
-  std::unique_ptr<Search> (*make)(const Fitness& fitness, const Config& config, std::uint64_t seed, MPI_Comm attack);
+  std::unique_ptr<Search> (*make)(Fitness& fitness, const Config& config, std::uint64_t seed, MPI_Comm attack);
   // The same, starting from `placement` (a later stage of a chain); nullptr: the
   // method computes its answer from the data alone, so it can only come first.
-  std::unique_ptr<Search> (*make_from)(const Fitness& fitness, const Config& config, std::uint64_t seed,
+  std::unique_ptr<Search> (*make_from)(Fitness& fitness, const Config& config, std::uint64_t seed,
                                        MPI_Comm attack, const search::Genome& placement);
   // True when its search comes to rest on one placement (Search::settled), so that
   // another method can follow it in a chain; the GA and annealing never do.
@@ -60,7 +60,7 @@ void check_chain(const std::vector<const SearchMethod*>& chain, const Config& co
 const SearchMethod& largest_stage(const std::vector<const SearchMethod*>& chain, const Config& config);
 // One attack rank's part of the chain (collective over `attack`): the earlier stages
 // run to rest inside start(), the last one is the campaign's search.
-std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, const Fitness& fitness,
+std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, Fitness& fitness,
                                     const Config& config, std::uint64_t seed, MPI_Comm attack);
 
 // The entries, one per file.

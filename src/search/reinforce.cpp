@@ -25,6 +25,7 @@
 #include "core/error.hpp"
 #include "core/ranks.hpp"
 #include "core/rng.hpp"
+#include "scoring/swap_chain.hpp"
 
 namespace tessera::search {
 
@@ -85,7 +86,7 @@ struct Episode {
 
 class Reinforce final : public Search {
  public:
-  Reinforce(const Fitness& fitness, const RlSettings& settings, std::uint64_t seed, MPI_Comm attack,
+  Reinforce(Fitness& fitness, const RlSettings& settings, std::uint64_t seed, MPI_Comm attack,
             search::Genome start)
       : fitness_(fitness), settings_(settings), seed_(seed), attack_(attack), part_(rank_of(attack)),
         start_(std::move(start)) {
@@ -189,31 +190,31 @@ class Reinforce final : public Search {
   Episode run_episode(const search::Genome& from, const torch::Tensor& costs, bool sample, std::mt19937_64& rng) {
     torch::NoGradGuard no_grad;
     Episode episode;
-    auto chain = fitness_.chain(from);
-    const double start = chain.evaluation.fitness[0];
+    scoring::SwapChain chain(fitness_, from);
+    const double start = chain.evaluation().fitness[0];
     const auto N = fitness_.positions();
     for (std::int64_t t = 0; t < settings_.horizon; ++t) {
-      auto deltas = swap_deltas(costs, chain.genome);
+      auto deltas = swap_deltas(costs, chain.genome());
       deltas = deltas / (deltas.std() + 1e-12);  // scale-free features
       const auto block_features = torch::stack({std::get<0>(deltas.min(1)), deltas.mean(1)}, 1);
       const auto k = choose(scores(parameters_, kBlockScorer, settings_.hidden, block_features), sample, rng);
       std::vector<std::int64_t> held(N, 0);
-      for (std::int64_t j = 0; j < fitness_.held(); ++j) held[chain.genome[j]] = 1;
+      for (std::int64_t j = 0; j < fitness_.held(); ++j) held[chain.genome()[j]] = 1;
       const auto position_features =
           torch::stack({deltas[k], torch::tensor(held, torch::kInt64).to(torch::kFloat)}, 1);
       auto own = torch::zeros({N}, torch::kBool);
-      own[chain.genome[k]] = true;
+      own[chain.genome()[k]] = true;
       const auto logits =
           scores(parameters_, kPositionScorer, settings_.hidden, position_features).masked_fill(own, -1e9);
       const auto p = choose(logits, sample, rng);
       std::int32_t j = 0;
-      while (chain.genome[j] != p) ++j;
-      fitness_.try_swap(chain, {static_cast<std::int32_t>(k), j});
-      fitness_.accept(chain);
+      while (chain.genome()[j] != p) ++j;
+      chain.try_swap({static_cast<std::int32_t>(k), j});
+      chain.accept();
       scored_ += 1;
-      if (chain.evaluation.fitness[0] > episode.best_fitness) {
-        episode.best_fitness = chain.evaluation.fitness[0];
-        episode.best = chain.genome;
+      if (chain.evaluation().fitness[0] > episode.best_fitness) {
+        episode.best_fitness = chain.evaluation().fitness[0];
+        episode.best = chain.genome();
       }
       episode.block_features.push_back(block_features);
       episode.position_features.push_back(position_features);
@@ -221,7 +222,7 @@ class Reinforce final : public Search {
       episode.blocks.push_back(k);
       episode.positions.push_back(p);
     }
-    episode.gain = chain.evaluation.fitness[0] - start;
+    episode.gain = chain.evaluation().fitness[0] - start;
     return episode;
   }
 
@@ -261,7 +262,7 @@ class Reinforce final : public Search {
     return make_rng(seed_, "rl-part-" + std::to_string(part_), static_cast<std::uint64_t>(generation));
   }
 
-  const Fitness& fitness_;
+  Fitness& fitness_;
   RlSettings settings_;
   std::uint64_t seed_;
   MPI_Comm attack_;
@@ -300,7 +301,7 @@ void describe_rl(const h5::Group& group, const Config& c) {
   group.set_attr("rl_lr", s.lr);
 }
 
-std::unique_ptr<Search> make_rl(const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
+std::unique_ptr<Search> make_rl(Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
                                 const search::Genome& start) {
   return std::make_unique<Reinforce>(fitness, rl_settings(c), seed, attack, start);
 }
@@ -314,7 +315,7 @@ const SearchMethod rl_method{
     check_rl,
     [](const Config& c) { return 4.0 + c.get<std::int64_t>("rl.rollouts"); },  // members, and a chain per episode
     "rl.rollouts",
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
       return make_rl(fitness, c, seed, attack, {});
     },
     make_rl,

@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "attack/fitness.hpp"
+#include "scoring/fitness.hpp"
 #include "search/operators.hpp"
 
 namespace tessera::search {
 
-// Every search scores its candidates on the adversary's scoring engine (src/attack/fitness.hpp).
-using attack::Fitness;
-using attack::Scores;
+// Every search scores its candidates on the adversary's scoring engine (src/scoring/fitness.hpp).
+using scoring::Fitness;
+using scoring::Scores;
 using attack::Knowledge;
 
 struct GaSettings {
@@ -90,7 +90,7 @@ void check(const SaSettings& settings);
 
 // A non-empty `start` seeds the search with that placement instead of random ones
 // (a chain's later stage).
-std::unique_ptr<Search> make_ga(const Fitness& fitness, const GaSettings& settings, std::uint64_t seed,
+std::unique_ptr<Search> make_ga(Fitness& fitness, const GaSettings& settings, std::uint64_t seed,
                                 MPI_Comm attack, search::Genome start = {});
 // Each row of `rows` centred and scaled to unit norm (a constant row becomes zeros),
 // float64: the product of two such matrices is the Pearson correlation of their rows.
@@ -103,12 +103,12 @@ search::Genome least_cost_placement(const torch::Tensor& costs);
 
 // A search that holds one placement and is finished at once (a method whose answer
 // needs no search: initialisation or statistics matching).
-std::unique_ptr<Search> make_fixed_placement(const Fitness& fitness, search::Genome placement);
+std::unique_ptr<Search> make_fixed_placement(Fitness& fitness, search::Genome placement);
 
 // Linearised assignment (docs/DESIGN.md section 8.1).
-std::unique_ptr<Search> make_linearised_assignment(const Fitness& fitness, double kick, std::uint64_t seed,
+std::unique_ptr<Search> make_linearised_assignment(Fitness& fitness, double kick, std::uint64_t seed,
                                                    MPI_Comm attack, search::Genome start = {});
-std::unique_ptr<Search> make_annealing(const Fitness& fitness, const SaSettings& settings, std::uint64_t seed,
+std::unique_ptr<Search> make_annealing(Fitness& fitness, const SaSettings& settings, std::uint64_t seed,
                                        MPI_Comm attack, search::Genome start = {});
 
 }  // namespace tessera::search

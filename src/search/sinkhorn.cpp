@@ -57,7 +57,7 @@ torch::Tensor log_sinkhorn(torch::Tensor log_alpha, const torch::Tensor& log_row
 
 class GumbelSinkhorn final : public Search {
  public:
-  GumbelSinkhorn(const Fitness& fitness, const SinkhornSettings& settings, std::uint64_t seed, MPI_Comm attack,
+  GumbelSinkhorn(Fitness& fitness, const SinkhornSettings& settings, std::uint64_t seed, MPI_Comm attack,
                  search::Genome start)
       : fitness_(fitness), settings_(settings), seed_(seed), part_(rank_of(attack)), start_(std::move(start)) {
     adam_.lr = settings_.lr;
@@ -170,7 +170,7 @@ class GumbelSinkhorn final : public Search {
   // theta rounded to a placement: the linear assignment of largest total logit.
   search::Genome rounded() const { return least_cost_placement(-theta_); }
 
-  const Fitness& fitness_;
+  Fitness& fitness_;
   SinkhornSettings settings_;
   std::uint64_t seed_;
   int part_;
@@ -226,7 +226,7 @@ void describe_sinkhorn(const h5::Group& group, const Config& c) {
   group.set_attr("sinkhorn_init", s.init);
 }
 
-std::unique_ptr<Search> make_sinkhorn(const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
+std::unique_ptr<Search> make_sinkhorn(Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
                                       const search::Genome& start) {
   return std::make_unique<GumbelSinkhorn>(fitness, sinkhorn_settings(c), seed, attack, start);
 }
@@ -240,7 +240,7 @@ const SearchMethod sinkhorn_method{
     check_sinkhorn,
     [](const Config&) { return 3.0; },  // the best, the current and the next placement (theta is H x N floats more)
     "",
-    [](const Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
+    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
       return make_sinkhorn(fitness, c, seed, attack, {});
     },
     make_sinkhorn,

@@ -48,7 +48,7 @@ const SearchMethod statistics_matching_method{
     [](const Config&) {},
     [](const Config&) { return 1.0; },
     "",
-    [](const Fitness& fitness, const Config&, std::uint64_t, MPI_Comm) {
+    [](Fitness& fitness, const Config&, std::uint64_t, MPI_Comm) {
       return make_fixed_placement(fitness, least_cost_placement(statistics_costs(fitness)));
     },
     nullptr,  // its answer comes from the data alone

@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/stop.hpp"
 #include "core/rng.hpp"
+#include "scoring/column_products.hpp"
 #include "threat/adversary.hpp"
 
 namespace tessera::threat {
@@ -210,56 +211,42 @@ constexpr std::int64_t kSlice = 1000;
 // it warm for the sums, while the product GEMMs stay as fast as with 1000 rows.
 constexpr std::int64_t kPart = 128;
 
-// The block products one (rate, repeat) unit needs. Block b placed at (r, c) adds
-// x_c W_b^T to output rows r: the product depends on the block and the column,
-// not the row. A held block visits only a few places over the unit's nested pair
-// counts (each transposition moves two blocks), so each distinct (block, column)
-// is computed once per part of the eval set, and every point only sums its H
-// cached products.
-// That does fewer block flops than scoring points one by one; grouping by column
-// makes them one GEMM per column (x_c times all blocks ever placed there) instead
-// of many small ones that re-pack x_c.
+// The block products one (rate, repeat) unit needs (scoring::ColumnProducts: the
+// product of a placed block depends on the block and its column, not its row). A
+// held block visits only a few places over the unit's nested pair counts (each
+// transposition moves two blocks), so only the (block, column) pairs visited are
+// registered, each computed once per part of the eval set, and every point only
+// sums its H cached products. That does fewer block flops than scoring points one
+// by one, and one GEMM per column instead of many small ones that re-pack x_c.
 class ProductCache {
  public:
   ProductCache(const Evaluator& evaluator, const blocks::Grid& grid, const std::vector<std::int64_t>& held,
                const std::vector<std::vector<std::int64_t>>& positions)
-      : grid_(grid), weights_(grid.cols), base_(grid.cols + 1, 0), bias_(evaluator.bias_rows(1)) {
+      : grid_(grid), products_of_(grid), bias_(evaluator.bias_rows(1)) {
     TESSERA_ASSERT(bias_.scalar_type() == torch::kFloat, "fill() sums float32 products");
-    std::vector<std::int64_t> offset(held.size() * grid.cols, -1);  // [held index * cols + column]
-    std::vector<std::vector<torch::Tensor>> members(grid.cols);
+    std::vector<std::int64_t> key(held.size() * grid.cols, -1);  // [held index * cols + column]
     for (const auto& position : positions) {
       tiles_.emplace_back();
       for (std::size_t i = 0; i < held.size(); ++i) {
         const auto r = grid.row_of(position[i]), c = grid.col_of(position[i]);
-        auto& at = offset[i * grid.cols + c];
-        if (at < 0) {
-          at = base_[c + 1];  // for now, within the column
-          base_[c + 1] += grid.height(r);
-          members[c].push_back(evaluator.block_weight(held[i]));
-        }
-        tiles_.back().push_back({grid.row_begin(r), c, at, grid.height(r)});
+        auto& at = key[i * grid.cols + c];
+        if (at < 0) at = products_of_.add(c, evaluator.block_weight(held[i]));
+        tiles_.back().push_back({grid.row_begin(r), at, grid.height(r)});
       }
     }
-    for (std::int64_t c = 0; c < grid.cols; ++c) {
-      if (!members[c].empty()) weights_[c] = torch::cat(members[c], 0).t();  // w_c x (sum of heights)
-      base_[c + 1] += base_[c];
-    }
+    products_of_.finish();
     for (auto& tiles : tiles_)
-      for (auto& tile : tiles) tile.offset += base_[tile.column];
+      for (auto& tile : tiles) tile.offset = products_of_.offset(tile.offset);
     // One buffer for all products of a part, kept for the whole unit: an image's
     // products are one contiguous row, and no part pays for fresh pages again.
-    products_ = torch::empty({std::min(kPart, evaluator.images()), base_.back()});
+    products_ = torch::empty({std::min(kPart, evaluator.images()), products_of_.width()});
   }
 
   // The products for the images whose features are `x` (at most kPart rows x in).
   void compute(const torch::Tensor& x) {
     TESSERA_ASSERT(x.size(0) <= products_.size(0));
     auto out = products_.narrow(0, 0, x.size(0));
-    for (std::int64_t c = 0; c < grid_.cols; ++c)
-      if (weights_[c].defined()) {
-        auto part = out.narrow(1, base_[c], base_[c + 1] - base_[c]);
-        torch::mm_out(part, x.narrow(1, grid_.col_begin(c), grid_.width(c)), weights_[c]);
-      }
+    products_of_.compute(x, out);
   }
 
   // Rows [at, at + rows) of ys[j] (contiguous, out wide) = bias + the products
@@ -285,7 +272,7 @@ class ProductCache {
 
  private:
   struct Tile {
-    std::int64_t row_begin, column, offset, height;  // output rows <- products at offset
+    std::int64_t row_begin, offset, height;  // output rows <- products at offset (a key until finished)
   };
   static void add(float* __restrict to, const float* __restrict from, std::int64_t n) {
     if (n == 64) {  // the usual block height: a fixed trip count the compiler unrolls
@@ -295,9 +282,8 @@ class ProductCache {
     }
   }
   const blocks::Grid& grid_;
+  scoring::ColumnProducts products_of_;    // every (block, column) the unit visits
   std::vector<std::vector<Tile>> tiles_;  // per pair count, in held order
-  std::vector<torch::Tensor> weights_;    // per column: its blocks, transposed
-  std::vector<std::int64_t> base_;        // per column: where its products start in a row of products_
   torch::Tensor products_, bias_;
 };
 }  // namespace

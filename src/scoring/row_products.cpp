@@ -1,10 +1,10 @@
-#include "attack/row_products.hpp"
+#include "scoring/row_products.hpp"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 
-namespace tessera::attack {
+namespace tessera::scoring {
 
 std::unique_ptr<RowProducts> RowProducts::make(const models::TargetLayer& layer, const blocks::Grid& grid,
                                                std::int64_t images) {
@@ -66,4 +66,4 @@ void RowProducts::replace(const float* sum, const float* const* before, const fl
   });
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::scoring

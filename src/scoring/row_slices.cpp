@@ -1,4 +1,4 @@
-#include "attack/row_slices.hpp"
+#include "scoring/row_slices.hpp"
 
 #include <ATen/Parallel.h>
 
@@ -6,7 +6,7 @@
 
 #include "core/error.hpp"
 
-namespace tessera::attack {
+namespace tessera::scoring {
 
 RowSlices::RowSlices(const blocks::Grid& grid, const torch::Tensor& tiles, const torch::Tensor& bias)
     : grid_(grid), held_(tiles.size(1)), images_(tiles.size(2)), tile_data_(tiles.data_ptr<float>()),
@@ -156,4 +156,4 @@ void RowSlices::fill(float* pre, std::int64_t first, std::int64_t count, bool re
   });
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::scoring

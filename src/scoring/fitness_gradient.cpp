@@ -1,12 +1,12 @@
 // The differentiable side of the adversary's scoring engine: the loss of a placement
 // as a function of the target layer's weight, and its gradient. The searches that
 // linearise the loss (docs/DESIGN.md section 8) read the gradient block by block.
-#include "attack/fitness.hpp"
+#include "scoring/fitness.hpp"
 
 #include "attack/layer_unknown.hpp"
 #include "core/error.hpp"
 
-namespace tessera::attack {
+namespace tessera::scoring {
 
 torch::Tensor Fitness::weight_from_blocks(const torch::Tensor& blocks) const {
   return blocks.view({grid_.rows, grid_.cols, grid_.bh, grid_.bw}).permute({0, 2, 1, 3}).reshape({grid_.out, grid_.in});
@@ -14,13 +14,13 @@ torch::Tensor Fitness::weight_from_blocks(const torch::Tensor& blocks) const {
 
 torch::Tensor Fitness::weight_of(const search::Genome& genome) const {
   TESSERA_ASSERT(genome.empty() || static_cast<std::int64_t>(genome.size()) == grid_.count());
-  if (genome.empty()) return place_blocks(grid_, knowledge_.held.narrow(0, 0, 0), {});
-  return place_blocks(grid_, knowledge_.held, std::vector<std::int64_t>(genome.begin(), genome.begin() + held_));
+  if (genome.empty()) return attack::place_blocks(grid_, knowledge_.held.narrow(0, 0, 0), {});
+  return attack::place_blocks(grid_, knowledge_.held, std::vector<std::int64_t>(genome.begin(), genome.begin() + held_));
 }
 
 torch::Tensor Fitness::loss_at(const torch::Tensor& weight) const {
   torch::AutoGradMode enabled(true);
-  auto logits = knowledge_.layer.after_layer_differentiable(torch::addmm(bias_, knowledge_.features, weight.t()));
+  auto logits = knowledge_.layer.after_layer(torch::addmm(bias_, knowledge_.features, weight.t()));
   const auto& targets = kind_ == FitnessKind::fidelity ? knowledge_.victim_predictions : knowledge_.labels;
   return torch::nn::functional::cross_entropy(logits, targets);
 }
@@ -38,4 +38,4 @@ torch::Tensor Fitness::placement_costs(const torch::Tensor& gradient) const {
   return torch::mm(knowledge_.held.reshape({held_, bh * bw}), per_position.t()).to(torch::kDouble).contiguous();
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::scoring

@@ -4,7 +4,7 @@
 // the target layer's pre-activation (E x bh) and W2_r the bh columns of W2 it meets.
 // A slice's product depends on the slice alone, so a swap move, which touches at most
 // two row slices, needs two new products (2/R of the GEMM) and a pass that replaces
-// them in the sum (Fitness::Chain). For whole populations the GEMM is cheaper: every
+// them in the sum (SwapChain). For whole populations the GEMM is cheaper: every
 // candidate would still read R products.
 #pragma once
 
@@ -17,7 +17,7 @@
 #include "blocks/grid.hpp"
 #include "models/target_layer.hpp"
 
-namespace tessera::attack {
+namespace tessera::scoring {
 
 class RowProducts {
  public:
@@ -52,4 +52,4 @@ class RowProducts {
   torch::Tensor bias_;                      // (width)
 };
 
-}  // namespace tessera::attack
+}  // namespace tessera::scoring

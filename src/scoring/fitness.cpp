@@ -1,4 +1,4 @@
-#include "attack/fitness.hpp"
+#include "scoring/fitness.hpp"
 
 #include <ATen/Parallel.h>
 
@@ -7,7 +7,7 @@
 #include "core/error.hpp"
 #include "models/metrics.hpp"
 
-namespace tessera::attack {
+namespace tessera::scoring {
 
 FitnessKind parse_fitness(const std::string& name) {
   if (name == "accuracy") return FitnessKind::accuracy;
@@ -27,6 +27,13 @@ Fitness::Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes
   const std::int64_t column_bytes = held_ * images_ * grid_.bh * static_cast<std::int64_t>(sizeof(float));
   chunk_columns_ = std::max<std::int64_t>(1, std::min(grid_.cols, cache_bytes / std::max<std::int64_t>(1, column_bytes)));
   bias_ = knowledge_.layer.bias.contiguous();
+  // Every column multiplies by all held blocks: one matrix, shared, not copied.
+  const auto held_rows = knowledge_.held.view({held_ * grid_.bh, grid_.bw});
+  for (std::int64_t first = 0; first < grid_.cols; first += chunk_columns_) {
+    chunks_.emplace_back(grid_);
+    for (auto c = first; c < std::min(grid_.cols, first + chunk_columns_); ++c) chunks_.back().add(c, held_rows);
+    chunks_.back().finish();
+  }
   if (chunk_columns_ == grid_.cols) {
     tiles_ = tiles(0, grid_.cols);
     row_slices_ = std::make_unique<RowSlices>(grid_, tiles_, bias_);
@@ -37,12 +44,12 @@ Fitness::Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes
 torch::Tensor Fitness::tiles(std::int64_t first, std::int64_t last) const {
   if (tiles_.defined()) return tiles_.narrow(0, first, last - first);
   torch::NoGradGuard no_grad;
-  const auto n = last - first, E = images_, H = held_, bh = grid_.bh, bw = grid_.bw;
-  // One GEMM for the chunk: (n*E, bw) x (bw, H*bh), then (n, H, E, bh) so that a
-  // block's tile in a column is one contiguous E x bh run.
-  auto x = knowledge_.features.narrow(1, first * bw, n * bw).reshape({E, n, bw}).permute({1, 0, 2}).reshape({n * E, bw});
-  auto products = torch::mm(x, knowledge_.held.reshape({H * bh, bw}).t());
-  return products.reshape({n, E, H, bh}).permute({0, 2, 1, 3}).contiguous();
+  TESSERA_ASSERT(first % chunk_columns_ == 0 && last == std::min(grid_.cols, first + chunk_columns_));
+  const auto& chunk = chunks_[first / chunk_columns_];
+  auto image_major = torch::empty({images_, chunk.width()});
+  chunk.compute(knowledge_.features, image_major);
+  // (E, n, H, bh) -> (n, H, E, bh): a block's tile in a column is one contiguous E x bh run.
+  return image_major.view({images_, last - first, held_, grid_.bh}).permute({1, 2, 0, 3}).contiguous();
 }
 
 torch::Tensor Fitness::tile(std::int64_t column, std::int64_t block) const {
@@ -87,7 +94,7 @@ void Fitness::add_tiles(float* pre, const std::vector<search::Genome>& populatio
   });
 }
 
-torch::Tensor Fitness::build(const std::vector<search::Genome>& population) const {
+torch::Tensor Fitness::build(const std::vector<search::Genome>& population) {
   torch::NoGradGuard no_grad;
   const std::int64_t P = population.size(), E = images_, out = grid_.out;
   for (const auto& genome : population) TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
@@ -102,7 +109,7 @@ torch::Tensor Fitness::build(const std::vector<search::Genome>& population) cons
   return row_slices_->build(population);
 }
 
-Scores Fitness::evaluate(const std::vector<search::Genome>& population) const {
+Scores Fitness::evaluate(const std::vector<search::Genome>& population) {
   torch::NoGradGuard no_grad;
   const std::int64_t P = population.size(), E = images_, out = grid_.out;
   if (!cached() && P * grid_.rows < held_) {
@@ -130,84 +137,20 @@ Scores Fitness::evaluate(const std::vector<search::Genome>& population) const {
   return score_logits(logits.size() == 1 ? logits.front() : torch::cat(logits), P);
 }
 
-Fitness::Chain Fitness::chain(const search::Genome& genome) const {
-  torch::NoGradGuard no_grad;
-  TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
-  Chain chain;
-  chain.genome = genome;
-  if (!products_) {
-    chain.pre = pre_activation(genome);
-    chain.evaluation = score(chain.pre, 1);
-    return chain;
-  }
-  const std::int64_t R = grid_.rows, F = products_->floats();
-  chain.products = torch::empty({R, F});
-  float* z = chain.products.data_ptr<float>();
-  at::parallel_for(0, R, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t r = begin; r < end; ++r) row_product(genome, r, z + r * F);
-  });
-  std::vector<const float*> pointers(R);
-  for (std::int64_t r = 0; r < R; ++r) pointers[r] = z + r * F;
-  chain.sum = torch::empty({images_, products_->width()});
-  products_->sum(pointers.data(), chain.sum.data_ptr<float>());
-  chain.evaluation = score_sum(chain.sum);
-  return chain;
-}
-
 void Fitness::row_product(const search::Genome& genome, std::int64_t row, float* z) const {
   std::vector<float> slice(images_ * grid_.bh);
   row_slices_->slice_of(genome, row, slice.data());
   products_->product(slice.data(), row, z);
 }
 
-Scores Fitness::score_sum(const torch::Tensor& sum) const {
+Scores Fitness::score_sum(const torch::Tensor& sum) {
   // Not in place: the chain keeps the sum.
   return score_logits(knowledge_.layer.after_layer(sum, /*overwrite_input=*/false, products_->next_step()), 1);
 }
 
-const Scores& Fitness::try_swap(Chain& chain, search::SwapMove move) const {
-  torch::NoGradGuard no_grad;
-  chain.moved = chain.genome;
-  search::apply_swap(chain.moved, move);
-  if (!products_) {
-    chain.moved_pre = chain.pre.clone();
-    apply_swap(chain.moved_pre, chain.genome, move);
-    chain.moved_evaluation = score(chain.moved_pre, 1);
-    return chain.moved_evaluation;
-  }
-  const std::int64_t C = grid_.cols, F = products_->floats();
-  chain.rows = {chain.genome[move.i] / C};
-  if (chain.genome[move.j] / C != chain.rows[0]) chain.rows.push_back(chain.genome[move.j] / C);
-  const auto n = static_cast<std::int64_t>(chain.rows.size());
-  chain.moved_products = torch::empty({n, F});
-  std::vector<const float*> before(n), now(n);
-  for (std::int64_t t = 0; t < n; ++t) {
-    float* z = chain.moved_products.data_ptr<float>() + t * F;
-    row_product(chain.moved, chain.rows[t], z);
-    before[t] = chain.products.data_ptr<float>() + chain.rows[t] * F;
-    now[t] = z;
-  }
-  chain.moved_sum = torch::empty_like(chain.sum);
-  products_->replace(chain.sum.data_ptr<float>(), before.data(), now.data(), n, chain.moved_sum.data_ptr<float>());
-  chain.moved_evaluation = score_sum(chain.moved_sum);
-  return chain.moved_evaluation;
-}
-
-void Fitness::accept(Chain& chain) const {
-  chain.genome = std::move(chain.moved);
-  chain.evaluation = chain.moved_evaluation;
-  if (!products_) {
-    chain.pre = std::move(chain.moved_pre);
-    return;
-  }
-  chain.sum = std::move(chain.moved_sum);
-  for (std::size_t t = 0; t < chain.rows.size(); ++t)
-    chain.products[chain.rows[t]].copy_(chain.moved_products[static_cast<std::int64_t>(t)]);
-}
-
 // Uncached, one candidate's dense product is H/R times cheaper than its tiles (the
 // annealing rebuilds its chain from here every generation).
-torch::Tensor Fitness::pre_activation(const search::Genome& genome) const {
+torch::Tensor Fitness::pre_activation(const search::Genome& genome) {
   return cached() || held_ <= grid_.rows ? build({genome})[0] : dense_pre_activation(genome);
 }
 
@@ -229,12 +172,12 @@ void Fitness::apply_swap(torch::Tensor& pre, const search::Genome& before, searc
   shift(move.j, pj, pi);
 }
 
-Scores Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool overwrite) const {
+Scores Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool overwrite) {
   torch::NoGradGuard no_grad;
   return score_logits(knowledge_.layer.after_layer(pre, overwrite), candidates);
 }
 
-Scores Fitness::score_logits(const torch::Tensor& logits, std::int64_t candidates) const {
+Scores Fitness::score_logits(const torch::Tensor& logits, std::int64_t candidates) {
   const auto E = static_cast<double>(images_);
   evaluations_ += candidates;
   const auto t = models::tally(logits, knowledge_.labels, knowledge_.victim_predictions, candidates,
@@ -251,4 +194,4 @@ Scores Fitness::score_logits(const torch::Tensor& logits, std::int64_t candidate
   return result;
 }
 
-}  // namespace tessera::attack
+}  // namespace tessera::scoring

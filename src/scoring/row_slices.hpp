@@ -18,7 +18,7 @@
 #include "blocks/grid.hpp"
 #include "search/operators.hpp"
 
-namespace tessera::attack {
+namespace tessera::scoring {
 
 class RowSlices {
  public:
@@ -74,4 +74,4 @@ class RowSlices {
   std::vector<bool> first_user_;
 };
 
-}  // namespace tessera::attack
+}  // namespace tessera::scoring

@@ -1,0 +1,34 @@
+// What the adversary has when it searches for block positions (docs/DESIGN.md
+// section 4): the rest of the model, its own eval images and the service's answers on
+// them, and the blocks its devices hold.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "blocks/grid.hpp"
+#include "models/target_layer.hpp"
+
+namespace tessera::attack {
+
+// The rest of the model (the steps after the target layer and the layer's bias,
+// never its weight), its eval images' features and labels, the service's answers on
+// them, and the hijacked blocks, in the order they arrived.
+struct Knowledge {
+  blocks::Grid grid;               // blocks of one shape: every held block fits every position
+  models::TargetLayer layer;       // `weight` left undefined
+  torch::Tensor features;          // (E, in)
+  torch::Tensor labels;            // (E) int64
+  torch::Tensor victim_predictions;  // (E) int64: the service's top-1 answers
+  torch::Tensor held;              // (H, bh, bw)
+  // The architecture and every other trained weight matrix (name -> tensor, the
+  // state_dict's names), for the searches that compare with regenerated initial
+  // weights; `target_parameter` is the target weight's name ("classifier.0.weight").
+  std::string arch, target_parameter;
+  std::vector<std::pair<std::string, torch::Tensor>> known_parameters;
+};
+
+}  // namespace tessera::attack
