@@ -28,6 +28,8 @@ tessera_test_binary(test_search_ops SOURCES test_search_ops.cpp)
 tessera_add_test(search_ops test_search_ops 1 LABELS quick)
 tessera_test_binary(test_assignment SOURCES test_assignment.cpp)
 tessera_add_test(assignment test_assignment 1 LABELS quick)
+tessera_test_binary(test_streams SOURCES test_streams.cpp)
+tessera_add_test(streams test_streams 1 LABELS quick)
 tessera_test_binary(test_rng SOURCES test_rng.cpp)
 tessera_add_test(rng test_rng 1 LABELS quick)
 tessera_add_script_test(cli_bad_input bad_input.sh)
@@ -47,6 +49,7 @@ tessera_add_script_test(cli_slurm slurm.sh)
 tessera_add_script_test(cli_attack attack.sh)
 tessera_add_script_test(cli_attack_resume attack_resume.sh)
 tessera_add_script_test(cli_attack_layers attack_layers.sh)
+tessera_add_script_test(cli_streams streams.sh)
 # --- end core
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 60 s each, in their own clang

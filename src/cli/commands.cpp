@@ -17,6 +17,7 @@ const std::vector<Command>& commands() {
       bench_assignment_command,
       attack_command,
       threshold_command,
+      streams_analyze_command,
   };
   return table;
 }

@@ -21,6 +21,7 @@
 
 #include "models/registry.hpp"
 #include "blocks/targets.hpp"
+#include "trace/events.hpp"
 
 namespace tessera::h5 {
 class Group;
@@ -28,12 +29,9 @@ class Group;
 
 namespace tessera::service {
 
-enum Phase : std::int32_t { kForward = 0, kBackward = 1 };
-
-struct TraceEvents {
-  std::vector<std::int64_t> step, phase, seq, src, dst, bytes;
-  std::size_t size() const { return src.size(); }
-};
+using trace::kBackward;
+using trace::kForward;
+using trace::TraceEvents;
 
 class LogicalDevices {
  public:

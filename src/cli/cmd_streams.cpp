@@ -1,0 +1,146 @@
+// tessera streams analyze: the eavesdropper of the paper's section VI (docs/DESIGN.md
+// section 9). Reads a stream trace (any file in the /trace schema), divides the
+// devices of one step and phase into the groups it takes for layers (Algorithm 1 on
+// the ordered view, or Algorithm 2), and scores the division against the truth when
+// the file has it; the division itself never reads the truth. Writes
+// <run.out>/streams.h5 with /streams/<run>.
+#include <filesystem>
+#include <numeric>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "io/output_file.hpp"
+#include "streams/view.hpp"
+#include "trace/reader.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  options.add_options()
+    ("streams.trace", po::value<std::string>()->default_value(""),
+     "HDF5 file with a /trace group (written by 'tessera serve', or by anything in its schema)")
+    ("streams.method", po::value<std::string>()->default_value("sequential"),
+     "sequential (Algorithm 1: vertex connectivity, devices in minimum vertex cuts as pivots; needs the "
+     "ordered view) or flattened (Algorithm 2: reachable counts seen fewer than --streams.th times as pivots)")
+    ("streams.view", po::value<std::string>()->default_value("ordered"),
+     "what the eavesdropper sees: ordered (sender, receiver, bytes and the order of the streams), "
+     "flat (no order), edges (sender and receiver only)")
+    ("streams.th", po::value<std::int64_t>()->default_value(2),
+     "flattened: a reachable count seen fewer than this many times marks pivots (the paper's th)")
+    ("streams.phase", po::value<std::string>()->default_value("forward"), "forward or backward")
+    ("streams.step", po::value<std::int64_t>()->default_value(0), "which traced step")
+    ("streams.run", po::value<std::string>()->default_value(""),
+     "name of the /streams/<run> group (empty = <method>-<view>)")
+    ("run.out", po::value<std::string>()->default_value("runs/streams"), "output folder (created if missing)")
+    ("run.seed", po::value<std::uint64_t>()->default_value(1), "unused here (the analysis is deterministic)")
+    ("run.threads", po::value<int>()->default_value(0), "unused here (one thread)");
+}
+
+struct Settings {
+  std::string trace, method, run;
+  streams::View view = streams::View::ordered;
+  std::int64_t th = 2, phase = 0, step = 0;
+};
+
+Settings settings_of(const Config& config) {
+  Settings s;
+  s.trace = config.get<std::string>("streams.trace");
+  TESSERA_REQUIRE(!s.trace.empty(), "--streams.trace: give the trace file (e.g. runs/serve/serve.h5)");
+  TESSERA_REQUIRE(std::filesystem::is_regular_file(s.trace), "--streams.trace: '", s.trace, "' is not a file");
+  s.method = config.get<std::string>("streams.method");
+  TESSERA_REQUIRE(s.method == "sequential" || s.method == "flattened", "--streams.method: '", s.method,
+                  "' is not one of sequential, flattened");
+  s.view = streams::parse_view(config.get<std::string>("streams.view"));
+  TESSERA_REQUIRE(s.method != "sequential" || s.view == streams::View::ordered,
+                  "--streams.method=sequential sorts its pivots by the order of the streams: it needs "
+                  "--streams.view=ordered (flattened works on every view)");
+  s.th = config.get<std::int64_t>("streams.th");
+  TESSERA_REQUIRE(s.th >= 1, "--streams.th: must be >= 1, got ", s.th);
+  const auto phase = config.get<std::string>("streams.phase");
+  TESSERA_REQUIRE(phase == "forward" || phase == "backward", "--streams.phase: '", phase,
+                  "' is not one of forward, backward");
+  s.phase = phase == "forward" ? trace::kForward : trace::kBackward;
+  s.step = config.get<std::int64_t>("streams.step");
+  TESSERA_REQUIRE(s.step >= 0, "--streams.step: must be >= 0, got ", s.step);
+  s.run = config.get<std::string>("streams.run");
+  if (s.run.empty()) s.run = s.method + "-" + streams::view_name(s.view);
+  TESSERA_REQUIRE(s.run.find('/') == std::string::npos, "--streams.run: '", s.run, "' must not contain '/'");
+  return s;
+}
+
+void write_ints(const h5::Group& group, const std::string& name, const std::vector<std::int64_t>& values) {
+  group.create_dataset<std::int64_t>(name, {values.size()}).write(values.data());
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const auto s = agree(world, [&] { return settings_of(config); });
+  const auto folder = output_folder(config, world);
+  const auto file = agree(world, [&] { return trace::read_trace(s.trace, world); });
+  const auto seen = agree(world, [&] { return streams::observe(file, s.step, s.phase, s.view); });
+  log::info("streams: ", seen.streams, " streams (", seen.bytes, " bytes) among ", file.devices,
+            " devices in step ", s.step, " ", s.phase == trace::kForward ? "forward" : "backward", ", view ",
+            streams::view_name(s.view), "; entry ", seen.entry, ", exit ", seen.exit);
+  streams::Division division;
+  std::int64_t connectivity = 0;
+  std::vector<std::int64_t> reachable;
+  agree(world, [&] {
+    if (s.method == "sequential") {
+      auto d = streams::divide_sequential(seen.graph, seen.entry, seen.exit, seen.first_seen);
+      connectivity = d.connectivity;
+      division = std::move(d);
+    } else {
+      auto d = streams::divide_flattened(seen.graph, s.th);
+      reachable = std::move(d.reachable);
+      division = std::move(d);
+    }
+  });
+  const auto path = checked_output_file((std::filesystem::path(folder) / "streams.h5").string(), world);
+  io::OutputFile out(path, world, {"streams analyze", config.ini_text(), config.get<std::uint64_t>("run.seed")});
+  auto group = out.root().require_group("streams").require_group(s.run);
+  group.set_attr("trace", s.trace);
+  group.set_attr("method", s.method);
+  group.set_attr("view", streams::view_name(s.view));
+  group.set_attr("th", s.th);
+  group.set_attr("phase", s.phase);
+  group.set_attr("step", s.step);
+  group.set_attr("devices", file.devices);
+  group.set_attr("entry", seen.entry);
+  group.set_attr("exit", seen.exit);
+  group.set_attr("streams", seen.streams);
+  group.set_attr("bytes", seen.bytes);
+  group.set_attr("groups", division.groups);
+  if (s.method == "sequential") group.set_attr("connectivity", connectivity);
+  write_ints(group, "group", division.group);
+  write_ints(group, "pivots", division.pivots);
+  if (!reachable.empty()) write_ints(group, "reachable", reachable);
+  std::string scored = "no truth in the trace: not scored";
+  if (file.device_layer) {
+    const auto score = streams::score_division(division.group, *file.device_layer);
+    group.set_attr("adjusted_rand_index", score.adjusted_rand_index);
+    group.set_attr("exact_fraction", score.exact_fraction);
+    group.set_attr("groups_found", score.groups_found);
+    group.set_attr("layers", score.layers);
+    write_ints(group, "true_layer", *file.device_layer);
+    scored = "adjusted Rand index " + std::to_string(score.adjusted_rand_index) + ", " +
+             std::to_string(score.exact_fraction) + " of the devices in exactly their layer, " +
+             std::to_string(score.groups_found) + " groups for " + std::to_string(score.layers) + " layers";
+  }
+  out.commit();
+  log::info("streams: ", s.method, ": ", division.groups, " groups, ", division.pivots.size(), " pivots",
+            s.method == "sequential" ? ", vertex connectivity " + std::to_string(connectivity) : std::string(),
+            "; ", scored);
+  log::info("wrote '", path, "' (/streams/", s.run, ")");
+  return 0;
+}
+
+}  // namespace
+
+const Command streams_analyze_command{
+    "streams analyze", "the eavesdropper: divide a stream trace's devices into layers (paper section VI, Algorithms 1 and 2)",
+    add_options, run};
+
+}  // namespace tessera::cli

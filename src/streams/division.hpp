@@ -1,0 +1,71 @@
+// The eavesdropper's division of a device graph into layers (the paper's section VI,
+// docs/DESIGN.md section 9). Vertices are devices, arcs the streams seen between
+// them (direction: sender to receiver; repeats are harmless).
+// - Algorithm 1 (sequential information): the vertex connectivity k between the entry
+//   and the exit (Menger: every vertex split into in -> out of capacity 1, a max-flow),
+//   the vertices that lie in some minimum k-vertex cut (Picard-Queyranne: a saturated
+//   split arc whose ends the residual graph does not connect) as pivots, ordered by
+//   when they are first seen, and the vertices between consecutive pivots as groups.
+// - Algorithm 2 (flattened information): the number of vertices reachable from each
+//   vertex, the counts seen fewer than `th` times as pivots, and the vertices whose
+//   counts lie between consecutive pivot counts as groups. Counted by bitsets over a
+//   topological order of the strongly connected components, a block of components at
+//   a time, so memory stays linear in the graph (10^5 devices fit).
+// Every device gets a group; pivots are groups of their own (in tessera's traces the
+// layers that are not cut into blocks are single devices, and pivots). Vertices that
+// no pivot reaches (Algorithm 1) are group -1.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace tessera::streams {
+
+struct DeviceGraph {
+  std::int64_t vertices = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> arcs;  // (sender, receiver)
+};
+
+struct Division {
+  std::vector<std::int64_t> pivots;  // in the order the algorithm sorts them
+  std::vector<std::int64_t> group;   // per vertex: 0, 1, ... in the order of the flow; -1: none
+  std::int64_t groups = 0;
+};
+
+struct SequentialDivision : Division {
+  // Internally vertex-disjoint entry -> exit paths; -1 when the entry sends to the exit
+  // directly (no set of other vertices separates them).
+  std::int64_t connectivity = 0;
+};
+
+// Errors (one line) for a vertex out of range, or an entry equal to the exit.
+// `first_seen` (per vertex: a time or a sequence number) orders the pivots.
+SequentialDivision divide_sequential(const DeviceGraph& graph, std::int64_t entry, std::int64_t exit,
+                                     const std::vector<double>& first_seen);
+
+struct FlattenedDivision : Division {
+  std::vector<std::int64_t> reachable;  // per vertex: other vertices reachable from it
+};
+
+// Pivots by reachable count, descending (ties by vertex id).
+FlattenedDivision divide_flattened(const DeviceGraph& graph, std::int64_t threshold);
+
+// Per vertex, the number of other vertices a directed path reaches from it.
+std::vector<std::int64_t> reachable_counts(const DeviceGraph& graph);
+
+// Scores of a division against the true layer of every vertex, never seen by the
+// division itself. Group -1 counts as one more group.
+struct DivisionScore {
+  double adjusted_rand_index = 0;
+  // Vertices whose group is exactly their true layer (the same set of devices).
+  double exact_fraction = 0;
+  std::int64_t groups_found = 0, layers = 0;
+};
+DivisionScore score_division(const std::vector<std::int64_t>& group, const std::vector<std::int64_t>& layer);
+
+// The adjusted Rand index of two labellings of the same items (1: identical up to names;
+// about 0: chance). Two single-cluster labellings score 1.
+double adjusted_rand_index(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b);
+
+}  // namespace tessera::streams

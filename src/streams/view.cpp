@@ -1,0 +1,70 @@
+#include "streams/view.hpp"
+
+#include <limits>
+
+#include "core/error.hpp"
+
+namespace tessera::streams {
+
+View parse_view(const std::string& name) {
+  if (name == "ordered") return View::ordered;
+  if (name == "flat") return View::flat;
+  if (name == "edges") return View::edges;
+  throw Error("--streams.view: '" + name + "' is not one of ordered, flat, edges");
+}
+
+const char* view_name(View view) {
+  switch (view) {
+    case View::ordered: return "ordered";
+    case View::flat: return "flat";
+    case View::edges: return "edges";
+  }
+  return "?";
+}
+
+namespace {
+
+// The one device with arcs out and none in (`sources`), or in and none out.
+std::int64_t the_only(const ObservedStreams& seen, bool sources, const std::string& path) {
+  std::vector<std::int64_t> in(seen.graph.vertices, 0), out(seen.graph.vertices, 0);
+  for (const auto& [u, v] : seen.graph.arcs) {
+    ++out[u];
+    ++in[v];
+  }
+  std::vector<std::int64_t> found;
+  for (std::int64_t v = 0; v < seen.graph.vertices; ++v)
+    if (sources ? out[v] > 0 && in[v] == 0 : in[v] > 0 && out[v] == 0) found.push_back(v);
+  TESSERA_REQUIRE(found.size() == 1, "'", path, "': no forward_entry/forward_exit attrs, and ", found.size(),
+                  " devices only ", sources ? "send" : "receive", " (one is needed to find the ",
+                  sources ? "entry" : "exit", ")");
+  return found.front();
+}
+
+}  // namespace
+
+ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::int64_t phase, View view) {
+  const auto& e = file.events;
+  ObservedStreams seen;
+  seen.graph.vertices = file.devices;
+  const double never = std::numeric_limits<double>::max();
+  if (view == View::ordered) seen.first_seen.assign(file.devices, never);
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    if (e.step[i] != step || e.phase[i] != phase) continue;
+    seen.graph.arcs.emplace_back(e.src[i], e.dst[i]);
+    ++seen.streams;
+    seen.bytes += e.bytes[i];
+    if (view != View::ordered) continue;
+    for (auto device : {e.src[i], e.dst[i]})
+      seen.first_seen[device] = std::min(seen.first_seen[device], static_cast<double>(e.seq[i]));
+  }
+  TESSERA_REQUIRE(seen.streams > 0, "'", file.path, "': no streams in step ", step, ", phase ", phase,
+                  " (see --streams.step, --streams.phase)");
+  const bool forward = phase == trace::kForward;
+  seen.entry = forward && file.entry ? *file.entry : !forward && file.exit ? *file.exit : -1;
+  seen.exit = forward && file.exit ? *file.exit : !forward && file.entry ? *file.entry : -1;
+  if (seen.entry < 0) seen.entry = the_only(seen, true, file.path);
+  if (seen.exit < 0) seen.exit = the_only(seen, false, file.path);
+  return seen;
+}
+
+}  // namespace tessera::streams

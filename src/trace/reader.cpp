@@ -1,0 +1,60 @@
+#include "trace/reader.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/h5.hpp"
+
+namespace tessera::trace {
+
+TraceFile read_trace(const std::string& path, MPI_Comm comm) {
+  TraceFile file;
+  file.path = path;
+  auto h5file = h5::File::open(path, comm);
+  const auto root = h5file.root();
+  TESSERA_REQUIRE(root.exists("trace"), "'", path, "' has no /trace group (written by 'tessera serve')");
+  const auto group = root.group("trace");
+  auto& e = file.events;
+  const std::vector<std::pair<const char*, std::vector<std::int64_t>*>> columns{
+      {"step", &e.step}, {"phase", &e.phase}, {"seq", &e.seq}, {"src", &e.src}, {"dst", &e.dst}, {"bytes", &e.bytes}};
+  for (const auto& [name, values] : columns) {
+    TESSERA_REQUIRE(group.exists(name), "'", path, "': /trace/", name, " is missing");
+    const auto dataset = group.dataset(name);
+    TESSERA_REQUIRE(dataset.shape().size() == 1, "'", path, "': /trace/", name, " is not one-dimensional");
+    *values = dataset.read<std::int64_t>();
+    TESSERA_REQUIRE(values->size() == e.step.size(), "'", path, "': /trace/", name, " has ", values->size(),
+                    " entries, /trace/step ", e.step.size());
+  }
+  std::int64_t largest = -1;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    TESSERA_REQUIRE(e.src[i] >= 0 && e.dst[i] >= 0, "'", path, "': event ", i, " names a negative device id");
+    TESSERA_REQUIRE(e.phase[i] == kForward || e.phase[i] == kBackward, "'", path, "': event ", i, " has phase ",
+                    e.phase[i], " (0 forward, 1 backward)");
+    TESSERA_REQUIRE(e.bytes[i] >= 0 && e.step[i] >= 0, "'", path, "': event ", i, " has a negative step or size");
+    largest = std::max({largest, e.src[i], e.dst[i]});
+  }
+  file.devices = group.has_attr("devices") ? group.attr_int("devices") : largest + 1;
+  TESSERA_REQUIRE(largest < file.devices, "'", path, "': a stream names device ", largest, " of ", file.devices,
+                  " (attr devices)");
+  for (const auto& [name, value] : {std::pair{"forward_entry", &file.entry}, std::pair{"forward_exit", &file.exit}})
+    if (group.has_attr(name)) {
+      *value = group.attr_int(name);
+      TESSERA_REQUIRE(**value >= 0 && **value < file.devices, "'", path, "': attr ", name, " = ", **value,
+                      " is not a device of 0..", file.devices - 1);
+    }
+  if (group.has_attr("layer_names")) {
+    std::istringstream names(group.attr_string("layer_names"));
+    for (std::string line; std::getline(names, line);) file.layer_names.push_back(line);
+  }
+  if (group.exists("truth/device_layer")) {
+    auto truth = group.dataset("truth/device_layer").read<std::int64_t>();
+    TESSERA_REQUIRE(static_cast<std::int64_t>(truth.size()) == file.devices, "'", path,
+                    "': /trace/truth/device_layer has ", truth.size(), " entries for ", file.devices, " devices");
+    file.device_layer = std::move(truth);
+  }
+  h5file.close();
+  return file;
+}
+
+}  // namespace tessera::trace

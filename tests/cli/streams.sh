@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# End-to-end tests of `tessera streams analyze` on 2 ranks: on a served vgg-mini's
+# trace both algorithms recover every layer (the layers that are not cut are single
+# devices, so the division is exact by construction), the same run twice writes the
+# same file, a trace written by someone else (no attrs, h5py) is read, and bad input
+# fails cleanly (one line, every rank non-zero, no file).
+#
+# usage: streams.sh TESSERA [MPIEXEC]
+
+source "$(dirname "$0")/harness.sh"
+
+# check_streams FILE RUN KEY=VALUE...: the attrs of /streams/RUN hold at least these values.
+check_streams() {
+  local out
+  out=$("$PYTHON" - "$@" <<'PY' 2>&1
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+g = f["streams/" + sys.argv[2]]
+problems = []
+for item in sys.argv[3:]:
+    key, want = item.split("=")
+    have = g.attrs[key]
+    if isinstance(have, bytes): have = have.decode()
+    ok = abs(float(have) - float(want)) < 1e-9 if want.replace(".", "").replace("-", "").isdigit() else str(have) == want
+    if not ok: problems.append("%s = %s, expected %s" % (key, have, want))
+if len(g["group"]) != int(g.attrs["devices"]): problems.append("group has %d entries" % len(g["group"]))
+print("groups %d, pivots %d, ARI %s" % (g.attrs["groups"], len(g["pivots"]), g.attrs.get("adjusted_rand_index", "-")))
+for p in problems: print("PROBLEM", p)
+sys.exit(1 if problems else 0)
+PY
+  ) || reasons+=("check of $1: $(echo $out)")
+  echo "     $(echo "$out" | tr '\n' ' ')"
+}
+
+# --- a served vgg-mini: classifier.0 in 64x64 blocks on 1568 devices, 1574 devices in all
+make_small_vgg_mini 1024
+new_case
+run_tessera serve --model.checkpoint="$MODEL" --data.test_limit=64 --run.out="$FIXTURES/s"
+expect_all_ranks_succeeded
+TRACE=$FIXTURES/s/serve.h5
+finish_case "served trace"
+
+# Algorithm 1: the chain of single-device layers are the cut vertices (k = 1); all
+# 1568 block devices (row owners included) lie between features.6 and classifier.3.
+new_case
+run_tessera streams analyze --streams.trace="$TRACE" --run.out=out
+expect_all_ranks_succeeded
+check_streams "$case_dir/out/streams.h5" sequential-ordered connectivity=1 groups=7 layers=7 \
+  adjusted_rand_index=1 exact_fraction=1 devices=1574 streams=3140
+cp "$case_dir/out/streams.h5" "$ROOT/first.h5"
+finish_case "sequential division of a served trace"
+
+new_case
+run_tessera streams analyze --streams.trace="$TRACE" --run.out=out
+expect_all_ranks_succeeded
+same=$("$PYTHON" "$SAME_H5" "$ROOT/first.h5" "$case_dir/out/streams.h5" --ignore created_utc 2>&1) ||
+  reasons+=("a second run wrote a different file: $same")
+echo "     $same"
+finish_case "the same run twice, the same file"
+
+# Algorithm 2 on the flat and edges views: the blocks' reachable counts (3, their row
+# owners 2) are seen 1552 and 16 times, every other count once: with th = 2 those are
+# the pivots, and both block counts fall between the same two pivot counts.
+for view in flat edges; do
+  new_case
+  run_tessera streams analyze --streams.trace="$TRACE" --streams.method=flattened --streams.view=$view --run.out=out
+  expect_all_ranks_succeeded
+  check_streams "$case_dir/out/streams.h5" flattened-$view groups=7 adjusted_rand_index=1 exact_fraction=1 th=2
+  finish_case "flattened division, $view view"
+done
+
+# A threshold above every count's frequency: each count is a group, so the row owners
+# are split from the other block devices (8 groups, 7 layers).
+new_case
+run_tessera streams analyze --streams.trace="$TRACE" --streams.method=flattened --streams.view=flat \
+  --streams.th=2000 --streams.run=high --run.out=out
+expect_all_ranks_succeeded
+check_streams "$case_dir/out/streams.h5" high groups=8 layers=7
+finish_case "flattened division, threshold above every frequency"
+
+# --- a trace written by someone else: the schema's columns only (no attrs, no truth).
+# entry 0 -> 1 -> {2, 3, 4} -> 5 -> exit 6; the entry and exit are found as the only
+# device that only sends and the only one that only receives.
+new_case
+"$PYTHON" - "$case_dir/foreign.h5" <<'PY'
+import sys, h5py, numpy as np
+arcs = [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (3, 5), (4, 5), (5, 6)]
+with h5py.File(sys.argv[1], "w") as f:
+    t = f.create_group("trace")
+    n = len(arcs)
+    for name, values in [("step", [0] * n), ("phase", [0] * n), ("seq", range(n)), ("src", [a for a, b in arcs]),
+                         ("dst", [b for a, b in arcs]), ("bytes", [4] * n)]:
+        t.create_dataset(name, data=np.array(list(values), dtype=np.int64))
+PY
+run_tessera streams analyze --streams.trace=foreign.h5 --run.out=out
+expect_all_ranks_succeeded
+check_streams "$case_dir/out/streams.h5" sequential-ordered entry=0 exit=6 connectivity=1 groups=5 devices=7
+finish_case "a trace in the schema written by h5py"
+
+# --- bad input: one line, every rank non-zero, no file
+new_case
+bad_case "no trace given" --streams.trace -- streams analyze --run.out=out
+new_case
+bad_case "a trace file that does not exist" --streams.trace "'nothing.h5'" -- \
+  streams analyze --streams.trace=nothing.h5 --run.out=out
+new_case
+# (input files live with the fixtures: the case folder must stay empty)
+"$PYTHON" -c "import h5py; h5py.File('$FIXTURES/empty.h5', 'w').create_group('other')"
+bad_case "a file without /trace" "empty.h5'" "/trace" -- streams analyze --streams.trace="$FIXTURES/empty.h5" --run.out=out
+new_case
+"$PYTHON" - "$FIXTURES/short.h5" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    for name in ["step", "phase", "seq", "src", "dst"]: f.create_dataset("trace/" + name, data=np.zeros(3, np.int64))
+    f.create_dataset("trace/bytes", data=np.zeros(2, np.int64))
+PY
+bad_case "columns of different lengths" "short.h5'" "/trace/bytes" -- \
+  streams analyze --streams.trace="$FIXTURES/short.h5" --run.out=out
+new_case
+bad_case "Algorithm 1 without the order of the streams" --streams.view=ordered -- \
+  streams analyze --streams.trace="$TRACE" --streams.view=flat --run.out=out
+new_case
+bad_case "an unknown method" --streams.method "'spectral'" -- \
+  streams analyze --streams.trace="$TRACE" --streams.method=spectral --run.out=out
+new_case
+bad_case "an unknown view" --streams.view "'timed'" -- \
+  streams analyze --streams.trace="$TRACE" --streams.view=timed --run.out=out
+new_case
+bad_case "threshold 0" --streams.th -- \
+  streams analyze --streams.trace="$TRACE" --streams.method=flattened --streams.view=flat --streams.th=0 --run.out=out
+new_case
+bad_case "a step that was not traced" --streams.step "no streams" -- \
+  streams analyze --streams.trace="$TRACE" --streams.step=3 --run.out=out
+new_case
+bad_case "an inference trace has no backward phase" "no streams" "phase 1" -- \
+  streams analyze --streams.trace="$TRACE" --streams.phase=backward --run.out=out
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,147 @@
+// The eavesdropper's divisions (src/streams/division.*) on graphs built by hand, and
+// the reachable counts against a breadth-first search on random graphs.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <random>
+
+#include "core/error.hpp"
+#include "streams/division.hpp"
+
+using namespace tessera;
+using streams::DeviceGraph;
+
+namespace {
+
+// A served model as its streams show it: entry (0) -> a (1) -> four block devices
+// (2..5) -> b (6) -> three block devices (7..9) -> exit (10). Layers: 0, 1, 2, 3, 4, 5.
+DeviceGraph layered(std::vector<std::int64_t>* layer) {
+  DeviceGraph g{11, {{0, 1}}};
+  for (std::int64_t v = 2; v <= 5; ++v) g.arcs.insert(g.arcs.end(), {{1, v}, {v, 6}});
+  for (std::int64_t v = 7; v <= 9; ++v) g.arcs.insert(g.arcs.end(), {{6, v}, {v, 10}});
+  *layer = {0, 1, 2, 2, 2, 2, 3, 4, 4, 4, 5};
+  return g;
+}
+
+std::vector<double> in_id_order(std::int64_t n) {
+  std::vector<double> t(n);
+  for (std::int64_t v = 0; v < n; ++v) t[v] = static_cast<double>(v);
+  return t;
+}
+
+std::vector<std::int64_t> reachable_by_search(const DeviceGraph& g) {
+  std::vector<std::vector<std::int64_t>> next(g.vertices);
+  for (const auto& [u, v] : g.arcs) next[u].push_back(v);
+  std::vector<std::int64_t> counts(g.vertices);
+  for (std::int64_t s = 0; s < g.vertices; ++s) {
+    std::vector<bool> seen(g.vertices, false);
+    std::deque<std::int64_t> queue{s};
+    std::int64_t reached = 0;
+    while (!queue.empty()) {
+      const auto u = queue.front();
+      queue.pop_front();
+      for (auto v : next[u])
+        if (!seen[v]) {
+          seen[v] = true;
+          reached += v != s;
+          queue.push_back(v);
+        }
+    }
+    counts[s] = reached;
+  }
+  return counts;
+}
+
+}  // namespace
+
+TEST(Streams, SequentialDivisionFindsTheSingleDeviceLayersAsPivots) {
+  std::vector<std::int64_t> layer;
+  const auto g = layered(&layer);
+  const auto d = streams::divide_sequential(g, 0, 10, in_id_order(11));
+  EXPECT_EQ(d.connectivity, 1);
+  EXPECT_EQ(d.pivots, (std::vector<std::int64_t>{0, 1, 6, 10}));
+  EXPECT_EQ(d.group, layer);
+  const auto score = streams::score_division(d.group, layer);
+  EXPECT_DOUBLE_EQ(score.adjusted_rand_index, 1.0);
+  EXPECT_DOUBLE_EQ(score.exact_fraction, 1.0);
+  EXPECT_EQ(score.groups_found, 6);
+  EXPECT_EQ(score.layers, 6);
+}
+
+TEST(Streams, PivotsAreOrderedByWhenTheyAreFirstSeen) {
+  std::vector<std::int64_t> layer;
+  const auto g = layered(&layer);
+  auto seen = in_id_order(11);
+  seen[6] = 0.5;  // b seen before a: the pivots' order (not the groups' membership) follows
+  const auto d = streams::divide_sequential(g, 0, 10, seen);
+  EXPECT_EQ(d.pivots, (std::vector<std::int64_t>{0, 6, 1, 10}));
+}
+
+TEST(Streams, OnlyVerticesOfSomeMinimumCutArePivots) {
+  // entry -> a -> {b, c} (b -> c too) -> d -> exit, and e off every entry-exit path.
+  const DeviceGraph g{7, {{0, 1}, {1, 2}, {1, 3}, {2, 3}, {2, 4}, {3, 4}, {4, 5}, {6, 4}}};
+  const auto d = streams::divide_sequential(g, 0, 5, in_id_order(7));
+  EXPECT_EQ(d.connectivity, 1);
+  EXPECT_EQ(d.pivots, (std::vector<std::int64_t>{0, 1, 4, 5}));
+  EXPECT_EQ(d.group[2], d.group[3]);
+  EXPECT_EQ(d.group[6], -1);  // no pivot reaches it
+}
+
+TEST(Streams, TwoDisjointPathsHaveConnectivityTwo) {
+  // entry -> a1 -> b1 -> exit and entry -> a2 -> b2 -> exit: every inner vertex lies in a
+  // minimum cut ({a1, a2}, {a1, b2}, ...).
+  const DeviceGraph g{6, {{0, 1}, {1, 2}, {2, 5}, {0, 3}, {3, 4}, {4, 5}}};
+  const auto d = streams::divide_sequential(g, 0, 5, {0, 1, 2, 1, 2, 3});
+  EXPECT_EQ(d.connectivity, 2);
+  EXPECT_EQ(d.pivots, (std::vector<std::int64_t>{0, 1, 3, 2, 4, 5}));
+  // An arc straight from the entry to the exit: no set of other devices separates them.
+  EXPECT_EQ(streams::divide_sequential({2, {{0, 1}}}, 0, 1, {0, 1}).connectivity, -1);
+}
+
+TEST(Streams, FlattenedDivisionWithThresholdTwo) {
+  std::vector<std::int64_t> layer;
+  const auto g = layered(&layer);
+  const auto d = streams::divide_flattened(g, 2);
+  EXPECT_EQ(d.reachable, (std::vector<std::int64_t>{10, 9, 5, 5, 5, 5, 4, 1, 1, 1, 0}));
+  EXPECT_EQ(d.pivots, (std::vector<std::int64_t>{0, 1, 6, 10}));
+  EXPECT_EQ(d.group, layer);
+  // A threshold above every count's frequency: all are pivots, each count its own group.
+  EXPECT_EQ(streams::divide_flattened(g, 5).groups, 6);
+  // Threshold 1: no pivots, one group.
+  EXPECT_EQ(streams::divide_flattened(g, 1).groups, 1);
+  EXPECT_THROW(streams::divide_flattened(g, 0), Error);
+}
+
+TEST(Streams, ReachableCountsMatchASearchWithCyclesAndManyBlocks) {
+  EXPECT_EQ(streams::reachable_counts({4, {{0, 1}, {1, 2}, {2, 1}, {2, 3}}}),
+            (std::vector<std::int64_t>{3, 2, 2, 0}));
+  // More components than one block of bits (4096), a few cycles among them.
+  std::mt19937_64 rng(11);
+  DeviceGraph g{5000, {}};
+  std::uniform_int_distribution<std::int64_t> any(0, g.vertices - 1);
+  for (int i = 0; i < 12000; ++i) {
+    auto u = any(rng), v = any(rng);
+    if (u > v) std::swap(u, v);
+    if (u != v) g.arcs.emplace_back(u, v);
+  }
+  for (int i = 0; i < 20; ++i) g.arcs.emplace_back(any(rng), any(rng));
+  EXPECT_EQ(streams::reachable_counts(g), reachable_by_search(g));
+}
+
+TEST(Streams, AdjustedRandIndex) {
+  EXPECT_DOUBLE_EQ(streams::adjusted_rand_index({0, 0, 1, 1, 2}, {5, 5, 3, 3, 9}), 1.0);
+  EXPECT_DOUBLE_EQ(streams::adjusted_rand_index({0, 0, 1, 1}, {0, 1, 0, 1}), -0.5);
+  // scikit-learn's adjusted_rand_score([0,0,0,1,1,1], [0,0,1,1,2,2]) = 0.24242424...
+  EXPECT_NEAR(streams::adjusted_rand_index({0, 0, 0, 1, 1, 1}, {0, 0, 1, 1, 2, 2}), 8.0 / 33.0, 1e-12);
+}
+
+TEST(Streams, BadGraphsAreRefusedNamingTheProblem) {
+  try {
+    streams::reachable_counts({3, {{0, 3}}});
+    FAIL() << "a stream to device 3 of 3 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("0 -> 3"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(streams::divide_sequential({3, {{0, 1}}}, 1, 1, {0, 0, 0}), Error);
+  EXPECT_THROW(streams::divide_sequential({3, {{0, 1}}}, 0, 2, {0, 0}), Error);
+}
