@@ -48,7 +48,9 @@ expect_all_ranks_succeeded
 check_streams "$case_dir/out/streams.h5" sequential-ordered connectivity=1 groups=7 layers=7 \
   adjusted_rand_index=1 exact_fraction=1 devices=1574 streams=3140
 cp "$case_dir/out/streams.h5" "$ROOT/first.h5"
-finish_case "sequential division of a served trace"
+"$PYTHON" "$(dirname "$0")/../../analysis/plot_streams.py" "$case_dir/out/streams.h5" --out "$case_dir/streams.png" \
+  >/dev/null 2>&1 && [[ -s $case_dir/streams.png ]] || reasons+=("analysis/plot_streams.py drew nothing")
+finish_case "sequential division of a served trace, and its figure"
 
 new_case
 run_tessera streams analyze --streams.trace="$TRACE" --run.out=out

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""The eavesdropper's division from a `tessera streams analyze` file: the device graph
+laid out by recovered group (left to right, in the order of the flow), each device
+coloured by its true layer, pivots as stars; beside it the devices counted per
+(recovered group, true layer). A perfect division is one colour per column and a
+diagonal table."""
+import argparse
+
+import matplotlib
+
+matplotlib.use("Agg")
+import h5py  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tessera_h5 import open_run, text  # noqa: E402
+
+MAX_DRAWN_STREAMS = 20000  # above this the arcs are left out (the points still show the division)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("file", help="HDF5 file written by tessera streams analyze")
+    parser.add_argument("--run", help="the /streams/<run> group (default: the only one)")
+    parser.add_argument("--trace", help="the trace file (default: the path recorded in the run)")
+    parser.add_argument("--out", required=True, help="PNG to write")
+    args = parser.parse_args()
+
+    with open_run(args.file) as f:
+        if "streams" not in f:
+            raise SystemExit(f"{args.file}: no /streams group (not written by tessera streams analyze)")
+        runs = list(f["streams"])
+        if args.run is None and len(runs) != 1:
+            raise SystemExit(f"{args.file}: runs {', '.join(runs)}; choose one with --run")
+        name = args.run or runs[0]
+        if name not in f["streams"]:
+            raise SystemExit(f"{args.file}: no run '{name}' (runs: {', '.join(runs)})")
+        g = f["streams"][name]
+        attrs = {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in g.attrs.items()}
+        group, pivots = g["group"][:], g["pivots"][:]
+        if "true_layer" not in g:
+            raise SystemExit(f"{args.file}: run '{name}' has no true_layer (its trace had no truth)")
+        layer = g["true_layer"][:]
+    trace_path = args.trace or attrs["trace"]
+    with h5py.File(trace_path, "r") as t:
+        keep = (t["trace/step"][:] == attrs["step"]) & (t["trace/phase"][:] == attrs["phase"])
+        src, dst = t["trace/src"][:][keep], t["trace/dst"][:][keep]
+        names = text(t["trace"].attrs["layer_names"]).split("\n") if "layer_names" in t["trace"].attrs else []
+
+    # Each device at (its group, its place among the group's devices sorted by true layer).
+    x = group.astype(float)
+    y = np.zeros(len(group))
+    for gid in np.unique(group):
+        members = np.flatnonzero(group == gid)
+        members = members[np.argsort(layer[members], kind="stable")]
+        y[members] = (np.arange(len(members)) + 0.5) / len(members)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [3, 2]})
+    if len(src) <= MAX_DRAWN_STREAMS:
+        for a, b in zip(src, dst):
+            left.plot([x[a], x[b]], [y[a], y[b]], color="0.8", linewidth=0.3, zorder=1)
+    cmap = plt.get_cmap("tab10")
+    for value in np.unique(layer):
+        on = layer == value
+        label = names[value] if 0 <= value < len(names) else f"layer {value}"
+        left.scatter(x[on], y[on], s=8, color=cmap(int(value) % 10), label=label, zorder=2)
+    left.scatter(x[pivots], y[pivots], s=90, marker="*", facecolor="none", edgecolor="black", label="pivot", zorder=3)
+    left.set_xlabel("recovered group (order of the flow; -1: no pivot reaches it)")
+    left.set_yticks([])
+    left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    groups, layers = np.unique(group), np.unique(layer)
+    table = np.array([[np.sum((group == gv) & (layer == lv)) for lv in layers] for gv in groups])
+    right.imshow(np.log1p(table), cmap="Greys", aspect="auto")
+    for i in range(len(groups)):
+        for j in range(len(layers)):
+            if table[i, j]:
+                right.text(j, i, str(table[i, j]), ha="center", va="center", fontsize=7, color="tab:red")
+    right.set_xticks(range(len(layers)), [str(v) for v in layers])
+    right.set_yticks(range(len(groups)), [str(v) for v in groups])
+    right.set_xlabel("true layer")
+    right.set_ylabel("recovered group")
+    score = f"ARI {attrs['adjusted_rand_index']:.3f}, exact {attrs['exact_fraction']:.3f}" if "adjusted_rand_index" in attrs else ""
+    fig.suptitle(f"{attrs['method']} on the {attrs['view']} view: {attrs['groups']} groups for "
+                 f"{len(layers)} layers, {attrs['devices']} devices; {score}")
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=120)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
