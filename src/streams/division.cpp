@@ -42,7 +42,7 @@ struct Adjacency {
 };
 
 // The s-t vertex connectivity and the vertices in some minimum vertex cut.
-std::pair<std::int64_t, std::vector<std::int64_t>> minimum_cut_vertices(const DeviceGraph& graph,
+std::pair<std::int64_t, std::vector<std::int64_t>> minimum_cut_vertices(const Adjacency& adjacency,
                                                                         std::int64_t entry, std::int64_t exit) {
   using Traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
   using Flow = boost::adjacency_list<
@@ -50,7 +50,7 @@ std::pair<std::int64_t, std::vector<std::int64_t>> minimum_cut_vertices(const De
       boost::property<boost::edge_capacity_t, long,
                       boost::property<boost::edge_residual_capacity_t, long,
                                       boost::property<boost::edge_reverse_t, Traits::edge_descriptor>>>>;
-  const auto n = graph.vertices;
+  const auto n = static_cast<std::int64_t>(adjacency.begin.size()) - 1;
   const long unbounded = static_cast<long>(n) + 1;  // more than any vertex cut
   Flow flow(2 * n);
   auto capacity = boost::get(boost::edge_capacity, flow);
@@ -66,7 +66,6 @@ std::pair<std::int64_t, std::vector<std::int64_t>> minimum_cut_vertices(const De
   };
   // Vertex v is in = 2v, out = 2v + 1: a path through v uses its capacity-1 arc.
   for (std::int64_t v = 0; v < n; ++v) split[v] = add(2 * v, 2 * v + 1, v == entry || v == exit ? unbounded : 1);
-  const Adjacency adjacency(graph);
   for (std::int64_t u = 0; u < n; ++u)
     for (auto i = adjacency.begin[u]; i < adjacency.begin[u + 1]; ++i) add(2 * u + 1, 2 * adjacency.next[i], unbounded);
   const long k = boost::push_relabel_max_flow(flow, 2 * entry, 2 * exit + 1);
@@ -108,7 +107,8 @@ SequentialDivision divide_sequential(const DeviceGraph& graph, std::int64_t entr
   TESSERA_REQUIRE(static_cast<std::int64_t>(first_seen.size()) == n, "device graph: ", first_seen.size(),
                   " first-seen times for ", n, " devices");
   SequentialDivision division;
-  auto [k, cut] = minimum_cut_vertices(graph, entry, exit);
+  const Adjacency adjacency(graph);
+  auto [k, cut] = minimum_cut_vertices(adjacency, entry, exit);
   division.connectivity = k;
   division.pivots = {entry};
   division.pivots.insert(division.pivots.end(), cut.begin(), cut.end());
@@ -116,7 +116,6 @@ SequentialDivision divide_sequential(const DeviceGraph& graph, std::int64_t entr
   std::stable_sort(division.pivots.begin() + 1, division.pivots.end() - 1,
                    [&](auto a, auto b) { return first_seen[a] < first_seen[b]; });
   // Each vertex follows the last pivot (in that order) that reaches it; a pivot is its own group.
-  const Adjacency adjacency(graph);
   const auto P = static_cast<std::int64_t>(division.pivots.size());
   std::vector<bool> pivot(n, false);
   for (auto p : division.pivots) pivot[p] = true;
