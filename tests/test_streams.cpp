@@ -145,3 +145,32 @@ TEST(Streams, BadGraphsAreRefusedNamingTheProblem) {
   EXPECT_THROW(streams::divide_sequential({3, {{0, 1}}}, 1, 1, {0, 0, 0}), Error);
   EXPECT_THROW(streams::divide_sequential({3, {{0, 1}}}, 0, 2, {0, 0}), Error);
 }
+
+// Two adjacent layers cut, as tessera's traces show them: entry 0 -> layer A's block
+// devices 1, 2, 3 (partial sums 1 -> 3, 2 -> 3; 3 owns the row) -> 3 sends its slice
+// to layer B's devices 4, 5, 6 (partials 4 -> 6, 5 -> 6) -> 6 -> exit 7. No single
+// device separates A from B, but every device is one hop further from the input.
+TEST(Streams, DepthDividesAdjacentCutLayersExactly) {
+  DeviceGraph g{8, {{0, 1}, {0, 2}, {0, 3}, {1, 3}, {2, 3}, {3, 4}, {3, 5}, {3, 6}, {4, 6}, {5, 6}, {6, 7}}};
+  const std::vector<std::int64_t> layer{0, 1, 1, 1, 2, 2, 2, 3};
+  const auto forward = streams::divide_by_depth(g, 0, false);
+  EXPECT_EQ(forward.depth, (std::vector<std::int64_t>{0, 1, 1, 1, 2, 2, 2, 3}));
+  EXPECT_EQ(forward.groups, 4);
+  EXPECT_EQ(forward.pivots, (std::vector<std::int64_t>{0, 7}));
+  EXPECT_DOUBLE_EQ(streams::score_division(forward.group, layer).adjusted_rand_index, 1.0);
+  // The backward phase: every stream reversed; depth is counted from the input, against the arcs.
+  DeviceGraph back{8, {}};
+  for (const auto& [u, v] : g.arcs) back.arcs.emplace_back(v, u);
+  EXPECT_EQ(streams::divide_by_depth(back, 0, true).group, forward.group);
+  // Algorithm 2 merges A and B: no count is rare between them.
+  EXPECT_LT(streams::score_division(streams::divide_flattened(g, 2).group, layer).adjusted_rand_index, 1.0);
+  // A cover stream that skips a layer pulls device 5 one hop nearer the input.
+  g.arcs.emplace_back(0, 5);
+  const auto covered = streams::divide_by_depth(g, 0, false);
+  EXPECT_EQ(covered.group[5], covered.group[1]);
+  EXPECT_LT(streams::score_division(covered.group, layer).adjusted_rand_index, 1.0);
+  // A device the origin never reaches has no group.
+  g.vertices = 9;
+  EXPECT_EQ(streams::divide_by_depth(g, 0, false).group[8], -1);
+  EXPECT_THROW(streams::divide_by_depth(g, 9, false), Error);
+}

@@ -7,7 +7,8 @@
 #include <set>
 
 #include "io/h5.hpp"
-#include "service/trace.hpp"
+#include "trace/devices.hpp"
+#include "trace/writer.hpp"
 #include "test_util.hpp"
 
 using namespace tessera;
@@ -19,7 +20,7 @@ struct Graph {
   std::multimap<std::int64_t, std::int64_t> edges;
 };
 
-Graph graph_of(const service::TraceEvents& events, std::int64_t step, std::int64_t phase) {
+Graph graph_of(const trace::TraceEvents& events, std::int64_t step, std::int64_t phase) {
   Graph g;
   for (std::size_t e = 0; e < events.size(); ++e) {
     if (events.step[e] != step || events.phase[e] != phase) continue;
@@ -73,10 +74,10 @@ blocks::Settings small(std::int64_t per_device) {
 TEST(Trace, OneBlockPerDeviceMatchesTheFormula) {
   auto network = models::build("mlp-mixnn", 1);
   auto targets = blocks::plan(*network, small(1), 1);
-  service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
+  trace::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
   const std::int64_t n = 100, rows = 4, cols = 25, batch = 16, steps = 3;
   EXPECT_EQ(devices.count(), 1 + n + 2);  // client, 100 block devices, layers.2, layers.4
-  auto events = devices.events(steps, batch, /*training=*/true);
+  auto events = devices.trace(steps, batch, /*training=*/true, {}, 1).events;
   // Per direction: x_c to the R holders of each column (N), partials to row owners
   // (N - R), row owners to layers.2 (R), layers.2 to layers.4 (1): 2N + 1.
   const std::int64_t per_direction = 2 * n + 1;
@@ -88,8 +89,8 @@ TEST(Trace, OneBlockPerDeviceMatchesTheFormula) {
   EXPECT_EQ(total, steps * 2 * per_image * batch * 4);
 
   for (std::int64_t s = 0; s < steps; ++s) {
-    auto forward = graph_of(events, s, service::kForward);
-    auto backward = graph_of(events, s, service::kBackward);
+    auto forward = graph_of(events, s, trace::kForward);
+    auto backward = graph_of(events, s, trace::kBackward);
     EXPECT_TRUE(acyclic(forward));
     EXPECT_TRUE(acyclic(backward));
     EXPECT_EQ(sources(forward), std::set<std::int64_t>{devices.entry()});
@@ -106,8 +107,8 @@ TEST(Trace, OneBlockPerDeviceMatchesTheFormula) {
 TEST(Trace, SeveralBlocksPerDeviceCountDistinctHolders) {
   auto network = models::build("mlp-mixnn", 1);
   auto targets = blocks::plan(*network, small(4), 1);
-  service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
-  auto events = devices.events(1, 8, /*training=*/false);
+  trace::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
+  auto events = devices.trace(1, 8, /*training=*/false, {}, 1).events;
   // Independent count from the placement: distinct devices per column and per row.
   const auto& grid = targets[0].grid;
   const auto& device_of = targets[0].placement.device_of_block;
@@ -125,7 +126,7 @@ TEST(Trace, SeveralBlocksPerDeviceCountDistinctHolders) {
   }
   EXPECT_EQ(static_cast<std::int64_t>(events.size()), expected);
   EXPECT_EQ(devices.count(), 1 + 25 + 2);
-  EXPECT_TRUE(acyclic(graph_of(events, 0, service::kForward)));
+  EXPECT_TRUE(acyclic(graph_of(events, 0, trace::kForward)));
 }
 
 TEST(Trace, TwoShardedLayersInARowStayAcyclic) {
@@ -134,9 +135,9 @@ TEST(Trace, TwoShardedLayersInARowStayAcyclic) {
   options.bh = options.bw = 128;
   options.layers = {"classifier.0", "classifier.3"};
   auto targets = blocks::plan(*network, options, 1);
-  service::LogicalDevices devices(*network, targets, {1, 28, 28}, 3);
-  auto events = devices.events(1, 4, true);
-  auto forward = graph_of(events, 0, service::kForward);
+  trace::LogicalDevices devices(*network, targets, {1, 28, 28}, 3);
+  auto events = devices.trace(1, 4, true, {}, 1).events;
+  auto forward = graph_of(events, 0, trace::kForward);
   EXPECT_TRUE(acyclic(forward));
   EXPECT_EQ(sources(forward), std::set<std::int64_t>{devices.entry()});
   EXPECT_EQ(sinks(forward), std::set<std::int64_t>{devices.exit()});
@@ -152,11 +153,11 @@ TEST(Trace, WrittenAndReadBack) {
   test::SharedTempFile temp;
   auto network = models::build("mlp-mixnn", 1);
   auto targets = blocks::plan(*network, small(1), 1);
-  service::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
-  auto events = devices.events(2, 16, true);
+  trace::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
+  auto events = devices.trace(2, 16, true, {}, 1).events;
   {
     auto file = h5::File::create(temp.path(), MPI_COMM_WORLD);
-    service::write_trace(devices, events, file.root());
+    trace::write_trace(devices.trace(2, 16, true, {}, 1), file.root());
   }
   auto file = h5::File::open(temp.path(), MPI_COMM_WORLD);
   auto trace = file.root().group("trace");
@@ -166,4 +167,59 @@ TEST(Trace, WrittenAndReadBack) {
   EXPECT_EQ(trace.dataset("truth/device_layer").read<std::int64_t>(), devices.layer_of_device());
   EXPECT_EQ(trace.attr_int("forward_entry"), devices.entry());
   EXPECT_EQ(trace.attr_string("layer_names"), "client\nlayers.0\nlayers.2\nlayers.4");
+}
+
+TEST(Trace, TimesFollowTheDataflow) {
+  auto network = models::build("mlp-mixnn", 1);
+  auto targets = blocks::plan(*network, small(2), 1);
+  trace::LogicalDevices devices(*network, targets, {1, 28, 28}, 7);
+  trace::DeploymentModel exact;
+  exact.jitter = 0;
+  const std::int64_t batch = 16;
+  const auto file = devices.trace(2, batch, true, exact, 5);
+  const auto& e = file.events;
+  ASSERT_TRUE(e.timed());
+  // Without jitter a client message takes exactly latency + bytes / bandwidth, from 0.
+  std::int64_t from_client = 0;
+  for (std::size_t i = 0; i < e.size(); ++i)
+    if (e.step[i] == 0 && e.phase[i] == trace::kForward && e.src[i] == devices.entry()) {
+      ++from_client;
+      EXPECT_EQ(e.t_start[i], 0.0);
+      EXPECT_NEAR(e.t_end[i], exact.latency + static_cast<double>(e.bytes[i]) / exact.bandwidth, 1e-12);
+    }
+  EXPECT_GT(from_client, 1);  // sent in parallel: they overlap in time
+  // seq is the order of t_start within a step and phase; passes follow one another.
+  double previous_end = 0;
+  for (std::int64_t s = 0; s < 2; ++s)
+    for (std::int64_t phase : {trace::kForward, trace::kBackward}) {
+      double begin = 1e300, end = 0, last_start = -1;
+      std::int64_t next_seq = 0;
+      for (std::size_t i = 0; i < e.size(); ++i) {
+        if (e.step[i] != s || e.phase[i] != phase) continue;
+        EXPECT_EQ(e.seq[i], next_seq++);
+        EXPECT_GE(e.t_start[i], last_start);
+        EXPECT_GT(e.t_end[i], e.t_start[i]);
+        last_start = e.t_start[i];
+        begin = std::min(begin, e.t_start[i]);
+        end = std::max(end, e.t_end[i]);
+      }
+      EXPECT_GE(begin, previous_end);
+      previous_end = end;
+    }
+  // The devices that are not cut (layers.2, layers.4) send only after all they receive has arrived.
+  const auto& layer = devices.layer_of_device();
+  for (std::int64_t device = 0; device < devices.count(); ++device) {
+    if (layer[device] < 2) continue;
+    double last_in = 0, first_out = 1e300;
+    for (std::size_t i = 0; i < e.size(); ++i) {
+      if (e.step[i] != 0 || e.phase[i] != trace::kForward) continue;
+      if (e.dst[i] == device) last_in = std::max(last_in, e.t_end[i]);
+      if (e.src[i] == device) first_out = std::min(first_out, e.t_start[i]);
+    }
+    if (first_out < 1e300) EXPECT_GT(first_out, last_in) << "device " << device;
+  }
+  // Same seed, same times; jitter draws from the seed.
+  trace::DeploymentModel jittered;
+  EXPECT_EQ(devices.trace(2, batch, true, jittered, 5).events.t_end, devices.trace(2, batch, true, jittered, 5).events.t_end);
+  EXPECT_NE(devices.trace(2, batch, true, jittered, 5).events.t_end, devices.trace(2, batch, true, jittered, 6).events.t_end);
 }

@@ -4,6 +4,7 @@
 // model; writes the placement and the logical stream trace.
 #include <sys/resource.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "cli/commands.hpp"
@@ -15,7 +16,8 @@
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
 #include "service/runner.hpp"
-#include "service/trace.hpp"
+#include "trace/devices.hpp"
+#include "trace/writer.hpp"
 
 namespace tessera::cli {
 
@@ -33,6 +35,14 @@ void add_options(po::options_description& options) {
     ("serve.check", flag_value(true),
      "compare with the monolithic model (logits in infer mode, weights after training)")
     ("trace.steps", po::value<std::int64_t>()->default_value(1), "steps recorded in /trace (0 = none)")
+    ("trace.device_gflops", po::value<double>()->default_value(10),
+     "the traced deployment: compute rate of every device, GFLOP/s (a message's times in /trace)")
+    ("trace.latency_ms", po::value<double>()->default_value(1), "the traced deployment: latency per message, ms")
+    ("trace.bandwidth_mbit", po::value<double>()->default_value(1000),
+     "the traced deployment: bandwidth of every link, Mbit/s")
+    ("trace.jitter", po::value<double>()->default_value(0.1),
+     "the traced deployment: every compute and transfer time is scaled by a uniform factor in "
+     "[1 - jitter, 1 + jitter] (seeded by run.seed)")
     ("comm.backend", po::value<std::string>()->default_value("auto"),
      "mpi (CPU), nccl (CUDA, one GPU per rank), auto (nccl when built and a GPU is visible)");
 }
@@ -40,6 +50,7 @@ void add_options(po::options_description& options) {
 struct Settings {
   std::string mode;
   std::int64_t batch, trace_steps;
+  trace::DeploymentModel deployment;
   service::TrainSettings train;
   bool check;
 };
@@ -61,6 +72,14 @@ Settings settings_from(const Config& config) {
   TESSERA_REQUIRE(s.batch >= 1, "--serve.batch: must be >= 1, got ", s.batch);
   TESSERA_REQUIRE(s.train.steps >= 1, "--serve.steps: must be >= 1, got ", s.train.steps);
   TESSERA_REQUIRE(s.trace_steps >= 0, "--trace.steps: must be >= 0, got ", s.trace_steps);
+  const double gflops = config.get<double>("trace.device_gflops"), latency_ms = config.get<double>("trace.latency_ms"),
+               mbit = config.get<double>("trace.bandwidth_mbit");
+  TESSERA_REQUIRE(gflops > 0 && std::isfinite(gflops), "--trace.device_gflops: must be > 0, got ", gflops);
+  TESSERA_REQUIRE(latency_ms >= 0 && std::isfinite(latency_ms), "--trace.latency_ms: must be >= 0, got ", latency_ms);
+  TESSERA_REQUIRE(mbit > 0 && std::isfinite(mbit), "--trace.bandwidth_mbit: must be > 0, got ", mbit);
+  s.deployment = {gflops * 1e9, latency_ms * 1e-3, mbit * 1e6 / 8, config.get<double>("trace.jitter")};
+  TESSERA_REQUIRE(s.deployment.jitter >= 0 && s.deployment.jitter < 1, "--trace.jitter: must be in [0, 1), got ",
+                  s.deployment.jitter);
   return s;
 }
 
@@ -81,7 +100,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto& arch = models::architecture(model.info.arch);
   auto comm = comm::make_communicator(config.get<std::string>("comm.backend"), world);
   auto targets = agree(world, [&] { return blocks::plan(*model.network, block_settings(config), comm->size()); });
-  const service::LogicalDevices devices(*model.network, targets, {arch.channels, arch.height, arch.width},
+  const trace::LogicalDevices devices(*model.network, targets, {arch.channels, arch.height, arch.width},
                                         config.get<std::uint64_t>("run.seed"));
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"),
@@ -129,8 +148,9 @@ int run(const Config& config, MPI_Comm world) {
     }
   }
   blocks::write_targets(targets, file.root());
-  service::write_trace(devices, devices.events(settings.trace_steps, settings.batch, settings.mode == "train"),
-                       file.root());
+  trace::write_trace(devices.trace(settings.trace_steps, settings.batch, settings.mode == "train",
+                                   settings.deployment, seed),
+                     file.root());
   // Peak resident memory of the largest rank, after everything (trace included) was built.
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -2,7 +2,8 @@
 // section 9). Reads a stream trace (any file in the /trace schema), divides the
 // devices of one step and phase into the groups it takes for layers (Algorithm 1 on
 // the ordered view, or Algorithm 2), and scores the division against the truth when
-// the file has it; the division itself never reads the truth. Writes
+// the file has it; the division itself never reads the truth. Methods: Algorithm 1
+// (timed or ordered view), Algorithm 2 and the depth eavesdropper (every view). Writes
 // <run.out>/streams.h5 with /streams/<run>.
 #include <filesystem>
 #include <numeric>
@@ -25,10 +26,11 @@ void add_options(po::options_description& options) {
      "HDF5 file with a /trace group (written by 'tessera serve', or by anything in its schema)")
     ("streams.method", po::value<std::string>()->default_value("sequential"),
      "sequential (Algorithm 1: vertex connectivity, devices in minimum vertex cuts as pivots; needs the "
-     "ordered view) or flattened (Algorithm 2: reachable counts seen fewer than --streams.th times as pivots)")
+     "timed or ordered view), flattened (Algorithm 2: reachable counts seen fewer than --streams.th times as "
+     "pivots) or depth (hops from the input: one group per depth; every view)")
     ("streams.view", po::value<std::string>()->default_value("ordered"),
-     "what the eavesdropper sees: ordered (sender, receiver, bytes and the order of the streams), "
-     "flat (no order), edges (sender and receiver only)")
+     "what the eavesdropper sees: timed (sender, receiver, bytes, start and end times), ordered (the order "
+     "of the streams, no times), flat (no order), edges (sender and receiver only)")
     ("streams.th", po::value<std::int64_t>()->default_value(2),
      "flattened: a reachable count seen fewer than this many times marks pivots (the paper's th)")
     ("streams.phase", po::value<std::string>()->default_value("forward"), "forward or backward")
@@ -52,12 +54,12 @@ Settings settings_of(const Config& config) {
   TESSERA_REQUIRE(!s.trace.empty(), "--streams.trace: give the trace file (e.g. runs/serve/serve.h5)");
   TESSERA_REQUIRE(std::filesystem::is_regular_file(s.trace), "--streams.trace: '", s.trace, "' is not a file");
   s.method = config.get<std::string>("streams.method");
-  TESSERA_REQUIRE(s.method == "sequential" || s.method == "flattened", "--streams.method: '", s.method,
-                  "' is not one of sequential, flattened");
+  TESSERA_REQUIRE(s.method == "sequential" || s.method == "flattened" || s.method == "depth", "--streams.method: '",
+                  s.method, "' is not one of sequential, flattened, depth");
   s.view = streams::parse_view(config.get<std::string>("streams.view"));
-  TESSERA_REQUIRE(s.method != "sequential" || s.view == streams::View::ordered,
+  TESSERA_REQUIRE(s.method != "sequential" || streams::has_order(s.view),
                   "--streams.method=sequential sorts its pivots by the order of the streams: it needs "
-                  "--streams.view=ordered (flattened works on every view)");
+                  "--streams.view=timed or ordered (flattened and depth work on every view)");
   s.th = config.get<std::int64_t>("streams.th");
   TESSERA_REQUIRE(s.th >= 1, "--streams.th: must be >= 1, got ", s.th);
   const auto phase = config.get<std::string>("streams.phase");
@@ -92,6 +94,10 @@ int run(const Config& config, MPI_Comm world) {
       auto d = streams::divide_sequential(seen.graph, seen.entry, seen.exit, seen.first_seen);
       connectivity = d.connectivity;
       division = std::move(d);
+    } else if (s.method == "depth") {
+      // Hops from the model's input: the forward entry, which a backward phase reaches last.
+      const bool forward = s.phase == trace::kForward;
+      division = streams::divide_by_depth(seen.graph, forward ? seen.entry : seen.exit, !forward);
     } else {
       auto d = streams::divide_flattened(seen.graph, s.th);
       reachable = std::move(d.reachable);

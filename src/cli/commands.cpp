@@ -15,6 +15,7 @@ const std::vector<Command>& commands() {
       bench_fitness_command,
       bench_sinkhorn_command,
       bench_assignment_command,
+      bench_streams_command,
       attack_command,
       threshold_command,
       streams_analyze_command,

@@ -35,6 +35,7 @@ extern const Command attack_command;
 extern const Command bench_fitness_command;
 extern const Command bench_sinkhorn_command;
 extern const Command bench_assignment_command;
+extern const Command bench_streams_command;
 extern const Command streams_analyze_command;
 
 }  // namespace tessera::cli

@@ -11,6 +11,13 @@
 //   counts lie between consecutive pivot counts as groups. Counted by bitsets over a
 //   topological order of the strongly connected components, a block of components at
 //   a time, so memory stays linear in the graph (10^5 devices fit).
+// - The depth eavesdropper (tessera's own, stronger on tessera's traces): the number
+//   of hops from the model's input along the direction data flows forward, by
+//   breadth-first search; the devices at one depth are one group. It needs neither
+//   order nor sizes, so it works on every view. Every device of a layer receives its
+//   input straight from the layer before, and streams inside a layer never shorten a
+//   path, so an unobfuscated trace is divided exactly; cover streams that skip
+//   layers are what defeat it.
 // Every device gets a group; pivots are groups of their own (in tessera's traces the
 // layers that are not cut into blocks are single devices, and pivots). Vertices that
 // no pivot reaches (Algorithm 1) are group -1.
@@ -53,6 +60,15 @@ FlattenedDivision divide_flattened(const DeviceGraph& graph, std::int64_t thresh
 
 // Per vertex, the number of other vertices a directed path reaches from it.
 std::vector<std::int64_t> reachable_counts(const DeviceGraph& graph);
+
+struct DepthDivision : Division {
+  std::vector<std::int64_t> depth;  // per vertex: hops from the origin; -1: not reached
+};
+
+// Hops from `origin` along the arcs (`against_arcs`: along the arcs reversed, for a
+// backward phase, whose data flows against the forward direction). Groups in order of
+// depth; pivots are the vertices alone at their depth.
+DepthDivision divide_by_depth(const DeviceGraph& graph, std::int64_t origin, bool against_arcs);
 
 // Scores of a division against the true layer of every vertex, never seen by the
 // division itself. Group -1 counts as one more group.

@@ -7,20 +7,24 @@
 namespace tessera::streams {
 
 View parse_view(const std::string& name) {
+  if (name == "timed") return View::timed;
   if (name == "ordered") return View::ordered;
   if (name == "flat") return View::flat;
   if (name == "edges") return View::edges;
-  throw Error("--streams.view: '" + name + "' is not one of ordered, flat, edges");
+  throw Error("--streams.view: '" + name + "' is not one of timed, ordered, flat, edges");
 }
 
 const char* view_name(View view) {
   switch (view) {
+    case View::timed: return "timed";
     case View::ordered: return "ordered";
     case View::flat: return "flat";
     case View::edges: return "edges";
   }
   return "?";
 }
+
+bool has_order(View view) { return view == View::timed || view == View::ordered; }
 
 namespace {
 
@@ -40,6 +44,34 @@ std::int64_t the_only(const ObservedStreams& seen, bool sources, const std::stri
   return found.front();
 }
 
+// A device on a directed cycle (ignoring a device's streams to itself), or -1 when
+// the graph is acyclic: what Kahn's algorithm cannot order.
+std::int64_t on_a_cycle(const DeviceGraph& graph) {
+  std::vector<std::int64_t> in(graph.vertices, 0), begin(graph.vertices + 1, 0), next;
+  for (const auto& [u, v] : graph.arcs)
+    if (u != v) ++begin[u + 1];
+  for (std::int64_t v = 0; v < graph.vertices; ++v) begin[v + 1] += begin[v];
+  next.resize(begin.back());
+  auto fill = begin;
+  for (const auto& [u, v] : graph.arcs)
+    if (u != v) {
+      next[fill[u]++] = v;
+      ++in[v];
+    }
+  std::vector<std::int64_t> ready;
+  for (std::int64_t v = 0; v < graph.vertices; ++v)
+    if (in[v] == 0) ready.push_back(v);
+  while (!ready.empty()) {
+    const auto u = ready.back();
+    ready.pop_back();
+    for (auto i = begin[u]; i < begin[u + 1]; ++i)
+      if (--in[next[i]] == 0) ready.push_back(next[i]);
+  }
+  for (std::int64_t v = 0; v < graph.vertices; ++v)
+    if (in[v] > 0) return v;
+  return -1;
+}
+
 }  // namespace
 
 ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::int64_t phase, View view) {
@@ -47,18 +79,23 @@ ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::in
   ObservedStreams seen;
   seen.graph.vertices = file.devices;
   const double never = std::numeric_limits<double>::max();
-  if (view == View::ordered) seen.first_seen.assign(file.devices, never);
+  TESSERA_REQUIRE(view != View::timed || e.timed(), "'", file.path,
+                  "' has no /trace/t_start and t_end: --streams.view=timed needs them (ordered uses seq)");
+  if (has_order(view)) seen.first_seen.assign(file.devices, never);
   for (std::size_t i = 0; i < e.size(); ++i) {
     if (e.step[i] != step || e.phase[i] != phase) continue;
     seen.graph.arcs.emplace_back(e.src[i], e.dst[i]);
     ++seen.streams;
     seen.bytes += e.bytes[i];
-    if (view != View::ordered) continue;
-    for (auto device : {e.src[i], e.dst[i]})
-      seen.first_seen[device] = std::min(seen.first_seen[device], static_cast<double>(e.seq[i]));
+    if (!has_order(view)) continue;
+    const double when = view == View::timed ? e.t_start[i] : static_cast<double>(e.seq[i]);
+    for (auto device : {e.src[i], e.dst[i]}) seen.first_seen[device] = std::min(seen.first_seen[device], when);
   }
   TESSERA_REQUIRE(seen.streams > 0, "'", file.path, "': no streams in step ", step, ", phase ", phase,
                   " (see --streams.step, --streams.phase)");
+  const auto cyclic = on_a_cycle(seen.graph);
+  TESSERA_REQUIRE(cyclic < 0, "'", file.path, "': the streams of step ", step, ", phase ", phase,
+                  " form a cycle (device ", cyclic, " lies on it or after it); a pass's data flows one way");
   const bool forward = phase == trace::kForward;
   seen.entry = forward && file.entry ? *file.entry : !forward && file.exit ? *file.exit : -1;
   seen.exit = forward && file.exit ? *file.exit : !forward && file.entry ? *file.entry : -1;

@@ -1,8 +1,9 @@
 // What an eavesdropper sees of one step and phase of a stream trace, at a level of
-// detail (--streams.view): `ordered` (sender, receiver, bytes and the order of the
-// streams), `flat` (sender, receiver, bytes: the paper's flattened information) or
-// `edges` (sender and receiver only). Divisions read the device graph; only the
-// ordered view has the order that Algorithm 1 sorts its pivots by.
+// detail (--streams.view): `timed` (sender, receiver, bytes and when each stream
+// starts and ends), `ordered` (the same with the order of the streams only), `flat`
+// (sender, receiver, bytes: the paper's flattened information) or `edges` (sender
+// and receiver only). Divisions read the device graph; the timed and ordered views
+// have the order that Algorithm 1 sorts its pivots by.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +15,16 @@
 
 namespace tessera::streams {
 
-enum class View { ordered, flat, edges };
+enum class View { timed, ordered, flat, edges };
+bool has_order(View view);  // timed or ordered
 View parse_view(const std::string& name);  // error naming --streams.view
 const char* view_name(View view);
 
 struct ObservedStreams {
   DeviceGraph graph;
-  // Per device: the position (seq) of the first stream it sends or receives; devices
-  // that neither send nor receive come last. Only in the ordered view.
+  // Per device: when (t_start) or at which position (seq) the first stream it sends or
+  // receives starts; devices that neither send nor receive come last. Only in the
+  // timed and ordered views.
   std::vector<double> first_seen;
   std::int64_t entry = -1, exit = -1;  // where the phase's data enters and leaves
   std::int64_t streams = 0, bytes = 0;
@@ -30,7 +33,8 @@ struct ObservedStreams {
 // The streams of `step` and `phase` (0 forward, 1 backward). The forward entry and
 // exit are the trace's attrs when it has them, else the one device that only sends
 // and the one that only receives (backward: the other way round); an error names the
-// file when there is no such single device, or no stream in that step and phase.
+// file when there is no such single device, no stream in that step and phase, a
+// cycle among the streams, or no times for the timed view.
 ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::int64_t phase, View view);
 
 }  // namespace tessera::streams

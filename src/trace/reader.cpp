@@ -1,6 +1,7 @@
 #include "trace/reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -26,6 +27,21 @@ TraceFile read_trace(const std::string& path, MPI_Comm comm) {
     TESSERA_REQUIRE(values->size() == e.step.size(), "'", path, "': /trace/", name, " has ", values->size(),
                     " entries, /trace/step ", e.step.size());
   }
+  TESSERA_REQUIRE(group.exists("t_start") == group.exists("t_end"), "'", path,
+                  "': /trace has one of t_start and t_end without the other");
+  if (group.exists("t_start")) {
+    for (const auto& [name, values] : {std::pair{"t_start", &e.t_start}, std::pair{"t_end", &e.t_end}}) {
+      const auto dataset = group.dataset(name);
+      TESSERA_REQUIRE(dataset.shape().size() == 1, "'", path, "': /trace/", name, " is not one-dimensional");
+      *values = dataset.read<double>();
+      TESSERA_REQUIRE(values->size() == e.step.size(), "'", path, "': /trace/", name, " has ", values->size(),
+                      " entries, /trace/step ", e.step.size());
+    }
+    for (std::size_t i = 0; i < e.size(); ++i)
+      TESSERA_REQUIRE(std::isfinite(e.t_start[i]) && std::isfinite(e.t_end[i]) && e.t_start[i] >= 0 && e.t_end[i] >= e.t_start[i], "'", path,
+                      "': event ", i, " has t_start ", e.t_start[i], " and t_end ", e.t_end[i],
+                      " (finite, 0 <= t_start <= t_end)");
+  }
   std::int64_t largest = -1;
   for (std::size_t i = 0; i < e.size(); ++i) {
     TESSERA_REQUIRE(e.src[i] >= 0 && e.dst[i] >= 0, "'", path, "': event ", i, " names a negative device id");
@@ -47,6 +63,10 @@ TraceFile read_trace(const std::string& path, MPI_Comm comm) {
     std::istringstream names(group.attr_string("layer_names"));
     for (std::string line; std::getline(names, line);) file.layer_names.push_back(line);
   }
+  if (group.has_attr("device_flops") && group.has_attr("latency") && group.has_attr("bandwidth") &&
+      group.has_attr("jitter"))
+    file.deployment = DeploymentModel{group.attr_double("device_flops"), group.attr_double("latency"),
+                                      group.attr_double("bandwidth"), group.attr_double("jitter")};
   if (group.exists("truth/device_layer")) {
     auto truth = group.dataset("truth/device_layer").read<std::int64_t>();
     TESSERA_REQUIRE(static_cast<std::int64_t>(truth.size()) == file.devices, "'", path,

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end tests of `tessera streams analyze` on 2 ranks: on a served vgg-mini's
-# trace both algorithms recover every layer (the layers that are not cut are single
-# devices, so the division is exact by construction), the same run twice writes the
-# same file, a trace written by someone else (no attrs, h5py) is read, and bad input
-# fails cleanly (one line, every rank non-zero, no file).
+# trace both algorithms and the depth eavesdropper recover every layer (the layers
+# that are not cut are single devices, so the division is exact by construction);
+# with two adjacent layers cut, only the depth eavesdropper still does, on every view
+# and in both phases; the same run twice writes the same file, a trace written by
+# someone else (no attrs, h5py) is read, and bad input fails cleanly (one line, every
+# rank non-zero, no file).
 #
 # usage: streams.sh TESSERA [MPIEXEC]
 
@@ -60,6 +62,12 @@ same=$("$PYTHON" "$SAME_H5" "$ROOT/first.h5" "$case_dir/out/streams.h5" --ignore
 echo "     $same"
 finish_case "the same run twice, the same file"
 
+new_case
+run_tessera streams analyze --streams.trace="$TRACE" --streams.view=timed --run.out=out
+expect_all_ranks_succeeded
+check_streams "$case_dir/out/streams.h5" sequential-timed connectivity=1 groups=7 adjusted_rand_index=1 exact_fraction=1
+finish_case "sequential division on the timed view"
+
 # Algorithm 2 on the flat and edges views: the blocks' reachable counts (3, their row
 # owners 2) are seen 1552 and 16 times, every other count once: with th = 2 those are
 # the pivots, and both block counts fall between the same two pivot counts.
@@ -80,6 +88,34 @@ expect_all_ranks_succeeded
 check_streams "$case_dir/out/streams.h5" high groups=8 layers=7
 finish_case "flattened division, threshold above every frequency"
 
+# --- classifier.0 and classifier.3 cut (64x64 blocks), trained two steps: the row
+# owners of classifier.0 feed classifier.3's blocks directly, so no single device
+# separates the two layers. Algorithms 1 and 2 merge them (their ARI is printed); the
+# depth eavesdropper divides every view and both phases exactly.
+new_case
+run_tessera serve --model.checkpoint="$MODEL" --blocks.layers=classifier.0,classifier.3 --serve.mode=train \
+  --serve.steps=2 --serve.batch=32 --run.out="$FIXTURES/two"
+expect_all_ranks_succeeded
+TWO=$FIXTURES/two/serve.h5
+finish_case "served trace, two adjacent layers cut"
+for view in timed ordered flat edges; do
+  for phase in forward backward; do
+    new_case
+    run_tessera streams analyze --streams.trace="$TWO" --streams.method=depth --streams.view=$view \
+      --streams.phase=$phase --run.out=out
+    expect_all_ranks_succeeded
+    check_streams "$case_dir/out/streams.h5" depth-$view groups=7 layers=7 adjusted_rand_index=1 exact_fraction=1
+    finish_case "depth division, two layers cut, $view view, $phase"
+  done
+done
+for method in "sequential --streams.view=timed" "flattened --streams.view=flat"; do
+  new_case
+  run_tessera streams analyze --streams.trace="$TWO" --streams.method=$method --streams.run=baseline --run.out=out
+  expect_all_ranks_succeeded
+  check_streams "$case_dir/out/streams.h5" baseline layers=7
+  finish_case "the paper's algorithm ${method%% *}, two layers cut (reported)"
+done
+
 # --- a trace written by someone else: the schema's columns only (no attrs, no truth).
 # entry 0 -> 1 -> {2, 3, 4} -> 5 -> exit 6; the entry and exit are found as the only
 # device that only sends and the only one that only receives.
@@ -97,7 +133,32 @@ PY
 run_tessera streams analyze --streams.trace=foreign.h5 --run.out=out
 expect_all_ranks_succeeded
 check_streams "$case_dir/out/streams.h5" sequential-ordered entry=0 exit=6 connectivity=1 groups=5 devices=7
+cp "$case_dir/foreign.h5" "$FIXTURES/foreign.h5"
 finish_case "a trace in the schema written by h5py"
+
+# Bad traces written by hand: a stream naming a device the attr does not have, a
+# cycle, no single device that only sends, times without their pair.
+write_bad_trace() {  # FILE KIND
+  "$PYTHON" - "$@" <<'PY'
+import sys, h5py, numpy as np
+arcs = {"dangling": [(0, 1), (1, 9)], "cycle": [(0, 1), (1, 2), (2, 3), (3, 1), (2, 4)],
+        "no_entry": [(0, 2), (1, 2), (2, 3)], "half_times": [(0, 1), (1, 2)]}[sys.argv[2]]
+with h5py.File(sys.argv[1], "w") as f:
+    t = f.create_group("trace")
+    n = len(arcs)
+    for name, values in [("step", [0] * n), ("phase", [0] * n), ("seq", range(n)), ("src", [a for a, b in arcs]),
+                         ("dst", [b for a, b in arcs]), ("bytes", [4] * n)]:
+        t.create_dataset(name, data=np.array(list(values), dtype=np.int64))
+    if sys.argv[2] == "dangling": t.attrs["devices"] = 5
+    if sys.argv[2] == "half_times": t.create_dataset("t_start", data=np.zeros(n))
+PY
+}
+for kind in "dangling|device 9 of 5" "cycle|cycle" "no_entry|only send" "half_times|t_end"; do
+  new_case
+  write_bad_trace "$FIXTURES/${kind%%|*}.h5" "${kind%%|*}"
+  bad_case "a trace with ${kind%%|*}" "${kind%%|*}.h5'" "${kind#*|}" -- \
+    streams analyze --streams.trace="$FIXTURES/${kind%%|*}.h5" --run.out=out
+done
 
 # --- bad input: one line, every rank non-zero, no file
 new_case
@@ -119,14 +180,17 @@ PY
 bad_case "columns of different lengths" "short.h5'" "/trace/bytes" -- \
   streams analyze --streams.trace="$FIXTURES/short.h5" --run.out=out
 new_case
-bad_case "Algorithm 1 without the order of the streams" --streams.view=ordered -- \
+bad_case "Algorithm 1 without the order of the streams" --streams.view=timed -- \
   streams analyze --streams.trace="$TRACE" --streams.view=flat --run.out=out
 new_case
 bad_case "an unknown method" --streams.method "'spectral'" -- \
   streams analyze --streams.trace="$TRACE" --streams.method=spectral --run.out=out
 new_case
-bad_case "an unknown view" --streams.view "'timed'" -- \
-  streams analyze --streams.trace="$TRACE" --streams.view=timed --run.out=out
+bad_case "an unknown view" --streams.view "'hidden'" -- \
+  streams analyze --streams.trace="$TRACE" --streams.view=hidden --run.out=out
+new_case
+bad_case "the timed view of a trace without times" "foreign.h5'" "t_start" -- \
+  streams analyze --streams.trace="$FIXTURES/foreign.h5" --streams.view=timed --run.out=out
 new_case
 bad_case "threshold 0" --streams.th -- \
   streams analyze --streams.trace="$TRACE" --streams.method=flattened --streams.view=flat --streams.th=0 --run.out=out

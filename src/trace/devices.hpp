@@ -12,26 +12,22 @@
 // Layers that are not sharded send their whole activation to the next layer.
 // Forward has one entry (the client) and one exit (the last layer's device);
 // backward the reverse. Device ids are shuffled (seeded), so an eavesdropper learns
-// nothing from their order; /trace/truth/device_layer holds the truth.
+// nothing from their order; /trace/truth/device_layer holds the truth. Every message
+// gets its times from the dataflow of the pass (trace/timing.hpp): a block device
+// computes once its input slices have arrived, a row owner sums once its row's
+// partials have arrived and its own blocks are done.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "models/registry.hpp"
 #include "blocks/targets.hpp"
+#include "models/registry.hpp"
 #include "trace/events.hpp"
+#include "trace/timing.hpp"
 
-namespace tessera::h5 {
-class Group;
-}
-
-namespace tessera::service {
-
-using trace::kBackward;
-using trace::kForward;
-using trace::TraceEvents;
+namespace tessera::trace {
 
 class LogicalDevices {
  public:
@@ -47,30 +43,30 @@ class LogicalDevices {
   std::int64_t entry() const { return client_; }
   std::int64_t exit() const;
 
-  // The events of `steps` steps of a batch of `batch` images (backward too when training).
-  TraceEvents events(std::int64_t steps, std::int64_t batch, bool training) const;
+  // The trace of `steps` steps of a batch of `batch` images (backward too when
+  // training), one after the other, timed under `model` with jitter drawn from `seed`.
+  TraceFile trace(std::int64_t steps, std::int64_t batch, bool training, const DeploymentModel& model,
+                  std::uint64_t seed) const;
+  // The work of one forward pass (per image).
+  const Dataflow& dataflow() const { return dataflow_; }
 
  private:
   struct Layer {
     std::string name;
     std::int64_t out_features = 0;  // per image, after the steps attached to it
+    double flops = 0;               // per image
     const blocks::Target* target = nullptr; // set when cut into blocks
     std::int64_t device = -1;       // its device, when not cut into blocks
     std::vector<std::int64_t> block_device;  // when cut: device id of every block
     std::vector<std::int64_t> row_owner;     // when cut: device id of every row's owner
   };
-  struct Edge {
-    std::int64_t src, dst, bytes_per_image;
-  };
-  std::vector<Edge> forward_edges() const;
+  Dataflow build_dataflow() const;
 
   std::vector<Layer> layers_;
   std::vector<std::int64_t> layer_of_device_;
   std::vector<std::string> layer_names_;
   std::int64_t client_ = 0, input_features_ = 0;
+  Dataflow dataflow_;
 };
 
-// Writes /trace (and /trace/truth) under `root` (collective; every rank passes the same events).
-void write_trace(const LogicalDevices& devices, const TraceEvents& events, const h5::Group& root);
-
-}  // namespace tessera::service
+}  // namespace tessera::trace

@@ -1,14 +1,14 @@
-#include "service/trace.hpp"
+#include "trace/devices.hpp"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <random>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
-#include "io/h5.hpp"
 
-namespace tessera::service {
+namespace tessera::trace {
 
 namespace {
 
@@ -33,11 +33,16 @@ LogicalDevices::LogicalDevices(models::Network& network, const std::vector<block
   auto x = torch::zeros(shape);
   input_features_ = x.numel();
   const auto& steps = network.steps();
+  const auto parameters = network.named_parameters();
   for (std::size_t i = 0; i < steps.size(); ++i) {
     x = steps[i].apply(x);
     if (steps[i].has_parameters) {
       Layer layer;
       layer.name = steps[i].name;
+      // A multiply-add per weight and output position (one position for a Linear).
+      const auto* weight = parameters.find(layer.name + ".weight");
+      TESSERA_ASSERT(weight, "no parameter ", layer.name, ".weight");
+      layer.flops = 2.0 * static_cast<double>(weight->numel()) * static_cast<double>(x.numel() / weight->size(0));
       for (const auto& t : targets)
         if (t.step == i) layer.target = &t;
       layers_.push_back(std::move(layer));
@@ -79,26 +84,48 @@ LogicalDevices::LogicalDevices(models::Network& network, const std::vector<block
     }
     raw += placement.devices();
   }
+  dataflow_ = build_dataflow();
 }
 
 std::int64_t LogicalDevices::exit() const { return layers_.back().device; }
 
-std::vector<LogicalDevices::Edge> LogicalDevices::forward_edges() const {
-  std::vector<Edge> edges;
-  const Layer* previous = nullptr;  // nullptr: the client
+Dataflow LogicalDevices::build_dataflow() const {
+  Dataflow flow;
+  auto node = [&](double flops, std::vector<std::int64_t> after) {
+    flow.nodes.push_back({flops, std::move(after)});
+    return static_cast<std::int64_t>(flow.nodes.size()) - 1;
+  };
+  auto send = [&](std::int64_t src, std::int64_t dst, std::int64_t features, std::int64_t from, std::int64_t to) {
+    flow.messages.push_back({src, dst, features * static_cast<std::int64_t>(sizeof(float)), from, to});
+  };
+  const Layer* previous = nullptr;      // nullptr: the client
+  std::int64_t previous_node = node(0, {});
+  std::vector<std::int64_t> row_node;   // when the previous layer is cut: the node that sums each row
   for (const auto& layer : layers_) {
     const std::int64_t features = previous ? previous->out_features : input_features_;
     const blocks::Target* from = previous ? previous->target : nullptr;
-    auto row_owner = [&](std::int64_t r) { return previous->row_owner[r]; };
+    const std::int64_t producer = previous ? previous->device : client_;
     if (!layer.target) {
+      const auto self = node(layer.flops, {});
       if (!from) {
-        edges.push_back({previous ? previous->device : client_, layer.device, features});
+        send(producer, layer.device, features, previous_node, self);
       } else {
-        for (std::int64_t r = 0; r < from->grid.rows; ++r) edges.push_back({row_owner(r), layer.device, from->grid.height(r)});
+        for (std::int64_t r = 0; r < from->grid.rows; ++r)
+          send(previous->row_owner[r], layer.device, from->grid.height(r), row_node[r], self);
       }
+      previous_node = self;
+      row_node.clear();
     } else {
       const auto& grid = layer.target->grid;
       TESSERA_ASSERT(features == grid.in, "layer ", layer.name, " takes ", grid.in, " inputs, gets ", features);
+      // One compute node per device: its blocks' products, once its input slices are in.
+      std::map<std::int64_t, std::int64_t> compute;  // device -> node
+      for (std::int64_t r = 0; r < grid.rows; ++r)
+        for (std::int64_t c = 0; c < grid.cols; ++c) {
+          const auto device = layer.block_device[grid.id(r, c)];
+          if (!compute.count(device)) compute[device] = node(0, {});
+          flow.nodes[compute[device]].flops += 2.0 * static_cast<double>(grid.height(r) * grid.width(c));
+        }
       // Input slices x_c to the devices holding blocks of column c.
       for (std::int64_t c = 0; c < grid.cols; ++c) {
         std::vector<std::int64_t> column;
@@ -106,69 +133,57 @@ std::vector<LogicalDevices::Edge> LogicalDevices::forward_edges() const {
         const auto holders = distinct(column);
         const std::int64_t begin = grid.col_begin(c), end = begin + grid.width(c);
         if (!from) {
-          for (auto d : holders) edges.push_back({previous ? previous->device : client_, d, grid.width(c)});
+          for (auto d : holders) send(producer, d, grid.width(c), previous_node, compute[d]);
         } else {
           for (std::int64_t r = 0; r < from->grid.rows; ++r) {
             const std::int64_t overlap = std::min(end, from->grid.row_begin(r) + from->grid.height(r)) -
                                          std::max(begin, from->grid.row_begin(r));
             if (overlap > 0)
-              for (auto d : holders) edges.push_back({row_owner(r), d, overlap});
+              for (auto d : holders) send(previous->row_owner[r], d, overlap, row_node[r], compute[d]);
           }
         }
       }
-      // Partial sums y_r to the row owners.
+      // Partial sums y_r to the row owners, who add them to their own and activate.
+      std::vector<std::int64_t> rows;
       for (std::int64_t r = 0; r < grid.rows; ++r) {
         std::vector<std::int64_t> row;
         for (std::int64_t c = 0; c < grid.cols; ++c) row.push_back(layer.block_device[grid.id(r, c)]);
+        const auto holders = distinct(row);
         const auto owner = layer.row_owner[r];
-        for (auto d : distinct(row))
-          if (d != owner) edges.push_back({d, owner, grid.height(r)});
+        rows.push_back(node(static_cast<double>(grid.height(r) * static_cast<std::int64_t>(holders.size())),
+                            {compute[owner]}));
+        for (auto d : holders)
+          if (d != owner) send(d, owner, grid.height(r), compute[d], rows.back());
       }
+      row_node = std::move(rows);
     }
     previous = &layer;
   }
-  return edges;
+  return flow;
 }
 
-TraceEvents LogicalDevices::events(std::int64_t steps, std::int64_t batch, bool training) const {
-  const auto edges = forward_edges();
-  TraceEvents events;
-  auto add = [&](std::int64_t step, std::int64_t phase, std::int64_t seq, std::int64_t src, std::int64_t dst,
-                 std::int64_t per_image) {
-    events.step.push_back(step);
-    events.phase.push_back(phase);
-    events.seq.push_back(seq);
-    events.src.push_back(src);
-    events.dst.push_back(dst);
-    events.bytes.push_back(per_image * batch * static_cast<std::int64_t>(sizeof(float)));
-  };
+TraceFile LogicalDevices::trace(std::int64_t steps, std::int64_t batch, bool training, const DeploymentModel& model,
+                                std::uint64_t seed) const {
+  TraceFile file;
+  file.devices = count();
+  file.entry = entry();
+  file.exit = exit();
+  file.layer_names = layer_names_;
+  file.deployment = model;
+  file.device_layer = layer_of_device_;
+  auto rng = make_rng(seed, "trace-timing");
+  const auto backward = backward_of(dataflow_);
+  double clock = 0;
   for (std::int64_t s = 0; s < steps; ++s) {
-    for (std::size_t e = 0; e < edges.size(); ++e) add(s, kForward, e, edges[e].src, edges[e].dst, edges[e].bytes_per_image);
+    auto times = schedule(dataflow_, batch, model, clock, rng);
+    append_pass(file.events, dataflow_, times, s, kForward, batch);
+    clock = times.finish;
     if (!training) continue;
-    for (std::size_t e = 0; e < edges.size(); ++e) {
-      const auto& edge = edges[edges.size() - 1 - e];
-      add(s, kBackward, e, edge.dst, edge.src, edge.bytes_per_image);
-    }
+    times = schedule(backward, batch, model, clock, rng);
+    append_pass(file.events, backward, times, s, kBackward, batch);
+    clock = times.finish;
   }
-  return events;
+  return file;
 }
 
-void write_trace(const LogicalDevices& devices, const TraceEvents& events, const h5::Group& root) {
-  auto trace = root.require_group("trace");
-  trace.set_attr("devices", devices.count());
-  trace.set_attr("forward_entry", devices.entry());
-  trace.set_attr("forward_exit", devices.exit());
-  std::string names;
-  for (const auto& name : devices.layer_names()) names += (names.empty() ? "" : "\n") + name;
-  trace.set_attr("layer_names", names);
-  const hsize_t n = events.size();
-  for (const auto& [name, values] : std::vector<std::pair<const char*, const std::vector<std::int64_t>*>>{
-           {"step", &events.step}, {"phase", &events.phase}, {"seq", &events.seq},
-           {"src", &events.src}, {"dst", &events.dst}, {"bytes", &events.bytes}})
-    trace.create_dataset<std::int64_t>(name, {n}, {{std::min<hsize_t>(std::max<hsize_t>(n, 1), 1 << 16)}, {}, 1})
-        .write(values->data());
-  const auto& truth = devices.layer_of_device();
-  trace.require_group("truth").create_dataset<std::int64_t>("device_layer", {truth.size()}).write(truth.data());
-}
-
-}  // namespace tessera::service
+}  // namespace tessera::trace

@@ -1,0 +1,130 @@
+// tessera bench streams: seconds and peak memory of the eavesdropper's divisions
+// (Algorithm 1 on the timed view, Algorithm 2 on the flat view, the depth
+// eavesdropper on the edges view) on traces of a served model cut ever finer: the
+// default block sizes give about 10^3, 10^4 and 10^5 devices. One process; the
+// traces are built from the architecture's shapes (no training). Peak memory is the
+// growth of this process's resident peak during the division (Linux resets the peak
+// through /proc/self/clear_refs), so the trace itself is not counted.
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "cli/bench_timing.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "streams/view.hpp"
+#include "trace/devices.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "bench");
+  add_block_options(options);
+  options.add_options()
+    ("bench.block_sizes", po::value<std::string>()->default_value("64,20,8"),
+     "square block sizes of the cut layer, comma-separated (vgg-mini's classifier.0: 64 -> 1574 devices, "
+     "20 -> 16,022, 8 -> 100,358)")
+    ("bench.repeats", po::value<int>()->default_value(3), "timed divisions of each kind (median reported)")
+    ("streams.th", po::value<std::int64_t>()->default_value(2), "Algorithm 2's threshold");
+}
+
+// This process's resident memory now and at its peak (kB), from /proc/self/status.
+std::pair<double, double> resident_kb() {
+  std::ifstream status("/proc/self/status");
+  double now = 0, peak = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) now = std::stod(line.substr(6));
+    if (line.rfind("VmHWM:", 0) == 0) peak = std::stod(line.substr(6));
+  }
+  return {now, peak};
+}
+
+// Peak growth of resident memory (MB) while `body` runs; 0 where the peak cannot be reset.
+template <class Body>
+double peak_growth_mb(Body&& body) {
+  std::ofstream("/proc/self/clear_refs") << "5";
+  const auto before = resident_kb();
+  body();
+  const auto after = resident_kb();
+  return std::max(0.0, after.second - before.first) / 1024.0;
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const int repeats = config.get<int>("bench.repeats");
+  const auto th = config.get<std::int64_t>("streams.th");
+  const auto arch = config.get<std::string>("model.arch");
+  std::vector<std::int64_t> sizes;
+  auto settings = block_settings(config);
+  agree(world, [&] {
+    TESSERA_REQUIRE(size_of(world) == 1, "bench streams runs on one process; run it without mpiexec -n ",
+                    size_of(world));
+    for (const auto& text : split_list(config.get<std::string>("bench.block_sizes"))) {
+      std::size_t used = 0;
+      std::int64_t size = 0;
+      try {
+        size = std::stoll(text, &used);
+      } catch (const std::exception&) {
+      }
+      TESSERA_REQUIRE(used == text.size() && size >= 1, "--bench.block_sizes: '", text, "' is not a size >= 1");
+      sizes.push_back(size);
+    }
+    TESSERA_REQUIRE(!sizes.empty(), "--bench.block_sizes: give at least one size");
+    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    TESSERA_REQUIRE(th >= 1, "--streams.th: must be >= 1, got ", th);
+    models::architecture(arch);
+  });
+  const auto& shape = models::architecture(arch);
+  auto network = models::build(arch, settings.seed);
+  std::printf("%10s %9s  %-22s %10s %12s  %s\n", "devices", "streams", "method (view)", "seconds", "peak MB",
+              "adjusted Rand index");
+  for (auto size : sizes) {
+    settings.bh = settings.bw = size;
+    const auto targets = agree(world, [&] { return blocks::plan(*network, settings, 1); });
+    const trace::LogicalDevices devices(*network, targets, {shape.channels, shape.height, shape.width}, settings.seed);
+    auto file = devices.trace(1, 1, false, {}, settings.seed);
+    file.path = "(bench trace)";
+    struct Method {
+      const char* name;
+      streams::View view;
+    };
+    for (const auto& method : {Method{"sequential", streams::View::timed}, Method{"flattened", streams::View::flat},
+                               Method{"depth", streams::View::edges}}) {
+      const auto seen = streams::observe(file, 0, trace::kForward, method.view);
+      std::vector<double> seconds;
+      double peak = 0;
+      streams::Division division;
+      for (int r = 0; r < repeats; ++r) {
+        const std::string name = method.name;
+        peak = std::max(peak, peak_growth_mb([&] {
+          seconds.push_back(seconds_of([&] {
+            if (name == "sequential")
+              division = streams::divide_sequential(seen.graph, seen.entry, seen.exit, seen.first_seen);
+            else if (name == "flattened")
+              division = streams::divide_flattened(seen.graph, th);
+            else
+              division = streams::divide_by_depth(seen.graph, seen.entry, false);
+          }));
+        }));
+      }
+      const auto score = streams::score_division(division.group, *file.device_layer);
+      const std::string label = std::string(method.name) + " (" + streams::view_name(method.view) + ")";
+      std::printf("%10lld %9lld  %-22s %10.3f %12.1f  %.3f\n", static_cast<long long>(file.devices),
+                  static_cast<long long>(seen.streams), label.c_str(), median(seconds), peak,
+                  score.adjusted_rand_index);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+const Command bench_streams_command{
+    "bench streams", "seconds and peak memory of the eavesdropper's divisions at 10^3 to 10^5 devices", add_options,
+    run};
+
+}  // namespace tessera::cli
