@@ -98,6 +98,24 @@ void renumber(Division& division, const std::vector<std::int64_t>& order) {
 
 }  // namespace
 
+std::int64_t on_a_cycle(const DeviceGraph& graph) {
+  check(graph);
+  const Adjacency adjacency(graph);
+  std::vector<std::int64_t> in(graph.vertices, 0), ready;
+  for (auto v : adjacency.next) ++in[v];
+  for (std::int64_t v = 0; v < graph.vertices; ++v)
+    if (in[v] == 0) ready.push_back(v);
+  while (!ready.empty()) {
+    const auto u = ready.back();
+    ready.pop_back();
+    for (auto i = adjacency.begin[u]; i < adjacency.begin[u + 1]; ++i)
+      if (--in[adjacency.next[i]] == 0) ready.push_back(adjacency.next[i]);
+  }
+  for (std::int64_t v = 0; v < graph.vertices; ++v)
+    if (in[v] > 0) return v;
+  return -1;
+}
+
 SequentialDivision divide_sequential(const DeviceGraph& graph, std::int64_t entry, std::int64_t exit,
                                      const std::vector<double>& first_seen) {
   check(graph);

@@ -46,6 +46,10 @@ struct SequentialDivision : Division {
   std::int64_t connectivity = 0;
 };
 
+// A vertex on a directed cycle or after one (a vertex's streams to itself aside), or
+// -1 when the graph is acyclic: what Kahn's algorithm cannot order.
+std::int64_t on_a_cycle(const DeviceGraph& graph);
+
 // Errors (one line) for a vertex out of range, or an entry equal to the exit.
 // `first_seen` (per vertex: a time or a sequence number) orders the pivots.
 SequentialDivision divide_sequential(const DeviceGraph& graph, std::int64_t entry, std::int64_t exit,

@@ -44,34 +44,6 @@ std::int64_t the_only(const ObservedStreams& seen, bool sources, const std::stri
   return found.front();
 }
 
-// A device on a directed cycle (ignoring a device's streams to itself), or -1 when
-// the graph is acyclic: what Kahn's algorithm cannot order.
-std::int64_t on_a_cycle(const DeviceGraph& graph) {
-  std::vector<std::int64_t> in(graph.vertices, 0), begin(graph.vertices + 1, 0), next;
-  for (const auto& [u, v] : graph.arcs)
-    if (u != v) ++begin[u + 1];
-  for (std::int64_t v = 0; v < graph.vertices; ++v) begin[v + 1] += begin[v];
-  next.resize(begin.back());
-  auto fill = begin;
-  for (const auto& [u, v] : graph.arcs)
-    if (u != v) {
-      next[fill[u]++] = v;
-      ++in[v];
-    }
-  std::vector<std::int64_t> ready;
-  for (std::int64_t v = 0; v < graph.vertices; ++v)
-    if (in[v] == 0) ready.push_back(v);
-  while (!ready.empty()) {
-    const auto u = ready.back();
-    ready.pop_back();
-    for (auto i = begin[u]; i < begin[u + 1]; ++i)
-      if (--in[next[i]] == 0) ready.push_back(next[i]);
-  }
-  for (std::int64_t v = 0; v < graph.vertices; ++v)
-    if (in[v] > 0) return v;
-  return -1;
-}
-
 }  // namespace
 
 ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::int64_t phase, View view) {

@@ -119,29 +119,14 @@ done
 # --- a trace written by someone else: the schema's columns only (no attrs, no truth).
 # entry 0 -> 1 -> {2, 3, 4} -> 5 -> exit 6; the entry and exit are found as the only
 # device that only sends and the only one that only receives.
-new_case
-"$PYTHON" - "$case_dir/foreign.h5" <<'PY'
-import sys, h5py, numpy as np
-arcs = [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (3, 5), (4, 5), (5, 6)]
-with h5py.File(sys.argv[1], "w") as f:
-    t = f.create_group("trace")
-    n = len(arcs)
-    for name, values in [("step", [0] * n), ("phase", [0] * n), ("seq", range(n)), ("src", [a for a, b in arcs]),
-                         ("dst", [b for a, b in arcs]), ("bytes", [4] * n)]:
-        t.create_dataset(name, data=np.array(list(values), dtype=np.int64))
-PY
-run_tessera streams analyze --streams.trace=foreign.h5 --run.out=out
-expect_all_ranks_succeeded
-check_streams "$case_dir/out/streams.h5" sequential-ordered entry=0 exit=6 connectivity=1 groups=5 devices=7
-cp "$case_dir/foreign.h5" "$FIXTURES/foreign.h5"
-finish_case "a trace in the schema written by h5py"
-
-# Bad traces written by hand: a stream naming a device the attr does not have, a
-# cycle, no single device that only sends, times without their pair.
-write_bad_trace() {  # FILE KIND
+# write_hand_trace FILE KIND: a trace in the schema's columns only, written by h5py.
+# foreign: a good one; the others are bad: a stream naming a device the attr does not
+# have, a cycle, no single device that only sends, times without their pair.
+write_hand_trace() {
   "$PYTHON" - "$@" <<'PY'
 import sys, h5py, numpy as np
-arcs = {"dangling": [(0, 1), (1, 9)], "cycle": [(0, 1), (1, 2), (2, 3), (3, 1), (2, 4)],
+arcs = {"foreign": [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (3, 5), (4, 5), (5, 6)],
+        "dangling": [(0, 1), (1, 9)], "cycle": [(0, 1), (1, 2), (2, 3), (3, 1), (2, 4)],
         "no_entry": [(0, 2), (1, 2), (2, 3)], "half_times": [(0, 1), (1, 2)]}[sys.argv[2]]
 with h5py.File(sys.argv[1], "w") as f:
     t = f.create_group("trace")
@@ -153,9 +138,19 @@ with h5py.File(sys.argv[1], "w") as f:
     if sys.argv[2] == "half_times": t.create_dataset("t_start", data=np.zeros(n))
 PY
 }
+
+new_case
+write_hand_trace "$case_dir/foreign.h5" foreign
+run_tessera streams analyze --streams.trace=foreign.h5 --run.out=out
+expect_all_ranks_succeeded
+check_streams "$case_dir/out/streams.h5" sequential-ordered entry=0 exit=6 connectivity=1 groups=5 devices=7
+cp "$case_dir/foreign.h5" "$FIXTURES/foreign.h5"
+finish_case "a trace in the schema written by h5py"
+
+# Bad traces written by hand (write_hand_trace).
 for kind in "dangling|device 9 of 5" "cycle|cycle" "no_entry|only send" "half_times|t_end"; do
   new_case
-  write_bad_trace "$FIXTURES/${kind%%|*}.h5" "${kind%%|*}"
+  write_hand_trace "$FIXTURES/${kind%%|*}.h5" "${kind%%|*}"
   bad_case "a trace with ${kind%%|*}" "${kind%%|*}.h5'" "${kind#*|}" -- \
     streams analyze --streams.trace="$FIXTURES/${kind%%|*}.h5" --run.out=out
 done
