@@ -1,9 +1,17 @@
 #!/usr/bin/env python3
-"""The eavesdropper's division from a `tessera streams analyze` file: the device graph
-laid out by recovered group (left to right, in the order of the flow), each device
-coloured by its true layer, pivots as stars; beside it the devices counted per
-(recovered group, true layer). A perfect division is one colour per column and a
-diagonal table."""
+"""Two figures of the stream analysis, chosen by what the file holds.
+
+A `tessera streams analyze` file (/streams): the eavesdropper's division, the device
+graph laid out by recovered group (left to right, in the order of the flow), each
+device coloured by its true layer (dummies grey), pivots as stars; beside it the
+devices counted per (recovered group, true layer). A perfect division is one colour
+per column and a diagonal table.
+
+A `tessera streams obfuscate` file (/obfuscation): the Pareto front of the provider's
+cover traffic, every eavesdropper's adjusted Rand index against the extra bytes
+(left) and the extra messages (right) of every plan evaluated, each eavesdropper's
+own front as a line (the lowest index at that cost or less), the plan chosen within
+the byte budget circled."""
 import argparse
 
 import matplotlib
@@ -20,12 +28,51 @@ MAX_DRAWN_STREAMS = 20000  # above this the arcs are left out (the points still 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("file", help="HDF5 file written by tessera streams analyze")
+    parser.add_argument("file", help="HDF5 file written by tessera streams analyze or tessera streams obfuscate")
     parser.add_argument("--run", help="the /streams/<run> group (default: the only one)")
     parser.add_argument("--trace", help="the trace file (default: the path recorded in the run)")
     parser.add_argument("--out", required=True, help="PNG to write")
     args = parser.parse_args()
+    with open_run(args.file) as f:
+        obfuscation = "obfuscation" in f
+    if obfuscation:
+        plot_front(args)
+    else:
+        plot_division(args)
 
+
+def plot_front(args):
+    with open_run(args.file) as f:
+        g = f["obfuscation"]
+        attrs = dict(g.attrs)
+        p = {k: g["points"][k][:] for k in g["points"]}
+    chosen = int(attrs["chosen"])
+    methods = [k[len("ari_"):] for k in sorted(p) if k.startswith("ari_")]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for ax, cost, label in zip(axes, ["byte_fraction", "message_fraction"], ["extra bytes (%)", "extra messages (%)"]):
+        x = 100 * p[cost]
+        order = np.argsort(x, kind="stable")
+        for i, method in enumerate(methods):
+            y = p["ari_" + method]
+            colour = plt.get_cmap("tab10")(i)
+            ax.scatter(x, y, s=6, color=colour, alpha=0.25)
+            ax.step(x[order], np.minimum.accumulate(y[order]), where="post", color=colour, label=method)
+            ax.scatter([x[chosen]], [y[chosen]], s=80, facecolor="none", edgecolor=colour, linewidth=1.5)
+        ax.set_xlabel(label)
+        ax.axhline(0.2, color="0.5", linestyle=":", linewidth=1)
+    axes[0].axvline(100 * attrs["byte_budget"], color="0.5", linestyle="--", linewidth=1, label="byte budget")
+    axes[0].set_ylabel("eavesdropper's adjusted Rand index")
+    axes[0].legend(fontsize=8)
+    front = int(p["on_front"].sum())
+    fig.suptitle(f"cover traffic against {', '.join(methods)}: {len(x)} plans, {front} on the Pareto front; "
+                 f"chosen: +{100 * p['byte_fraction'][chosen]:.1f}% bytes, worst index "
+                 f"{max(p['ari_' + m][chosen] for m in methods):.3f}")
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=120)
+    print(f"wrote {args.out}")
+
+
+def plot_division(args):
     with open_run(args.file) as f:
         if "streams" not in f:
             raise SystemExit(f"{args.file}: no /streams group (not written by tessera streams analyze)")
@@ -61,8 +108,9 @@ def main():
     cmap = plt.get_cmap("tab10")
     for value in np.unique(layer):
         on = layer == value
-        label = names[value] if 0 <= value < len(names) else f"layer {value}"
-        left.scatter(x[on], y[on], s=8, color=cmap(int(value) % 10), label=label, zorder=2)
+        label = names[value] if 0 <= value < len(names) else "dummy" if value < 0 else f"layer {value}"
+        colour = "0.6" if value < 0 else cmap(int(value) % 10)
+        left.scatter(x[on], y[on], s=8, color=colour, label=label, zorder=2)
     left.scatter(x[pivots], y[pivots], s=90, marker="*", facecolor="none", edgecolor="black", label="pivot", zorder=3)
     left.set_xlabel("recovered group (order of the flow; -1: no pivot reaches it)")
     left.set_yticks([])

@@ -30,6 +30,8 @@ tessera_test_binary(test_assignment SOURCES test_assignment.cpp)
 tessera_add_test(assignment test_assignment 1 LABELS quick)
 tessera_test_binary(test_streams SOURCES test_streams.cpp)
 tessera_add_test(streams test_streams 1 LABELS quick)
+tessera_test_binary(test_obfuscation SOURCES test_obfuscation.cpp)
+tessera_add_test(obfuscation test_obfuscation 1 LABELS quick)
 tessera_test_binary(test_rng SOURCES test_rng.cpp)
 tessera_add_test(rng test_rng 1 LABELS quick)
 tessera_add_script_test(cli_bad_input bad_input.sh)
@@ -50,11 +52,12 @@ tessera_add_script_test(cli_attack attack.sh)
 tessera_add_script_test(cli_attack_resume attack_resume.sh)
 tessera_add_script_test(cli_attack_layers attack_layers.sh)
 tessera_add_script_test(cli_streams streams.sh)
+tessera_add_script_test(cli_obfuscate obfuscate.sh)
 # --- end core
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 60 s each, in their own clang
 # build (build-fuzz/; tests/fuzz/run.sh installs clang and libFuzzer if missing).
 # About 10 minutes on 2 cores, started first; leave it out with `ctest -LE fuzz`.
-add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 60)
+add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 45)
 set_tests_properties(fuzz PROPERTIES LABELS fuzz TIMEOUT 1800 COST 100000 ENVIRONMENT "${TESSERA_TEST_ENV}")
 # --- end fuzz

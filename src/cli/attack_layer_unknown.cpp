@@ -83,7 +83,12 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     const auto pooled = attack::pool(loots, setup.seed);
     std::vector<attack::CutLayer> cut;
     for (const auto& t : targets) cut.push_back({t.layer, t.grid.count(), t.grid.in});
-    const auto found = attack::assign_layers(pooled.held, cut);
+    std::vector<std::string> names;
+    for (const auto& t : targets) names.push_back(t.layer);
+    // From the streams the adversary's devices saw, or else from the blocks' weights.
+    const auto found = setup.stream_groups
+                           ? attack::layers_from_streams(*setup.stream_groups, names, pooled.true_layer, pooled.true_position)
+                           : attack::assign_layers(pooled.held, cut);
     const auto H = static_cast<std::int64_t>(found.size());
     pooled_result.layer_recovery = attack::layer_recovery(found, pooled.true_layer);
     pooled_result.chance = attack::chance_layer_recovery(found, pooled.true_layer, L);
@@ -204,6 +209,9 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     group.set_attr("held_in_layer", static_cast<std::int64_t>(held[l].size()));
     group.set_attr("layer_recovery", r.layer_recovery);
     group.set_attr("layer_recovery_chance", r.chance);
+    // Where the blocks' layers came from: their weights, or the eavesdropper's groups.
+    group.set_attr("layers_from", setup.stream_groups ? setup.stream_groups->file + ":" + setup.stream_groups->run
+                                                      : std::string("weights"));
     group.set_attr("pooled_position_recovery", r.position_recovery);
     group.set_attr("pooled_functional_recovery", r.functional_recovery);
     group.set_attr("pooled_aligned_recovery", r.aligned_recovery);

@@ -86,6 +86,20 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
                        " genomes per attack rank of " + std::to_string(positions) + " positions" +
                        (m.size_option.empty() ? "" : " (--" + m.size_option + " " + std::to_string(config.get<std::int64_t>(m.size_option)) + ")"));
   });
+  const auto layers_from = config.get<std::string>("attack.layers_from");
+  if (!layers_from.empty()) {
+    agree(world, [&] {
+      TESSERA_REQUIRE(s.knowledge == "none", "--attack.layers_from: the eavesdropper's groups are layer knowledge for "
+                      "--attack.knowledge=none (got '", s.knowledge, "')");
+    });
+    std::vector<std::string> names;
+    std::vector<std::int64_t> blocks;
+    for (const auto& t : s.targets) {
+      names.push_back(t.layer);
+      blocks.push_back(t.grid.count());
+    }
+    s.stream_groups = agree(world, [&] { return attack::read_stream_groups(layers_from, names, blocks, world); });
+  }
   s.test = agree(world, [&] {
     auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
     TESSERA_REQUIRE(s.images <= d.test.size(), "--attack.eval_samples: ", s.images, " images asked, the test set has ",

@@ -4,6 +4,8 @@
 // knows its blocks' layer; attack_layer_unknown.cpp the one that does not (S2).
 #pragma once
 
+#include <optional>
+
 #include <mpi.h>
 
 #include <memory>
@@ -17,6 +19,7 @@
 #include "blocks/targets.hpp"
 #include "core/config.hpp"
 #include "data/datasets.hpp"
+#include "attack/stream_layers.hpp"
 #include "models/model_file.hpp"
 #include "models/target_layer.hpp"
 
@@ -34,6 +37,8 @@ struct AttackSetup {
   models::LoadedModel model;
   data::Split test, eval;  // the whole test set, and the adversary's first `images` of it
   std::vector<blocks::Target> targets;  // the cut layers
+  // --attack.layers_from: the eavesdropper's groups, the layer knowledge of S2 (else empty).
+  std::optional<attack::StreamGroups> stream_groups;
   std::string path;  // the output file
 };
 

@@ -37,6 +37,10 @@ void add_attack_options(po::options_description& options) {
      "what the adversary knows of its blocks: layer (which cut layer each belongs to; one cut layer) or none "
      "(the paper's S2: the blocks of two or more cut layers, --blocks.layers=a,b, arrive pooled; it sorts "
      "them into layers by their weights, then searches each layer's positions in turn)")
+    ("attack.layers_from", po::value<std::string>()->default_value(""),
+     "knowledge none: take the blocks' layers from the eavesdropper's groups instead of their weights: a "
+     "'tessera streams analyze' file (FILE or FILE:RUN) of a trace served with the same --blocks options; the "
+     "groups holding most of the adversary's blocks, in the order of the flow, are the cut layers")
     ("attack.layer_rounds", po::value<std::int64_t>()->default_value(2),
      "knowledge none: rounds over the cut layers; each search sees the other layers as the last round placed "
      "them (the first round: at random positions). Each search gets an even share of the time budget left")

@@ -1,12 +1,15 @@
 // tessera bench service: the time of one training step (and one inference pass)
 // of the served model on all ranks of the job, one thread each, against the
 // monolithic LibTorch model on rank 0 with as many threads as the job has ranks,
-// measured alternately in the same run. Prints medians and ratios per block size.
+// measured alternately in the same run, and the served training step again with the
+// cover traffic of a random obfuscation plan (--bench.cover_bytes of the step's bytes)
+// against the plain one. Prints medians and ratios per block size.
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "cli/bench_timing.hpp"
@@ -15,6 +18,8 @@
 #include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "service/runner.hpp"
+#include "streams/obfuscation_search.hpp"
+#include "trace/devices.hpp"
 
 namespace tessera::cli {
 
@@ -27,7 +32,10 @@ void add_options(po::options_description& options) {
     ("bench.block_sizes", po::value<std::string>()->default_value("64,16"),
      "square block sizes to measure, comma-separated (overrides blocks.bh/bw)")
     ("bench.batch", po::value<std::int64_t>()->default_value(256), "images per step")
-    ("bench.repeats", po::value<int>()->default_value(7), "timed steps of each kind (after one warm-up)");
+    ("bench.repeats", po::value<int>()->default_value(7), "timed steps of each kind (after one warm-up)")
+    ("bench.cover_bytes", po::value<double>()->default_value(0.2),
+     "the covered training step: a random obfuscation plan adding this fraction of the step's bytes in cover "
+     "traffic, sent between the ranks that host its devices (serve --serve.obfuscation)");
 }
 
 // A barrier that sleeps instead of spinning, so idle ranks leave the cores to the
@@ -56,12 +64,14 @@ double timed(MPI_Comm comm, bool everyone, Body&& body) {
 
 struct Row {
   std::int64_t block = 0, devices = 0;
-  double mono_train, dist_train, mono_infer, dist_infer;
+  double mono_train, dist_train, mono_infer, dist_infer, covered_train;
+  double cover_fraction = 0;  // extra bytes of the plan over the traced step's
 };
 
 int run(const Config& config, MPI_Comm world) {
   const auto batch = config.get<std::int64_t>("bench.batch");
   const int repeats = config.get<int>("bench.repeats");
+  const double cover_bytes = config.get<double>("bench.cover_bytes");
   const auto arch = config.get<std::string>("model.arch");
   std::vector<std::int64_t> sizes;
   agree(world, [&] {
@@ -69,12 +79,14 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(!sizes.empty(), "--bench.block_sizes: give at least one size");
     TESSERA_REQUIRE(batch >= size_of(world), "--bench.batch: must be >= the number of ranks");
     TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    TESSERA_REQUIRE(cover_bytes >= 0 && std::isfinite(cover_bytes), "--bench.cover_bytes: must be >= 0");
     models::architecture(arch);
   });
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), batch, 1);
   });
   const auto indices = torch::arange(batch);
+  const auto& arch_info = models::architecture(arch);
   const int ranks = size_of(world);
   const int threads = torch::get_num_threads();
   agree(world, [&] {
@@ -117,6 +129,12 @@ int run(const Config& config, MPI_Comm world) {
     options.bh = options.bw = size;
     auto network = models::build(arch, 1);
     auto targets = agree(world, [&] { return blocks::plan(*network, options, comm->size()); });
+    // The plan is drawn on the step's trace, before the service releases the full weights.
+    const trace::LogicalDevices devices(*network, targets, {arch_info.channels, arch_info.height, arch_info.width}, 1);
+    const auto traced = devices.trace(1, batch, true, trace::DeploymentModel{}, 1);
+    streams::PlanCost cost;
+    const auto plan = agree(world, [&] { return streams::random_plan(traced, cover_bytes, 1, &cost); });
+    service::CoverTraffic cover(plan, devices.host_rank(), comm->size(), comm->rank());
     service::Service served(network, targets, *comm, 1);
     auto optimizer = service::make_optimizer(served, settings);
     const auto lengths = service::batch_split(batch, *comm);
@@ -127,32 +145,41 @@ int run(const Config& config, MPI_Comm world) {
       served.train(false);
       served.forward(mine, {lengths});
     };
+    auto covered_train = [&] {
+      served.set_cover(&cover);
+      service::train_step(served, optimizer, data.train, indices, 0);
+      served.set_cover(nullptr);
+    };
     Row row;
     row.block = size;
+    row.cover_fraction = cost.byte_fraction();
     for (const auto& t : targets) row.devices += t.placement.devices();
-    std::vector<double> times[4];
+    std::vector<double> times[5];
     log::Progress progress("bench service " + std::to_string(size) + "x" + std::to_string(size), repeats + 1, 5.0);
     for (int r = 0; r <= repeats; ++r) {  // r == 0: warm-up
-      double t[4] = {timed(world, false, mono_train), timed(world, true, dist_train), timed(world, false, mono_infer),
-                     timed(world, true, dist_infer)};
+      double t[5] = {timed(world, false, mono_train), timed(world, true, dist_train), timed(world, false, mono_infer),
+                     timed(world, true, dist_infer), timed(world, true, covered_train)};
       if (r > 0)
-        for (int k = 0; k < 4; ++k) times[k].push_back(t[k]);
+        for (int k = 0; k < 5; ++k) times[k].push_back(t[k]);
       progress.advance();
     }
     row.mono_train = median(times[0]);
     row.dist_train = median(times[1]);
     row.mono_infer = median(times[2]);
     row.dist_infer = median(times[3]);
+    row.covered_train = median(times[4]);
     rows.push_back(row);
   }
   if (log::printing()) {
-    std::printf("%-8s %9s %14s %14s %8s %14s %14s %8s\n", "blocks", "devices", "mono train s", "served train s",
-                "ratio", "mono infer s", "served infer s", "ratio");
+    std::printf("%-8s %9s %14s %14s %8s %14s %14s %8s %8s %15s %8s\n", "blocks", "devices", "mono train s",
+                "served train s", "ratio", "mono infer s", "served infer s", "ratio", "cover", "covered train s",
+                "ratio");
     for (const auto& r : rows)
-      std::printf("%-8s %9lld %14.4f %14.4f %8.3f %14.4f %14.4f %8.3f\n",
+      std::printf("%-8s %9lld %14.4f %14.4f %8.3f %14.4f %14.4f %8.3f %7.1f%% %15.4f %8.3f\n",
                   (std::to_string(r.block) + "x" + std::to_string(r.block)).c_str(),
                   static_cast<long long>(r.devices), r.mono_train, r.dist_train, r.dist_train / r.mono_train,
-                  r.mono_infer, r.dist_infer, r.dist_infer / r.mono_infer);
+                  r.mono_infer, r.dist_infer, r.dist_infer / r.mono_infer, 100 * r.cover_fraction, r.covered_train,
+                  r.covered_train / r.dist_train);
   }
   return 0;
 }

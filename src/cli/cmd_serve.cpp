@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -16,6 +17,8 @@
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
 #include "service/runner.hpp"
+#include "service/cover_traffic.hpp"
+#include "streams/plan_file.hpp"
 #include "trace/devices.hpp"
 #include "trace/writer.hpp"
 
@@ -43,6 +46,10 @@ void add_options(po::options_description& options) {
     ("trace.jitter", po::value<double>()->default_value(0.1),
      "the traced deployment: every compute and transfer time is scaled by a uniform factor in "
      "[1 - jitter, 1 + jitter] (seeded by run.seed)")
+    ("serve.obfuscation", po::value<std::string>()->default_value(""),
+     "an obfuscation plan ('tessera streams obfuscate' output, planned on a trace of this model with the same "
+     "--blocks options and run.seed): its cover bytes are sent between the ranks that host the devices involved "
+     "after every pass, and /trace is the obfuscated trace")
     ("comm.backend", po::value<std::string>()->default_value("auto"),
      "mpi (CPU), nccl (CUDA, one GPU per rank), auto (nccl when built and a GPU is visible)");
 }
@@ -114,6 +121,25 @@ int run(const Config& config, MPI_Comm world) {
   auto reference = service::clone(*model.network, model.info.arch);
   const auto seed = config.get<std::uint64_t>("run.seed");
   service::Service served(model.network, targets, *comm, seed);
+  const auto plan_path = config.get<std::string>("serve.obfuscation");
+  std::optional<streams::PlanFile> plan;
+  std::unique_ptr<service::CoverTraffic> cover;
+  if (!plan_path.empty()) {
+    plan = agree(world, [&] {
+      TESSERA_REQUIRE(std::filesystem::is_regular_file(plan_path), "--serve.obfuscation: '", plan_path, "' is not a file");
+      auto read = streams::read_plan(plan_path, world);
+      TESSERA_REQUIRE(read.devices == devices.count(), "--serve.obfuscation: '", plan_path, "' was planned on a trace of ",
+                      read.devices, " devices, this service has ", devices.count(),
+                      " (plan on a trace of this model with the same --blocks options and run.seed)");
+      return read;
+    });
+    cover = agree(world, [&] {
+      return std::make_unique<service::CoverTraffic>(plan->plan, devices.host_rank(), comm->size(), comm->rank());
+    });
+    served.set_cover(cover.get());
+    log::info("serve: obfuscation plan '", plan_path, "': ", plan->plan.moves.size(), " moves, this rank sends ",
+              cover->bytes_sent(0), " cover bytes forward and ", cover->bytes_sent(1), " backward per pass");
+  }
 
   io::OutputFile file(path, world,
                       {"serve", config.ini_text(), seed, comm->size()});
@@ -148,9 +174,13 @@ int run(const Config& config, MPI_Comm world) {
     }
   }
   blocks::write_targets(targets, file.root());
-  trace::write_trace(devices.trace(settings.trace_steps, settings.batch, settings.mode == "train",
-                                   settings.deployment, seed),
-                     file.root());
+  auto trace = devices.trace(settings.trace_steps, settings.batch, settings.mode == "train", settings.deployment, seed);
+  if (plan) {
+    // What an eavesdropper sees of the service with its cover traffic.
+    trace = agree(world, [&] { return streams::obfuscate_trace(trace, plan->plan, seed); });
+    group.set_attr("obfuscation", plan_path);
+  }
+  trace::write_trace(trace, file.root());
   // Peak resident memory of the largest rank, after everything (trace included) was built.
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

@@ -13,7 +13,7 @@
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 #include "io/output_file.hpp"
-#include "streams/view.hpp"
+#include "streams/eavesdroppers.hpp"
 #include "trace/reader.hpp"
 
 namespace tessera::cli {
@@ -54,7 +54,7 @@ Settings settings_of(const Config& config) {
   TESSERA_REQUIRE(!s.trace.empty(), "--streams.trace: give the trace file (e.g. runs/serve/serve.h5)");
   TESSERA_REQUIRE(std::filesystem::is_regular_file(s.trace), "--streams.trace: '", s.trace, "' is not a file");
   s.method = config.get<std::string>("streams.method");
-  TESSERA_REQUIRE(s.method == "sequential" || s.method == "flattened" || s.method == "depth", "--streams.method: '",
+  TESSERA_REQUIRE(streams::is_method(s.method), "--streams.method: '",
                   s.method, "' is not one of sequential, flattened, depth");
   s.view = streams::parse_view(config.get<std::string>("streams.view"));
   TESSERA_REQUIRE(s.method != "sequential" || streams::has_order(s.view),
@@ -86,24 +86,10 @@ int run(const Config& config, MPI_Comm world) {
   log::info("streams: ", seen.streams, " streams (", seen.bytes, " bytes) among ", file.devices,
             " devices in step ", s.step, " ", s.phase == trace::kForward ? "forward" : "backward", ", view ",
             streams::view_name(s.view), "; entry ", seen.entry, ", exit ", seen.exit);
-  streams::Division division;
-  std::int64_t connectivity = 0;
-  std::vector<std::int64_t> reachable;
-  agree(world, [&] {
-    if (s.method == "sequential") {
-      auto d = streams::divide_sequential(seen.graph, seen.entry, seen.exit, seen.first_seen);
-      connectivity = d.connectivity;
-      division = std::move(d);
-    } else if (s.method == "depth") {
-      // Hops from the model's input: the forward entry, which a backward phase reaches last.
-      const bool forward = s.phase == trace::kForward;
-      division = streams::divide_by_depth(seen.graph, forward ? seen.entry : seen.exit, !forward);
-    } else {
-      auto d = streams::divide_flattened(seen.graph, s.th);
-      reachable = std::move(d.reachable);
-      division = std::move(d);
-    }
-  });
+  const auto result = agree(world, [&] { return streams::divide(s.method, seen, s.phase, s.th); });
+  const auto& division = result.division;
+  const auto connectivity = result.connectivity;
+  const auto& reachable = result.reachable;
   const auto path = checked_output_file((std::filesystem::path(folder) / "streams.h5").string(), world);
   io::OutputFile out(path, world, {"streams analyze", config.ini_text(), config.get<std::uint64_t>("run.seed")});
   auto group = out.root().require_group("streams").require_group(s.run);

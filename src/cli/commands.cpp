@@ -19,6 +19,7 @@ const std::vector<Command>& commands() {
       attack_command,
       threshold_command,
       streams_analyze_command,
+      streams_obfuscate_command,
   };
   return table;
 }

@@ -37,6 +37,7 @@ InferenceReport infer(Service& service, models::Network* reference, const data::
     const auto images = split.images.narrow(0, offset, lengths[comm.rank()]);
     const auto labels = split.labels.narrow(0, offset, lengths[comm.rank()]);
     auto logits = service.forward(images, {lengths}).to(torch::kCPU);
+    if (auto* cover = service.cover()) cover->exchange(comm.mpi(), 0);
     sums[0] += logits.argmax(1).eq(labels).sum().item<double>();
     if (reference && images.size(0) > 0) {
       auto expected = reference->forward(images);
@@ -72,6 +73,7 @@ double train_step(Service& service, torch::optim::SGD& optimizer, const data::Sp
   const auto mine = indices.narrow(0, my_offset(service, lengths), lengths[comm.rank()]);
   optimizer.zero_grad();
   auto logits = service.forward(split.images.index_select(0, mine), {lengths, true, step});
+  if (auto* cover = service.cover()) cover->exchange(comm.mpi(), 0);
   auto labels = split.labels.index_select(0, mine).to(logits.device());
   // Summed over the slice, divided by the whole batch: the ranks' gradients then
   // add up to the gradient of the batch mean.
@@ -79,6 +81,7 @@ double train_step(Service& service, torch::optim::SGD& optimizer, const data::Sp
       logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
   double total = loss.item<double>();
   (loss / static_cast<double>(indices.size(0))).backward();
+  if (auto* cover = service.cover()) cover->exchange(comm.mpi(), 1);
   service.sum_replicated_gradients();
   optimizer.step();
   MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_DOUBLE, MPI_SUM, comm.mpi());

@@ -22,6 +22,7 @@
 #include "blocks/targets.hpp"
 #include "comm/communicator.hpp"
 #include "models/registry.hpp"
+#include "service/cover_traffic.hpp"
 #include "service/sharded_linear.hpp"
 
 namespace tessera::h5 {
@@ -56,6 +57,9 @@ class Service {
   const std::vector<blocks::Target>& targets() const { return targets_; }
   comm::Communicator& communicator() const { return comm_; }
   void train(bool on) { network_->train(on); }
+  // Cover traffic sent after every pass (serve --serve.obfuscation); none by default.
+  void set_cover(CoverTraffic* cover) { cover_ = cover; }
+  CoverTraffic* cover() const { return cover_; }
 
  private:
   torch::Tensor dropout(const torch::Tensor& x, double p, std::size_t step_index, const Pass& pass) const;
@@ -67,6 +71,7 @@ class Service {
   std::vector<std::pair<std::string, torch::Tensor>> replicated_;
   comm::Communicator& comm_;
   std::uint64_t seed_;
+  CoverTraffic* cover_ = nullptr;
 };
 
 // The split of `count` rows this service's ranks use.

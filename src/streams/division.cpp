@@ -279,10 +279,18 @@ DivisionScore score_division(const std::vector<std::int64_t>& group, const std::
   TESSERA_REQUIRE(group.size() == layer.size(), "streams: ", group.size(), " devices divided, ", layer.size(),
                   " with a true layer");
   DivisionScore score;
-  score.adjusted_rand_index = adjusted_rand_index(group, layer);
+  // Dummy devices (true layer -1) are the provider's cover, not part of the model.
+  std::vector<std::int64_t> kept_group, kept_layer;
+  for (std::size_t i = 0; i < group.size(); ++i)
+    if (layer[i] >= 0) {
+      kept_group.push_back(group[i]);
+      kept_layer.push_back(layer[i]);
+    }
+  score.adjusted_rand_index = adjusted_rand_index(kept_group, kept_layer);
   std::map<std::int64_t, std::vector<std::size_t>> members;
   std::map<std::int64_t, std::int64_t> layer_size;
   for (std::size_t i = 0; i < group.size(); ++i) {
+    if (layer[i] < 0) continue;
     members[group[i]].push_back(i);
     ++layer_size[layer[i]];
   }
@@ -292,7 +300,8 @@ DivisionScore score_division(const std::vector<std::int64_t>& group, const std::
     const bool one_layer = std::all_of(who.begin(), who.end(), [&](auto i) { return layer[i] == l; });
     if (one_layer && layer_size[l] == static_cast<std::int64_t>(who.size())) exact += static_cast<std::int64_t>(who.size());
   }
-  score.exact_fraction = group.empty() ? 0.0 : static_cast<double>(exact) / static_cast<double>(group.size());
+  score.exact_fraction =
+      kept_group.empty() ? 0.0 : static_cast<double>(exact) / static_cast<double>(kept_group.size());
   score.groups_found = static_cast<std::int64_t>(members.size());
   score.layers = static_cast<std::int64_t>(layer_size.size());
   return score;

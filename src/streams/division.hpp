@@ -75,7 +75,8 @@ struct DepthDivision : Division {
 DepthDivision divide_by_depth(const DeviceGraph& graph, std::int64_t origin, bool against_arcs);
 
 // Scores of a division against the true layer of every vertex, never seen by the
-// division itself. Group -1 counts as one more group.
+// division itself. Group -1 counts as one more group; devices of true layer -1 (the
+// provider's dummies) are left out.
 struct DivisionScore {
   double adjusted_rand_index = 0;
   // Vertices whose group is exactly their true layer (the same set of devices).

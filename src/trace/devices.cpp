@@ -62,6 +62,7 @@ LogicalDevices::LogicalDevices(models::Network& network, const std::vector<block
   auto rng = make_rng(seed, "trace-device-ids");
   tessera::shuffle(id.begin(), id.end(), rng);
   layer_of_device_.assign(total, 0);
+  host_rank_.assign(total, 0);
   layer_names_ = {"client"};
   client_ = id[0];
   std::int64_t raw = 1;
@@ -74,7 +75,10 @@ LogicalDevices::LogicalDevices(models::Network& network, const std::vector<block
       continue;
     }
     const auto& placement = layer.target->placement;
-    for (std::int64_t d = 0; d < placement.devices(); ++d) layer_of_device_[id[raw + d]] = static_cast<std::int64_t>(l + 1);
+    for (std::int64_t d = 0; d < placement.devices(); ++d) {
+      layer_of_device_[id[raw + d]] = static_cast<std::int64_t>(l + 1);
+      host_rank_[id[raw + d]] = placement.rank_of_device[d];
+    }
     for (auto d : placement.device_of_block) layer.block_device.push_back(id[raw + d]);
     const auto& grid = layer.target->grid;
     for (std::int64_t r = 0; r < grid.rows; ++r) {
@@ -171,6 +175,8 @@ TraceFile LogicalDevices::trace(std::int64_t steps, std::int64_t batch, bool tra
   file.layer_names = layer_names_;
   file.deployment = model;
   file.device_layer = layer_of_device_;
+  for (const auto& layer : layers_)
+    if (layer.target) file.block_device[layer.name] = layer.block_device;
   auto rng = make_rng(seed, "trace-timing");
   const auto backward = backward_of(dataflow_);
   double clock = 0;

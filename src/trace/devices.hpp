@@ -40,6 +40,9 @@ class LogicalDevices {
   // The layer index of every device id: 0 is the client, 1.. the network's layers.
   const std::vector<std::int64_t>& layer_of_device() const { return layer_of_device_; }
   const std::vector<std::string>& layer_names() const { return layer_names_; }
+  // The rank that hosts every device: a block device's placement rank; rank 0 for the
+  // client and the layers that are not cut (which every rank runs, data-parallel).
+  const std::vector<std::int32_t>& host_rank() const { return host_rank_; }
   std::int64_t entry() const { return client_; }
   std::int64_t exit() const;
 
@@ -64,6 +67,7 @@ class LogicalDevices {
 
   std::vector<Layer> layers_;
   std::vector<std::int64_t> layer_of_device_;
+  std::vector<std::int32_t> host_rank_;
   std::vector<std::string> layer_names_;
   std::int64_t client_ = 0, input_features_ = 0;
   Dataflow dataflow_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,8 @@ struct TraceFile {
   std::vector<std::string> layer_names;         // attr `layer_names`, when given
   std::optional<DeploymentModel> deployment;    // the attrs that made t_start/t_end, when given
   std::optional<std::vector<std::int64_t>> device_layer;  // /trace/truth/device_layer
+  // Per cut layer: the device of every block (/trace/truth/block_device/<layer>).
+  std::map<std::string, std::vector<std::int64_t>> block_device;
 };
 
 }  // namespace tessera::trace

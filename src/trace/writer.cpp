@@ -46,6 +46,9 @@ void write_trace(const TraceFile& trace, const h5::Group& root) {
   if (trace.device_layer)
     group.require_group("truth").create_dataset<std::int64_t>("device_layer", {trace.device_layer->size()})
         .write(trace.device_layer->data());
+  for (const auto& [layer, devices] : trace.block_device)
+    group.require_group("truth").require_group("block_device").create_dataset<std::int64_t>(layer, {devices.size()})
+        .write(devices.data());
 }
 
 }  // namespace tessera::trace

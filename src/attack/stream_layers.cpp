@@ -1,0 +1,78 @@
+#include "attack/stream_layers.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "io/h5.hpp"
+
+namespace tessera::attack {
+
+StreamGroups read_stream_groups(const std::string& spec, const std::vector<std::string>& cut_layers,
+                                const std::vector<std::int64_t>& blocks_per_layer, MPI_Comm comm) {
+  StreamGroups s;
+  const auto colon = spec.rfind(':');
+  s.file = colon == std::string::npos ? spec : spec.substr(0, colon);
+  s.run = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  {
+    auto file = h5::File::open(s.file, comm);
+    const auto root = file.root();
+    TESSERA_REQUIRE(root.exists("streams"), "--attack.layers_from: '", s.file,
+                    "' has no /streams (written by 'tessera streams analyze')");
+    const auto runs = root.group("streams").children();
+    if (s.run.empty()) {
+      TESSERA_REQUIRE(runs.size() == 1, "--attack.layers_from: '", s.file, "' has ", runs.size(),
+                      " /streams runs: name one as FILE:RUN");
+      s.run = runs.front();
+    }
+    TESSERA_REQUIRE(root.exists("streams/" + s.run), "--attack.layers_from: '", s.file, "' has no run '", s.run, "'");
+    const auto group = root.group("streams/" + s.run);
+    s.group = group.dataset("group").read<std::int64_t>();
+    s.trace = group.attr_string("trace");
+  }
+  auto file = h5::File::open(s.trace, comm);
+  const auto root = file.root();
+  for (std::size_t l = 0; l < cut_layers.size(); ++l) {
+    const auto path = "trace/truth/block_device/" + cut_layers[l];
+    TESSERA_REQUIRE(root.exists(path), "--attack.layers_from: the trace '", s.trace, "' of '", s.file,
+                    "' has no /", path, " (serve it with the same --blocks.layers)");
+    auto devices = root.dataset(path).read<std::int64_t>();
+    TESSERA_REQUIRE(static_cast<std::int64_t>(devices.size()) == blocks_per_layer[l], "--attack.layers_from: the trace '",
+                    s.trace, "' cuts ", cut_layers[l], " into ", devices.size(), " blocks, this attack into ",
+                    blocks_per_layer[l], " (serve it with the same --blocks options)");
+    for (auto d : devices)
+      TESSERA_REQUIRE(d >= 0 && d < static_cast<std::int64_t>(s.group.size()), "--attack.layers_from: '", s.trace,
+                      "' names device ", d, " of ", s.group.size());
+    s.block_device[cut_layers[l]] = std::move(devices);
+  }
+  return s;
+}
+
+std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const std::vector<std::string>& cut_layers,
+                                              const std::vector<std::int32_t>& layer_of_table,
+                                              const std::vector<std::int32_t>& position) {
+  std::vector<std::int64_t> group_of(position.size());
+  std::map<std::int64_t, std::int64_t> held_in;  // group -> the adversary's blocks in it
+  for (std::size_t k = 0; k < position.size(); ++k) {
+    const auto device = streams.block_device.at(cut_layers[layer_of_table[k]])[position[k]];
+    group_of[k] = streams.group[device];
+    ++held_in[group_of[k]];
+  }
+  std::vector<std::pair<std::int64_t, std::int64_t>> by_count;  // (-count, group)
+  for (const auto& [g, n] : held_in) by_count.emplace_back(-n, g);
+  std::sort(by_count.begin(), by_count.end());
+  std::vector<std::int64_t> chosen;  // one group per cut layer, in the order of the flow
+  for (std::size_t i = 0; i < by_count.size() && chosen.size() < cut_layers.size(); ++i)
+    chosen.push_back(by_count[i].second);
+  std::sort(chosen.begin(), chosen.end());
+  std::vector<std::int32_t> layer(position.size());
+  for (std::size_t k = 0; k < position.size(); ++k) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < chosen.size(); ++i)
+      if (std::llabs(chosen[i] - group_of[k]) < std::llabs(chosen[best] - group_of[k])) best = i;
+    layer[k] = static_cast<std::int32_t>(best);
+  }
+  return layer;
+}
+
+}  // namespace tessera::attack

@@ -1,0 +1,192 @@
+// tessera streams obfuscate: the provider's defence of the paper's section VI (S3,
+// docs/DESIGN.md section 9.3). Reads a stream trace with its truth, searches for
+// cover traffic that hides the layers from every eavesdropper (greedy, evolutionary,
+// and the paper's learned generator), and writes <run.out>/obfuscate.h5: every plan
+// evaluated with each eavesdropper's score and its cost (/obfuscation/points, the
+// Pareto front marked), the plan chosen within the byte budget (/obfuscation/plan, in
+// the input trace's device ids: what `tessera serve --serve.obfuscation` sends), and
+// that plan's obfuscated trace (/trace, for `tessera streams analyze`).
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "io/output_file.hpp"
+#include "streams/obfuscation_search.hpp"
+#include "streams/plan_file.hpp"
+#include "trace/reader.hpp"
+#include "trace/writer.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+const std::vector<std::string> kOptimisers{"greedy", "evolutionary", "generator"};
+
+void add_options(po::options_description& options) {
+  options.add_options()
+    ("streams.trace", po::value<std::string>()->default_value(""),
+     "HDF5 file with a /trace group and its truth (written by 'tessera serve')")
+    ("streams.step", po::value<std::int64_t>()->default_value(0), "the traced step the eavesdroppers are scored on")
+    ("streams.th", po::value<std::int64_t>()->default_value(2), "Algorithm 2's threshold, as in 'streams analyze'")
+    ("obfuscate.optimisers", po::value<std::string>()->default_value("greedy,evolutionary,generator"),
+     "comma-separated: greedy (add the best of a few proposals while the loss falls), evolutionary "
+     "(a steady-state GA over plans), generator (the paper's model M, trained by policy gradient)")
+    ("obfuscate.evaluations", po::value<std::int64_t>()->default_value(40), "plans each optimiser scores")
+    ("obfuscate.c", po::value<double>()->default_value(0.5),
+     "the loss's weight of new arcs: loss = (worst + mean of the eavesdroppers' adjusted Rand indices) / 2 + "
+     "c * |E' xor E| / |E|")
+    ("obfuscate.bundle", po::value<std::int64_t>()->default_value(0),
+     "moves per proposal: one device's cover to this many later devices (0 = 2% of the devices)")
+    ("obfuscate.byte_budget", po::value<double>()->default_value(0.2),
+     "the plan written to /obfuscation/plan and /trace: the lowest worst-case index with at most this "
+     "fraction of extra bytes")
+    ("obfuscate.pad_bytes", po::value<std::int64_t>()->default_value(0),
+     "pad every message up to a multiple of this many bytes (0 = none)")
+    ("obfuscate.jitter_ms", po::value<double>()->default_value(0), "delay every message by up to this, ms")
+    ("run.out", po::value<std::string>()->default_value("runs/streams"), "output folder (created if missing)")
+    ("run.seed", po::value<std::uint64_t>()->default_value(1), "seeds the proposals, the ids and the generator")
+    ("run.threads", po::value<int>()->default_value(0), "unused here (one thread)");
+}
+
+struct Settings {
+  std::string trace;
+  std::vector<std::string> optimisers;
+  double byte_budget = 0.2;
+  streams::SearchSettings search;
+};
+
+Settings settings_of(const Config& config) {
+  Settings s;
+  s.trace = config.get<std::string>("streams.trace");
+  TESSERA_REQUIRE(!s.trace.empty(), "--streams.trace: give the trace file (e.g. runs/serve/serve.h5)");
+  TESSERA_REQUIRE(std::filesystem::is_regular_file(s.trace), "--streams.trace: '", s.trace, "' is not a file");
+  std::stringstream names(config.get<std::string>("obfuscate.optimisers"));
+  for (std::string name; std::getline(names, name, ',');) {
+    TESSERA_REQUIRE(std::find(kOptimisers.begin(), kOptimisers.end(), name) != kOptimisers.end(),
+                    "--obfuscate.optimisers: '", name, "' is not one of greedy, evolutionary, generator");
+    s.optimisers.push_back(name);
+  }
+  TESSERA_REQUIRE(!s.optimisers.empty(), "--obfuscate.optimisers: name at least one");
+  auto& q = s.search;
+  q.step = config.get<std::int64_t>("streams.step");
+  TESSERA_REQUIRE(q.step >= 0, "--streams.step: must be >= 0, got ", q.step);
+  q.th = config.get<std::int64_t>("streams.th");
+  TESSERA_REQUIRE(q.th >= 1, "--streams.th: must be >= 1, got ", q.th);
+  q.evaluations = config.get<std::int64_t>("obfuscate.evaluations");
+  TESSERA_REQUIRE(q.evaluations >= 1, "--obfuscate.evaluations: must be >= 1, got ", q.evaluations);
+  q.c = config.get<double>("obfuscate.c");
+  TESSERA_REQUIRE(q.c >= 0 && std::isfinite(q.c), "--obfuscate.c: must be >= 0, got ", q.c);
+  q.bundle = config.get<std::int64_t>("obfuscate.bundle");
+  TESSERA_REQUIRE(q.bundle >= 0, "--obfuscate.bundle: must be >= 0, got ", q.bundle);
+  s.byte_budget = config.get<double>("obfuscate.byte_budget");
+  TESSERA_REQUIRE(s.byte_budget >= 0 && std::isfinite(s.byte_budget), "--obfuscate.byte_budget: must be >= 0, got ",
+                  s.byte_budget);
+  q.base.pad_quantum = config.get<std::int64_t>("obfuscate.pad_bytes");
+  TESSERA_REQUIRE(q.base.pad_quantum >= 0, "--obfuscate.pad_bytes: must be >= 0, got ", q.base.pad_quantum);
+  const double jitter_ms = config.get<double>("obfuscate.jitter_ms");
+  TESSERA_REQUIRE(jitter_ms >= 0 && std::isfinite(jitter_ms), "--obfuscate.jitter_ms: must be >= 0, got ", jitter_ms);
+  q.base.jitter = jitter_ms / 1000;
+  q.seed = config.get<std::uint64_t>("run.seed");
+  return s;
+}
+
+template <class T, class F>
+void write_column(const h5::Group& group, const std::string& name, const std::vector<streams::PlanPoint>& points, F of) {
+  std::vector<T> values;
+  for (const auto& p : points) values.push_back(static_cast<T>(of(p)));
+  group.create_dataset<T>(name, {values.size()}).write(values.data());
+}
+
+void write_points(const h5::Group& group, const std::vector<streams::PlanPoint>& points,
+                  const std::vector<std::size_t>& front) {
+  std::string names;
+  for (const auto& name : kOptimisers) names += (names.empty() ? "" : "\n") + name;
+  group.set_attr("optimiser_names", names);
+  write_column<std::int64_t>(group, "optimiser", points, [](const auto& p) {
+    return std::find(kOptimisers.begin(), kOptimisers.end(), p.optimiser) - kOptimisers.begin();
+  });
+  for (std::size_t m = 0; m < streams::kMethods.size(); ++m)
+    write_column<double>(group, std::string("ari_") + streams::kMethods[m], points,
+                         [m](const auto& p) { return p.judgement.ari[m]; });
+  write_column<double>(group, "loss", points, [](const auto& p) { return p.loss; });
+  write_column<double>(group, "byte_fraction", points, [](const auto& p) { return p.cost.byte_fraction(); });
+  write_column<double>(group, "message_fraction", points, [](const auto& p) { return p.cost.message_fraction(); });
+  write_column<std::int64_t>(group, "extra_bytes", points, [](const auto& p) { return p.cost.extra_bytes; });
+  write_column<std::int64_t>(group, "extra_messages", points, [](const auto& p) { return p.cost.extra_messages; });
+  write_column<std::int64_t>(group, "new_arcs", points, [](const auto& p) { return p.cost.new_arcs; });
+  write_column<std::int64_t>(group, "dummies", points, [](const auto& p) { return p.cost.dummies; });
+  write_column<std::int64_t>(group, "moves", points, [](const auto& p) { return p.plan.moves.size(); });
+  std::vector<std::int64_t> on_front(points.size(), 0);
+  for (auto i : front) on_front[i] = 1;
+  group.create_dataset<std::int64_t>("on_front", {on_front.size()}).write(on_front.data());
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const auto s = agree(world, [&] { return settings_of(config); });
+  const auto folder = output_folder(config, world);
+  const auto plain = agree(world, [&] { return trace::read_trace(s.trace, world); });
+  // Every rank searches alike (the search is deterministic); rank 0's copy is written.
+  auto search = agree(world, [&] { return std::make_unique<streams::PlanSearch>(plain, s.search); });
+  const auto started = std::chrono::steady_clock::now();
+  const auto none = agree(world, [&] { return search->evaluate(s.search.base, "greedy"); });
+  log::info("obfuscate: the plain trace: adjusted Rand index sequential ", none.judgement.ari[0], ", flattened ",
+            none.judgement.ari[1], ", depth ", none.judgement.ari[2]);
+  agree(world, [&] {
+    for (const auto& name : s.optimisers) {
+      log::info("obfuscate: ", name, ": ", s.search.evaluations, " plans");
+      if (name == "greedy") streams::search_greedy(*search);
+      else if (name == "evolutionary") streams::search_evolutionary(*search);
+      else streams::search_policy_gradient(*search);
+    }
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto& points = search->points();
+  const auto front = streams::pareto_front(points);
+  std::size_t chosen = 0;
+  for (std::size_t i = 0; i < points.size(); ++i)
+    if (points[i].cost.byte_fraction() <= s.byte_budget && points[i].judgement.worst() < points[chosen].judgement.worst())
+      chosen = i;
+  const auto& best = points[chosen];
+  const auto obfuscated = agree(world, [&] { return streams::obfuscate_trace(plain, best.plan, s.search.seed); });
+
+  const auto path = checked_output_file((std::filesystem::path(folder) / "obfuscate.h5").string(), world);
+  io::OutputFile out(path, world, {"streams obfuscate", config.ini_text(), s.search.seed});
+  auto group = out.root().require_group("obfuscation");
+  group.set_attr("trace", s.trace);
+  group.set_attr("step", s.search.step);
+  group.set_attr("th", s.search.th);
+  group.set_attr("c", s.search.c);
+  group.set_attr("byte_budget", s.byte_budget);
+  group.set_attr("chosen", static_cast<std::int64_t>(chosen));
+  group.set_attr("plain_bytes", best.cost.bytes);
+  group.set_attr("plain_messages", best.cost.messages);
+  group.set_attr("plain_arcs", best.cost.arcs);
+  group.set_attr("seconds", seconds);
+  write_points(group.require_group("points"), points, front);
+  streams::write_plan(group.require_group("plan"), best.plan, plain.devices);
+  trace::write_trace(obfuscated, out.root());
+  out.commit();
+  log::info("obfuscate: ", points.size(), " plans in ", seconds, " s, ", front.size(), " on the Pareto front");
+  for (auto i : front)
+    log::info("obfuscate:   ", points[i].optimiser, ": +", 100 * points[i].cost.byte_fraction(), "% bytes, +",
+              100 * points[i].cost.message_fraction(), "% messages: adjusted Rand index sequential ",
+              points[i].judgement.ari[0], ", flattened ", points[i].judgement.ari[1], ", depth ",
+              points[i].judgement.ari[2]);
+  log::info("obfuscate: chosen within +", 100 * s.byte_budget, "% bytes: +", 100 * best.cost.byte_fraction(),
+            "% bytes, worst adjusted Rand index ", best.judgement.worst(), " (", best.plan.moves.size(), " moves)");
+  log::info("wrote '", path, "' (/obfuscation, and the chosen plan's /trace)");
+  return 0;
+}
+
+}  // namespace
+
+const Command streams_obfuscate_command{
+    "streams obfuscate",
+    "the provider's defence: cover traffic that hides the layers from every eavesdropper (paper section VI, S3)",
+    add_options, run};
+
+}  // namespace tessera::cli

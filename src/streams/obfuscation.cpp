@@ -1,0 +1,221 @@
+#include "streams/obfuscation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+
+namespace tessera::streams {
+
+const char* move_kind_name(MoveKind kind) {
+  switch (kind) {
+    case MoveKind::cover: return "cover";
+    case MoveKind::relay: return "relay";
+    case MoveKind::loop: return "loop";
+  }
+  return "?";
+}
+
+namespace {
+
+using Arc = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>;  // step, phase, src, dst
+
+// Builds the obfuscated events: the plain ones, then the plan's, each with a sort key
+// (its start time, or for an untimed trace a position between the sequence numbers)
+// from which `seq` is renumbered at the end.
+class Obfuscator {
+ public:
+  Obfuscator(const trace::TraceFile& plain, const Plan& plan)
+      : plain_(plain), plan_(plan), e_(plain.events), model_(plain.deployment.value_or(trace::DeploymentModel{})) {
+    const auto& e = plain.events;
+    for (std::size_t i = 0; i < e.size(); ++i) {
+      const auto key = e.step[i] * 2 + e.phase[i];
+      auto& first = first_active_.try_emplace(key, plain.devices, kNever).first->second;
+      const double when = time_of(i);
+      first[e.src[i]] = std::min(first[e.src[i]], when);
+      first[e.dst[i]] = std::min(first[e.dst[i]], when);
+      auto [start, fresh] = phase_start_.try_emplace(key, when);
+      if (!fresh) start->second = std::min(start->second, when);
+      sort_key_.push_back(when);
+    }
+  }
+
+  void add_moves() {
+    std::int64_t next_dummy = plain_.devices;
+    for (const auto& move : plan_.moves) {
+      for (auto device : {move.from, move.to}) {
+        if (move.kind == MoveKind::loop && device == move.to) continue;
+        TESSERA_REQUIRE(device >= 0 && device < plain_.devices, "obfuscation: a ", move_kind_name(move.kind),
+                        " move names device ", device, " of ", plain_.devices);
+      }
+      TESSERA_REQUIRE(move.kind == MoveKind::loop || move.from != move.to, "obfuscation: a ",
+                      move_kind_name(move.kind), " move from device ", move.from, " to itself");
+      const auto dummy = move.kind == MoveKind::cover ? -1 : next_dummy++;
+      for (const auto& [key, first] : first_active_) {
+        const auto step = key / 2;
+        const bool forward = key % 2 == trace::kForward;
+        // Backward mirrors forward: the arcs reversed, sent when their new sender is first seen.
+        const auto sender = forward ? move.from : move.to, receiver = forward ? move.to : move.from;
+        switch (move.kind) {
+          case MoveKind::cover: send(step, key % 2, sender, receiver, move.bytes, unseen_start(key, sender, receiver)); break;
+          case MoveKind::relay: {
+            const double arrived = send(step, key % 2, sender, dummy, move.bytes, unseen_start(key, sender, receiver));
+            send(step, key % 2, dummy, receiver, move.bytes, arrived);
+            break;
+          }
+          case MoveKind::loop:
+            if (forward) send(step, key % 2, move.from, dummy, move.bytes, start_of(key, move.from));
+            else send(step, key % 2, dummy, move.from, move.bytes, phase_start_.at(key));
+            break;
+        }
+      }
+    }
+    dummies_ = next_dummy - plain_.devices;
+  }
+
+  trace::TraceFile finish(std::uint64_t seed, PlanCost* cost) {
+    pad_and_delay(seed);
+    renumber_seq();
+    if (cost) *cost = cost_of();
+    return relabelled(seed);
+  }
+
+ private:
+  static constexpr double kNever = std::numeric_limits<double>::max();
+
+  double time_of(std::size_t i) const { return e_.timed() ? e_.t_start[i] : static_cast<double>(e_.seq[i]); }
+
+  double start_of(std::int64_t key, std::int64_t device) const {
+    const double first = first_active_.at(key)[device];
+    return first == kNever ? phase_start_.at(key) : first;
+  }
+
+  // Cover leaves once both ends have been seen: it never makes a real device appear
+  // earlier than its real streams do, so it does not reveal itself by the order.
+  double unseen_start(std::int64_t key, std::int64_t sender, std::int64_t receiver) const {
+    return std::max(start_of(key, sender), start_of(key, receiver));
+  }
+
+  // Appends one stream; returns when it arrives (its sort key just after, untimed).
+  double send(std::int64_t step, std::int64_t phase, std::int64_t src, std::int64_t dst, std::int64_t bytes,
+              double when) {
+    e_.step.push_back(step);
+    e_.phase.push_back(phase);
+    e_.seq.push_back(0);
+    e_.src.push_back(src);
+    e_.dst.push_back(dst);
+    e_.bytes.push_back(bytes);
+    if (!e_.timed()) {
+      sort_key_.push_back(when + 0.25);
+      return when + 0.25;
+    }
+    const double end = when + model_.latency + static_cast<double>(bytes) / model_.bandwidth;
+    e_.t_start.push_back(when);
+    e_.t_end.push_back(end);
+    sort_key_.push_back(when);
+    return end;
+  }
+
+  void pad_and_delay(std::uint64_t seed) {
+    if (plan_.pad_quantum > 0)
+      for (auto& b : e_.bytes) b = (b + plan_.pad_quantum - 1) / plan_.pad_quantum * plan_.pad_quantum;
+    if (plan_.jitter <= 0 || !e_.timed()) return;
+    auto rng = make_rng(seed, "obfuscation-jitter");
+    for (std::size_t i = 0; i < e_.size(); ++i) {
+      const double delay = plan_.jitter * uniform_unit(rng);
+      e_.t_start[i] += delay;
+      e_.t_end[i] += delay;
+      sort_key_[i] += delay;
+    }
+  }
+
+  void renumber_seq() {
+    std::vector<std::size_t> order(e_.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) {
+      return std::tie(e_.step[a], e_.phase[a], sort_key_[a]) < std::tie(e_.step[b], e_.phase[b], sort_key_[b]);
+    });
+    std::map<std::int64_t, std::int64_t> next;
+    for (auto i : order) e_.seq[i] = next[e_.step[i] * 2 + e_.phase[i]]++;
+  }
+
+  PlanCost cost_of() const {
+    PlanCost cost;
+    const auto& p = plain_.events;
+    std::vector<Arc> plain_arcs, arcs;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      cost.bytes += p.bytes[i];
+      plain_arcs.emplace_back(p.step[i], p.phase[i], p.src[i], p.dst[i]);
+    }
+    for (std::size_t i = 0; i < e_.size(); ++i) {
+      cost.extra_bytes += e_.bytes[i];
+      arcs.emplace_back(e_.step[i], e_.phase[i], e_.src[i], e_.dst[i]);
+    }
+    cost.messages = static_cast<std::int64_t>(p.size());
+    cost.extra_messages = static_cast<std::int64_t>(e_.size()) - cost.messages;
+    cost.extra_bytes -= cost.bytes;
+    for (auto* list : {&plain_arcs, &arcs}) {
+      std::sort(list->begin(), list->end());
+      list->erase(std::unique(list->begin(), list->end()), list->end());
+    }
+    cost.arcs = static_cast<std::int64_t>(plain_arcs.size());
+    cost.new_arcs = static_cast<std::int64_t>(arcs.size() - plain_arcs.size());
+    cost.dummies = dummies_;
+    return cost;
+  }
+
+  // Dummies would stand out by their ids (the largest): every id is drawn again.
+  trace::TraceFile relabelled(std::uint64_t seed) {
+    const auto total = plain_.devices + dummies_;
+    std::vector<std::int64_t> id(total);
+    std::iota(id.begin(), id.end(), 0);
+    auto rng = make_rng(seed, "obfuscation-ids");
+    shuffle(id.begin(), id.end(), rng);
+    trace::TraceFile out;
+    out.devices = total;
+    out.entry = id[*plain_.entry];
+    out.exit = id[*plain_.exit];
+    out.layer_names = plain_.layer_names;
+    out.deployment = plain_.deployment;
+    std::vector<std::int64_t> layer(total, -1);
+    for (std::int64_t d = 0; d < plain_.devices; ++d) layer[id[d]] = (*plain_.device_layer)[d];
+    out.device_layer = std::move(layer);
+    out.block_device = plain_.block_device;
+    for (auto& [name, devices] : out.block_device)
+      for (auto& device : devices) device = id[device];
+    for (auto* column : {&e_.src, &e_.dst})
+      for (auto& device : *column) device = id[device];
+    out.events = std::move(e_);
+    return out;
+  }
+
+  const trace::TraceFile& plain_;
+  const Plan& plan_;
+  trace::TraceEvents e_;
+  trace::DeploymentModel model_;
+  std::map<std::int64_t, std::vector<double>> first_active_;  // per step * 2 + phase, per device
+  std::map<std::int64_t, double> phase_start_;
+  std::vector<double> sort_key_;
+  std::int64_t dummies_ = 0;
+};
+
+}  // namespace
+
+trace::TraceFile obfuscate_trace(const trace::TraceFile& plain, const Plan& plan, std::uint64_t seed,
+                                 PlanCost* cost) {
+  TESSERA_REQUIRE(plain.device_layer && plain.entry && plain.exit, "'", plain.path,
+                  "': obfuscation needs the trace's truth (/trace/truth/device_layer) and its forward_entry "
+                  "and forward_exit attrs: the provider plans with what it knows of its own model");
+  TESSERA_REQUIRE(plan.pad_quantum >= 0 && plan.jitter >= 0 && std::isfinite(plan.jitter),
+                  "obfuscation: padding and jitter must be >= 0");
+  Obfuscator obfuscator(plain, plan);
+  obfuscator.add_moves();
+  return obfuscator.finish(seed, cost);
+}
+
+}  // namespace tessera::streams

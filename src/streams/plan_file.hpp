@@ -1,0 +1,27 @@
+// An obfuscation plan in a file: /obfuscation/plan, written by `tessera streams
+// obfuscate` and read by `tessera serve --serve.obfuscation` (README "The provider's
+// defence"). Columns `kind` (0 cover, 1 relay, 2 loop), `from`, `to`, `bytes`, in the
+// ids of the trace it was planned on; attrs `pad_quantum`, `jitter` (seconds) and
+// `devices` (that trace's device count).
+#pragma once
+
+#include <mpi.h>
+
+#include <string>
+
+#include "io/h5.hpp"
+#include "streams/obfuscation.hpp"
+
+namespace tessera::streams {
+
+void write_plan(const h5::Group& group, const Plan& plan, std::int64_t devices);
+
+struct PlanFile {
+  Plan plan;
+  std::int64_t devices = 0;
+};
+// Collective. Errors name the file: no /obfuscation/plan, columns missing or of
+// different lengths, an unknown kind, negative sizes.
+PlanFile read_plan(const std::string& path, MPI_Comm comm);
+
+}  // namespace tessera::streams
