@@ -3,8 +3,9 @@
 # embedded default data (Fashion-MNIST), writing HDF5 files and figures to
 # runs/quickstart/: trains the victim models (reused when already trained with the
 # same configuration), serves vgg-mini on 2 ranks, and runs the adversary's drop
-# and swap sweeps on both geometries, with Fig. 6 and Fig. 7, and a short GA and
-# annealing search for the held blocks' positions.
+# and swap sweeps on both geometries, with Fig. 6 and Fig. 7, a short GA and
+# annealing search for the held blocks' positions, and the eavesdropper's division
+# of the served trace with the Pareto front of the cover traffic that hides it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cmake/build.sh
@@ -40,6 +41,12 @@ for method in ga sa; do
     --attack.method="$method" --attack.generations=50 --run.threads=2 --run.out="$out" --run.name="attack-$method"
 done
 
+# The eavesdropper and the provider's defence (paper section VI) on the served
+# trace: Algorithm 1's division of the devices, then cover traffic searched by the
+# greedy, evolutionary and generator optimisers, with its Pareto front.
+build/tessera streams analyze --streams.trace="$out"/serve.h5 --run.out="$out"
+build/tessera streams obfuscate --streams.trace="$out"/serve.h5 --run.out="$out"
+
 "$TESSERA_PYTHON" analysis/plot_training.py "$out"/vgg-mini.h5 "$out"/vgg-mini-seedpool.h5 \
   --out "$out"/training.png
 "$TESSERA_PYTHON" analysis/plot_drop.py "$out"/drop-vgg-mini.h5 "$out"/drop-vgg-mini-seedpool.h5 \
@@ -49,5 +56,7 @@ for arch in vgg-mini vgg-mini-seedpool; do
 done
 
 "$TESSERA_PYTHON" analysis/plot_attack.py "$out"/attack-ga.h5 "$out"/attack-sa.h5 --out "$out"/attack.png
+"$TESSERA_PYTHON" analysis/plot_streams.py "$out"/streams.h5 --out "$out"/streams-division.png
+"$TESSERA_PYTHON" analysis/plot_streams.py "$out"/obfuscate.h5 --out "$out"/streams-front.png
 
 echo "quickstart: done in $((SECONDS - start)) s; results in $out/"

@@ -35,7 +35,7 @@ void add_options(po::options_description& options) {
     ("obfuscate.optimisers", po::value<std::string>()->default_value("greedy,evolutionary,generator"),
      "comma-separated: greedy (add the best of a few proposals while the loss falls), evolutionary "
      "(a steady-state GA over plans), generator (the paper's model M, trained by policy gradient)")
-    ("obfuscate.evaluations", po::value<std::int64_t>()->default_value(40), "plans each optimiser scores")
+    ("obfuscate.evaluations", po::value<std::int64_t>()->default_value(200), "plans each optimiser scores")
     ("obfuscate.c", po::value<double>()->default_value(0.5),
      "the loss's weight of new arcs: loss = (worst + mean of the eavesdroppers' adjusted Rand indices) / 2 + "
      "c * |E' xor E| / |E|")

@@ -18,7 +18,7 @@ expect_all_ranks_succeeded
 TRACE=$FIXTURES/s/serve.h5
 finish_case "served trace"
 
-SEARCH=(--obfuscate.evaluations=10 --obfuscate.byte_budget=0.2)
+SEARCH=(--obfuscate.evaluations=100 --obfuscate.byte_budget=0.2)
 new_case
 run_tessera streams obfuscate --streams.trace="$TRACE" "${SEARCH[@]}" --run.out=out
 expect_all_ranks_succeeded
@@ -30,10 +30,10 @@ p = {k: g["points"][k][:] for k in g["points"]}
 problems = []
 n = len(p["loss"])
 worst = np.maximum.reduce([p[k] for k in p if k.startswith("ari_")])
-if not 3 <= n <= 1 + 3 * 10: problems.append("%d plans scored for 3 optimisers x 10" % n)
+if not 3 <= n <= 1 + 3 * 100: problems.append("%d plans scored for 3 optimisers x 100" % n)
 if set(p["optimiser"]) != {0, 1, 2}: problems.append("optimisers %s" % sorted(set(p["optimiser"])))
 if worst[0] != 1.0 or p["byte_fraction"][0] != 0: problems.append("point 0 is not the plain trace: %s" % worst[0])
-if (p["byte_fraction"][1:] <= 0).any(): problems.append("a plan with moves added no bytes")
+if (p["byte_fraction"][p["moves"] > 0] <= 0).any(): problems.append("a plan with moves added no bytes")
 front = np.flatnonzero(p["on_front"])
 for i in front:
     better = (worst <= worst[i]) & (p["byte_fraction"] <= p["byte_fraction"][i]) & (p["message_fraction"] <= p["message_fraction"][i])
@@ -43,7 +43,9 @@ chosen = g.attrs["chosen"]
 if p["byte_fraction"][chosen] > 0.2: problems.append("chosen plan over budget: %s" % p["byte_fraction"][chosen])
 within = p["byte_fraction"] <= 0.2
 if worst[chosen] != worst[within].min(): problems.append("chosen is not the best within budget")
-if worst[within].min() >= 0.9: problems.append("no plan within 20%% extra bytes lowers the worst index below 0.9: %s" % worst[within].min())
+# Searches differ from seed to seed and machine to machine (0.1 to 0.6 seen); a hundred
+# plans of each optimiser that leave every eavesdropper near 1 would be a broken search.
+if worst[within].min() >= 0.95: problems.append("no plan within 20%% extra bytes lowers the worst index below 0.95: %s" % worst[within].min())
 layer = f["trace/truth/device_layer"][:]
 if (layer < 0).sum() != p["dummies"][chosen]: problems.append("dummies in the trace != the plan's")
 if len(g["plan/kind"]) != p["moves"][chosen]: problems.append("plan length")
