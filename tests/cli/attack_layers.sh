@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end tests of `tessera attack --attack.knowledge=none` (the paper's S2): the
 # blocks of two cut layers of a small MLP arrive pooled; the adversary sorts them into
-# layers far better than chance, places them layer by layer, writes one group per
-# layer whose numbers agree with each other, the same file for the same seed; bad
-# input fails cleanly.
+# layers far better than chance (and exactly when it takes them from the depth
+# eavesdropper's groups of the served streams, --attack.layers_from), places them
+# layer by layer, writes one group per layer whose numbers agree with each other, the
+# same file for the same seed; bad input fails cleanly.
 #
 # usage: attack_layers.sh TESSERA [MPIEXEC]
 
@@ -67,6 +68,11 @@ with h5py.File(path, "r") as f:
     ta, tta = float(first.attrs["test_accuracy"]), float(first.attrs["true_test_accuracy"])
     if not (0 < ta <= 1 and 0 < tta <= 1): print("PROBLEM accuracies", ta, tta); sys.exit(1)
     if not ta >= bound * tta: print("PROBLEM assembled accuracy", ta, "below", bound, "x", tta); sys.exit(1)
+    source = first.attrs["layers_from"]
+    source = source.decode() if isinstance(source, bytes) else source
+    # From the depth eavesdropper's groups of an unobfuscated trace every layer is exact:
+    # each device of a cut layer is one hop further from the input than the layer before.
+    if source != "weights" and rec != 1.0: print("PROBLEM layers from", source, "recover", rec); sys.exit(1)
     print(f"{placed} blocks: layer recovery {rec:.3f} (chance {chance:.3f}, kappa {kappa:.2f}), "
           f"position recovery {pooled:.3f} ({aligned:.3f} relabelled), test accuracy {ta:.3f} "
           f"(true positions {tta:.3f})")
@@ -82,6 +88,18 @@ pooled_case "half held, statistics then assignment" 0 -- --attack.drop_rate=0.5 
 # All held: Sinkhorn assembles a model with most of the victim's accuracy (about 0.9 of it
 # here; asserted: half).
 pooled_case "all held, Sinkhorn" 0.5 -- --attack.drop_rate=0 --attack.method=sinkhorn
+
+# --- S2 from the streams: the adversary's devices see their streams; the depth
+# eavesdropper's groups of a trace served with the same cut give every block its layer.
+new_case
+run_tessera serve --model.checkpoint="$MLP" "${CUT[@]}" --data.test_limit=64 --run.out="$FIXTURES/served"
+expect_all_ranks_succeeded
+run_tessera streams analyze --streams.trace="$FIXTURES/served/serve.h5" --streams.method=depth --streams.view=edges \
+  --run.out="$FIXTURES/eaves"
+expect_all_ranks_succeeded
+finish_case "the two cut layers served, and their streams divided by depth"
+pooled_case "half held, layers from the streams" 0 -- --attack.drop_rate=0.5 --attack.method=stats,assignment \
+  --attack.layers_from="$FIXTURES/eaves/streams.h5"
 
 # --- same seed, same file, on 2 attack ranks
 new_case
@@ -114,6 +132,18 @@ bad_case "knowledge none with blocks that do not fit every cut layer" --blocks.b
 new_case
 bad_case "no layer rounds" --attack.layer_rounds ">= 1" -- \
   attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.layer_rounds=0 --run.out=out
+
+new_case
+bad_case "layers from the streams with knowledge layer" --attack.layers_from "knowledge=none" -- \
+  attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.layers_from="$FIXTURES/eaves/streams.h5" --run.out=out
+new_case
+bad_case "layers from a file without /streams" --attack.layers_from "serve.h5'" "/streams" -- \
+  attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none \
+  --attack.layers_from="$FIXTURES/served/serve.h5" --run.out=out
+new_case
+bad_case "layers from streams of another cut" --attack.layers_from "196 blocks" "392" -- \
+  attack --model.checkpoint="$MLP" --blocks.layers=layers.0,layers.2 --blocks.bh=16 --blocks.bw=16 \
+  --attack.knowledge=none --attack.layers_from="$FIXTURES/eaves/streams.h5" --run.out=out
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
