@@ -10,8 +10,8 @@ per column and a diagonal table.
 A `tessera streams obfuscate` file (/obfuscation): the Pareto front of the provider's
 cover traffic, every eavesdropper's adjusted Rand index against the extra bytes
 (left) and the extra messages (right) of every plan evaluated, each eavesdropper's
-own front as a line (the lowest index at that cost or less), the plan chosen within
-the byte budget circled."""
+own front as a line (the lowest index at that cost or less), the front of the worst
+of them in black, the plan chosen within the byte budget circled."""
 import argparse
 
 import matplotlib
@@ -58,6 +58,9 @@ def plot_front(args):
             ax.scatter(x, y, s=6, color=colour, alpha=0.25)
             ax.step(x[order], np.minimum.accumulate(y[order]), where="post", color=colour, label=method)
             ax.scatter([x[chosen]], [y[chosen]], s=80, facecolor="none", edgecolor=colour, linewidth=1.5)
+        worst = np.max([p["ari_" + m] for m in methods], axis=0)
+        ax.step(x[order], np.minimum.accumulate(worst[order]), where="post", color="black", linewidth=1.5,
+                label="worst of them")
         ax.set_xlabel(label)
         ax.axhline(0.2, color="0.5", linestyle=":", linewidth=1)
     axes[0].axvline(100 * attrs["byte_budget"], color="0.5", linestyle="--", linewidth=1, label="byte budget")
