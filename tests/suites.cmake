@@ -55,7 +55,7 @@ tessera_add_script_test(cli_streams streams.sh)
 tessera_add_script_test(cli_obfuscate obfuscate.sh)
 # --- end core
 
-# --- fuzz: the libFuzzer harnesses of tests/fuzz, 60 s each, in their own clang
+# --- fuzz: the libFuzzer harnesses of tests/fuzz, 45 s each, in their own clang
 # build (build-fuzz/; tests/fuzz/run.sh installs clang and libFuzzer if missing).
 # About 10 minutes on 2 cores, started first; leave it out with `ctest -LE fuzz`.
 add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 45)
