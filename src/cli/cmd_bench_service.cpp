@@ -134,7 +134,7 @@ int run(const Config& config, MPI_Comm world) {
     const auto traced = devices.trace(1, batch, true, trace::DeploymentModel{}, 1);
     streams::PlanCost cost;
     const auto plan = agree(world, [&] { return streams::random_plan(traced, cover_bytes, 1, &cost); });
-    service::CoverTraffic cover(plan, devices.host_rank(), comm->size(), comm->rank());
+    auto cover = agree(world, [&] { return service::CoverTraffic(plan, devices.host_rank(), comm->size(), comm->rank()); });
     service::Service served(network, targets, *comm, 1);
     auto optimizer = service::make_optimizer(served, settings);
     const auto lengths = service::batch_split(batch, *comm);

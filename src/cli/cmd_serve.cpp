@@ -109,6 +109,27 @@ int run(const Config& config, MPI_Comm world) {
   auto targets = agree(world, [&] { return blocks::plan(*model.network, block_settings(config), comm->size()); });
   const trace::LogicalDevices devices(*model.network, targets, {arch.channels, arch.height, arch.width},
                                         config.get<std::uint64_t>("run.seed"));
+  const auto plan_path = config.get<std::string>("serve.obfuscation");
+  std::optional<streams::PlanFile> plan;
+  std::unique_ptr<service::CoverTraffic> cover;
+  if (!plan_path.empty()) {
+    plan = agree(world, [&] {
+      TESSERA_REQUIRE(std::filesystem::is_regular_file(plan_path), "--serve.obfuscation: '", plan_path, "' is not a file");
+      streams::PlanFile read;
+      try {
+        read = streams::read_plan(plan_path, world);
+      } catch (const Error& e) {
+        throw Error(std::string("--serve.obfuscation: ") + e.what());
+      }
+      TESSERA_REQUIRE(read.devices == devices.count(), "--serve.obfuscation: '", plan_path, "' was planned on a trace of ",
+                      read.devices, " devices, this service has ", devices.count(),
+                      " (plan on a trace of this model with the same --blocks options and run.seed)");
+      return read;
+    });
+    cover = agree(world, [&] {
+      return std::make_unique<service::CoverTraffic>(plan->plan, devices.host_rank(), comm->size(), comm->rank());
+    });
+  }
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"),
                       config.get<std::int64_t>("data.train_limit"), config.get<std::int64_t>("data.test_limit"));
@@ -121,23 +142,9 @@ int run(const Config& config, MPI_Comm world) {
   auto reference = service::clone(*model.network, model.info.arch);
   const auto seed = config.get<std::uint64_t>("run.seed");
   service::Service served(model.network, targets, *comm, seed);
-  const auto plan_path = config.get<std::string>("serve.obfuscation");
-  std::optional<streams::PlanFile> plan;
-  std::unique_ptr<service::CoverTraffic> cover;
-  if (!plan_path.empty()) {
-    plan = agree(world, [&] {
-      TESSERA_REQUIRE(std::filesystem::is_regular_file(plan_path), "--serve.obfuscation: '", plan_path, "' is not a file");
-      auto read = streams::read_plan(plan_path, world);
-      TESSERA_REQUIRE(read.devices == devices.count(), "--serve.obfuscation: '", plan_path, "' was planned on a trace of ",
-                      read.devices, " devices, this service has ", devices.count(),
-                      " (plan on a trace of this model with the same --blocks options and run.seed)");
-      return read;
-    });
-    cover = agree(world, [&] {
-      return std::make_unique<service::CoverTraffic>(plan->plan, devices.host_rank(), comm->size(), comm->rank());
-    });
+  if (cover) {
     served.set_cover(cover.get());
-    log::info("serve: obfuscation plan '", plan_path, "': ", plan->plan.moves.size(), " moves, this rank sends ",
+    log::info("serve: obfuscation plan '", plan_path, "': ", plan->plan.moves.size(), " moves, rank 0 sends ",
               cover->bytes_sent(0), " cover bytes forward and ", cover->bytes_sent(1), " backward per pass");
   }
 
@@ -176,8 +183,12 @@ int run(const Config& config, MPI_Comm world) {
   blocks::write_targets(targets, file.root());
   auto trace = devices.trace(settings.trace_steps, settings.batch, settings.mode == "train", settings.deployment, seed);
   if (plan) {
-    // What an eavesdropper sees of the service with its cover traffic.
-    trace = agree(world, [&] { return streams::obfuscate_trace(trace, plan->plan, seed); });
+    // What an eavesdropper sees of the service with its cover traffic (which does not
+    // pad or delay the real messages: the service aggregates them per rank).
+    auto sent = plan->plan;
+    sent.pad_quantum = 0;
+    sent.jitter = 0;
+    trace = agree(world, [&] { return streams::obfuscate_trace(trace, sent, seed); });
     group.set_attr("obfuscation", plan_path);
   }
   trace::write_trace(trace, file.root());

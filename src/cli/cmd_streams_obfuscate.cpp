@@ -8,6 +8,7 @@
 // that plan's obfuscated trace (/trace, for `tessera streams analyze`).
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -146,10 +147,16 @@ int run(const Config& config, MPI_Comm world) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const auto& points = search->points();
   const auto front = streams::pareto_front(points);
-  std::size_t chosen = 0;
+  std::optional<std::size_t> within;
   for (std::size_t i = 0; i < points.size(); ++i)
-    if (points[i].cost.byte_fraction() <= s.byte_budget && points[i].judgement.worst() < points[chosen].judgement.worst())
-      chosen = i;
+    if (points[i].cost.byte_fraction() <= s.byte_budget &&
+        (!within || points[i].judgement.worst() < points[*within].judgement.worst()))
+      within = i;
+  agree(world, [&] {
+    TESSERA_REQUIRE(within, "--obfuscate.byte_budget: no plan adds at most ", s.byte_budget,
+                    " of the bytes (padding alone adds ", points.front().cost.byte_fraction(), ")");
+  });
+  const auto chosen = *within;
   const auto& best = points[chosen];
   const auto obfuscated = agree(world, [&] { return streams::obfuscate_trace(plain, best.plan, s.search.seed); });
 

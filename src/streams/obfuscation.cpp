@@ -48,11 +48,9 @@ class Obfuscator {
   void add_moves() {
     std::int64_t next_dummy = plain_.devices;
     for (const auto& move : plan_.moves) {
-      for (auto device : {move.from, move.to}) {
-        if (move.kind == MoveKind::loop && device == move.to) continue;
+      for (auto device : {move.from, move.kind == MoveKind::loop ? move.from : move.to})
         TESSERA_REQUIRE(device >= 0 && device < plain_.devices, "obfuscation: a ", move_kind_name(move.kind),
                         " move names device ", device, " of ", plain_.devices);
-      }
       TESSERA_REQUIRE(move.kind == MoveKind::loop || move.from != move.to, "obfuscation: a ",
                       move_kind_name(move.kind), " move from device ", move.from, " to itself");
       const auto dummy = move.kind == MoveKind::cover ? -1 : next_dummy++;
@@ -70,7 +68,7 @@ class Obfuscator {
           }
           case MoveKind::loop:
             if (forward) send(step, key % 2, move.from, dummy, move.bytes, start_of(key, move.from));
-            else send(step, key % 2, dummy, move.from, move.bytes, phase_start_.at(key));
+            else send(step, key % 2, dummy, move.from, move.bytes, start_of(key, move.from));
             break;
         }
       }
@@ -175,7 +173,7 @@ class Obfuscator {
     std::vector<std::int64_t> id(total);
     std::iota(id.begin(), id.end(), 0);
     auto rng = make_rng(seed, "obfuscation-ids");
-    shuffle(id.begin(), id.end(), rng);
+    tessera::shuffle(id.begin(), id.end(), rng);
     trace::TraceFile out;
     out.devices = total;
     out.entry = id[*plain_.entry];

@@ -55,8 +55,8 @@ struct PlanCost {
 // The trace with the plan's streams added; the trace must have its truth and its
 // forward entry and exit. Times: a cover or relay stream leaves once both its sender
 // and its receiver have had their first real stream of that step and phase (so cover
-// never makes a device appear earlier), a loop's return at the start of the backward
-// phase; each takes the deployment's latency plus its bytes over the
+// never makes a device appear earlier), a loop's return when its device is first seen
+// in the backward phase; each takes the deployment's latency plus its bytes over the
 // bandwidth (the trace's deployment attrs, else DeploymentModel's defaults); `seq` is
 // the order of t_start again. Untimed traces get the new streams' seq after the
 // sender's first. Errors (one line) for a move naming a device out of range.

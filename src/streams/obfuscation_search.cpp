@@ -58,6 +58,8 @@ PlanSearch::PlanSearch(const trace::TraceFile& plain, const SearchSettings& sett
   for (std::size_t i = 0; i < e.size(); ++i)
     if (e.step[i] == settings.step && e.phase[i] == trace::kForward) sizes_.push_back(e.bytes[i]);
   bundle_ = settings.bundle > 0 ? settings.bundle : std::max<std::int64_t>(1, plain.devices / 50);
+  TESSERA_REQUIRE(!by_layer_.empty() && !sizes_.empty(), "'", plain.path, "': no forward streams between devices of a "
+                  "known layer in step ", settings.step, ": nothing to plan cover for");
 }
 
 const PlanPoint& PlanSearch::evaluate(const Plan& plan, const std::string& optimiser) {
@@ -218,7 +220,9 @@ void search_evolutionary(PlanSearch& search) {
   log::info("obfuscate: evolutionary: best ", best->second.moves.size(), " moves, loss ", best->first);
 }
 
-Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint64_t seed, PlanCost* cost) {
+Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint64_t seed, PlanCost* cost_out) {
+  PlanCost local;
+  auto* cost = cost_out ? cost_out : &local;
   SearchSettings settings;
   settings.seed = seed;
   const PlanSearch search(plain, settings);
@@ -250,7 +254,7 @@ std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points) {
     }
     if (!beaten) front.push_back(i);
   }
-  std::sort(front.begin(), front.end(), [&](auto a, auto b) { return key(a)[1] < key(b)[1]; });
+  std::stable_sort(front.begin(), front.end(), [&](auto a, auto b) { return key(a)[1] < key(b)[1]; });
   return front;
 }
 

@@ -47,6 +47,10 @@ PlanFile read_plan(const std::string& path, MPI_Comm comm) {
     TESSERA_REQUIRE(columns[0][i] >= 0 && columns[0][i] <= 2, "'", path, "': move ", i, " has kind ", columns[0][i],
                     " (0 cover, 1 relay, 2 loop)");
     TESSERA_REQUIRE(columns[3][i] >= 0, "'", path, "': move ", i, " has ", columns[3][i], " bytes");
+    const bool loop = columns[0][i] == static_cast<std::int64_t>(MoveKind::loop);
+    for (auto device : {columns[1][i], loop ? columns[1][i] : columns[2][i]})
+      TESSERA_REQUIRE(device >= 0 && device < out.devices, "'", path, "': move ", i, " names device ", device, " of ",
+                      out.devices);
     out.plan.moves.push_back({static_cast<MoveKind>(columns[0][i]), columns[1][i], columns[2][i], columns[3][i]});
   }
   return out;

@@ -21,7 +21,7 @@ struct PlanFile {
   std::int64_t devices = 0;
 };
 // Collective. Errors name the file: no /obfuscation/plan, columns missing or of
-// different lengths, an unknown kind, negative sizes.
+// different lengths, an unknown kind, negative sizes, a device out of range.
 PlanFile read_plan(const std::string& path, MPI_Comm comm);
 
 }  // namespace tessera::streams

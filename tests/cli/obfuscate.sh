@@ -5,7 +5,8 @@
 # cost and the Pareto front is marked; the chosen plan is within the byte budget, its
 # obfuscated trace (written beside) reads back and `streams analyze` scores it as the
 # search did; the same run twice writes the same file; plot_streams.py draws the
-# front; bad input fails cleanly (one line, every rank non-zero, no file).
+# front; `serve --serve.obfuscation` sends the plan and writes the same obfuscated
+# trace; bad input fails cleanly (one line, every rank non-zero, no file).
 #
 # usage: obfuscate.sh TESSERA [MPIEXEC]
 
@@ -82,7 +83,29 @@ ari=$("$PYTHON" -c "import h5py; print(h5py.File('$case_dir/out/streams.h5')['st
 echo "     depth eavesdropper on the obfuscated trace: ARI $ari"
 finish_case "streams analyze on the obfuscated trace agrees with the search"
 
+# The plan sent for real: the service's own trace is the obfuscated one, and the
+# eavesdropper scores it as the search did.
+new_case
+run_tessera serve --model.checkpoint="$MODEL" --data.test_limit=64 --serve.obfuscation="$OBFUSCATED" --run.out=out
+expect_all_ranks_succeeded
+grep -q "cover bytes forward" "$log" || reasons+=("serve did not report its cover traffic")
+run_tessera streams analyze --streams.trace="$case_dir/out/serve.h5" --streams.method=depth --streams.view=edges \
+  --run.out=eaves
+expect_all_ranks_succeeded
+served=$("$PYTHON" -c "import h5py; print(h5py.File('$case_dir/eaves/streams.h5')['streams/depth-edges'].attrs['adjusted_rand_index'])")
+"$PYTHON" -c "import sys; sys.exit(0 if abs($served - $depth) < 1e-12 else 1)" ||
+  reasons+=("the served trace scores $served, the plan $depth")
+echo "     depth eavesdropper on the served, obfuscated trace: ARI $served"
+finish_case "serve --serve.obfuscation: the cover sent, the obfuscated trace written"
+
 # --- bad input: one line, every rank non-zero, no file
+new_case
+bad_case "a plan file without a plan" --serve.obfuscation "serve.h5'" "/obfuscation/plan" -- \
+  serve --model.checkpoint="$MODEL" --data.test_limit=64 --serve.obfuscation="$TRACE" --run.out=out
+new_case
+bad_case "a plan for another cut" --serve.obfuscation "1574 devices" -- \
+  serve --model.checkpoint="$MODEL" --data.test_limit=64 --blocks.bh=32 --blocks.bw=32 \
+  --serve.obfuscation="$OBFUSCATED" --run.out=out
 new_case
 "$PYTHON" - "$TRACE" "$FIXTURES/no_truth.h5" <<'PY'
 import sys, h5py
