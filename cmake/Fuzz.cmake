@@ -7,10 +7,11 @@
 #
 # The reader sources are compiled again here with -fsanitize=fuzzer-no-link,address
 # (coverage and ASan), into two small libraries: one without LibTorch (data
-# readers, job-file parser, HDF5 wrapper) and one with it (model files,
-# checkpoints). The harnesses link with -fsanitize=fuzzer,address. The LibTorch
-# sources get a precompiled <torch/torch.h> of their own (clang's, built with these
-# flags; the main build's is GCC's): parsing it is half of each one's compile time.
+# readers, job-file parser, HDF5 wrapper, stream traces and their views) and one
+# with it (model files, checkpoints). The harnesses link with
+# -fsanitize=fuzzer,address. The LibTorch sources get a precompiled <torch/torch.h>
+# of their own (clang's, built with these flags; the main build's is GCC's): parsing
+# it is half of each one's compile time.
 
 if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   message(FATAL_ERROR "TESSERA_FUZZ needs clang with libFuzzer: configure a separate folder with "
@@ -39,6 +40,9 @@ add_library(tessera_fuzz_base STATIC
   ${_src}/io/h5_attr.cpp
   ${_src}/io/h5_dataset.cpp
   ${_src}/io/output_file.cpp
+  ${_src}/trace/reader.cpp
+  ${_src}/streams/view.cpp
+  ${_src}/streams/division.cpp
 )
 target_include_directories(tessera_fuzz_base PUBLIC ${_src} ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_link_libraries(tessera_fuzz_base PUBLIC MPI::MPI_CXX tessera::hdf5 Boost::program_options ZLIB::ZLIB)
@@ -72,4 +76,5 @@ tessera_fuzzer(cifar tessera_fuzz_base)
 tessera_fuzzer(config tessera_fuzz_base)
 tessera_fuzzer(model_file tessera_fuzz_torch)
 tessera_fuzzer(checkpoint tessera_fuzz_torch)
+tessera_fuzzer(trace tessera_fuzz_base)
 message(STATUS "tessera: fuzz build (clang ${CMAKE_CXX_COMPILER_VERSION}): ${TESSERA_FUZZERS}")

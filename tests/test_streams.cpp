@@ -174,3 +174,107 @@ TEST(Streams, DepthDividesAdjacentCutLayersExactly) {
   EXPECT_EQ(streams::divide_by_depth(g, 0, false).group[8], -1);
   EXPECT_THROW(streams::divide_by_depth(g, 9, false), Error);
 }
+
+// The paper's section VI figures, rebuilt from its text (the text copy has no figure
+// images; the graphs below are ours, and every expected value is computed by hand,
+// exact by construction).
+//
+// Figs. 9 and 10: a MapReduce system (Dean & Ghemawat 2004, Fig. 1) as the dataflow an
+// eavesdropper sees: user program (entry, 0) -> master (1) -> input splits 2..6 ->
+// map workers 7 (splits 2, 3), 8 (splits 4, 5), 9 (split 6) -> every map worker
+// streams to both reduce workers 10, 11 (the shuffle) -> output files 12 (of 10) and
+// 13 (of 11) -> the collector (exit, 14). The control messages of the original
+// diagram (fork, assign map/reduce) are left out: they carry no data. Stages:
+// user 0, master 1, splits 2, maps 3, reduces 4, outputs 5, exit 6.
+namespace {
+
+DeviceGraph map_reduce(std::vector<std::int64_t>* stage, std::vector<double>* first_seen) {
+  DeviceGraph g{15, {{0, 1}}};
+  for (std::int64_t split = 2; split <= 6; ++split) g.arcs.emplace_back(1, split);
+  g.arcs.insert(g.arcs.end(), {{2, 7}, {3, 7}, {4, 8}, {5, 8}, {6, 9}});
+  for (std::int64_t map = 7; map <= 9; ++map)
+    for (std::int64_t reduce = 10; reduce <= 11; ++reduce) g.arcs.emplace_back(map, reduce);
+  g.arcs.insert(g.arcs.end(), {{10, 12}, {11, 13}, {12, 14}, {13, 14}});
+  *stage = {0, 1, 2, 2, 2, 2, 2, 3, 3, 3, 4, 4, 5, 5, 6};
+  // The times in dataflow order: a device is first seen when its stage's streams start.
+  first_seen->assign(stage->begin(), stage->end());
+  return g;
+}
+
+}  // namespace
+
+// The paper (Fig. 10 and Algorithm 1): "it is easy to find the joint point in the
+// topology", and the k-cut vertices with the entry and exit as pivots divide the
+// graph into layers. In this dataflow the only joint point is the master: every
+// entry -> exit path passes it (k = 1), while 5 splits, 3 maps, 2 reduces and 2
+// outputs each leave parallel paths, and the all-to-all shuffle has no single joint
+// vertex between maps and reduces. So the pivots are entry, master, exit, and
+// splits, maps, reduces and outputs all fall into the one group after the master:
+// Algorithm 1 does not separate the map workers from the reduce workers here.
+TEST(Streams, Fig9And10MapReduceSequentialDivision) {
+  std::vector<std::int64_t> stage;
+  std::vector<double> first_seen;
+  const auto g = map_reduce(&stage, &first_seen);
+  const auto d = streams::divide_sequential(g, 0, 14, first_seen);
+  EXPECT_EQ(d.connectivity, 1);
+  EXPECT_EQ(d.pivots, (std::vector<std::int64_t>{0, 1, 14}));
+  EXPECT_EQ(d.group, (std::vector<std::int64_t>{0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3}));
+  EXPECT_EQ(d.groups, 4);
+  EXPECT_EQ(d.group[7], d.group[10]);  // a map worker and a reduce worker: one group
+  const auto score = streams::score_division(d.group, stage);
+  EXPECT_LT(score.adjusted_rand_index, 1.0);
+  EXPECT_EQ(score.groups_found, 4);
+  EXPECT_EQ(score.layers, 7);
+  // Without the master (the user program hands the splits out itself, device 1 idle)
+  // no single device is a joint point: k = 2, the minimum cuts are {10, 11}, {12, 13},
+  // {10, 13} and {11, 12}, so reduces and outputs are pivots, and splits and maps
+  // share the group after the entry.
+  DeviceGraph no_master{15, {}};
+  for (const auto& [u, v] : g.arcs)
+    if (u != 0) no_master.arcs.emplace_back(u == 1 ? 0 : u, v);
+  const auto without = streams::divide_sequential(no_master, 0, 14, first_seen);
+  EXPECT_EQ(without.connectivity, 2);
+  EXPECT_EQ(without.pivots, (std::vector<std::int64_t>{0, 10, 11, 12, 13, 14}));
+  EXPECT_EQ(without.group, (std::vector<std::int64_t>{0, -1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6}));
+}
+
+// The depth eavesdropper needs no joint point: every stage is one hop further from
+// the user program, so maps and reduces (and every other stage) are told apart.
+TEST(Streams, Fig9DepthSeparatesMapAndReduceWorkers) {
+  std::vector<std::int64_t> stage;
+  std::vector<double> first_seen;
+  const auto g = map_reduce(&stage, &first_seen);
+  const auto d = streams::divide_by_depth(g, 0, false);
+  EXPECT_EQ(d.depth, stage);
+  EXPECT_EQ(d.group, stage);
+  EXPECT_EQ(d.groups, 7);
+  EXPECT_EQ(d.pivots, (std::vector<std::int64_t>{0, 1, 14}));
+  EXPECT_NE(d.group[7], d.group[10]);
+  const auto score = streams::score_division(d.group, stage);
+  EXPECT_DOUBLE_EQ(score.adjusted_rand_index, 1.0);
+  EXPECT_DOUBLE_EQ(score.exact_fraction, 1.0);
+}
+
+// Figs. 11 and 12: "a system exploiting the pipeline", divided by Algorithm 2 with
+// threshold 2. Our pipeline: input 0 -> two parallel devices 1, 2 -> joint 3 -> three
+// parallel devices 4, 5, 6 -> joint 7 -> two parallel devices 8, 9 -> output 10.
+// Reachable counts (Fig. 12 marks them on the blocks), by hand: output 0; 8, 9 reach
+// the output (1); joint 7 reaches 8, 9, 10 (3); 4, 5, 6 reach 7 and on (4); joint 3
+// reaches 4..10 (7); 1, 2 reach 3..10 (8); the input reaches all 10. Counts seen once
+// (fewer than 2 times): 10, 7, 3, 0, i.e. the single devices, which are the pivots
+// (Fig. 12's starred blocks); every parallel stage has its own count between them.
+TEST(Streams, Fig11And12PipelineFlattenedDivisionWithThresholdTwo) {
+  DeviceGraph g{11, {}};
+  for (std::int64_t v : {1, 2}) g.arcs.insert(g.arcs.end(), {{0, v}, {v, 3}});
+  for (std::int64_t v : {4, 5, 6}) g.arcs.insert(g.arcs.end(), {{3, v}, {v, 7}});
+  for (std::int64_t v : {8, 9}) g.arcs.insert(g.arcs.end(), {{7, v}, {v, 10}});
+  const std::vector<std::int64_t> stage{0, 1, 1, 2, 3, 3, 3, 4, 5, 5, 6};
+  const auto d = streams::divide_flattened(g, 2);
+  EXPECT_EQ(d.reachable, (std::vector<std::int64_t>{10, 8, 8, 7, 4, 4, 4, 3, 1, 1, 0}));
+  EXPECT_EQ(d.pivots, (std::vector<std::int64_t>{0, 3, 7, 10}));
+  EXPECT_EQ(d.group, stage);
+  EXPECT_EQ(d.groups, 7);
+  const auto score = streams::score_division(d.group, stage);
+  EXPECT_DOUBLE_EQ(score.adjusted_rand_index, 1.0);
+  EXPECT_DOUBLE_EQ(score.exact_fraction, 1.0);
+}

@@ -9,6 +9,15 @@
 
 namespace tessera::trace {
 
+namespace {
+
+// The analysis keeps a few numbers per device (src/streams), sized by the device
+// count: a count beyond any deployment is a damaged file, refused before it sizes
+// anything (and before `largest + 1` could overflow).
+constexpr std::int64_t kMaxDevices = std::int64_t{1} << 20;
+
+}  // namespace
+
 TraceFile read_trace(const std::string& path, MPI_Comm comm) {
   TraceFile file;
   file.path = path;
@@ -50,7 +59,11 @@ TraceFile read_trace(const std::string& path, MPI_Comm comm) {
     TESSERA_REQUIRE(e.bytes[i] >= 0 && e.step[i] >= 0, "'", path, "': event ", i, " has a negative step or size");
     largest = std::max({largest, e.src[i], e.dst[i]});
   }
+  TESSERA_REQUIRE(largest < kMaxDevices, "'", path, "': a stream names device ", largest, "; at most ", kMaxDevices,
+                  " devices are supported");
   file.devices = group.has_attr("devices") ? group.attr_int("devices") : largest + 1;
+  TESSERA_REQUIRE(file.devices <= kMaxDevices, "'", path, "': attr devices = ", file.devices, "; at most ",
+                  kMaxDevices, " devices are supported");
   TESSERA_REQUIRE(largest < file.devices, "'", path, "': a stream names device ", largest, " of ", file.devices,
                   " (attr devices)");
   for (const auto& [name, value] : {std::pair{"forward_entry", &file.entry}, std::pair{"forward_exit", &file.exit}})

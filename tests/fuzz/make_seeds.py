@@ -2,11 +2,13 @@
 """Writes the seed corpora of the fuzz harnesses to tests/fuzz/corpus/<harness>/.
 
 Small valid (and a few almost valid) inputs per reader, made deterministically:
-IDX files plain and gzipped, CIFAR-100 records, job files, and model files and
-attack checkpoints in the HDF5 schema the readers expect (src/models/model_file.cpp,
-src/search/checkpoint.cpp). Needs python3-h5py and python3-numpy (Debian).
+IDX files plain and gzipped, CIFAR-100 records, job files, and model files,
+attack checkpoints and stream traces in the HDF5 schema the readers expect
+(src/models/model_file.cpp, src/search/checkpoint.cpp, src/trace/reader.cpp). Needs
+python3-h5py and python3-numpy (Debian).
 
-    /usr/bin/python3 tests/fuzz/make_seeds.py      # rewrites the corpus
+    /usr/bin/python3 tests/fuzz/make_seeds.py              # rewrites every corpus
+    /usr/bin/python3 tests/fuzz/make_seeds.py trace idx    # only these (harness names)
 """
 import gzip
 import os
@@ -217,9 +219,103 @@ def make_checkpoint():
     checkpoint(f"{d}/inconsistent.h5", ("v108", "latest"), P=4, parts=(3, 2))
 
 
+# --- stream traces: /trace with the int64 columns step, phase, seq, src, dst, bytes
+# (one entry per message), optionally float64 t_start and t_end, attrs devices,
+# forward_entry, forward_exit, layer_names and the deployment model, and
+# /trace/truth/device_layer (README "The stream trace", src/trace/writer.cpp)
+def trace_events(arcs, steps=(0,), backward=True, timed=True):
+    """The columns of a trace whose forward streams are `arcs` (in the order they
+    start), the backward ones the same reversed, per step; times in that order."""
+    rows = []
+    for step in steps:
+        for phase in ((0, 1) if backward else (0,)):
+            order = arcs if phase == 0 else [(v, u) for u, v in reversed(arcs)]
+            rows += [(step, phase, seq, u, v, 256 * (1 + (u + v) % 3)) for seq, (u, v) in enumerate(order)]
+    cols = {name: np.array([r[i] for r in rows], np.int64)
+            for i, name in enumerate(("step", "phase", "seq", "src", "dst", "bytes"))}
+    if timed:
+        start = np.arange(len(rows), dtype=np.float64) * 1.5e-3
+        cols["t_start"], cols["t_end"] = start, start + 1e-3 + cols["bytes"] / 1.25e8
+    return cols
+
+
+def trace_file(path, libver, cols, attrs=None, truth=None, dtype=np.int64, layout="gzip"):
+    """libver: "earliest" or "latest" (the lower bound). layout: "gzip" (chunked, one
+    chunk, gzip level 1, as write_trace), "contiguous" or "compact" (the data in the
+    object header). Chunked files stay small with "latest" (a single-chunk index, not
+    a 2 KB B-tree node per dataset). No object keeps times: the same bytes every run."""
+    def group(parent, name):  # without times, so that the files come out the same every time
+        gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+        gcpl.set_obj_track_times(False)
+        return h5py.Group(h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl))
+
+    bounds = {"earliest": h5py.h5f.LIBVER_EARLIEST, "latest": h5py.h5f.LIBVER_LATEST}
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(bounds[libver], h5py.h5f.LIBVER_LATEST)
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_obj_track_times(False)  # the root group's
+    with h5py.File(h5py.h5f.create(path.encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)) as f:
+        g = group(f, "trace")
+        for name, value in (attrs or {}).items():
+            g.attrs[name] = value
+        for name, values in cols.items():
+            values = values if name.startswith("t_") else values.astype(dtype)
+            if layout == "gzip":
+                g.create_dataset(name, data=values, chunks=(max(1, len(values)),), compression="gzip",
+                                 compression_opts=1, track_times=False)
+            elif layout == "compact":
+                dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+                dcpl.set_layout(h5py.h5d.COMPACT)
+                dcpl.set_obj_track_times(False)
+                space = h5py.h5s.create_simple(values.shape)
+                h5py.h5d.create(g.id, name.encode(), h5py.h5t.py_create(values.dtype), space, dcpl=dcpl).write(
+                    h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(values))
+            else:
+                g.create_dataset(name, data=values, track_times=False)
+        if truth is not None:
+            group(g, "truth").create_dataset("device_layer", data=np.array(truth, np.int64), track_times=False)
+
+
+# entry 0 -> 1 -> blocks 2, 3 -> 4 -> exit 5, as tessera serve writes it
+SERVED = [(0, 1), (1, 2), (1, 3), (2, 4), (3, 4), (4, 5)]
+SERVED_ATTRS = {"devices": np.int64(6), "forward_entry": np.int64(0), "forward_exit": np.int64(5)}
+
+
+def make_trace():
+    d = folder("trace")
+    # Valid: tessera's own, with times, deployment model, layer names and truth (the
+    # names a fixed-length string: a variable-length one adds a 4 KB global heap).
+    attrs = dict(SERVED_ATTRS, layer_names=np.bytes_("client\nfeatures\nclassifier.0\nclassifier.3\nclient"),
+                 device_flops=1e10, latency=1e-3, bandwidth=1.25e8, jitter=0.1)
+    trace_file(f"{d}/served-timed-truth.h5", "latest", trace_events(SERVED), attrs, truth=[0, 1, 2, 2, 3, 4])
+    # Valid: no times (the ordered view only), two steps, an idle device 6.
+    trace_file(f"{d}/untimed-two-steps.h5", "earliest", trace_events(SERVED, steps=(0, 1), timed=False),
+               dict(SERVED_ATTRS, devices=np.int64(7)), layout="contiguous")
+    # Valid: a minimal third-party trace: the six columns only (int32,
+    # compact), forward only, no attrs (entry and exit: the only source and sink).
+    trace_file(f"{d}/third-party-minimal.h5", "latest",
+               trace_events([(0, 2), (0, 3), (2, 1), (3, 1)], backward=False, timed=False), dtype=np.int32,
+               layout="compact")
+    # Rejected: columns of different lengths; a stream to a device past attr devices.
+    cols = trace_events(SERVED, timed=False)
+    cols["dst"] = cols["dst"][:-1]
+    trace_file(f"{d}/short-column.h5", "latest", cols, SERVED_ATTRS, layout="contiguous")
+    trace_file(f"{d}/device-out-of-range.h5", "latest", trace_events(SERVED),
+               dict(SERVED_ATTRS, devices=np.int64(5), forward_exit=np.int64(4)), layout="contiguous")
+
+
+MAKERS = {"idx": make_idx, "cifar": make_cifar, "config": make_config, "model_file": make_model_file,
+          "checkpoint": make_checkpoint, "trace": make_trace}
+
+
 def main():
-    for make in (make_idx, make_cifar, make_config, make_model_file, make_checkpoint):
-        make()
+    names = sys.argv[1:] or list(MAKERS)
+    unknown = [n for n in names if n not in MAKERS]
+    if unknown:
+        print(f"make_seeds: unknown corpus {' '.join(unknown)} (known: {' '.join(MAKERS)})", file=sys.stderr)
+        return 2
+    for name in names:
+        MAKERS[name]()
     total = 0
     for dirpath, _, files in os.walk(ROOT):
         for name in sorted(files):

@@ -4,7 +4,7 @@
 #
 #   bash tests/fuzz/run.sh [SECONDS] [HARNESS...]     # default 60 s, all harnesses
 #
-# Harnesses: idx cifar config model_file checkpoint. Environment:
+# Harnesses: idx cifar config model_file checkpoint trace. Environment:
 #   TESSERA_FUZZ_PARALLEL=N    run N harnesses at a time (default 1)
 #   TESSERA_FUZZ_NICE=N        run them under nice -n N (default 0)
 #   TESSERA_FUZZ_HDF5_FATAL=1  also fail on faults inside the HDF5 library
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-60}
 shift || true
-all=(idx cifar config model_file checkpoint)
+all=(idx cifar config model_file checkpoint trace)
 harnesses=("$@")
 ((${#harnesses[@]})) || harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
@@ -73,6 +73,7 @@ run_one() {
     config) dict=(-dict=tests/fuzz/dict/config.dict) ;;
     model_file) dict=(-dict=tests/fuzz/dict/hdf5.dict) timeout=60 ;;
     checkpoint) dict=(-dict=tests/fuzz/dict/hdf5.dict) ;;
+    trace) dict=(-dict=tests/fuzz/dict/hdf5.dict) ;;
   esac
   local start=$SECONDS deadline=$((SECONDS + seconds)) runs=0 segment=0 cov="?" ft="?" corp="?"
   local verdict="ok" hdf5_count=0 hdf5_lines=() reproducers=() log

@@ -6,8 +6,8 @@
 owner is "hdf5" when the fault lies inside the HDF5 library itself: the first
 frame of the fault's stack that is neither the sanitizer/libFuzzer runtime nor
 libc/libstdc++ is in libhdf5, and so is the first such frame of the stacks that
-allocated or freed the memory involved (a buffer too small for what tessera asked
-HDF5 to write would be tessera's), unless the access lies beyond that memory's
+allocated or freed the memory involved is not tessera's (a buffer too small for what
+tessera asked HDF5 to write would be tessera's; Open MPI's blocks are not), unless the access lies beyond that memory's
 bounds by more than zero bytes (a wild read landing in someone else's block, whose
 allocator says nothing about the fault). Anything else (tessera's code, a harness check,
 an exception other than tessera::Error, a leak, an out-of-memory without a stack)
@@ -75,7 +75,13 @@ def first_interesting(stack):
 def owner_of(frame):
     if frame is None:
         return None
-    return "hdf5" if "libhdf5" in frame[1] else "tessera"
+    if "libhdf5" in frame[1]:
+        return "hdf5"
+    # Open MPI's own blocks (a communicator's, say) are neither HDF5's nor tessera's: a
+    # wild HDF5 read that lands in one is still HDF5's fault.
+    if re.search(r"/openmpi/|libmpi|libopen-(pal|rte)", frame[1]):
+        return "mpi"
+    return "tessera"
 
 
 def nearest_symbol(loc):
