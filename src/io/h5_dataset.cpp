@@ -61,13 +61,18 @@ hsize_t Dataset::stored_elements() const {
   // kMaxExpansion times (deflate's bound is about 1032).
   constexpr double kMaxExpansion = 1100;
   const double needed = static_cast<double>(count) * static_cast<double>(H5Tget_size(type.get()));
-  // A damaged header can also claim storage that the file does not have: no dataset
-  // stores more than its file holds.
+  // A damaged header can also claim storage that the file does not have: no dataset of
+  // a file opened to read stores more than the file holds. (A file open for writing
+  // may not have all of its data on disk yet, and MPI-IO does not report its size.)
   Handle file(check(H5Iget_file_id(id()), state(), "cannot get the file of '", path_, "'"), H5Fclose);
-  hsize_t file_size = 0;
-  check(H5Fget_filesize(file.get(), &file_size), state(), "cannot get the size of the file of '", path_, "'");
-  const double stored =
-      std::min(static_cast<double>(H5Dget_storage_size(id())), static_cast<double>(file_size));
+  unsigned intent = 0;
+  check(H5Fget_intent(file.get(), &intent), state(), "cannot get how the file of '", path_, "' was opened");
+  double stored = static_cast<double>(H5Dget_storage_size(id()));
+  if ((intent & H5F_ACC_RDWR) == 0) {
+    hsize_t file_size = 0;
+    check(H5Fget_filesize(file.get(), &file_size), state(), "cannot get the size of the file of '", path_, "'");
+    stored = std::min(stored, static_cast<double>(file_size));
+  }
   const bool filtered = H5Pget_layout(plist.get()) == H5D_CHUNKED && H5Pget_nfilters(plist.get()) > 0;
   if (stored * (filtered ? kMaxExpansion : 1.0) < needed)
     throw detail::error(state(), concat("dataset '", path_, "' claims ", shape_text(shape()), " elements (", needed,
