@@ -77,13 +77,24 @@ TraceFile read_trace(const std::string& path, MPI_Comm comm) {
     for (std::string line; std::getline(names, line);) file.layer_names.push_back(line);
   }
   if (group.has_attr("device_flops") && group.has_attr("latency") && group.has_attr("bandwidth") &&
-      group.has_attr("jitter"))
-    file.deployment = DeploymentModel{group.attr_double("device_flops"), group.attr_double("latency"),
-                                      group.attr_double("bandwidth"), group.attr_double("jitter")};
+      group.has_attr("jitter")) {
+    const DeploymentModel m{group.attr_double("device_flops"), group.attr_double("latency"),
+                            group.attr_double("bandwidth"), group.attr_double("jitter")};
+    TESSERA_REQUIRE(std::isfinite(m.device_flops) && m.device_flops > 0 && std::isfinite(m.latency) &&
+                        m.latency >= 0 && std::isfinite(m.bandwidth) && m.bandwidth > 0 && m.jitter >= 0 &&
+                        m.jitter < 1,
+                    "'", path, "': /trace attrs device_flops ", m.device_flops, ", latency ", m.latency,
+                    ", bandwidth ", m.bandwidth, ", jitter ", m.jitter,
+                    " (flops and bandwidth > 0, latency >= 0, jitter in [0, 1))");
+    file.deployment = m;
+  }
   if (group.exists("truth/device_layer")) {
     auto truth = group.dataset("truth/device_layer").read<std::int64_t>();
     TESSERA_REQUIRE(static_cast<std::int64_t>(truth.size()) == file.devices, "'", path,
                     "': /trace/truth/device_layer has ", truth.size(), " entries for ", file.devices, " devices");
+    for (std::size_t d = 0; d < truth.size(); ++d)
+      TESSERA_REQUIRE(truth[d] >= -1 && truth[d] < file.devices, "'", path, "': /trace/truth/device_layer gives device ",
+                      d, " layer ", truth[d], " (a layer index below the device count, or -1 for a dummy)");
     file.device_layer = std::move(truth);
   }
   h5file.close();

@@ -121,13 +121,15 @@ done
 # device that only sends and the only one that only receives.
 # write_hand_trace FILE KIND: a trace in the schema's columns only, written by h5py.
 # foreign: a good one; the others are bad: a stream naming a device the attr does not
-# have, a cycle, no single device that only sends, times without their pair.
+# have, a cycle, no single device that only sends, times without their pair, a
+# deployment without bandwidth, a true layer beyond the device count.
 write_hand_trace() {
   "$PYTHON" - "$@" <<'PY'
 import sys, h5py, numpy as np
 arcs = {"foreign": [(0, 1), (1, 2), (1, 3), (1, 4), (2, 5), (3, 5), (4, 5), (5, 6)],
         "dangling": [(0, 1), (1, 9)], "cycle": [(0, 1), (1, 2), (2, 3), (3, 1), (2, 4)],
-        "no_entry": [(0, 2), (1, 2), (2, 3)], "half_times": [(0, 1), (1, 2)]}[sys.argv[2]]
+        "no_entry": [(0, 2), (1, 2), (2, 3)], "half_times": [(0, 1), (1, 2)],
+        "no_bandwidth": [(0, 1), (1, 2)], "wild_truth": [(0, 1), (1, 2)]}[sys.argv[2]]
 with h5py.File(sys.argv[1], "w") as f:
     t = f.create_group("trace")
     n = len(arcs)
@@ -136,6 +138,9 @@ with h5py.File(sys.argv[1], "w") as f:
         t.create_dataset(name, data=np.array(list(values), dtype=np.int64))
     if sys.argv[2] == "dangling": t.attrs["devices"] = 5
     if sys.argv[2] == "half_times": t.create_dataset("t_start", data=np.zeros(n))
+    if sys.argv[2] == "no_bandwidth":
+        t.attrs.update({"device_flops": 1e10, "latency": 1e-3, "bandwidth": 0.0, "jitter": 0.1})
+    if sys.argv[2] == "wild_truth": t.create_dataset("truth/device_layer", data=np.array([0, 1, 10**12]))
 PY
 }
 
@@ -148,7 +153,8 @@ cp "$case_dir/foreign.h5" "$FIXTURES/foreign.h5"
 finish_case "a trace in the schema written by h5py"
 
 # Bad traces written by hand (write_hand_trace).
-for kind in "dangling|device 9 of 5" "cycle|cycle" "no_entry|only send" "half_times|t_end"; do
+for kind in "dangling|device 9 of 5" "cycle|cycle" "no_entry|only send" "half_times|t_end" \
+  "no_bandwidth|bandwidth 0" "wild_truth|layer 1000000000000"; do
   new_case
   write_hand_trace "$FIXTURES/${kind%%|*}.h5" "${kind%%|*}"
   bad_case "a trace with ${kind%%|*}" "${kind%%|*}.h5'" "${kind#*|}" -- \
