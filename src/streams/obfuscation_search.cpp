@@ -74,6 +74,11 @@ const PlanPoint& PlanSearch::evaluate(const Plan& plan, const std::string& optim
   return points_.back();
 }
 
+std::vector<std::int64_t>::const_iterator PlanSearch::after(const std::vector<std::int64_t>& layer,
+                                                             std::int64_t device) const {
+  return std::upper_bound(layer.begin(), layer.end(), device, [&](auto a, auto b) { return rank_[a] < rank_[b]; });
+}
+
 std::int64_t PlanSearch::message_bytes(Rng& rng) const { return sizes_[uniform_below(sizes_.size(), rng)]; }
 
 std::vector<Move> PlanSearch::propose(Rng& rng, MoveKind kind, std::int64_t from_layer, std::int64_t to_layer) const {
@@ -91,8 +96,7 @@ std::vector<Move> PlanSearch::propose(Rng& rng, MoveKind kind, std::int64_t from
   const auto& targets = by_layer_[pick_layer(to_layer)];
   // The targets after `from` in the dataflow (and never the exit straight from the entry:
   // then no set of devices would separate them, and Algorithm 1 would see it at once).
-  const auto later = std::upper_bound(targets.begin(), targets.end(), from,
-                                      [&](auto a, auto b) { return rank_[a] < rank_[b]; });
+  const auto later = after(targets, from);
   const auto choices = static_cast<std::uint64_t>(targets.end() - later);
   for (std::int64_t k = 0; choices > 0 && k < bundle_; ++k) {
     const auto to = later[uniform_below(choices, rng)];
@@ -110,8 +114,7 @@ std::vector<Move> PlanSearch::propose_hub(Rng& rng, std::int64_t hub_layer, std:
   moves.push_back({MoveKind::cover, entry_, hub, message_bytes(rng)});
   moves.push_back({MoveKind::cover, hub, exit_, message_bytes(rng)});
   const auto& targets = by_layer_[fan_layer];
-  const auto later = std::upper_bound(targets.begin(), targets.end(), hub,
-                                      [&](auto a, auto b) { return rank_[a] < rank_[b]; });
+  const auto later = after(targets, hub);
   const auto choices = static_cast<std::uint64_t>(targets.end() - later);
   for (std::int64_t k = 2; choices > 0 && k < bundle_; ++k)
     moves.push_back({MoveKind::cover, hub, later[uniform_below(choices, rng)], message_bytes(rng)});

@@ -64,6 +64,8 @@ class PlanSearch {
 
  private:
   std::int64_t message_bytes(Rng& rng) const;
+  // The first device of `layer` (sorted by rank) that comes after `device` in the flow.
+  std::vector<std::int64_t>::const_iterator after(const std::vector<std::int64_t>& layer, std::int64_t device) const;
 
   const trace::TraceFile& plain_;
   SearchSettings settings_;

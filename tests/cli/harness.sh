@@ -176,3 +176,14 @@ make_small_vgg_mini() {
   [[ -f $MODEL ]] || reasons+=("no model file $MODEL")
   finish_case "small vgg-mini model file ($images images)"
 }
+
+# vgg-mini (make_small_vgg_mini) served on the ranks with classifier.0 in 64x64 blocks
+# (1574 devices, 3140 streams) on 64 test images; sets TRACE to its serve.h5.
+make_served_trace() {
+  make_small_vgg_mini 1024
+  new_case
+  run_tessera serve --model.checkpoint="$MODEL" --data.test_limit=64 --run.out="$FIXTURES/s"
+  expect_all_ranks_succeeded
+  TRACE=$FIXTURES/s/serve.h5
+  finish_case "served trace"
+}

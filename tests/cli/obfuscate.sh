@@ -12,12 +12,7 @@
 
 source "$(dirname "$0")/harness.sh"
 
-make_small_vgg_mini 1024
-new_case
-run_tessera serve --model.checkpoint="$MODEL" --data.test_limit=64 --run.out="$FIXTURES/s"
-expect_all_ranks_succeeded
-TRACE=$FIXTURES/s/serve.h5
-finish_case "served trace"
+make_served_trace
 
 SEARCH=(--obfuscate.evaluations=100 --obfuscate.byte_budget=0.2)
 new_case
@@ -73,14 +68,21 @@ same=$("$PYTHON" "$SAME_H5" "$OBFUSCATED" "$case_dir/out/obfuscate.h5" --ignore 
   reasons+=("the same run twice differs: $same")
 finish_case "the same seed twice: the same file"
 
+# expect_search_depth TRACE WHAT: the depth eavesdropper, run by `streams analyze` on
+# TRACE (into $case_dir/eaves), scores it as the search scored the chosen plan.
+expect_search_depth() {
+  run_tessera streams analyze --streams.trace="$1" --streams.method=depth --streams.view=edges --run.out=eaves
+  expect_all_ranks_succeeded
+  local ari
+  ari=$("$PYTHON" -c "import h5py; print(h5py.File('$case_dir/eaves/streams.h5')['streams/depth-edges'].attrs['adjusted_rand_index'])")
+  "$PYTHON" -c "import sys; sys.exit(0 if abs($ari - $depth) < 1e-12 else 1)" ||
+    reasons+=("streams analyze scores $2 $ari, the search $depth")
+  echo "     depth eavesdropper on $2: ARI $ari"
+}
+
 # The eavesdropper on the obfuscated trace, as a third party would run it.
 new_case
-run_tessera streams analyze --streams.trace="$OBFUSCATED" --streams.method=depth --streams.view=edges --run.out=out
-expect_all_ranks_succeeded
-ari=$("$PYTHON" -c "import h5py; print(h5py.File('$case_dir/out/streams.h5')['streams/depth-edges'].attrs['adjusted_rand_index'])")
-"$PYTHON" -c "import sys; sys.exit(0 if abs($ari - $depth) < 1e-12 else 1)" ||
-  reasons+=("streams analyze scores the obfuscated trace $ari, the search $depth")
-echo "     depth eavesdropper on the obfuscated trace: ARI $ari"
+expect_search_depth "$OBFUSCATED" "the obfuscated trace"
 finish_case "streams analyze on the obfuscated trace agrees with the search"
 
 # The plan sent for real: the service's own trace is the obfuscated one, and the
@@ -89,13 +91,7 @@ new_case
 run_tessera serve --model.checkpoint="$MODEL" --data.test_limit=64 --serve.obfuscation="$OBFUSCATED" --run.out=out
 expect_all_ranks_succeeded
 grep -q "cover bytes forward" "$log" || reasons+=("serve did not report its cover traffic")
-run_tessera streams analyze --streams.trace="$case_dir/out/serve.h5" --streams.method=depth --streams.view=edges \
-  --run.out=eaves
-expect_all_ranks_succeeded
-served=$("$PYTHON" -c "import h5py; print(h5py.File('$case_dir/eaves/streams.h5')['streams/depth-edges'].attrs['adjusted_rand_index'])")
-"$PYTHON" -c "import sys; sys.exit(0 if abs($served - $depth) < 1e-12 else 1)" ||
-  reasons+=("the served trace scores $served, the plan $depth")
-echo "     depth eavesdropper on the served, obfuscated trace: ARI $served"
+expect_search_depth "$case_dir/out/serve.h5" "the served, obfuscated trace"
 finish_case "serve --serve.obfuscation: the cover sent, the obfuscated trace written"
 
 # --- bad input: one line, every rank non-zero, no file

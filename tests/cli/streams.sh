@@ -35,12 +35,7 @@ PY
 }
 
 # --- a served vgg-mini: classifier.0 in 64x64 blocks on 1568 devices, 1574 devices in all
-make_small_vgg_mini 1024
-new_case
-run_tessera serve --model.checkpoint="$MODEL" --data.test_limit=64 --run.out="$FIXTURES/s"
-expect_all_ranks_succeeded
-TRACE=$FIXTURES/s/serve.h5
-finish_case "served trace"
+make_served_trace
 
 # Algorithm 1: the chain of single-device layers are the cut vertices (k = 1); all
 # 1568 block devices (row owners included) lie between features.6 and classifier.3.
