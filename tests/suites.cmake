@@ -53,6 +53,7 @@ tessera_add_script_test(cli_attack_resume attack_resume.sh)
 tessera_add_script_test(cli_attack_layers attack_layers.sh)
 tessera_add_script_test(cli_streams streams.sh)
 tessera_add_script_test(cli_obfuscate obfuscate.sh)
+tessera_add_script_test(cli_finetune finetune.sh)
 # --- end core
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 45 s each, in their own clang

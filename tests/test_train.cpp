@@ -3,6 +3,9 @@
 // the steps a single process takes.
 #include <gtest/gtest.h>
 
+#include "attack/stolen_blocks.hpp"
+#include "cli/finetune_arms.hpp"
+#include "train/finetune.hpp"
 #include "train/trainer.hpp"
 
 using namespace tessera;
@@ -77,4 +80,52 @@ TEST(Train, EpochOrderIsASeededPermutation) {
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_FALSE(torch::equal(a, c));
   EXPECT_TRUE(torch::equal(std::get<0>(a.sort()), torch::arange(1000)));
+}
+
+// Fine-tune: frozen held blocks keep their stolen values exactly through training
+// (momentum and weight decay included), tuned ones move; the rest of a "known"
+// model never changes.
+TEST(Finetune, FrozenHeldBlocksStayExactTunedOnesMove) {
+  auto victim = models::build("mlp-mixnn", 5);
+  attack::StolenBlocks stolen{"layers.0", blocks::Grid::make(128, 784, 16, 16, "layers.0"), {}, {}, "", ""};
+  for (std::int64_t b = 0; b < stolen.grid.count(); b += 3) stolen.held.push_back(b);
+  stolen.positions = stolen.held;
+  train::Schedule schedule;
+  schedule.train.epochs = 1;
+  schedule.evals_per_epoch = 2;
+  auto data = first(1024, 128);
+  const auto answers = cli::predictions(*victim, data.test.images);
+  const auto victim_weight = victim->named_parameters()["layers.0.weight"].detach().clone();
+  for (const std::string held : {"frozen", "tuned"}) {
+    auto arm = cli::make_arm("stolen", *victim, "mlp-mixnn", "layers.0", &stolen, {held, "known"}, 7,
+                             data.test.images.narrow(0, 0, 1));
+    ASSERT_EQ(arm.trained.size(), 1u);  // the rest is known: only the layer's weight trains
+    auto points = train::run_arm(arm, data.train, data.test, answers, schedule, MPI_COMM_SELF);
+    ASSERT_EQ(points.size(), 3u);
+    EXPECT_EQ(points.back().samples, 1024);
+    auto weight = arm.network->named_parameters()["layers.0.weight"];
+    auto mask = attack::paste(torch::zeros_like(weight), torch::ones_like(weight), stolen).weight.to(torch::kBool);
+    const double held_change = (weight - victim_weight).masked_select(mask).abs().max().item<double>();
+    if (held == "frozen")
+      EXPECT_EQ(held_change, 0.0);
+    else
+      EXPECT_GT(held_change, 1e-6);
+    EXPECT_GT((weight - victim_weight).masked_select(~mask).abs().max().item<double>(), 1e-3);  // fresh elsewhere
+    EXPECT_TRUE(torch::equal(arm.network->named_parameters()["layers.2.weight"],
+                             victim->named_parameters()["layers.2.weight"]));
+  }
+}
+
+// The flops count from the layer shapes: a convolution's weights act once per
+// output pixel; the backward pass adds weight gradients for trained layers and input
+// gradients after the first trained one.
+TEST(Finetune, FlopsFollowTheLayerShapes) {
+  auto net = models::build("vgg-mini", 1);
+  auto macs = train::step_macs(*net, torch::zeros({1, 1, 28, 28}));
+  // 32@28x28, 64@14x14, 128@7x7 from 3x3 kernels, then 6272-1024-1024-10
+  const std::vector<double> expected{32.0 * 9 * 28 * 28, 64.0 * 32 * 9 * 14 * 14, 128.0 * 64 * 9 * 7 * 7,
+                                     6272.0 * 1024, 1024.0 * 1024, 1024.0 * 10};
+  EXPECT_EQ(macs, expected);
+  EXPECT_EQ(train::training_flops_per_image({10, 20, 30}, {false, true, false}), 2 * 60 + 2 * 20 + 2 * 30);
+  EXPECT_EQ(train::training_flops_per_image({10, 20, 30}, {true, true, true}), 2 * 60 + 2 * 60 + 2 * 50);
 }

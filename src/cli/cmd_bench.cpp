@@ -1,12 +1,16 @@
 // tessera bench train: images/s of tessera's training loop against a bare
 // LibTorch loop (pytorch/examples style) over the same model, data and batches,
-// measured alternately in the same run; prints the medians and their ratio.
+// and of the fine-tune loop (half the largest Linear's blocks held and put back after
+// every step, every other parameter trained: its most expensive setting), measured
+// in turn in the same run; prints the medians and their ratios.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
+#include "cli/finetune_arms.hpp"
 #include "cli/options.hpp"
 #include "core/ranks.hpp"
 #include "core/log.hpp"
@@ -63,33 +67,47 @@ int run(const Config& config, MPI_Comm world) {
   auto bare_optimizer = train::make_optimizer(*bare, settings);
   auto run_ours = [&] { train::run_epoch(*ours, ours_optimizer, data.train, order, settings.batch, world); };
   auto run_bare = [&] { bare_loop(*bare, bare_optimizer, data.train, order, settings.batch); };
+
+  // The fine-tune: a victim of another initialisation, every other block of its
+  // largest Linear held at its true position and frozen, the rest fresh.
+  auto victim = models::build(arch, 2);
+  const auto layer = models::largest_linear(*victim);
+  const auto weight = blocks::as_matrix(victim->named_parameters()[layer + ".weight"]);
+  attack::StolenBlocks stolen{layer, blocks::Grid::make(weight.size(0), weight.size(1), 64, 64, layer), {}, {}, "", ""};
+  for (std::int64_t b = 0; b < stolen.grid.count(); b += 2) stolen.held.push_back(b);
+  stolen.positions = stolen.held;
+  auto arm = make_arm("bench", *victim, arch, layer, &stolen, {"frozen", "fresh"}, 1,
+                      data.train.images.narrow(0, 0, 1));
+  auto tune_optimizer = train::make_optimizer(arm.trained, settings);
+  const std::int64_t all_steps = (order.size(0) + settings.batch - 1) / settings.batch;
+  auto run_tune = [&] {
+    train::run_steps(*arm.network, tune_optimizer, data.train, order, settings.batch, 0, all_steps, world,
+                     arm.after_step);
+  };
   log::info("bench train: ", arch, ", ", steps, " steps of batch ", settings.batch, ", ", repeats,
             " repeats, ", torch::get_num_threads(), " threads");
   run_ours();  // warm-up: allocator, BLAS threads
   run_bare();
+  run_tune();
 
-  std::vector<double> ours_rate, bare_rate;
+  std::vector<double> ours_rate, bare_rate, tune_rate;
   log::Progress progress("bench train", repeats, 5.0);
   for (int r = 0; r < repeats; ++r) {
-    // Alternate which loop goes first so drift in machine speed hits both alike.
-    double t_ours, t_bare;
-    if (r % 2 == 0) {
-      t_ours = seconds_of(run_ours);
-      t_bare = seconds_of(run_bare);
-    } else {
-      t_bare = seconds_of(run_bare);
-      t_ours = seconds_of(run_ours);
-    }
-    ours_rate.push_back(images / t_ours);
-    bare_rate.push_back(images / t_bare);
+    // Rotate which loop goes first so drift in machine speed hits all alike.
+    std::vector<std::pair<std::function<void()>, std::vector<double>*>> loops{
+        {run_ours, &ours_rate}, {run_bare, &bare_rate}, {run_tune, &tune_rate}};
+    std::rotate(loops.begin(), loops.begin() + r % loops.size(), loops.end());
+    for (auto& [loop, rates] : loops) rates->push_back(images / seconds_of(loop));
     progress.advance();
   }
-  const double ours_median = median(ours_rate), bare_median = median(bare_rate);
+  const double ours_median = median(ours_rate), bare_median = median(bare_rate), tune_median = median(tune_rate);
   if (log::printing()) {
     std::printf("%-22s %12s\n", "loop", "images/s (median)");
     std::printf("%-22s %12.1f\n", "tessera train loop", ours_median);
     std::printf("%-22s %12.1f\n", "bare LibTorch loop", bare_median);
+    std::printf("%-22s %12.1f\n", "tessera fine-tune loop", tune_median);
     std::printf("ratio (tessera / bare) %.3f\n", ours_median / bare_median);
+    std::printf("ratio (fine-tune / tessera train) %.3f\n", tune_median / ours_median);
   }
   return 0;
 }

@@ -36,16 +36,7 @@ std::string recorded_config(const Config& config) {
 }
 
 train::Settings settings_from(const Config& config) {
-  train::Settings s;
-  s.epochs = config.get<int>("train.epochs");
-  s.batch = config.get<int>("train.batch");
-  s.lr = config.get<double>("train.lr");
-  s.momentum = config.get<double>("train.momentum");
-  s.weight_decay = config.get<double>("train.weight_decay");
-  s.lr_step = config.get<int>("train.lr_step");
-  s.lr_gamma = config.get<double>("train.lr_gamma");
-  s.seed = config.get<std::uint64_t>("run.seed");
-  check_training_options(config);
+  auto s = training_settings(config);
   const auto init_seed = config.get<std::int64_t>("train.init_seed");
   TESSERA_REQUIRE(init_seed >= -1, "--train.init_seed: a seed >= 0, or -1 for one derived from --run.seed; got ",
                   init_seed);
@@ -78,18 +69,7 @@ int run(const Config& config, MPI_Comm world) {
     return 0;
   }
 
-  const auto data = agree(world, [&] {
-    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"),
-                        config.get<std::int64_t>("data.train_limit"), config.get<std::int64_t>("data.test_limit"));
-    const auto& arch = models::architecture(arch_name);
-    const auto& images = d.train.images;
-    TESSERA_REQUIRE(images.size(1) == arch.channels && images.size(2) == arch.height &&
-                        images.size(3) == arch.width && d.classes == arch.classes,
-                    "--model.arch: ", arch.name, " takes ", arch.channels, "x", arch.height, "x", arch.width,
-                    " images in ", arch.classes, " classes; --data.name ", d.name, " has ", images.size(1), "x",
-                    images.size(2), "x", images.size(3), " in ", d.classes);
-    return d;
-  });
+  const auto data = load_data_for(config, arch_name, world);
   log::info("data: ", data.name, " from ", data.dir, ": ", data.train.size(), " training, ", data.test.size(),
             " test images");
 

@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
       bench_streams_command,
       attack_command,
       threshold_command,
+      finetune_command,
       streams_analyze_command,
       streams_obfuscate_command,
   };

@@ -31,6 +31,7 @@ extern const Command bench_train_command;
 extern const Command bench_service_command;
 extern const Command bench_sweep_command;
 extern const Command threshold_command;
+extern const Command finetune_command;
 extern const Command attack_command;
 extern const Command bench_fitness_command;
 extern const Command bench_sinkhorn_command;

@@ -70,6 +70,35 @@ void check_training_options(const Config& config) {
   TESSERA_REQUIRE(std::isfinite(gamma) && gamma > 0, "--train.lr_gamma: must be a finite number > 0, got ", gamma);
 }
 
+train::Settings training_settings(const Config& config) {
+  check_training_options(config);
+  train::Settings s;
+  s.epochs = config.get<int>("train.epochs");
+  s.batch = config.get<int>("train.batch");
+  s.lr = config.get<double>("train.lr");
+  s.momentum = config.get<double>("train.momentum");
+  s.weight_decay = config.get<double>("train.weight_decay");
+  s.lr_step = config.get<int>("train.lr_step");
+  s.lr_gamma = config.get<double>("train.lr_gamma");
+  s.seed = config.get<std::uint64_t>("run.seed");
+  return s;
+}
+
+data::Dataset load_data_for(const Config& config, const std::string& arch_name, MPI_Comm comm) {
+  return agree(comm, [&] {
+    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"),
+                        config.get<std::int64_t>("data.train_limit"), config.get<std::int64_t>("data.test_limit"));
+    const auto& arch = models::architecture(arch_name);
+    const auto& images = d.train.images;
+    TESSERA_REQUIRE(images.size(1) == arch.channels && images.size(2) == arch.height &&
+                        images.size(3) == arch.width && d.classes == arch.classes,
+                    "--model.arch: ", arch.name, " takes ", arch.channels, "x", arch.height, "x", arch.width,
+                    " images in ", arch.classes, " classes; --data.name ", d.name, " has ", images.size(1), "x",
+                    images.size(2), "x", images.size(3), " in ", d.classes);
+    return d;
+  });
+}
+
 blocks::Settings block_settings(const Config& config) {
   blocks::Settings options;
   options.layers = split_list(config.get<std::string>("blocks.layers"));

@@ -8,6 +8,8 @@
 
 #include "core/config.hpp"
 #include "blocks/targets.hpp"
+#include "data/datasets.hpp"
+#include "train/trainer.hpp"
 
 namespace tessera::cli {
 
@@ -17,6 +19,12 @@ void add_common_options(po::options_description& options, const std::string& com
 void add_training_options(po::options_description& options);
 // Errors naming the train.* option whose value no training can use (every command that trains).
 void check_training_options(const Config& config);
+// The train.* options, checked, with run.seed for the batches.
+train::Settings training_settings(const Config& config);
+
+// The data.* set for a model of `arch` (collective): errors name the option when it
+// cannot be read or does not fit the architecture.
+data::Dataset load_data_for(const Config& config, const std::string& arch, MPI_Comm comm);
 // blocks.* (layers, bh, bw, per_device, placement).
 void add_block_options(po::options_description& options);
 blocks::Settings block_settings(const Config& config);

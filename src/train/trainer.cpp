@@ -11,40 +11,69 @@ namespace tessera::train {
 
 namespace {
 
-// Sums every gradient over the ranks in one flat buffer (one collective per step).
-void sum_gradients(models::Network& network, MPI_Comm comm) {
+// Sums the gradients of `parameters` over the ranks in one flat buffer (one
+// collective per step).
+void sum_gradients(const std::vector<torch::Tensor>& parameters, MPI_Comm comm) {
   if (size_of(comm) == 1) return;
   std::vector<torch::Tensor> grads;
-  for (auto& p : network.parameters()) grads.push_back(p.grad().view(-1));
+  for (const auto& p : parameters) grads.push_back(p.grad().view(-1));
   auto flat = torch::cat(grads);
   MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>(), static_cast<int>(flat.numel()), MPI_FLOAT,
                 MPI_SUM, comm);
   std::int64_t offset = 0;
-  for (auto& p : network.parameters()) {
+  for (const auto& p : parameters) {
     auto n = p.numel();
     p.mutable_grad().view(-1).copy_(flat.narrow(0, offset, n));
     offset += n;
   }
 }
 
+// The parameters `optimizer` steps, in its order (the same on every rank).
+std::vector<torch::Tensor> trained_parameters(torch::optim::SGD& optimizer) {
+  std::vector<torch::Tensor> parameters;
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) parameters.push_back(p);
+  return parameters;
+}
+
 }  // namespace
 
 torch::optim::SGD make_optimizer(models::Network& network, const Settings& settings) {
-  return torch::optim::SGD(network.parameters(), torch::optim::SGDOptions(settings.lr)
-                                                     .momentum(settings.momentum)
-                                                     .weight_decay(settings.weight_decay));
+  return make_optimizer(network.parameters(), settings);
+}
+
+torch::optim::SGD make_optimizer(const std::vector<torch::Tensor>& parameters, const Settings& settings) {
+  return torch::optim::SGD(parameters, torch::optim::SGDOptions(settings.lr)
+                                           .momentum(settings.momentum)
+                                           .weight_decay(settings.weight_decay));
+}
+
+void set_epoch_learning_rate(torch::optim::SGD& optimizer, const Settings& settings, int epoch) {
+  double lr = settings.lr;
+  if (settings.lr_step > 0)
+    for (int e = settings.lr_step; e <= epoch; e += settings.lr_step) lr *= settings.lr_gamma;
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
 }
 
 double run_epoch(models::Network& network, torch::optim::SGD& optimizer, const data::Split& split,
                  const torch::Tensor& order, std::int64_t batch, MPI_Comm comm,
                  const char* progress_label) {
-  network.train();
   const std::int64_t n = order.size(0);
   const std::int64_t steps = (n + batch - 1) / batch;
   std::unique_ptr<log::Progress> progress;
   if (progress_label) progress = std::make_unique<log::Progress>(progress_label, steps);
+  const double loss_sum = run_steps(network, optimizer, split, order, batch, 0, steps, comm, {}, progress.get());
+  return n ? loss_sum / n : 0.0;
+}
+
+double run_steps(models::Network& network, torch::optim::SGD& optimizer, const data::Split& split,
+                 const torch::Tensor& order, std::int64_t batch, std::int64_t first_step, std::int64_t last_step,
+                 MPI_Comm comm, const std::function<void()>& after_step, log::Progress* progress) {
+  network.train();
+  const auto parameters = trained_parameters(optimizer);
+  const std::int64_t n = order.size(0);
   double loss_sum = 0;  // summed over this rank's images
-  for (std::int64_t step = 0; step < steps; ++step) {
+  for (std::int64_t step = first_step; step < last_step; ++step) {
     const std::int64_t begin = step * batch, count = std::min(batch, n - begin);
     auto [first, last] = my_share(count, comm);
     optimizer.zero_grad();
@@ -59,34 +88,37 @@ double run_epoch(models::Network& network, torch::optim::SGD& optimizer, const d
       loss_sum += loss.item<double>();
       (loss / static_cast<double>(count)).backward();
     } else {
-      for (auto& p : network.parameters()) p.mutable_grad() = torch::zeros_like(p);
+      for (const auto& p : parameters) p.mutable_grad() = torch::zeros_like(p);
     }
-    sum_gradients(network, comm);
+    sum_gradients(parameters, comm);
     optimizer.step();
+    if (after_step) after_step();
     if (progress) progress->advance(1);
   }
   MPI_Allreduce(MPI_IN_PLACE, &loss_sum, 1, MPI_DOUBLE, MPI_SUM, comm);
-  return n ? loss_sum / n : 0.0;
+  return loss_sum;
 }
 
 SplitScore evaluate(models::Network& network, const data::Split& split, MPI_Comm comm,
-                    std::int64_t batch) {
+                    std::int64_t batch, const torch::Tensor& reference) {
   torch::NoGradGuard no_grad;
   network.eval();
   auto [first, last] = my_share(split.size(), comm);
-  double sums[2] = {0, 0};  // correct, loss
+  double sums[3] = {0, 0, 0};  // correct, loss, agreeing with the reference
   for (std::int64_t begin = first; begin < last; begin += batch) {
     const auto count = std::min(batch, last - begin);
     auto logits = network.forward(split.images.narrow(0, begin, count));
     auto labels = split.labels.narrow(0, begin, count);
-    sums[0] += logits.argmax(1).eq(labels).sum().item<double>();
+    const auto answers = logits.argmax(1);
+    sums[0] += answers.eq(labels).sum().item<double>();
+    if (reference.defined()) sums[2] += answers.eq(reference.narrow(0, begin, count)).sum().item<double>();
     sums[1] += torch::nn::functional::cross_entropy(
                    logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                    .item<double>();
   }
-  MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm);
+  MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_DOUBLE, MPI_SUM, comm);
   const double n = static_cast<double>(std::max<std::int64_t>(1, split.size()));
-  return {sums[0] / n, sums[1] / n};
+  return {sums[0] / n, sums[1] / n, sums[2] / n};
 }
 
 std::vector<EpochRecord> fit(models::Network& network, const data::Dataset& data,
@@ -94,11 +126,7 @@ std::vector<EpochRecord> fit(models::Network& network, const data::Dataset& data
   auto optimizer = make_optimizer(network, settings);
   std::vector<EpochRecord> records;
   for (int epoch = 0; epoch < settings.epochs; ++epoch) {
-    double lr = settings.lr;
-    if (settings.lr_step > 0)
-      for (int e = settings.lr_step; e <= epoch; e += settings.lr_step) lr *= settings.lr_gamma;
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+    set_epoch_learning_rate(optimizer, settings, epoch);
 
     const std::string label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(settings.epochs);
     log::Progress clock(label, 1);

@@ -1,0 +1,190 @@
+// tessera finetune: what stolen blocks are worth. The adversary starts from the
+// blocks it holds (at their true positions for each --finetune.drop_rates, or where
+// a search put them, --finetune.from) and trains what it lacks on its public
+// images; the same schedule from scratch (the layer alone, the whole model) prices
+// the blocks as samples, flops and seconds saved (docs/DESIGN.md section 10).
+#include <cmath>
+#include <cstdio>
+
+#include "attack/stolen_blocks.hpp"
+#include "blocks/targets.hpp"
+#include "cli/commands.hpp"
+#include "cli/finetune_arms.hpp"
+#include "cli/options.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "core/rng.hpp"
+#include "io/output_file.hpp"
+#include "models/model_file.hpp"
+#include "threat/adversary.hpp"
+#include "threat/sweep.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "finetune");
+  add_training_options(options);
+  add_block_options(options);
+  add_run_name_option(options);
+  options.add_options()
+    ("finetune.from", po::value<std::string>()->default_value(""),
+     "FILE[:RUN],...: start from where searches put the held blocks (the last best genome of /attack/RUN of a "
+     "'tessera attack' file; RUN may be left out when the file has one run), one run each. Their layer and grid "
+     "replace --blocks.*; --finetune.drop_rates is then not used")
+    ("finetune.drop_rates", po::value<std::string>()->default_value("0.5"),
+     "without --finetune.from: the adversary holds the blocks the drop sweep's adversary holds at each of these "
+     "drop rates (values and first:last:step ranges), at their true positions; one run per rate")
+    ("finetune.repeat", po::value<std::int64_t>()->default_value(0), "which of the drop sweep's held sets (its repeat)")
+    ("finetune.held", po::value<std::string>()->default_value("frozen"),
+     "frozen: the held values stay as stolen; tuned: they are trained like the rest")
+    ("finetune.rest", po::value<std::string>()->default_value("known"),
+     "known: every other parameter is the victim's and stays fixed (the seed's threat), only the layer's weight "
+     "is trained; fresh: the adversary has nothing but its blocks and trains every other parameter too")
+    ("finetune.public", po::value<std::int64_t>()->default_value(10000),
+     "the adversary's public data: the first K training images (the victim was trained on them too)")
+    ("finetune.evals", po::value<int>()->default_value(4), "test evaluations per epoch (and one before training)");
+}
+
+struct Settings {
+  train::Schedule schedule;
+  ArmModes modes;
+  std::int64_t public_images = 0;
+  std::vector<double> drop_rates;
+  std::int64_t repeat = 0;
+  std::vector<std::pair<std::string, std::string>> from;  // (file, attack run or "")
+};
+
+Settings settings_from(const Config& config) {
+  Settings s;
+  s.schedule.train = training_settings(config);
+  s.schedule.evals_per_epoch = config.get<int>("finetune.evals");
+  TESSERA_REQUIRE(s.schedule.evals_per_epoch >= 1, "--finetune.evals: must be >= 1, got ", s.schedule.evals_per_epoch);
+  s.modes.held = config.get<std::string>("finetune.held");
+  s.modes.rest = config.get<std::string>("finetune.rest");
+  TESSERA_REQUIRE(s.modes.held == "frozen" || s.modes.held == "tuned", "--finetune.held: frozen or tuned, got '",
+                  s.modes.held, "'");
+  TESSERA_REQUIRE(s.modes.rest == "known" || s.modes.rest == "fresh", "--finetune.rest: known or fresh, got '",
+                  s.modes.rest, "'");
+  s.public_images = config.get<std::int64_t>("finetune.public");
+  TESSERA_REQUIRE(s.public_images >= 1, "--finetune.public: the adversary needs at least 1 public image, got ",
+                  s.public_images);
+  s.repeat = config.get<std::int64_t>("finetune.repeat");
+  TESSERA_REQUIRE(s.repeat >= 0, "--finetune.repeat: must be >= 0, got ", s.repeat);
+  for (const auto& item : split_list(config.get<std::string>("finetune.from"))) {
+    const auto colon = item.rfind(':');
+    if (colon == std::string::npos) s.from.emplace_back(item, "");
+    else s.from.emplace_back(item.substr(0, colon), item.substr(colon + 1));
+  }
+  if (s.from.empty()) {
+    s.drop_rates = threat::parse_grid(config.get<std::string>("finetune.drop_rates"), "--finetune.drop_rates");
+    for (double r : s.drop_rates)
+      TESSERA_REQUIRE(r < 1, "--finetune.drop_rates: at drop rate ", r, " the adversary holds nothing to start from");
+  }
+  return s;
+}
+
+// What the adversary starts from in each run: the drop sweep's held sets at their
+// true positions, or one search's placement.
+std::vector<attack::StolenBlocks> stolen_sets(const Settings& s, const Config& config, models::Network& victim,
+                                              const std::string& arch, MPI_Comm world) {
+  if (!s.from.empty()) {
+    std::vector<attack::StolenBlocks> sets;
+    for (const auto& [path, run] : s.from) {
+      sets.push_back(attack::read_attack_run(path, run, victim, arch, "--finetune.from", world));
+      agree(world, [&] {
+        const auto& first = sets.front();
+        const auto& last = sets.back();
+        TESSERA_REQUIRE(last.layer == first.layer, "--finetune.from: ", last.source, " attacked ", last.layer, ", ",
+                        first.source, " ", first.layer, "; one layer per fine-tune");
+        for (std::size_t i = 0; i + 1 < sets.size(); ++i)
+          TESSERA_REQUIRE(sets[i].name != last.name, "--finetune.from: ", last.source, " is named twice");
+      });
+    }
+    return sets;
+  }
+  return agree(world, [&] {
+    auto targets = blocks::plan(victim, block_settings(config), 1);
+    TESSERA_REQUIRE(targets.size() == 1, "--blocks.layers: fine-tune takes one layer, got ", targets.size());
+    const auto& target = targets.front();
+    std::vector<attack::StolenBlocks> sets;
+    for (double rate : s.drop_rates) {
+      attack::StolenBlocks stolen{target.layer, target.grid, {}, {}, "", ""};
+      stolen.held = threat::held_blocks(target.placement, rate, config.get<std::uint64_t>("run.seed"), s.repeat);
+      TESSERA_REQUIRE(!stolen.held.empty(), "--finetune.drop_rates: at drop rate ", rate, " the adversary holds no block of ",
+                      target.layer);
+      stolen.positions = stolen.held;
+      char name[64];
+      std::snprintf(name, sizeof name, "drop-%g", rate);
+      stolen.name = name;
+      std::snprintf(name, sizeof name, "drop rate %g, true positions", rate);
+      stolen.source = name;
+      sets.push_back(std::move(stolen));
+    }
+    return sets;
+  });
+}
+
+// The data set, with the training split cut to the adversary's public images.
+data::Dataset load_public_data(const Config& config, const Settings& s, const std::string& arch, MPI_Comm world) {
+  auto d = load_data_for(config, arch, world);
+  agree(world, [&] {
+    TESSERA_REQUIRE(s.public_images <= d.train.size(), "--finetune.public: ", s.public_images,
+                    " public images asked for, the training set has ", d.train.size(), " (see --data.train_limit)");
+  });
+  d.train = {d.train.images.narrow(0, 0, s.public_images), d.train.labels.narrow(0, 0, s.public_images)};
+  return d;
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const auto checkpoint = config.get<std::string>("model.checkpoint");
+  const auto s = agree(world, [&] {
+    TESSERA_REQUIRE(!checkpoint.empty(), "--model.checkpoint: the victim's model file is needed");
+    return settings_from(config);
+  });
+  auto victim = models::load(checkpoint, world, config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
+  const auto& arch = victim.info.arch;
+  const auto stolen = stolen_sets(s, config, *victim.network, arch, world);
+  const auto data = load_public_data(config, s, arch, world);
+  const auto path = output_path(config, world, "finetune-" + arch);
+
+  const auto victim_score = train::evaluate(*victim.network, data.test, world);
+  const auto answers = predictions(*victim.network, data.test.images);
+  const auto& layer = stolen.front().layer;
+  log::info("finetune: victim ", arch, " (test accuracy ", victim_score.accuracy, " on ", data.test.size(),
+            " images), layer ", layer, "; ", s.public_images, " public images, ", s.schedule.train.epochs,
+            " epochs; held blocks ", s.modes.held, ", the rest ", s.modes.rest);
+
+  const auto init_seed = derive_seed(s.schedule.train.seed, "finetune-init");
+  const auto sample = data.test.images.narrow(0, 0, 1);
+  std::vector<ArmResult> results;
+  for (const auto& set : stolen) {
+    auto arm = make_arm("stolen", *victim.network, arch, layer, &set, s.modes, init_seed, sample);
+    log::info("finetune: ", set.name, ": ", set.held.size(), " of ", set.grid.count(), " blocks held (",
+              set.grid.bh, "x", set.grid.bw, "), share at their true position ", set.recovery(), " (", set.source, ")");
+    results.push_back({set.name, arm, train::run_arm(arm, data.train, data.test, answers, s.schedule, world), &set});
+  }
+  ArmModes fresh = s.modes;
+  fresh.rest = "fresh";
+  for (const auto& [name, modes] : {std::pair{"layer_scratch", s.modes}, std::pair{"model_scratch", fresh}}) {
+    auto arm = make_arm(name, *victim.network, arch, layer, nullptr, modes, init_seed, sample);
+    results.push_back({name, arm, train::run_arm(arm, data.train, data.test, answers, s.schedule, world), nullptr});
+  }
+
+  io::OutputFile file(path, world, {"finetune", config.ini_text(), s.schedule.train.seed});
+  write_finetune(file.root().require_group("finetune"), results, victim_score.accuracy, s.schedule, s.modes,
+                 s.public_images, arch, data.test.size());
+  file.commit();
+  print_cost_table(results, victim_score.accuracy);
+  log::info("finetune: wrote '", path, "'");
+  return 0;
+}
+
+}  // namespace
+
+const Command finetune_command{"finetune",
+                               "fine-tune from stolen blocks against training from scratch: the cost to steal a model",
+                               add_options, run};
+
+}  // namespace tessera::cli
