@@ -54,6 +54,7 @@ tessera_add_script_test(cli_attack_layers attack_layers.sh)
 tessera_add_script_test(cli_streams streams.sh)
 tessera_add_script_test(cli_obfuscate obfuscate.sh)
 tessera_add_script_test(cli_finetune finetune.sh)
+tessera_add_script_test(cli_study study.sh)
 # --- end core
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 45 s each, in their own clang
@@ -62,3 +63,6 @@ tessera_add_script_test(cli_finetune finetune.sh)
 add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 45)
 set_tests_properties(fuzz PROPERTIES LABELS fuzz TIMEOUT 1800 COST 100000 ENVIRONMENT "${TESSERA_TEST_ENV}")
 # --- end fuzz
+
+# Both start a one-node Slurm (slurm/local-cluster.sh): one at a time.
+set_tests_properties(cli_slurm cli_study PROPERTIES RESOURCE_LOCK local_slurm)

@@ -6,9 +6,7 @@
 
 namespace tessera::attack {
 
-namespace {
-
-AttackRun read_run(const h5::Group& g, const std::string& name) {
+AttackRun read_attack_run_summary(const h5::Group& g, const std::string& name) {
   AttackRun run;
   run.name = name;
   run.blocks = g.attr_int("blocks");
@@ -25,10 +23,10 @@ AttackRun read_run(const h5::Group& g, const std::string& name) {
   run.population = static_cast<std::int64_t>(g.dataset("fitness").shape().at(1));
   run.recovery = recovery.back();
   run.best_accuracy = accuracy.back();
+  if (g.has_attr("seconds")) run.seconds = g.attr_double("seconds");
+  if (g.has_attr("drop_rate")) run.drop_rate = g.attr_double("drop_rate");
   return run;
 }
-
-}  // namespace
 
 std::vector<AttackRun> read_attack_runs(const std::string& path, const std::string& option, MPI_Comm comm) {
   return agree(comm, [&] {
@@ -45,7 +43,7 @@ std::vector<AttackRun> read_attack_runs(const std::string& path, const std::stri
       for (const auto& parent : parents) {
         if (!root.exists(parent + "attack")) continue;
         for (const auto& run : root.group(parent + "attack").children())
-          runs.push_back(read_run(root.group(parent + "attack/" + run), path + ":/" + parent + "attack/" + run));
+          runs.push_back(read_attack_run_summary(root.group(parent + "attack/" + run), path + ":/" + parent + "attack/" + run));
       }
     } catch (const std::exception& e) {
       throw Error(option + ": cannot read '" + path + "': " + e.what());

@@ -9,8 +9,13 @@
 #include <vector>
 
 #include "attack/threshold.hpp"
+#include "io/h5.hpp"
 
 namespace tessera::attack {
+
+// The summary of one /attack/<run> group (`name` says where it is); throws when a
+// dataset it needs is missing or empty.
+AttackRun read_attack_run_summary(const h5::Group& group, const std::string& name);
 
 // Collective over `comm`. Errors name `option` and the file: not readable, or no
 // attack run in it.

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "attack/attack_runs.hpp"
 #include "core/error.hpp"
 #include "core/ranks.hpp"
 #include "io/h5.hpp"
@@ -50,6 +51,7 @@ StolenBlocks read_run(const h5::Group& g, models::Network& victim, const std::st
     stolen.held.push_back(truth[k]);
     stolen.positions.push_back(best[k]);
   }
+  stolen.search = read_attack_run_summary(g, where);
   return stolen;
 }
 

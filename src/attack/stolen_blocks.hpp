@@ -8,9 +8,11 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "attack/threshold.hpp"
 #include "blocks/grid.hpp"
 #include "models/registry.hpp"
 
@@ -23,6 +25,7 @@ struct StolenBlocks {
   std::vector<std::int64_t> positions;  // where each is put (a block id of the grid)
   std::string name;                    // the run's name: "drop-0.5", or "<file stem>-<attack run>"
   std::string source;                  // "drop rate 0.5" or "file.h5:/attack/run"
+  std::optional<AttackRun> search = std::nullopt;  // the search that placed them (--finetune.from)
 
   double recovery() const;  // share of held blocks at their true position
 };

@@ -103,6 +103,7 @@ struct AttackRun {
   std::int64_t evaluations = 0;   // candidates scored (0 when the file does not say)
   std::string method;
   double recovery = 0, best_accuracy = 0;  // of the best member, last generation
+  double seconds = 0, drop_rate = 0;       // the search's wall time (the invocation that ended it)
 };
 
 struct Granularity {

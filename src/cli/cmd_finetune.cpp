@@ -126,15 +126,23 @@ std::vector<attack::StolenBlocks> stolen_sets(const Settings& s, const Config& c
   });
 }
 
-// The data set, with the training split cut to the adversary's public images.
-data::Dataset load_public_data(const Config& config, const Settings& s, const std::string& arch, MPI_Comm world) {
-  auto d = load_data_for(config, arch, world);
+// Cuts the training split to the adversary's public images (its first K).
+void keep_public(data::Dataset& d, const Settings& s, MPI_Comm world) {
   agree(world, [&] {
     TESSERA_REQUIRE(s.public_images <= d.train.size(), "--finetune.public: ", s.public_images,
                     " public images asked for, the training set has ", d.train.size(), " (see --data.train_limit)");
   });
   d.train = {d.train.images.narrow(0, 0, s.public_images), d.train.labels.narrow(0, 0, s.public_images)};
-  return d;
+}
+
+// The victim's epochs, from the /train record of its model file (0 when it has none).
+std::int64_t victim_epochs(const std::string& path, MPI_Comm world) {
+  return agree(world, [&] {
+    auto file = h5::File::open(path, world);
+    const auto root = file.root();
+    return root.exists("train/train_loss") ? static_cast<std::int64_t>(root.dataset("train/train_loss").shape().at(0))
+                                           : std::int64_t{0};
+  });
 }
 
 int run(const Config& config, MPI_Comm world) {
@@ -146,7 +154,9 @@ int run(const Config& config, MPI_Comm world) {
   auto victim = models::load(checkpoint, world, config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
   const auto& arch = victim.info.arch;
   const auto stolen = stolen_sets(s, config, *victim.network, arch, world);
-  const auto data = load_public_data(config, s, arch, world);
+  auto data = load_data_for(config, arch, world);
+  const VictimTraining training{data.train.size(), victim_epochs(checkpoint, world)};
+  keep_public(data, s, world);
   const auto path = output_path(config, world, "finetune-" + arch);
 
   const auto victim_score = train::evaluate(*victim.network, data.test, world);
@@ -174,7 +184,7 @@ int run(const Config& config, MPI_Comm world) {
 
   io::OutputFile file(path, world, {"finetune", config.ini_text(), s.schedule.train.seed});
   write_finetune(file.root().require_group("finetune"), results, victim_score.accuracy, s.schedule, s.modes,
-                 s.public_images, arch, data.test.size());
+                 s.public_images, arch, data.test.size(), training);
   file.commit();
   print_cost_table(results, victim_score.accuracy);
   log::info("finetune: wrote '", path, "'");

@@ -1,5 +1,6 @@
 #include "cli/finetune_arms.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -103,11 +104,38 @@ void write_table(const h5::Group& g, const std::string& name, const std::vector<
   g.create_dataset<double>(name, {kCostLevels.size(), 3}).write(table.data());
 }
 
+// The search's own record and the seed's formula (docs/DESIGN.md 3.9) at its effort:
+// Pop, gen and Size(Ev) of the search, Size(Tr) and Ep of the victim's training.
+void describe_search(const h5::Group& g, const attack::AttackRun& search, std::int64_t blocks,
+                     const VictimTraining& victim) {
+  g.set_attr("search_method", search.method);
+  g.set_attr("search_seconds", search.seconds);
+  g.set_attr("search_generations", search.generations);
+  g.set_attr("search_population", search.population);
+  g.set_attr("search_eval_images", search.eval_images);
+  g.set_attr("search_best_accuracy", search.best_accuracy);
+  g.set_attr("drop_rate", search.drop_rate);
+  if (victim.epochs <= 0) return;
+  attack::ThresholdInputs in;
+  in.train_size = victim.train_size;
+  in.epochs = victim.epochs;
+  in.population = std::max<std::int64_t>(1, search.population);
+  in.generations = std::max<std::int64_t>(1, search.generations);
+  in.eval_size = std::max<std::int64_t>(1, search.eval_images);
+  if (!attack::invalid_input(in).empty()) return;
+  const auto verdict = attack::solve(in);
+  g.set_attr("formula_time_holds", static_cast<std::int64_t>(verdict.time.holds));
+  g.set_attr("formula_clue_limit", verdict.clue_limit);
+  g.set_attr("formula_smallest_infeasible", verdict.smallest_infeasible);
+  g.set_attr("formula_feasible", static_cast<std::int64_t>(verdict.smallest_infeasible == 0 ||
+                                                           blocks < verdict.smallest_infeasible));
+}
+
 }  // namespace
 
 void write_finetune(const h5::Group& group, const std::vector<ArmResult>& results, double victim_accuracy,
                     const train::Schedule& schedule, const ArmModes& modes, std::int64_t public_images,
-                    const std::string& arch, std::int64_t test_images) {
+                    const std::string& arch, std::int64_t test_images, const VictimTraining& victim) {
   TESSERA_ASSERT(results.size() >= 2 && !results.back().stolen && !results[results.size() - 2].stolen);
   const auto& layer_scratch = results[results.size() - 2];
   const auto& model_scratch = results.back();
@@ -144,6 +172,7 @@ void write_finetune(const h5::Group& group, const std::vector<ArmResult>& result
     g.set_attr("held", static_cast<std::int64_t>(s.held.size()));
     g.set_attr("held_fraction", static_cast<double>(s.held.size()) / static_cast<double>(s.grid.count()));
     g.set_attr("position_recovery", s.recovery());
+    if (s.search) describe_search(g, *s.search, s.grid.count(), victim);
     write_table(g, "steal_to_train", ratio(cost, train_cost));
     write_table(g, "steal_to_layer", ratio(cost, layer_cost));
   }

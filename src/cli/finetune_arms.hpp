@@ -1,6 +1,6 @@
 // The arms of `tessera finetune` (stolen-init and the two baselines), how each is
 // built from the victim, and how their series and cost tables are written
-// (docs/DESIGN.md sections 4.7 and 10).
+// (docs/DESIGN.md sections 4.6 and 10).
 #pragma once
 
 #include <string>
@@ -38,11 +38,17 @@ struct ArmResult {
   const attack::StolenBlocks* stolen = nullptr;  // null for a baseline
 };
 
+// What the victim's training cost, for the seed's threshold formula (Size(Tr), Ep).
+struct VictimTraining {
+  std::int64_t train_size = 0, epochs = 0;  // epochs 0: unknown (no formula written)
+};
+
 // /finetune/<run> for every result (collective); the stolen runs carry their cost
-// ratios to both baselines, which must be the last two results.
+// ratios to both baselines, which must be the last two results, and a run placed by
+// a search the seed's formula's verdict at that search's effort.
 void write_finetune(const h5::Group& group, const std::vector<ArmResult>& results, double victim_accuracy,
                     const train::Schedule& schedule, const ArmModes& modes, std::int64_t public_images,
-                    const std::string& arch, std::int64_t test_images);
+                    const std::string& arch, std::int64_t test_images, const VictimTraining& victim);
 
 // The cost table on standard output (rank 0).
 void print_cost_table(const std::vector<ArmResult>& results, double victim_accuracy);
