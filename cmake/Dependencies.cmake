@@ -4,6 +4,12 @@
 find_package(MPI REQUIRED COMPONENTS C CXX)
 find_package(ZLIB REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
+# libsodium: MixNN's packets (sealed boxes, XChaCha20-Poly1305).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM IMPORTED_TARGET libsodium)
+if(NOT SODIUM_FOUND)
+  message(FATAL_ERROR "libsodium not found: install libsodium-dev")
+endif()
 # Boost.Graph is header-only; the stream analysis uses it.
 find_path(TESSERA_BOOST_GRAPH_INCLUDE boost/graph/adjacency_list.hpp HINTS ${Boost_INCLUDE_DIRS})
 if(NOT TESSERA_BOOST_GRAPH_INCLUDE)

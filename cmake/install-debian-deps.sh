@@ -11,6 +11,7 @@ packages=(
   libhdf5-openmpi-dev                         # parallel HDF5 built on that MPI
   libboost-program-options-dev libboost-graph-dev
   libdlib-dev liblemon-dev                    # assignment solvers measured against tessera's
+  libsodium-dev                               # MixNN's onion packets
   libgtest-dev
   dataset-fashion-mnist                       # the default data set (IDX files)
   slurm-wlm munge                             # batch scripts in slurm/, and the one-node Slurm of their test

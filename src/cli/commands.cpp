@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
       bench_sinkhorn_command,
       bench_assignment_command,
       bench_streams_command,
+      bench_packets_command,
       attack_command,
       threshold_command,
       finetune_command,

@@ -37,6 +37,7 @@ extern const Command bench_fitness_command;
 extern const Command bench_sinkhorn_command;
 extern const Command bench_assignment_command;
 extern const Command bench_streams_command;
+extern const Command bench_packets_command;
 extern const Command streams_analyze_command;
 extern const Command streams_obfuscate_command;
 

@@ -187,3 +187,16 @@ make_served_trace() {
   TRACE=$FIXTURES/s/serve.h5
   finish_case "served trace"
 }
+
+# A one-node Slurm (slurm/local-cluster.sh) under $ROOT for the batch-script tests,
+# stopped on exit; the batch scripts run $TESSERA. Needs root.
+start_local_slurm() {
+  local repo cluster
+  repo=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../..")
+  cluster=$ROOT/slurm
+  trap '"'"$repo"'/slurm/local-cluster.sh" stop "'"$cluster"'"; rm -rf "$ROOT"' EXIT
+  "$repo/slurm/local-cluster.sh" start "$cluster" || { echo "FAIL could not start a one-node Slurm"; exit 1; }
+  export SLURM_CONF=$cluster/slurm.conf
+  export TESSERA  # the batch scripts run this binary
+}
+

@@ -8,11 +8,7 @@
 
 source "$(dirname "$0")/harness.sh"
 REPO=$(realpath "$(dirname "$0")/../..")
-CLUSTER=$ROOT/slurm
-trap '"$REPO/slurm/local-cluster.sh" stop "$CLUSTER"; rm -rf "$ROOT"' EXIT
-"$REPO/slurm/local-cluster.sh" start "$CLUSTER" || { echo "FAIL could not start a one-node Slurm"; exit 1; }
-export SLURM_CONF=$CLUSTER/slurm.conf
-export TESSERA  # the batch scripts run this binary
+start_local_slurm
 JOB_LIMIT_S=600
 
 # Waits until job (or array) $1 has left the queue; false after JOB_LIMIT_S, or at

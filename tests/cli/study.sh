@@ -10,11 +10,7 @@
 
 source "$(dirname "$0")/harness.sh"
 REPO=$(realpath "$(dirname "$0")/../..")
-CLUSTER=$ROOT/slurm
-trap '"$REPO/slurm/local-cluster.sh" stop "$CLUSTER"; rm -rf "$ROOT"' EXIT
-"$REPO/slurm/local-cluster.sh" start "$CLUSTER" || { echo "FAIL could not start a one-node Slurm"; exit 1; }
-export SLURM_CONF=$CLUSTER/slurm.conf
-export TESSERA  # the batch scripts run this binary
+start_local_slurm
 
 # --- the reduced grid: vgg-mini on 4096 images, 64x64 and 128x128 blocks, drop 0.9 and 0.99
 new_case

@@ -1,0 +1,92 @@
+// tessera bench packets: MixNN's packet processing per hop (docs/DESIGN.md 11.1):
+// a server opens a packet (its sealed slot, the payload's AEAD, the header's
+// keystream) and seals the next one, for a route of --bench.hops servers and each
+// message size; and the designer's cost of building one onion. Prints medians in
+// microseconds against Sphinx's published 157 microseconds per hop (Nym's
+// implementation on a 2018 laptop, small payloads), which tessera's packets are meant
+// to be compared with.
+#include <cstdio>
+#include <string>
+
+#include "cli/bench_timing.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "mixnn/packet.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+constexpr double kSphinxMicroseconds = 157;
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "bench");
+  options.add_options()
+    ("bench.hops", po::value<int>()->default_value(5), "servers on the route (1 to 16)")
+    ("bench.message_bytes", po::value<std::string>()->default_value("1024,200704"),
+     "payload sizes, comma-separated (200704 = a batch of 64 MNIST images as float32)")
+    ("bench.repeats", po::value<int>()->default_value(200), "packets sent through the route per size");
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const int hops = config.get<int>("bench.hops"), repeats = config.get<int>("bench.repeats");
+  const auto sizes = agree(world, [&] {
+    TESSERA_REQUIRE(hops >= 1 && hops <= mixnn::kMaxHops, "--bench.hops: 1 to ", mixnn::kMaxHops, ", got ", hops);
+    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1, got ", repeats);
+    std::vector<std::size_t> parsed;
+    for (const auto& item : split_list(config.get<std::string>("bench.message_bytes"))) {
+      long long value = -1;
+      try {
+        value = std::stoll(item);
+      } catch (const std::exception&) {
+      }
+      TESSERA_REQUIRE(value >= 1 && value <= (1 << 26), "--bench.message_bytes: '", item,
+                      "' is not a size in bytes from 1 to 2^26");
+      parsed.push_back(static_cast<std::size_t>(value));
+    }
+    TESSERA_REQUIRE(!parsed.empty(), "--bench.message_bytes: no size given");
+    return parsed;
+  });
+  if (rank_of(world) != 0) return 0;  // one process measures
+
+  std::vector<mixnn::KeyPair> keys;
+  std::vector<mixnn::Hop> route;
+  for (int i = 0; i < hops; ++i) {
+    keys.push_back(mixnn::KeyPair::generate());
+    route.push_back({i + 1, keys.back().public_key});
+  }
+  std::printf("%-14s %10s %14s %12s %14s %16s\n", "message bytes", "packet", "per hop (us)", "MB/s", "/ Sphinx 157us",
+              "onion build (us)");
+  for (const auto size : sizes) {
+    std::vector<mixnn::Server> servers;
+    for (const auto& k : keys) servers.emplace_back(k, size);
+    const mixnn::Bytes message(size, 7);
+    std::vector<double> per_hop, build;
+    for (int r = 0; r < repeats; ++r) {
+      mixnn::Onion onion;
+      build.push_back(seconds_of([&] { onion = mixnn::build_onion(route, mixnn::Op::forward); }) * 1e6);
+      auto packet = mixnn::seal_packet(onion.header, onion.first_in_key, message, size);
+      for (auto& server : servers) {
+        per_hop.push_back(seconds_of([&] {
+                            auto opened = server.open(packet);
+                            packet = mixnn::seal_packet(opened.next_header, opened.out_key, opened.message, size);
+                          }) * 1e6);
+      }
+    }
+    const double hop = median(per_hop);
+    std::printf("%-14zu %10zu %14.1f %12.1f %14.2f %16.1f\n", size, mixnn::packet_bytes(size), hop,
+                mixnn::packet_bytes(size) / hop, hop / kSphinxMicroseconds, median(build));
+  }
+  return 0;
+}
+
+}  // namespace
+
+const Command bench_packets_command{"bench packets",
+                                    "MixNN packets: a hop's open and reseal per message size, against Sphinx's 157 us",
+                                    add_options, run};
+
+}  // namespace tessera::cli
