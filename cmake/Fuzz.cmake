@@ -43,9 +43,11 @@ add_library(tessera_fuzz_base STATIC
   ${_src}/trace/reader.cpp
   ${_src}/streams/view.cpp
   ${_src}/streams/division.cpp
+  ${_src}/mixnn/packet.cpp
 )
 target_include_directories(tessera_fuzz_base PUBLIC ${_src} ${CMAKE_CURRENT_BINARY_DIR}/generated)
-target_link_libraries(tessera_fuzz_base PUBLIC MPI::MPI_CXX tessera::hdf5 Boost::program_options ZLIB::ZLIB)
+target_link_libraries(tessera_fuzz_base PUBLIC MPI::MPI_CXX tessera::hdf5 Boost::program_options ZLIB::ZLIB
+                      PkgConfig::SODIUM)
 target_compile_options(tessera_fuzz_base PRIVATE ${TESSERA_FUZZ_COMPILE})
 
 add_library(tessera_fuzz_torch STATIC
@@ -77,4 +79,5 @@ tessera_fuzzer(config tessera_fuzz_base)
 tessera_fuzzer(model_file tessera_fuzz_torch)
 tessera_fuzzer(checkpoint tessera_fuzz_torch)
 tessera_fuzzer(trace tessera_fuzz_base)
+tessera_fuzzer(packet tessera_fuzz_base)
 message(STATUS "tessera: fuzz build (clang ${CMAKE_CXX_COMPILER_VERSION}): ${TESSERA_FUZZERS}")

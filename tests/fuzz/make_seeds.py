@@ -304,8 +304,17 @@ def make_trace():
                dict(SERVED_ATTRS, devices=np.int64(5), forward_exit=np.int64(4)), layout="contiguous")
 
 
+# --- packets: masks XORed onto a valid packet (fuzz_packet.cpp): none (the valid
+# packet), one bit in the header's first slot, one in the payload's tag region
+def make_packet():
+    d = folder("packet")
+    write(f"{d}/no-change", bytes(16))
+    write(f"{d}/slot-bit", bytes(40) + b"\x01")
+    write(f"{d}/deep-bit", bytes(2800) + b"\x80")
+
+
 MAKERS = {"idx": make_idx, "cifar": make_cifar, "config": make_config, "model_file": make_model_file,
-          "checkpoint": make_checkpoint, "trace": make_trace}
+          "checkpoint": make_checkpoint, "trace": make_trace, "packet": make_packet}
 
 
 def main():

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-60}
 shift || true
-all=(idx cifar config model_file checkpoint trace)
+all=(idx cifar config model_file checkpoint trace packet)
 harnesses=("$@")
 ((${#harnesses[@]})) || harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
