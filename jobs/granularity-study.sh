@@ -14,18 +14,19 @@
 # options:
 #   --preset cpu|cluster   cpu (default): vgg-mini and vgg-mini-seedpool on Fashion-MNIST,
 #                          trained by jobs/quickstart.ini, study settings jobs/granularity-study.ini;
-#                          about 40 minutes on 2 cores. cluster: vgg16-seed and vgg16-cifar on
+#                          about 50 minutes on 2 cores. cluster: vgg16-seed and vgg16-cifar on
 #                          CIFAR-100 (jobs/train-vgg16-seed.ini, jobs/granularity-study-vgg16-seed.ini),
 #                          tasks of 5 ranks x 8 CPUs; give --data.dir after --
-#   --sizes "..."          block sizes, one array task each (default "16 32 64 128 256")
+#   --sizes "..."          block sizes, one array task each (cpu: "16 32 64 128", which tile
+#                          vgg-mini's 1024 x 6272 layer; cluster: "16 32 64 128 256")
 #   --rates "..."          drop rates (default "0.5 0.9 0.99")
 #   --archs "..."          victims (default: the preset's)
 #   --out DIR              the study's folder (default runs/study); the models go to DIR/models
 #   --wait                 wait for the analysis job and print the report (or the failed job's log)
 set -euo pipefail
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
-preset=cpu sizes="16 32 64 128 256" rates="0.5 0.9 0.99" archs="" out=runs/study wait=false
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+preset=cpu sizes="" rates="0.5 0.9 0.99" archs="" out=runs/study wait=false
 while [[ $# -gt 0 ]]; do
   case $1 in
     --preset) preset=$2; shift 2 ;;
@@ -41,9 +42,10 @@ while [[ $# -gt 0 ]]; do
 done
 case $preset in
   cpu) train_config=jobs/quickstart.ini study_config=jobs/granularity-study.ini
-       archs=${archs:-"vgg-mini vgg-mini-seedpool"} task_sbatch="" ;;
+       archs=${archs:-"vgg-mini vgg-mini-seedpool"} task_sbatch="" sizes=${sizes:-"16 32 64 128"} ;;
   cluster) train_config=jobs/train-vgg16-seed.ini study_config=jobs/granularity-study-vgg16-seed.ini
-           archs=${archs:-"vgg16-seed vgg16-cifar"} task_sbatch="--ntasks=5 --cpus-per-task=8 --time=48:00:00" ;;
+           archs=${archs:-"vgg16-seed vgg16-cifar"} task_sbatch="--ntasks=5 --cpus-per-task=8 --time=48:00:00"
+           sizes=${sizes:-"16 32 64 128 256"} ;;
   *) echo "jobs/granularity-study.sh: --preset: cpu or cluster, got '$preset'" >&2; exit 2 ;;
 esac
 [[ -f slurm/env.sh ]] || { echo "jobs/granularity-study.sh: run it from the tessera checkout" >&2; exit 2; }
