@@ -159,10 +159,12 @@ int run(const Config& config, MPI_Comm world) {
   keep_public(data, s, world);
   const auto path = output_path(config, world, "finetune-" + arch);
 
-  const auto victim_score = train::evaluate(*victim.network, data.test, world);
+  // The victim's answers serve every fidelity; its accuracy follows from them (one
+  // pass over the test split, not two).
   const auto answers = predictions(*victim.network, data.test.images);
+  const double victim_accuracy = answers.eq(data.test.labels).to(torch::kDouble).mean().item<double>();
   const auto& layer = stolen.front().layer;
-  log::info("finetune: victim ", arch, " (test accuracy ", victim_score.accuracy, " on ", data.test.size(),
+  log::info("finetune: victim ", arch, " (test accuracy ", victim_accuracy, " on ", data.test.size(),
             " images), layer ", layer, "; ", s.public_images, " public images, ", s.schedule.train.epochs,
             " epochs; held blocks ", s.modes.held, ", the rest ", s.modes.rest);
 
@@ -183,10 +185,10 @@ int run(const Config& config, MPI_Comm world) {
   }
 
   io::OutputFile file(path, world, {"finetune", config.ini_text(), s.schedule.train.seed});
-  write_finetune(file.root().require_group("finetune"), results, victim_score.accuracy, s.schedule, s.modes,
+  write_finetune(file.root().require_group("finetune"), results, victim_accuracy, s.schedule, s.modes,
                  s.public_images, arch, data.test.size(), training);
   file.commit();
-  print_cost_table(results, victim_score.accuracy);
+  print_cost_table(results, victim_accuracy);
   log::info("finetune: wrote '", path, "'");
   return 0;
 }
