@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
       finetune_command,
       streams_analyze_command,
       streams_obfuscate_command,
+      mixnn_command,
   };
   return table;
 }

@@ -40,5 +40,6 @@ extern const Command bench_streams_command;
 extern const Command bench_packets_command;
 extern const Command streams_analyze_command;
 extern const Command streams_obfuscate_command;
+extern const Command mixnn_command;
 
 }  // namespace tessera::cli

@@ -10,7 +10,8 @@
 
 namespace tessera::cli {
 
-void add_common_options(po::options_description& options, const std::string& command) {
+void add_common_options(po::options_description& options, const std::string& command,
+                        const std::string& default_arch) {
   options.add_options()
     ("run.out", po::value<std::string>()->default_value("runs/" + command),
      "output folder (created if missing)")
@@ -26,19 +27,20 @@ void add_common_options(po::options_description& options, const std::string& com
      "use only the first N training images (0 = all)")
     ("data.test_limit", po::value<std::int64_t>()->default_value(0),
      "use only the first N test images (0 = all)")
-    ("model.arch", po::value<std::string>()->default_value("vgg-mini"),
+    ("model.arch", po::value<std::string>()->default_value(default_arch),
      "architecture: mlp-mixnn, vgg-mini, vgg-mini-seedpool, vgg16-seed, vgg16-cifar")
     ("model.checkpoint", po::value<std::string>()->default_value(""),
      "model HDF5 file to load (written by 'tessera train')");
 }
 
-void add_training_options(po::options_description& options) {
+void add_training_options(po::options_description& options, const train::Settings& defaults) {
   options.add_options()
-    ("train.epochs", po::value<int>()->default_value(2), "passes over the training set")
-    ("train.batch", po::value<int>()->default_value(128), "images per optimizer step (over all ranks)")
-    ("train.lr", real_value(0.05), "SGD learning rate")
-    ("train.momentum", real_value(0.9), "SGD momentum")
-    ("train.weight_decay", real_value(5e-4), "SGD weight decay (L2)")
+    ("train.epochs", po::value<int>()->default_value(defaults.epochs), "passes over the training set")
+    ("train.batch", po::value<int>()->default_value(static_cast<int>(defaults.batch)),
+     "images per optimizer step (over all ranks)")
+    ("train.lr", real_value(defaults.lr), "SGD learning rate")
+    ("train.momentum", real_value(defaults.momentum), "SGD momentum")
+    ("train.weight_decay", real_value(defaults.weight_decay), "SGD weight decay (L2)")
     ("train.lr_step", po::value<int>()->default_value(0),
      "multiply the learning rate by train.lr_gamma every this many epochs (0 = constant)")
     ("train.lr_gamma", real_value(0.1), "step learning-rate factor");

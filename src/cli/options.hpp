@@ -14,9 +14,12 @@
 namespace tessera::cli {
 
 // run.out, run.seed, run.threads, data.*, model.arch, model.checkpoint.
-void add_common_options(po::options_description& options, const std::string& command);
+// `default_arch`: model.arch's default for this command.
+void add_common_options(po::options_description& options, const std::string& command,
+                        const std::string& default_arch = "vgg-mini");
 // train.* (epochs, batch, lr, momentum, weight_decay, lr_step, lr_gamma).
-void add_training_options(po::options_description& options);
+// `defaults`: this command's (the paper's SGD for mixnn, for one).
+void add_training_options(po::options_description& options, const train::Settings& defaults = train::Settings());
 // Errors naming the train.* option whose value no training can use (every command that trains).
 void check_training_options(const Config& config);
 // The train.* options, checked, with run.seed for the batches.

@@ -38,7 +38,7 @@ Slot decode(const std::uint8_t* p) {
   std::uint32_t next = 0;
   for (int i = 0; i < 4; ++i) next |= static_cast<std::uint32_t>(p[i]) << (8 * i);
   s.next = static_cast<std::int32_t>(next);
-  if (p[4] > static_cast<std::uint8_t>(Op::loop)) throw PacketError("unknown op");
+  if (p[4] > static_cast<std::uint8_t>(Op::report)) throw PacketError("unknown op");
   s.op = static_cast<Op>(p[4]);
   std::memcpy(s.stream_key.data(), p + 8, 32);
   std::memcpy(s.in_key.data(), p + 40, 32);

@@ -32,7 +32,8 @@ using Key = std::array<std::uint8_t, 32>;
 constexpr int kMaxHops = 16;
 constexpr std::int32_t kToDesigner = -1;  // the next address of the last hop
 
-enum class Op : std::uint8_t { init = 0, forward = 1, backward = 2, test = 3, loop = 4 };
+// The paper's ops 0-3, cover traffic, and the designer's request for a server's state.
+enum class Op : std::uint8_t { init = 0, forward = 1, backward = 2, test = 3, loop = 4, report = 5 };
 
 // Sizes (bytes).
 constexpr std::size_t kSlotPlainBytes = 4 + 4 + 3 * 32 + 16;  // next, op+pad, three keys, tag

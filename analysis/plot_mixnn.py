@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""MixNN against the plain model, from a `tessera mixnn` file (the paper's Fig. 4):
+test accuracy per epoch (left) and training seconds per epoch (right), MixNN and
+the plain model trained on the same batches in the same run; failures the designer
+detected are marked on the epoch they hit. Prints a Markdown table of the epochs
+(accuracy difference and time ratio) and the per-hop crypto cost against Sphinx's."""
+import argparse
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tessera_h5 import open_run, text  # noqa: E402
+
+PROG = "plot_mixnn.py"
+EPOCH_COLUMNS = ["epoch", "mixnn_accuracy", "plain_accuracy", "mixnn_seconds", "plain_seconds", "attempts"]
+FAILURE_KINDS = {0: "crash", 1: "Byzantine"}
+
+
+def fail(path, reason):
+    raise SystemExit(f"{PROG}: {path}: {reason}")
+
+
+def read_mixnn(path):
+    """The /mixnn epochs, failures and attributes; any reason the file cannot be
+    drawn is one line."""
+    try:
+        f = open_run(path)
+    except OSError as e:
+        fail(path, os.strerror(e.errno) if e.errno else "not an HDF5 file (" + str(e).splitlines()[0] + ")")
+    except SystemExit as e:  # open_run's "<path>: <reason>"
+        raise SystemExit(f"{PROG}: {e}")
+    with f:
+        if "mixnn" not in f or "epochs" not in f["mixnn"]:
+            fail(path, "no /mixnn/epochs (not written by tessera mixnn)")
+        g = f["mixnn"]
+        missing = [c for c in EPOCH_COLUMNS if c not in g["epochs"]]
+        if missing:
+            fail(path, "/mixnn/epochs lacks " + ", ".join(missing))
+        epochs = {c: np.asarray(g["epochs"][c][()]) for c in EPOCH_COLUMNS}
+        if len(epochs["epoch"]) == 0:
+            fail(path, "/mixnn/epochs is empty")
+        failures = {c: np.asarray(g["failures"][c][()]) for c in ("kind", "epoch")} if "failures" in g else None
+        attrs = {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in g.attrs.items()}
+    return epochs, failures, attrs
+
+
+def table(epochs, attrs):
+    rows = ["| epoch | MixNN accuracy | plain accuracy | difference | MixNN s | plain s | ratio |",
+            "|---|---|---|---|---|---|---|"]
+    for i, e in enumerate(epochs["epoch"]):
+        m, p = epochs["mixnn_accuracy"][i], epochs["plain_accuracy"][i]
+        ms, ps = epochs["mixnn_seconds"][i], epochs["plain_seconds"][i]
+        rows.append(f"| {int(e)} | {m:.4f} | {p:.4f} | {m - p:+.4f} | {ms:.2f} | {ps:.2f} | {ms / ps:.2f}x |")
+    hop = attrs.get("crypto_microseconds_per_hop")
+    sphinx = attrs.get("sphinx_microseconds_per_hop", 157.0)
+    if hop is not None:
+        rows.append("")
+        rows.append(f"Crypto per hop (median over servers): {hop:.0f} us, {hop / sphinx:.2f}x Sphinx's {sphinx:.0f} us "
+                    f"(packets of {int(attrs.get('packet_bytes', 0))} bytes).")
+    return "\n".join(rows) + "\n"
+
+
+def plot(epochs, failures, attrs, out):
+    fig, (acc, sec) = plt.subplots(1, 2, figsize=(10, 4))
+    x = epochs["epoch"]
+    acc.plot(x, epochs["plain_accuracy"], "o-", label="MLP (plain)")
+    acc.plot(x, epochs["mixnn_accuracy"], "s--", label="MixNN")
+    acc.set_xlabel("epoch")
+    acc.set_ylabel("test accuracy")
+    acc.set_title("(a) accuracy")
+    width = 0.38
+    sec.bar(x - width / 2, epochs["plain_seconds"], width, label="MLP (plain)")
+    sec.bar(x + width / 2, epochs["mixnn_seconds"], width, label="MixNN")
+    sec.set_xlabel("epoch")
+    sec.set_ylabel("training seconds")
+    sec.set_title("(b) time per epoch")
+    if failures is not None:
+        for kind, epoch in zip(failures["kind"], failures["epoch"]):
+            acc.axvline(epoch, color="red", alpha=0.3)
+            acc.annotate(FAILURE_KINDS.get(int(kind), "failure"), (epoch, acc.get_ylim()[0]), color="red",
+                         fontsize=8, rotation=90, va="bottom")
+    for ax in (acc, sec):
+        ax.set_xticks(x)
+        ax.legend()
+    fig.suptitle(f"MixNN vs plain: {attrs.get('arch', '?')}, {attrs.get('dummies', '?')} dummies, "
+                 f"pool {attrs.get('pool', '?')}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("file", help="HDF5 file written by tessera mixnn")
+    parser.add_argument("-o", "--out", help="PNG to write (default: FILE.png, beside FILE)")
+    args = parser.parse_args()
+    epochs, failures, attrs = read_mixnn(args.file)
+    out = args.out or os.path.splitext(args.file)[0] + ".png"
+    plot(epochs, failures, attrs, out)
+    print(table(epochs, attrs), end="")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

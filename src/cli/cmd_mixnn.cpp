@@ -1,0 +1,283 @@
+// tessera mixnn: MixNN (the second seed): the model cut into layers, one per server
+// of a cascade picked from a pool of ranks, trained through onion-routed packets of
+// one size with dummies and loop messages, crash and Byzantine failures injected and
+// handled, and the plain model trained on the same batches beside it.
+// docs/DESIGN.md section 11.
+#include <sodium.h>
+
+#include <filesystem>
+#include <map>
+
+#include "cli/commands.hpp"
+#include "cli/mixnn_output.hpp"
+#include "cli/options.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/ranks.hpp"
+#include "io/output_file.hpp"
+#include "mixnn/designer.hpp"
+#include "mixnn/keys.hpp"
+#include "mixnn/server.hpp"
+#include "mixnn/wire.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+constexpr int kInjectTag = 7102;
+
+train::Settings paper_sgd() {
+  train::Settings s;  // MixNN section 5.1: batch 64, learning rate 0.01, momentum 0.9
+  s.epochs = 5;
+  s.batch = 64;
+  s.lr = 0.01;
+  s.momentum = 0.9;
+  s.weight_decay = 0;
+  return s;
+}
+
+void add_options(po::options_description& options) {
+  add_common_options(options, "mixnn", "mlp-mixnn");
+  add_training_options(options, paper_sgd());
+  add_run_name_option(options);
+  options.add_options()
+    ("mixnn.pool", po::value<int>()->default_value(0),
+     "servers in the pool: ranks 1..pool (0 = every rank but the designer's, rank 0)")
+    ("mixnn.dummies", po::value<int>()->default_value(2), "dummy servers hidden among the real ones (they relay)")
+    ("mixnn.layers_per_server", po::value<int>()->default_value(1),
+     "layers with parameters per server (adjacent layers, MixNN section 4.6.1)")
+    ("mixnn.designer_keeps", po::value<std::string>()->default_value(""),
+     "parts the designer runs itself: first, last, first,last or empty (MixNN section 4.4)")
+    ("mixnn.loop_rate", real_value(0.5), "loop messages the designer sends per training step (Poisson mean)")
+    ("mixnn.timeout_factor", real_value(50),
+     "T = this x the median round trip of the first 20 steps (T >> n delta + (n-1) t)")
+    ("mixnn.min_timeout", real_value(0.25), "T is never below this (seconds)")
+    ("mixnn.startup_timeout", real_value(60), "T before the round trip is measured (seconds)")
+    ("mixnn.max_rebuilds", po::value<int>()->default_value(3), "failed cascades the run survives")
+    ("mixnn.crash", po::value<std::string>()->default_value(""),
+     "inject a crash: POSITION@STEP, the server at POSITION (1 = first) of the first cascade stops answering "
+     "from training step STEP (from 0)")
+    ("mixnn.byzantine", po::value<std::string>()->default_value(""),
+     "inject a Byzantine server: POSITION@STEP, it negates the activations it sends from step STEP on")
+    ("mixnn.keys", po::value<std::string>()->default_value(""),
+     "key file of the pool: one X25519 secret key per line (64 hex digits), in rank order (empty = fresh keys)")
+    ("mixnn.save_keys", po::value<std::string>()->default_value(""),
+     "write the pool's keys to this file (the --mixnn.keys format)");
+}
+
+struct Position {
+  int position = -1;
+  std::int64_t step = -1;
+};
+
+Position parse_position(const Config& config, const char* option, int servers, std::int64_t steps) {
+  const auto text = config.get<std::string>(option);
+  if (text.empty()) return {};
+  const auto at = text.find('@');
+  Position p;
+  try {
+    std::size_t used = 0;
+    TESSERA_REQUIRE(at != std::string::npos, "");
+    p.position = std::stoi(text.substr(0, at), &used);
+    TESSERA_REQUIRE(used == at, "");
+    p.step = std::stoll(text.substr(at + 1), &used);
+    TESSERA_REQUIRE(used == text.size() - at - 1, "");
+  } catch (const std::exception&) {
+    throw Error("--" + std::string(option) + "=" + text + ": expected POSITION@STEP, e.g. 2@100");
+  }
+  TESSERA_REQUIRE(p.position >= 1 && p.position <= servers, "--", option, "=", text, ": position ", p.position,
+                  " is outside the cascade (servers 1 to ", servers, ")");
+  TESSERA_REQUIRE(p.step >= 0 && p.step < steps, "--", option, "=", text, ": step ", p.step,
+                  " is outside the training (steps 0 to ", steps - 1, ")");
+  return p;
+}
+
+// The largest message a cascade carries: the activations (or gradients) at any cut
+// between two parts the servers hold, the labels, or a small control message.
+std::size_t largest_message(const std::string& arch, const std::vector<mixnn::PartPlan>& plans, int first, int end,
+                            std::int64_t batch) {
+  torch::NoGradGuard no_grad;
+  const auto& a = models::architecture(arch);
+  auto network = models::build(arch, 0);
+  network->eval();
+  auto x = torch::zeros({1, a.channels, a.height, a.width});
+  std::size_t largest = mixnn::encoded_bytes(static_cast<std::size_t>(batch) * 8, 1, 0);
+  const auto& steps = network->steps();
+  for (int p = 0; p < static_cast<int>(plans.size()); ++p) {
+    if (p >= first && p < end)  // a server's input
+      largest = std::max(largest, mixnn::encoded_bytes(static_cast<std::size_t>(batch * x.numel()) * 4,
+                                                       static_cast<int>(x.dim()), 0));
+    for (int i = plans[p].first; i < plans[p].last; ++i) x = steps[i].apply(x);
+    if (p >= first && p < end)  // its output
+      largest = std::max(largest, mixnn::encoded_bytes(static_cast<std::size_t>(batch * x.numel()) * 4,
+                                                       static_cast<int>(x.dim()), 0));
+  }
+  return largest;
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const int me = rank_of(world), world_size = size_of(world);
+  const auto arch = config.get<std::string>("model.arch");
+  MixnnRun setup;
+  setup.arch = arch;
+  const auto settings = agree(world, [&] {
+    TESSERA_REQUIRE(world_size >= 2, "tessera mixnn needs a designer and a pool: run it on 2 ranks or more "
+                                     "(mpiexec -n 8 tessera mixnn ...)");
+    models::architecture(arch);
+    auto s = training_settings(config);
+    TESSERA_REQUIRE(s.lr_step == 0, "--train.lr_step: MixNN trains at one learning rate (the paper's SGD); got ",
+                    s.lr_step);
+    return s;
+  });
+  const int per_server = config.get<int>("mixnn.layers_per_server");
+  agree(world, [&] {
+    TESSERA_REQUIRE(per_server >= 1, "--mixnn.layers_per_server: must be >= 1, got ", per_server);
+    setup.plans = mixnn::plan_parts(*models::build(arch, 0), per_server);
+  });
+  const auto keeps = config.get<std::string>("mixnn.designer_keeps");
+  bool keeps_first = false, keeps_last = false;
+  const int pool_option = config.get<int>("mixnn.pool");
+  setup.dummies = config.get<int>("mixnn.dummies");
+  setup.loop_rate = config.get<double>("mixnn.loop_rate");
+  setup.designer_keeps = keeps;
+  const int parts = static_cast<int>(setup.plans.size());
+  int servers = 0;
+  agree(world, [&] {
+    for (const auto& item : split_list(keeps)) {
+      TESSERA_REQUIRE(item == "first" || item == "last", "--mixnn.designer_keeps: 'first', 'last' or both, got '",
+                      item, "'");
+      (item == "first" ? keeps_first : keeps_last) = true;
+    }
+    TESSERA_REQUIRE(setup.dummies >= 0, "--mixnn.dummies: must be >= 0, got ", setup.dummies);
+    const int real = parts - (keeps_first ? 1 : 0) - (keeps_last ? 1 : 0);
+    TESSERA_REQUIRE(real >= 1 || setup.dummies == 0, "--mixnn.dummies=", setup.dummies,
+                    ": the dummies have nothing to relay: the designer keeps every part of ", arch, " (", parts,
+                    " parts with --mixnn.layers_per_server=", per_server, ")");
+    TESSERA_REQUIRE(real >= 1, "--mixnn.designer_keeps=", keeps, ": nothing is left for the servers (", arch, " has ",
+                    parts, " parts with --mixnn.layers_per_server=", per_server, ")");
+    servers = real + setup.dummies;
+    TESSERA_REQUIRE(servers + 1 <= mixnn::kMaxHops, "a cascade of ", servers, " servers is longer than a packet's ",
+                    mixnn::kMaxHops - 1, " hops: fewer --mixnn.dummies or more --mixnn.layers_per_server");
+    setup.pool = pool_option == 0 ? world_size - 1 : pool_option;
+    TESSERA_REQUIRE(pool_option >= 0 && setup.pool <= world_size - 1, "--mixnn.pool=", pool_option, ": 0 or 1 to ",
+                    world_size - 1, " (the ranks besides the designer)");
+    TESSERA_REQUIRE(setup.pool >= servers, "--mixnn.pool: the pool has ", setup.pool, " servers, fewer than the ",
+                    servers, " of the cascade (", real, " parts + ", setup.dummies,
+                    " dummies): run on more ranks or use fewer --mixnn.dummies");
+    TESSERA_REQUIRE(std::isfinite(setup.loop_rate) && setup.loop_rate >= 0,
+                    "--mixnn.loop_rate: must be a finite number >= 0, got ", setup.loop_rate);
+    for (const char* o : {"mixnn.timeout_factor", "mixnn.min_timeout", "mixnn.startup_timeout"}) {
+      const double v = config.get<double>(o);
+      TESSERA_REQUIRE(std::isfinite(v) && v > 0, "--", o, ": must be a finite number > 0, got ", v);
+    }
+    TESSERA_REQUIRE(config.get<int>("mixnn.max_rebuilds") >= 0, "--mixnn.max_rebuilds: must be >= 0");
+  });
+  const auto data = load_data_for(config, arch, world);
+  const std::int64_t steps_per_epoch = (data.train.size() + settings.batch - 1) / settings.batch;
+  const auto [crash, byzantine] = agree(world, [&] {
+    const auto total = steps_per_epoch * settings.epochs;
+    return std::make_pair(parse_position(config, "mixnn.crash", servers, total),
+                          parse_position(config, "mixnn.byzantine", servers, total));
+  });
+
+  // Keys: from the key file (every rank reads it) or drawn by each server.
+  const auto key_path = config.get<std::string>("mixnn.keys");
+  mixnn::KeyPair my_keys = mixnn::KeyPair::generate();
+  if (!key_path.empty()) {
+    const auto keys = agree(world, [&] {
+      auto k = mixnn::read_key_file(key_path);
+      TESSERA_REQUIRE(static_cast<int>(k.size()) >= world_size - 1, "--mixnn.keys: '", key_path, "' holds ",
+                      k.size(), " keys, the pool needs ", world_size - 1);
+      return k;
+    });
+    if (me > 0) my_keys = keys[me - 1];
+  }
+  std::vector<std::uint8_t> public_keys(32 * world_size), secret_keys(32 * world_size);
+  MPI_Gather(my_keys.public_key.data(), 32, MPI_BYTE, public_keys.data(), 32, MPI_BYTE, 0, world);
+  const auto save_keys = config.get<std::string>("mixnn.save_keys");
+  if (!save_keys.empty()) {
+    MPI_Gather(my_keys.secret_key.data(), 32, MPI_BYTE, secret_keys.data(), 32, MPI_BYTE, 0, world);
+    agree(world, [&] {
+      if (me != 0) return;
+      std::vector<mixnn::KeyPair> pool;
+      for (int r = 1; r < world_size; ++r) {
+        mixnn::Key secret;
+        std::copy_n(secret_keys.begin() + 32 * r, 32, secret.begin());
+        pool.push_back(mixnn::key_pair_of(secret));
+      }
+      mixnn::write_key_file(save_keys, pool);
+    });
+  }
+
+  const int first_server_part = keeps_first ? 1 : 0, end_server_part = parts - (keeps_last ? 1 : 0);
+  setup.message_bytes = largest_message(arch, setup.plans, first_server_part, end_server_part, settings.batch);
+  setup.packet_bytes = mixnn::packet_bytes(setup.message_bytes);
+  const auto path = checked_output_file(output_path(config, world, "mixnn"), world);
+  log::info("MixNN: ", arch, " in ", parts, " parts, ", servers, " servers (", servers - setup.dummies, " real, ",
+            setup.dummies, " dummies) from a pool of ", setup.pool, "; packets of ", setup.packet_bytes, " bytes");
+
+  mixnn::Transport transport(world, setup.packet_bytes);
+  mixnn::DesignerResult result;
+  mixnn::HopStats mine;
+  if (me == 0) {
+    mixnn::DesignerOptions o;
+    o.arch = arch;
+    o.plans = setup.plans;
+    o.settings = settings;
+    o.keeps_first = keeps_first;
+    o.keeps_last = keeps_last;
+    o.dummies = setup.dummies;
+    o.loop_rate = setup.loop_rate;
+    o.timeout_factor = config.get<double>("mixnn.timeout_factor");
+    o.min_timeout = config.get<double>("mixnn.min_timeout");
+    o.startup_timeout = config.get<double>("mixnn.startup_timeout");
+    o.max_rebuilds = config.get<int>("mixnn.max_rebuilds");
+    o.message_bytes = setup.message_bytes;
+    o.seed = settings.seed;
+    std::map<int, mixnn::Key> pool;
+    for (int r = 1; r <= setup.pool; ++r) std::copy_n(public_keys.begin() + 32 * r, 32, pool[r].begin());
+    mixnn::Designer designer(transport, my_keys, pool, o);
+    const auto& first = designer.cascade();
+    std::string text;
+    for (std::size_t i = 0; i < first.ranks.size(); ++i)
+      text += (i ? " -> " : "") + std::to_string(first.ranks[i]) +
+              (first.parts[i] < 0 ? std::string(" (dummy)") : " (" + setup.plans[first.parts[i]].name + ")");
+    log::info("MixNN: cascade ", text);
+    if (crash.position > 0) setup.crash_rank = first.ranks[crash.position - 1];
+    if (byzantine.position > 0) setup.byzantine_rank = first.ranks[byzantine.position - 1];
+    for (int r = 1; r < world_size; ++r) {
+      const std::int64_t injection[2] = {r == setup.crash_rank ? crash.step : -1,
+                                         r == setup.byzantine_rank ? byzantine.step : -1};
+      MPI_Send(injection, 2, MPI_INT64_T, r, kInjectTag, world);
+    }
+    auto plain = models::build(arch, settings.seed);
+    result = designer.run(data, *plain);
+    for (int r = 1; r < world_size; ++r) MPI_Send(nullptr, 0, MPI_BYTE, r, mixnn::kStopTag, world);
+  } else {
+    std::int64_t injection[2];
+    MPI_Recv(injection, 2, MPI_INT64_T, 0, kInjectTag, world, MPI_STATUS_IGNORE);
+    mine = mixnn::run_server(transport, my_keys, setup.message_bytes, arch, setup.plans, settings,
+                             {injection[0], injection[1]}, world);
+  }
+  transport.close();
+  std::int64_t ranks_of_injection[2] = {setup.crash_rank, setup.byzantine_rank};
+  MPI_Bcast(ranks_of_injection, 2, MPI_INT64_T, 0, world);
+  setup.crash_rank = static_cast<int>(ranks_of_injection[0]);
+  setup.byzantine_rank = static_cast<int>(ranks_of_injection[1]);
+  setup.injected = {crash.step, byzantine.step};
+
+  io::OutputFile file(path, world, {"mixnn", config.ini_text(), settings.seed});
+  write_mixnn(file.root(), setup, result, mine, transport, world);
+  file.commit();
+  log::info("wrote '", path, "'");
+  return 0;
+}
+
+}  // namespace
+
+const Command mixnn_command{"mixnn",
+                            "MixNN: train through a cascade of onion-routed servers with dummies, loop messages and "
+                            "failure handling, beside the plain model",
+                            add_options, run};
+
+}  // namespace tessera::cli

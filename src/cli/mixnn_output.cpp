@@ -1,0 +1,215 @@
+#include "cli/mixnn_output.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "core/ranks.hpp"
+#include "trace/events.hpp"
+#include "trace/writer.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+// Rank 0's rows of every rank, concatenated (rank 0 only; empty elsewhere), and how
+// many rows each rank gave.
+std::vector<double> gather_rows(const std::vector<double>& mine, int width, std::vector<int>& rows, MPI_Comm world) {
+  const int ranks = size_of(world);
+  int count = static_cast<int>(mine.size());
+  std::vector<int> counts(ranks), offsets(ranks);
+  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+  int total = 0;
+  for (int r = 0; r < ranks; ++r) {
+    offsets[r] = total;
+    total += counts[r];
+  }
+  std::vector<double> all(rank_of(world) == 0 ? total : 0);
+  MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE, 0, world);
+  rows.resize(ranks);
+  for (int r = 0; r < ranks; ++r) rows[r] = counts[r] / width;
+  return all;
+}
+
+template <class T>
+void column(const h5::Group& group, const char* name, std::vector<T> values, MPI_Comm world) {
+  share_vector(values, std::is_same_v<T, double> ? MPI_DOUBLE : MPI_INT64_T, world);
+  group.create_dataset<T>(name, {values.size()}).write(values.data());
+}
+
+// Packets matched send to receive: the k-th packet from a to b is the k-th that b
+// received from a (MPI does not reorder messages between two ranks).
+trace::TraceFile build_trace(const std::vector<double>& sent, const std::vector<int>& sent_rows,
+                             const std::vector<double>& received, const std::vector<int>& received_rows,
+                             std::vector<std::int64_t>& ops) {
+  const int ranks = static_cast<int>(sent_rows.size());
+  std::map<std::pair<int, int>, std::vector<double>> arrivals;  // (src, dst) -> times
+  for (int dst = 0, at = 0; dst < ranks; ++dst)
+    for (int k = 0; k < received_rows[dst]; ++k, at += 2)
+      arrivals[{static_cast<int>(received[at]), dst}].push_back(received[at + 1]);
+  trace::TraceFile t;
+  t.devices = ranks;
+  t.entry = 0;  // the designer sends every forward pass in and gets its result back
+  t.exit = 0;
+  auto& e = t.events;
+  std::map<std::pair<int, int>, std::size_t> next;
+  for (int src = 0, at = 0; src < ranks; ++src)
+    for (int k = 0; k < sent_rows[src]; ++k, at += 5) {
+      const int dst = static_cast<int>(sent[at]);
+      const auto step = static_cast<std::int64_t>(sent[at + 2]);
+      const auto op = static_cast<std::int64_t>(sent[at + 3]);
+      const auto& times = arrivals[{src, dst}];
+      const auto index = next[{src, dst}]++;
+      e.step.push_back(std::max<std::int64_t>(step, -1));
+      e.phase.push_back(op == static_cast<std::int64_t>(mixnn::Op::backward) ? trace::kBackward : trace::kForward);
+      e.seq.push_back(k);
+      e.src.push_back(src);
+      e.dst.push_back(dst);
+      e.bytes.push_back(static_cast<std::int64_t>(sent[at + 1]));
+      e.t_start.push_back(sent[at + 4]);
+      e.t_end.push_back(index < times.size() ? times[index] : NAN);
+      ops.push_back(op);
+    }
+  return t;
+}
+
+}  // namespace
+
+void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::DesignerResult& result,
+                 const mixnn::HopStats& mine, const mixnn::Transport& transport, MPI_Comm world) {
+  const bool designer = rank_of(world) == 0;
+  const int ranks = size_of(world);
+  // Hop costs of every rank.
+  std::vector<int> rows;
+  const auto stats = gather_rows((designer ? result.stats : mine).to_vector(), mixnn::HopStats::kFields, rows, world);
+  std::vector<mixnn::HopStats> hops;
+  for (int r = 0; designer && r < ranks; ++r) hops.push_back(mixnn::HopStats::from(&stats[r * mixnn::HopStats::kFields]));
+  // Packet logs.
+  std::vector<double> sent_mine, received_mine;
+  for (const auto& s : transport.sent())
+    sent_mine.insert(sent_mine.end(), {static_cast<double>(s.destination), static_cast<double>(s.bytes),
+                                       static_cast<double>(s.step), static_cast<double>(s.op), s.seconds});
+  for (const auto& r : transport.received()) received_mine.insert(received_mine.end(), {static_cast<double>(r.source), r.seconds});
+  std::vector<int> sent_rows, received_rows;
+  const auto sent = gather_rows(sent_mine, 5, sent_rows, world);
+  const auto received = gather_rows(received_mine, 2, received_rows, world);
+
+  std::vector<std::int64_t> ops;
+  trace::TraceFile trace;
+  if (designer) trace = build_trace(sent, sent_rows, received, received_rows, ops);
+  auto& e = trace.events;
+  for (auto* v : {&e.step, &e.phase, &e.seq, &e.src, &e.dst, &e.bytes}) share_vector(*v, MPI_INT64_T, world);
+  for (auto* v : {&e.t_start, &e.t_end}) share_vector(*v, MPI_DOUBLE, world);
+  share_vector(ops, MPI_INT64_T, world);
+  trace.devices = ranks;
+  trace.entry = 0;
+  trace.exit = 0;
+  trace::write_trace(trace, root);
+  root.group("trace").create_dataset<std::int64_t>("op", {ops.size()}).write(ops.data());
+
+  auto g = root.require_group("mixnn");
+  g.set_attr("arch", run.arch);
+  std::string names;
+  for (const auto& p : run.plans) names += (names.empty() ? "" : "\n") + p.name;
+  g.set_attr("parts", names);
+  g.set_attr("designer_keeps", run.designer_keeps);
+  g.set_attr("pool", run.pool);
+  g.set_attr("dummies", run.dummies);
+  g.set_attr("loop_rate", run.loop_rate);
+  g.set_attr("message_bytes", static_cast<std::int64_t>(run.message_bytes));
+  g.set_attr("packet_bytes", static_cast<std::int64_t>(run.packet_bytes));
+  double scalars[4] = {result.timeout, result.median_round_trip, static_cast<double>(result.loops_sent),
+                       static_cast<double>(result.loops_returned)};
+  MPI_Bcast(scalars, 4, MPI_DOUBLE, 0, world);
+  g.set_attr("timeout_seconds", scalars[0]);
+  g.set_attr("median_round_trip_seconds", scalars[1]);
+  g.set_attr("loops_sent", static_cast<std::int64_t>(scalars[2]));
+  g.set_attr("loops_returned", static_cast<std::int64_t>(scalars[3]));
+  g.set_attr("crash_injected_step", run.injected.crash_step);
+  g.set_attr("crash_injected_rank", run.crash_rank);
+  g.set_attr("byzantine_injected_step", run.injected.byzantine_step);
+  g.set_attr("byzantine_injected_rank", run.byzantine_rank);
+  g.set_attr("sphinx_microseconds_per_hop", 157.0);
+
+  {  // per epoch
+    auto ep = g.require_group("epochs");
+    std::vector<double> cols[13];
+    for (const auto& r : result.epochs) {
+      const double row[13] = {static_cast<double>(r.epoch), r.mixnn_accuracy, r.mixnn_loss, r.mixnn_train_loss,
+                              r.mixnn_seconds, r.check_seconds, r.plain_accuracy, r.plain_loss, r.plain_train_loss,
+                              r.plain_seconds, r.plain_test_seconds, r.check_deviation, static_cast<double>(r.attempts)};
+      for (int c = 0; c < 13; ++c) cols[c].push_back(row[c]);
+    }
+    const char* names13[13] = {"epoch", "mixnn_accuracy", "mixnn_loss", "mixnn_train_loss", "mixnn_seconds",
+                               "check_seconds", "plain_accuracy", "plain_loss", "plain_train_loss", "plain_seconds",
+                               "plain_test_seconds", "check_deviation", "attempts"};
+    for (int c = 0; c < 13; ++c) column(ep, names13[c], cols[c], world);
+  }
+  {  // per rank
+    auto h = g.require_group("hops");
+    std::vector<double> cols[mixnn::HopStats::kFields];
+    for (const auto& s : hops) {
+      const auto v = s.to_vector();
+      for (int c = 0; c < mixnn::HopStats::kFields; ++c) cols[c].push_back(v[c]);
+    }
+    const char* names9[mixnn::HopStats::kFields] = {"opened", "rejected", "stale", "sealed", "open_seconds",
+                                                     "seal_seconds", "compute_seconds", "crashed_at", "byzantine_at"};
+    for (int c = 0; c < mixnn::HopStats::kFields; ++c) column(h, names9[c], cols[c], world);
+    // Crypto per hop: a server's open plus seal, over the packets it handled.
+    std::vector<double> per_hop;
+    for (std::size_t r = 1; r < hops.size(); ++r)
+      if (hops[r].opened > 0) per_hop.push_back(1e6 * (hops[r].open_seconds + hops[r].seal_seconds) / hops[r].opened);
+    std::sort(per_hop.begin(), per_hop.end());
+    double median = per_hop.empty() ? 0 : per_hop[per_hop.size() / 2];
+    MPI_Bcast(&median, 1, MPI_DOUBLE, 0, world);
+    g.set_attr("crypto_microseconds_per_hop", median);
+  }
+  {  // failures
+    auto f = g.require_group("failures");
+    std::vector<std::int64_t> kind, epoch, step, generation, removed, removed_count;
+    std::vector<double> detected_at, timeout, injected_at;
+    for (const auto& x : result.failures) {
+      kind.push_back(static_cast<std::int64_t>(x.kind));
+      epoch.push_back(x.epoch + 1);
+      step.push_back(x.step);
+      generation.push_back(x.generation);
+      detected_at.push_back(x.detected_at);
+      timeout.push_back(x.timeout);
+      removed_count.push_back(static_cast<std::int64_t>(x.removed.size()));
+      double injected = -1;
+      for (int r : x.removed) {
+        const double at = x.kind == mixnn::FailureKind::crash ? hops[r].crashed_at : hops[r].byzantine_at;
+        if (at >= 0) injected = injected < 0 ? at : std::min(injected, at);
+        removed.push_back(r);
+      }
+      injected_at.push_back(injected);
+    }
+    column(f, "kind", kind, world);
+    column(f, "epoch", epoch, world);
+    column(f, "step", step, world);
+    column(f, "generation", generation, world);
+    column(f, "detected_at", detected_at, world);
+    column(f, "timeout", timeout, world);
+    column(f, "injected_at", injected_at, world);
+    column(f, "removed_count", removed_count, world);
+    column(f, "removed_ranks", removed, world);
+  }
+  {  // truth: every cascade of the run
+    auto t = g.require_group("truth");
+    std::vector<std::int64_t> ranks_flat, parts_flat, width{0};
+    for (const auto& c : result.cascades) {
+      width[0] = static_cast<std::int64_t>(c.ranks.size());
+      ranks_flat.insert(ranks_flat.end(), c.ranks.begin(), c.ranks.end());
+      parts_flat.insert(parts_flat.end(), c.parts.begin(), c.parts.end());
+    }
+    share_vector(width, MPI_INT64_T, world);
+    share_vector(ranks_flat, MPI_INT64_T, world);
+    share_vector(parts_flat, MPI_INT64_T, world);
+    const hsize_t n = static_cast<hsize_t>(width[0]), generations = n ? ranks_flat.size() / n : 0;
+    t.create_dataset<std::int64_t>("cascade_ranks", {generations, n}).write(ranks_flat.data());
+    t.create_dataset<std::int64_t>("cascade_parts", {generations, n}).write(parts_flat.data());
+  }
+}
+
+}  // namespace tessera::cli

@@ -1,0 +1,53 @@
+// A MixNN server (a rank of the pool): opens each packet with its own key, does
+// what the op in its slot says with the part the designer gave it (or relays, as a
+// dummy), and seals the result for the next address. It knows nothing of the
+// cascade beyond the neighbours its packets name. docs/DESIGN.md section 11.2.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mixnn/packet.hpp"
+#include "mixnn/part.hpp"
+#include "mixnn/transport.hpp"
+
+namespace tessera::mixnn {
+
+// Failures the harness injects (training steps from 0; -1: none).
+struct Injection {
+  std::int64_t crash_step = -1;      // from this step on the server answers nothing
+  std::int64_t byzantine_step = -1;  // from this step on it negates the activations it sends
+};
+
+// What one rank did, for /mixnn/hops.
+struct HopStats {
+  std::int64_t opened = 0, rejected = 0, stale = 0, sealed = 0;
+  double open_seconds = 0, seal_seconds = 0, compute_seconds = 0;
+  double crashed_at = -1, byzantine_at = -1;  // transport seconds; -1: never
+  static constexpr int kFields = 9;
+  std::vector<double> to_vector() const;
+  static HopStats from(const double* values);
+};
+
+// The init blob: whether the server is a dummy, its part (an index into the
+// designer's plan) and the part's state.
+struct PartSpec {
+  bool dummy = false;
+  std::int32_t part = -1;
+  std::vector<float> state;
+};
+Bytes encode_spec(const PartSpec& spec);
+PartSpec decode_spec(const Bytes& bytes);
+
+// The harness's tag on `world` for "stop": sent by the designer when the run ends.
+constexpr int kStopTag = 7101;
+
+// Serves until the designer says stop; returns what this server did.
+HopStats run_server(Transport& transport, const KeyPair& keys, std::size_t message_bytes, const std::string& arch,
+                    const std::vector<PartPlan>& plans, const train::Settings& settings, const Injection& injection,
+                    MPI_Comm world);
+
+}  // namespace tessera::mixnn

@@ -1,0 +1,132 @@
+#include "mixnn/transport.hpp"
+
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <ctime>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace tessera::mixnn {
+
+namespace {
+
+constexpr int kPacketTag = 7100;
+
+void check(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw std::runtime_error(std::string("MixNN network: ") + what + ": " + std::string(text, length));
+}
+
+// A sleep: ranks that wait for packets leave the cores to the ranks that work (a
+// cascade runs more ranks than cores). It grows with the time the rank has been
+// idle, from 20 us to 1 ms: a server of the cascade, busy every few milliseconds,
+// wakes soon after its packet arrives; a dummy or a server outside the cascade
+// costs the cores almost nothing.
+void nap(double idle_seconds) {
+  const double seconds = std::clamp(idle_seconds / 20, 20e-6, 1e-3);
+  const timespec pause{0, static_cast<long>(seconds * 1e9)};
+  nanosleep(&pause, nullptr);
+}
+
+}  // namespace
+
+Transport::Transport(MPI_Comm world, std::size_t packet_bytes)
+    : packet_bytes_(packet_bytes), receive_buffer_(packet_bytes) {
+  TESSERA_ASSERT(packet_bytes <= static_cast<std::size_t>(INT32_MAX));
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // naps of 20 us, not the default 50 us slack on top
+  MPI_Comm_dup(world, &comm_);
+  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  MPI_Barrier(comm_);
+  start_ = MPI_Wtime();
+  post_receive();
+}
+
+Transport::~Transport() {
+  if (receive_ != MPI_REQUEST_NULL) {
+    MPI_Cancel(&receive_);
+    MPI_Wait(&receive_, MPI_STATUS_IGNORE);
+  }
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+double Transport::now() const { return MPI_Wtime() - start_; }
+
+void Transport::post_receive() {
+  check(MPI_Irecv(receive_buffer_.data(), static_cast<int>(packet_bytes_), MPI_BYTE, MPI_ANY_SOURCE, kPacketTag,
+                  comm_, &receive_),
+        "posting a receive");
+}
+
+void Transport::send(Bytes packet, int destination, std::int64_t step, Op op) {
+  TESSERA_ASSERT(packet.size() == packet_bytes_, "packet of ", packet.size(), " bytes");
+  outgoing_.push_back({MPI_REQUEST_NULL, std::move(packet)});
+  auto& out = outgoing_.back();
+  check(MPI_Isend(out.packet.data(), static_cast<int>(packet_bytes_), MPI_BYTE, destination, kPacketTag, comm_,
+                  &out.request),
+        "sending a packet");
+  last_activity_ = now();
+  sent_.push_back({destination, static_cast<std::int64_t>(packet_bytes_), step, static_cast<std::int64_t>(op),
+                   last_activity_});
+  progress();
+}
+
+void Transport::progress() {
+  for (;;) {
+    int done = 0;
+    MPI_Status status;
+    check(MPI_Test(&receive_, &done, &status), "receiving a packet");
+    if (!done) break;
+    last_activity_ = now();
+    received_.push_back({status.MPI_SOURCE, last_activity_});
+    inbox_.push_back({receive_buffer_, status.MPI_SOURCE});
+    post_receive();
+  }
+  for (auto it = outgoing_.begin(); it != outgoing_.end();) {
+    int done = 0;
+    check(MPI_Test(&it->request, &done, MPI_STATUS_IGNORE), "completing a send");
+    it = done ? outgoing_.erase(it) : std::next(it);
+  }
+}
+
+std::optional<Arrival> Transport::wait(double deadline) {
+  for (int polls = 0;; ++polls) {
+    progress();
+    if (!inbox_.empty()) {
+      auto a = std::move(inbox_.front());
+      inbox_.pop_front();
+      return a;
+    }
+    const double t = now();
+    if (t >= deadline) return std::nullopt;
+    if (polls > 50) nap(t - last_activity_);
+  }
+}
+
+void Transport::close() {
+  MPI_Request barrier;
+  bool entered = false;
+  for (;;) {
+    progress();
+    inbox_.clear();
+    if (!entered && outgoing_.empty()) {
+      check(MPI_Ibarrier(comm_, &barrier), "closing");
+      entered = true;
+    }
+    if (entered) {
+      int done = 0;
+      check(MPI_Test(&barrier, &done, MPI_STATUS_IGNORE), "closing");
+      if (done) break;
+    }
+    nap(now() - last_activity_);
+  }
+  MPI_Cancel(&receive_);
+  MPI_Wait(&receive_, MPI_STATUS_IGNORE);
+  receive_ = MPI_REQUEST_NULL;
+}
+
+}  // namespace tessera::mixnn
