@@ -57,6 +57,7 @@ tessera_add_script_test(cli_streams streams.sh)
 tessera_add_script_test(cli_obfuscate obfuscate.sh)
 tessera_add_script_test(cli_finetune finetune.sh)
 tessera_add_script_test(cli_study study.sh)
+tessera_add_script_test(cli_mixnn mixnn.sh)
 # --- end core
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 45 s each, in their own clang

@@ -3,10 +3,7 @@
 // one size with dummies and loop messages, crash and Byzantine failures injected and
 // handled, and the plain model trained on the same batches beside it.
 // docs/DESIGN.md section 11.
-#include <sodium.h>
-
-#include <filesystem>
-#include <map>
+#include <fstream>
 
 #include "cli/commands.hpp"
 #include "cli/mixnn_output.hpp"
@@ -17,14 +14,11 @@
 #include "io/output_file.hpp"
 #include "mixnn/designer.hpp"
 #include "mixnn/keys.hpp"
-#include "mixnn/server.hpp"
-#include "mixnn/wire.hpp"
+#include "mixnn/session.hpp"
 
 namespace tessera::cli {
 
 namespace {
-
-constexpr int kInjectTag = 7102;
 
 train::Settings paper_sgd() {
   train::Settings s;  // MixNN section 5.1: batch 64, learning rate 0.01, momentum 0.9
@@ -92,29 +86,6 @@ Position parse_position(const Config& config, const char* option, int servers, s
   return p;
 }
 
-// The largest message a cascade carries: the activations (or gradients) at any cut
-// between two parts the servers hold, the labels, or a small control message.
-std::size_t largest_message(const std::string& arch, const std::vector<mixnn::PartPlan>& plans, int first, int end,
-                            std::int64_t batch) {
-  torch::NoGradGuard no_grad;
-  const auto& a = models::architecture(arch);
-  auto network = models::build(arch, 0);
-  network->eval();
-  auto x = torch::zeros({1, a.channels, a.height, a.width});
-  std::size_t largest = mixnn::encoded_bytes(static_cast<std::size_t>(batch) * 8, 1, 0);
-  const auto& steps = network->steps();
-  for (int p = 0; p < static_cast<int>(plans.size()); ++p) {
-    if (p >= first && p < end)  // a server's input
-      largest = std::max(largest, mixnn::encoded_bytes(static_cast<std::size_t>(batch * x.numel()) * 4,
-                                                       static_cast<int>(x.dim()), 0));
-    for (int i = plans[p].first; i < plans[p].last; ++i) x = steps[i].apply(x);
-    if (p >= first && p < end)  // its output
-      largest = std::max(largest, mixnn::encoded_bytes(static_cast<std::size_t>(batch * x.numel()) * 4,
-                                                       static_cast<int>(x.dim()), 0));
-  }
-  return largest;
-}
-
 int run(const Config& config, MPI_Comm world) {
   const int me = rank_of(world), world_size = size_of(world);
   const auto arch = config.get<std::string>("model.arch");
@@ -180,94 +151,66 @@ int run(const Config& config, MPI_Comm world) {
                           parse_position(config, "mixnn.byzantine", servers, total));
   });
 
-  // Keys: from the key file (every rank reads it) or drawn by each server.
+  mixnn::SessionSetup session;
+  session.pool = setup.pool;
+  session.crash = {crash.position, crash.step};
+  session.byzantine = {byzantine.position, byzantine.step};
   const auto key_path = config.get<std::string>("mixnn.keys");
-  mixnn::KeyPair my_keys = mixnn::KeyPair::generate();
-  if (!key_path.empty()) {
-    const auto keys = agree(world, [&] {
+  if (!key_path.empty())
+    session.pool_keys = agree(world, [&] {
       auto k = mixnn::read_key_file(key_path);
       TESSERA_REQUIRE(static_cast<int>(k.size()) >= world_size - 1, "--mixnn.keys: '", key_path, "' holds ",
                       k.size(), " keys, the pool needs ", world_size - 1);
       return k;
     });
-    if (me > 0) my_keys = keys[me - 1];
-  }
-  std::vector<std::uint8_t> public_keys(32 * world_size), secret_keys(32 * world_size);
-  MPI_Gather(my_keys.public_key.data(), 32, MPI_BYTE, public_keys.data(), 32, MPI_BYTE, 0, world);
+  auto& o = session.designer;
+  o.arch = arch;
+  o.plans = setup.plans;
+  o.settings = settings;
+  o.keeps_first = keeps_first;
+  o.keeps_last = keeps_last;
+  o.dummies = setup.dummies;
+  o.loop_rate = setup.loop_rate;
+  o.timeout_factor = config.get<double>("mixnn.timeout_factor");
+  o.min_timeout = config.get<double>("mixnn.min_timeout");
+  o.startup_timeout = config.get<double>("mixnn.startup_timeout");
+  o.max_rebuilds = config.get<int>("mixnn.max_rebuilds");
+  o.seed = settings.seed;
+  o.message_bytes = mixnn::largest_message(arch, setup.plans, keeps_first ? 1 : 0, parts - (keeps_last ? 1 : 0),
+                                           settings.batch);
+  setup.message_bytes = o.message_bytes;
+  setup.packet_bytes = mixnn::packet_bytes(o.message_bytes);
+  const auto path = checked_output_file(output_path(config, world, "mixnn"), world);
   const auto save_keys = config.get<std::string>("mixnn.save_keys");
+  if (!save_keys.empty())
+    agree(world, [&] {
+      if (me == 0)
+        TESSERA_REQUIRE(std::ofstream(save_keys).good(), "--mixnn.save_keys: cannot write '", save_keys, "'");
+    });
+  log::info("MixNN: ", arch, " in ", parts, " parts, ", servers, " servers (", servers - setup.dummies, " real, ",
+            setup.dummies, " dummies) from a pool of ", setup.pool, "; packets of ", setup.packet_bytes, " bytes");
+
+  auto run = mixnn::run_session(session, data, world);
+  setup.crash_rank = run.crash_rank;
+  setup.byzantine_rank = run.byzantine_rank;
+  setup.injected = {crash.step, byzantine.step};
   if (!save_keys.empty()) {
-    MPI_Gather(my_keys.secret_key.data(), 32, MPI_BYTE, secret_keys.data(), 32, MPI_BYTE, 0, world);
+    std::vector<std::uint8_t> secrets(32 * world_size);
+    MPI_Gather(run.keys.secret_key.data(), 32, MPI_BYTE, secrets.data(), 32, MPI_BYTE, 0, world);
     agree(world, [&] {
       if (me != 0) return;
       std::vector<mixnn::KeyPair> pool;
       for (int r = 1; r < world_size; ++r) {
         mixnn::Key secret;
-        std::copy_n(secret_keys.begin() + 32 * r, 32, secret.begin());
+        std::copy_n(secrets.begin() + 32 * r, 32, secret.begin());
         pool.push_back(mixnn::key_pair_of(secret));
       }
       mixnn::write_key_file(save_keys, pool);
     });
   }
 
-  const int first_server_part = keeps_first ? 1 : 0, end_server_part = parts - (keeps_last ? 1 : 0);
-  setup.message_bytes = largest_message(arch, setup.plans, first_server_part, end_server_part, settings.batch);
-  setup.packet_bytes = mixnn::packet_bytes(setup.message_bytes);
-  const auto path = checked_output_file(output_path(config, world, "mixnn"), world);
-  log::info("MixNN: ", arch, " in ", parts, " parts, ", servers, " servers (", servers - setup.dummies, " real, ",
-            setup.dummies, " dummies) from a pool of ", setup.pool, "; packets of ", setup.packet_bytes, " bytes");
-
-  mixnn::Transport transport(world, setup.packet_bytes);
-  mixnn::DesignerResult result;
-  mixnn::HopStats mine;
-  if (me == 0) {
-    mixnn::DesignerOptions o;
-    o.arch = arch;
-    o.plans = setup.plans;
-    o.settings = settings;
-    o.keeps_first = keeps_first;
-    o.keeps_last = keeps_last;
-    o.dummies = setup.dummies;
-    o.loop_rate = setup.loop_rate;
-    o.timeout_factor = config.get<double>("mixnn.timeout_factor");
-    o.min_timeout = config.get<double>("mixnn.min_timeout");
-    o.startup_timeout = config.get<double>("mixnn.startup_timeout");
-    o.max_rebuilds = config.get<int>("mixnn.max_rebuilds");
-    o.message_bytes = setup.message_bytes;
-    o.seed = settings.seed;
-    std::map<int, mixnn::Key> pool;
-    for (int r = 1; r <= setup.pool; ++r) std::copy_n(public_keys.begin() + 32 * r, 32, pool[r].begin());
-    mixnn::Designer designer(transport, my_keys, pool, o);
-    const auto& first = designer.cascade();
-    std::string text;
-    for (std::size_t i = 0; i < first.ranks.size(); ++i)
-      text += (i ? " -> " : "") + std::to_string(first.ranks[i]) +
-              (first.parts[i] < 0 ? std::string(" (dummy)") : " (" + setup.plans[first.parts[i]].name + ")");
-    log::info("MixNN: cascade ", text);
-    if (crash.position > 0) setup.crash_rank = first.ranks[crash.position - 1];
-    if (byzantine.position > 0) setup.byzantine_rank = first.ranks[byzantine.position - 1];
-    for (int r = 1; r < world_size; ++r) {
-      const std::int64_t injection[2] = {r == setup.crash_rank ? crash.step : -1,
-                                         r == setup.byzantine_rank ? byzantine.step : -1};
-      MPI_Send(injection, 2, MPI_INT64_T, r, kInjectTag, world);
-    }
-    auto plain = models::build(arch, settings.seed);
-    result = designer.run(data, *plain);
-    for (int r = 1; r < world_size; ++r) MPI_Send(nullptr, 0, MPI_BYTE, r, mixnn::kStopTag, world);
-  } else {
-    std::int64_t injection[2];
-    MPI_Recv(injection, 2, MPI_INT64_T, 0, kInjectTag, world, MPI_STATUS_IGNORE);
-    mine = mixnn::run_server(transport, my_keys, setup.message_bytes, arch, setup.plans, settings,
-                             {injection[0], injection[1]}, world);
-  }
-  transport.close();
-  std::int64_t ranks_of_injection[2] = {setup.crash_rank, setup.byzantine_rank};
-  MPI_Bcast(ranks_of_injection, 2, MPI_INT64_T, 0, world);
-  setup.crash_rank = static_cast<int>(ranks_of_injection[0]);
-  setup.byzantine_rank = static_cast<int>(ranks_of_injection[1]);
-  setup.injected = {crash.step, byzantine.step};
-
   io::OutputFile file(path, world, {"mixnn", config.ini_text(), settings.seed});
-  write_mixnn(file.root(), setup, result, mine, transport, world);
+  write_mixnn(file.root(), setup, run.result, run.mine, *run.transport, world);
   file.commit();
   log::info("wrote '", path, "'");
   return 0;

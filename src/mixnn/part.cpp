@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "mixnn/wire.hpp"
 
 namespace tessera::mixnn {
 
@@ -139,6 +140,29 @@ void Part::set_state(const std::vector<float>& state) {
 void Part::set_learning_rate(double lr) {
   if (!optimizer_) return;
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+}
+
+// The largest message a cascade carries: the activations (or gradients) at any cut
+// between two parts the servers hold, the labels, or a small control message.
+std::size_t largest_message(const std::string& arch, const std::vector<PartPlan>& plans, int first, int end,
+                            std::int64_t batch) {
+  torch::NoGradGuard no_grad;
+  const auto& a = models::architecture(arch);
+  auto network = models::build(arch, 0);
+  network->eval();
+  auto x = torch::zeros({1, a.channels, a.height, a.width});
+  std::size_t largest = encoded_bytes(static_cast<std::size_t>(batch) * 8, 1, 0);
+  const auto& steps = network->steps();
+  for (int p = 0; p < static_cast<int>(plans.size()); ++p) {
+    if (p >= first && p < end)  // a server's input
+      largest = std::max(largest, encoded_bytes(static_cast<std::size_t>(batch * x.numel()) * 4,
+                                                       static_cast<int>(x.dim()), 0));
+    for (int i = plans[p].first; i < plans[p].last; ++i) x = steps[i].apply(x);
+    if (p >= first && p < end)  // its output
+      largest = std::max(largest, encoded_bytes(static_cast<std::size_t>(batch * x.numel()) * 4,
+                                                       static_cast<int>(x.dim()), 0));
+  }
+  return largest;
 }
 
 }  // namespace tessera::mixnn

@@ -30,6 +30,12 @@ struct PartPlan {
 // steps after it (the steps before the first layer join the first part).
 std::vector<PartPlan> plan_parts(const models::Network& network, int layers_per_part);
 
+// The largest message of a cascade whose servers hold parts [first, end): the
+// activations (or gradients) at any of their cuts for a batch, the labels, or a
+// small control message.
+std::size_t largest_message(const std::string& arch, const std::vector<PartPlan>& plans, int first, int end,
+                            std::int64_t batch);
+
 class Part {
  public:
   // Parameters from `initial` (matched by name) when given; momentum buffers zero.

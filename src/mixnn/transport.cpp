@@ -84,6 +84,7 @@ void Transport::progress() {
     last_activity_ = now();
     received_.push_back({status.MPI_SOURCE, last_activity_});
     inbox_.push_back({receive_buffer_, status.MPI_SOURCE});
+    if (captured_.size() < capture_) captured_.push_back(inbox_.back());
     post_receive();
   }
   for (auto it = outgoing_.begin(); it != outgoing_.end();) {

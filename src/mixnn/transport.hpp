@@ -55,6 +55,11 @@ class Transport {
   // are dropped) and stops receiving.
   void close();
 
+  // Keeps a copy of the first `packets` packets that arrive, as they arrived (what
+  // a server's operator sees on its wire).
+  void capture(std::size_t packets) { capture_ = packets; }
+  const std::vector<Arrival>& captured() const { return captured_; }
+
   const std::vector<SentRecord>& sent() const { return sent_; }
   const std::vector<ReceivedRecord>& received() const { return received_; }
 
@@ -74,6 +79,8 @@ class Transport {
   std::deque<Arrival> inbox_;
   std::vector<SentRecord> sent_;
   std::vector<ReceivedRecord> received_;
+  std::size_t capture_ = 0;
+  std::vector<Arrival> captured_;
 };
 
 }  // namespace tessera::mixnn

@@ -1,0 +1,46 @@
+// One MixNN run on every rank of `world` (docs/DESIGN.md section 11.2): rank 0 the
+// designer, ranks 1..pool the pool (ranks beyond it serve nothing); keys exchanged,
+// the failures injected into the first cascade, the training run, the network
+// closed. The command and the tests share it.
+#pragma once
+
+#include <mpi.h>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "data/datasets.hpp"
+#include "mixnn/designer.hpp"
+#include "mixnn/server.hpp"
+#include "mixnn/transport.hpp"
+
+namespace tessera::mixnn {
+
+// A failure injected at a position of the first cascade (1 = first server) from a
+// training step on.
+struct Injected {
+  int position = -1;
+  std::int64_t step = -1;
+};
+
+struct SessionSetup {
+  DesignerOptions designer;
+  int pool = 0;                    // servers: ranks 1..pool
+  Injected crash, byzantine;
+  std::vector<KeyPair> pool_keys;  // rank r uses pool_keys[r - 1]; empty: fresh keys
+  std::size_t capture = 0;         // packets every rank keeps as they arrived
+};
+
+struct Session {
+  DesignerResult result;  // rank 0's
+  HopStats mine;          // a server's own
+  KeyPair keys;           // this rank's
+  std::unique_ptr<Transport> transport;  // closed: its logs and captures
+  int crash_rank = -1, byzantine_rank = -1;  // the ranks the injections hit (every rank)
+};
+
+// Collective over `world`.
+Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Comm world);
+
+}  // namespace tessera::mixnn

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# End-to-end tests of `tessera mixnn` on 8 ranks (the designer and a pool of 7):
+# MixNN's accuracy stays within 0.001 of the plain model's in every epoch, every
+# packet has one size and arrived, dummies and loops ran; a crash injected mid-epoch
+# is detected within T and the run ends within 0.005 of the undisturbed accuracy; a
+# Byzantine server is caught by the test-phase check and replaced; the pool's keys
+# can be saved and reused; analysis/plot_mixnn.py draws the file; bad input fails
+# cleanly on every rank.
+#
+# usage: mixnn.sh TESSERA [MPIEXEC]
+
+source "$(dirname "$0")/harness.sh"
+REPO=$(realpath "$(dirname "$0")/../..")
+# 6400 images: 100 steps of 64 per epoch.
+# T at least 1 s: a loaded machine stalls a round trip for longer than the 0.25 s floor.
+SMALL=(--train.epochs=2 --data.train_limit=6400 --data.test_limit=2000 --run.threads=1 --mixnn.min_timeout=1)
+
+# check FILE KIND [REFERENCE]: KIND is plain, crash or byzantine; REFERENCE the
+# undisturbed run's file.
+check() {
+  "$PYTHON" - "$@" 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+path, kind = sys.argv[1], sys.argv[2]
+reference = sys.argv[3] if len(sys.argv) > 3 else None
+def fail(*what):
+    print("PROBLEM", *what); sys.exit(1)
+with h5py.File(path, "r") as f:
+    m, t = f["mixnn"], f["trace"]
+    e = {k: m["epochs"][k][()] for k in m["epochs"]}
+    diff = np.abs(e["mixnn_accuracy"] - e["plain_accuracy"])
+    if np.any(diff > 0.001): fail("accuracy differs from the plain model's by", diff)
+    if e["mixnn_accuracy"][-1] < 0.6: fail("MixNN did not learn:", e["mixnn_accuracy"])
+    if np.any(e["check_deviation"] > 1e-4): fail("accepted test phases deviate", e["check_deviation"])
+    sizes = set(t["bytes"][()])
+    if sizes != {int(m.attrs["packet_bytes"])}: fail("packet sizes", sizes)
+    if not np.all(np.isfinite(t["t_end"][()])): fail("packets sent but never received")
+    ops = set(t["op"][()])
+    if not {0, 1, 2, 3, 4, 5} <= ops: fail("ops on the wire", ops)
+    if m.attrs["loops_sent"] < 50 or m.attrs["loops_returned"] != m.attrs["loops_sent"]:
+        fail("loops", m.attrs["loops_sent"], m.attrs["loops_returned"])
+    if np.any(m["hops"]["rejected"][()] != 0): fail("authentic packets rejected", m["hops"]["rejected"][()])
+    parts = m["truth"]["cascade_parts"][()]
+    if sorted(parts[0]) != [-1, -1, 0, 1, 2]: fail("first cascade", parts[0])
+    fl = {k: m["failures"][k][()] for k in m["failures"]}
+    T = float(m.attrs["timeout_seconds"])
+    if kind == "plain":
+        if len(fl["kind"]): fail("failures in an undisturbed run", fl)
+    else:
+        want = 0 if kind == "crash" else 1
+        rank = int(m.attrs["crash_injected_rank" if kind == "crash" else "byzantine_injected_rank"])
+        if list(fl["kind"]) != [want]: fail("failures", fl["kind"], "expected one of kind", want)
+        if rank not in fl["removed_ranks"]: fail("the injected rank", rank, "was not taken out:", fl["removed_ranks"])
+        if list(e["attempts"]) != [1, 2]: fail("attempts per epoch", e["attempts"])
+        ranks = m["truth"]["cascade_ranks"][()]
+        if len(ranks) != 2 or rank in ranks[1]: fail("the new cascade", ranks)
+        delay = fl["detected_at"][0] - fl["injected_at"][0]
+        if kind == "crash" and not (0 <= delay <= T + 0.05): fail("crash detected after", delay, "s, T =", T)
+        with h5py.File(reference, "r") as r:
+            undisturbed = r["mixnn/epochs/mixnn_accuracy"][-1]
+        if abs(e["mixnn_accuracy"][-1] - undisturbed) > 0.005:
+            fail("final accuracy", e["mixnn_accuracy"][-1], "undisturbed", undisturbed)
+        print(f"{kind}: detected {delay:.3f} s after the injection (T {T:.3f} s), final accuracy",
+              e["mixnn_accuracy"][-1], "undisturbed", undisturbed)
+    print("accuracy per epoch", e["mixnn_accuracy"], "plain", e["plain_accuracy"],
+          "time ratio", np.round(e["mixnn_seconds"] / e["plain_seconds"], 1))
+CHECK
+}
+
+# --- undisturbed: 3 layers + 2 dummies from a pool of 7
+RANKS=8
+new_case
+run_tessera mixnn "${SMALL[@]}" --mixnn.save_keys=keys.txt --run.out=out
+expect_all_ranks_succeeded
+PLAIN=$case_dir/out/mixnn.h5
+KEYS=$case_dir/keys.txt
+out=$(check "$PLAIN" plain) || reasons+=("$out")
+echo "     $out"
+[[ $(grep -cE '^[0-9a-f]{64}$' "$KEYS") -eq 7 ]] || reasons+=("the key file does not hold 7 keys")
+out=$("$PYTHON" "$REPO/analysis/plot_mixnn.py" "$PLAIN" -o "$case_dir/fig4.png" 2>&1) || reasons+=("plot: $out")
+[[ -s $case_dir/fig4.png ]] || reasons+=("plot_mixnn.py wrote no figure")
+finish_case "MixNN within 0.001 of the plain model, one packet size, loops and dummies"
+
+# --- a crash in epoch 2, on the pool's saved keys
+new_case
+run_tessera mixnn "${SMALL[@]}" --mixnn.keys="$KEYS" --mixnn.crash=3@150 --run.out=out
+expect_all_ranks_succeeded
+out=$(check "$case_dir/out/mixnn.h5" crash "$PLAIN") || reasons+=("$out")
+echo "     $out"
+finish_case "a crash is detected within T and training recovers"
+
+# --- a Byzantine server, with a pool large enough for a fresh cascade
+RANKS=11
+new_case
+run_tessera mixnn "${SMALL[@]}" --mixnn.byzantine=2@150 --run.out=out
+expect_all_ranks_succeeded
+out=$(check "$case_dir/out/mixnn.h5" byzantine "$PLAIN") || reasons+=("$out")
+echo "     $out"
+finish_case "a Byzantine server is caught by the test phase and replaced"
+
+# --- bad input
+RANKS=4
+new_case
+bad_case "a pool smaller than the cascade" --mixnn.pool 3 5 -- mixnn "${SMALL[@]}" --run.out=out
+RANKS=8
+new_case
+bad_case "dummies with nothing to relay" --mixnn.dummies "nothing to relay" -- \
+  mixnn "${SMALL[@]}" --mixnn.layers_per_server=2 --mixnn.designer_keeps=first,last --run.out=out
+new_case
+bad_case "a crash outside the cascade" --mixnn.crash "outside the cascade" -- \
+  mixnn "${SMALL[@]}" --mixnn.crash=9@10 --run.out=out
+new_case
+bad_case "a crash after the last step" --mixnn.crash "outside the training" -- \
+  mixnn "${SMALL[@]}" --mixnn.crash=1@200 --run.out=out
+new_case
+bad_case "a crash that is not POSITION@STEP" --mixnn.crash "POSITION@STEP" -- \
+  mixnn "${SMALL[@]}" --mixnn.crash=second --run.out=out
+new_case
+sed '2s/^../zz/' "$KEYS" >"$case_dir/corrupt.txt"
+bad_case "a corrupt key file" --mixnn.keys corrupt.txt "line 2" -- \
+  mixnn "${SMALL[@]}" --mixnn.keys=corrupt.txt --run.out=out
+new_case
+head -n 4 "$KEYS" >"$case_dir/short.txt"
+bad_case "a key file with too few keys" --mixnn.keys "3 keys" -- \
+  mixnn "${SMALL[@]}" --mixnn.keys=short.txt --run.out=out
+new_case
+bad_case "an unknown part kept by the designer" --mixnn.designer_keeps "'middle'" -- \
+  mixnn "${SMALL[@]}" --mixnn.designer_keeps=middle --run.out=out
+RANKS=1
+new_case
+bad_case "no pool" "2 ranks" -- mixnn "${SMALL[@]}" --run.out=out
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
