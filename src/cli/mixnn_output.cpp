@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <utility>
 
 #include "core/ranks.hpp"
@@ -48,10 +49,9 @@ trace::TraceFile build_trace(const std::vector<double>& sent, const std::vector<
   for (int dst = 0, at = 0; dst < ranks; ++dst)
     for (int k = 0; k < received_rows[dst]; ++k, at += 2)
       arrivals[{static_cast<int>(received[at]), dst}].push_back(received[at + 1]);
+  // The designer both starts a pass and receives its result: in the trace it is two
+  // devices, 0 sending and `ranks` receiving, so that a pass's streams flow one way.
   trace::TraceFile t;
-  t.devices = ranks;
-  t.entry = 0;  // the designer sends every forward pass in and gets its result back
-  t.exit = 0;
   auto& e = t.events;
   std::map<std::pair<int, int>, std::size_t> next;
   for (int src = 0, at = 0; src < ranks; ++src)
@@ -61,16 +61,31 @@ trace::TraceFile build_trace(const std::vector<double>& sent, const std::vector<
       const auto op = static_cast<std::int64_t>(sent[at + 3]);
       const auto& times = arrivals[{src, dst}];
       const auto index = next[{src, dst}]++;
-      e.step.push_back(std::max<std::int64_t>(step, -1));
+      e.step.push_back(step);
       e.phase.push_back(op == static_cast<std::int64_t>(mixnn::Op::backward) ? trace::kBackward : trace::kForward);
       e.seq.push_back(k);
       e.src.push_back(src);
-      e.dst.push_back(dst);
+      e.dst.push_back(dst == 0 ? ranks : dst);
       e.bytes.push_back(static_cast<std::int64_t>(sent[at + 1]));
       e.t_start.push_back(sent[at + 4]);
-      e.t_end.push_back(index < times.size() ? times[index] : NAN);
+      // A packet is logged before its send starts and after its receive ends; what
+      // remains of clock skew between processes is clamped away.
+      e.t_end.push_back(index < times.size() ? std::max(times[index], e.t_start.back()) : NAN);
       ops.push_back(op);
     }
+  // A packet outside training (initialisation, loop, report, test) belongs to the
+  // step during which it was sent: what an eavesdropper who cuts the streams by time
+  // sees with that step's traffic (the `op` column keeps what it was).
+  std::vector<std::size_t> by_time(e.size());
+  std::iota(by_time.begin(), by_time.end(), 0);
+  std::stable_sort(by_time.begin(), by_time.end(), [&](auto a, auto b) { return e.t_start[a] < e.t_start[b]; });
+  std::int64_t current = 0;
+  for (auto i : by_time) {
+    if (e.step[i] >= 0)
+      current = e.step[i];
+    else
+      e.step[i] = current;
+  }
   return t;
 }
 
@@ -102,9 +117,34 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
   for (auto* v : {&e.step, &e.phase, &e.seq, &e.src, &e.dst, &e.bytes}) share_vector(*v, MPI_INT64_T, world);
   for (auto* v : {&e.t_start, &e.t_end}) share_vector(*v, MPI_DOUBLE, world);
   share_vector(ops, MPI_INT64_T, world);
-  trace.devices = ranks;
+  trace.devices = ranks + 1;
   trace.entry = 0;
-  trace.exit = 0;
+  trace.exit = ranks;
+  // Truth for the stream analysis: each server of the first cascade is a stage of its
+  // own (a dummy too: on the wire it is one), the designer is stage 0 on both of its
+  // devices, a server outside the cascade a stage apart.
+  if (!result.cascades.empty() || !designer) {
+    std::vector<std::int64_t> first_ranks, first_parts;
+    if (designer) {
+      first_ranks.assign(result.cascades[0].ranks.begin(), result.cascades[0].ranks.end());
+      first_parts.assign(result.cascades[0].parts.begin(), result.cascades[0].parts.end());
+    }
+    share_vector(first_ranks, MPI_INT64_T, world);
+    share_vector(first_parts, MPI_INT64_T, world);
+    std::vector<std::int64_t> stage(ranks + 1, -1);
+    stage[0] = stage[ranks] = 0;
+    trace.layer_names = {"designer"};
+    for (std::size_t i = 0; i < first_ranks.size(); ++i) {
+      stage[first_ranks[i]] = static_cast<std::int64_t>(i + 1);
+      trace.layer_names.push_back(first_parts[i] < 0 ? "dummy" : run.plans[first_parts[i]].name);
+    }
+    for (auto& s : stage)
+      if (s < 0) {
+        s = static_cast<std::int64_t>(trace.layer_names.size());
+        trace.layer_names.push_back("outside the cascade");
+      }
+    trace.device_layer = stage;
+  }
   trace::write_trace(trace, root);
   root.group("trace").create_dataset<std::int64_t>("op", {ops.size()}).write(ops.data());
 

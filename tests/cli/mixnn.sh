@@ -4,8 +4,8 @@
 # packet has one size and arrived, dummies and loops ran; a crash injected mid-epoch
 # is detected within T and the run ends within 0.005 of the undisturbed accuracy; a
 # Byzantine server is caught by the test-phase check and replaced; the pool's keys
-# can be saved and reused; analysis/plot_mixnn.py draws the file; bad input fails
-# cleanly on every rank.
+# can be saved and reused; the packet trace goes through `tessera streams analyze`;
+# analysis/plot_mixnn.py draws the file; bad input fails cleanly on every rank.
 #
 # usage: mixnn.sh TESSERA [MPIEXEC]
 
@@ -78,6 +78,10 @@ echo "     $out"
 [[ $(grep -cE '^[0-9a-f]{64}$' "$KEYS") -eq 7 ]] || reasons+=("the key file does not hold 7 keys")
 out=$("$PYTHON" "$REPO/analysis/plot_mixnn.py" "$PLAIN" -o "$case_dir/fig4.png" 2>&1) || reasons+=("plot: $out")
 [[ -s $case_dir/fig4.png ]] || reasons+=("plot_mixnn.py wrote no figure")
+# The packets go through the eavesdropper of the streams issue, scored against the cascade.
+out=$(cd "$case_dir" && "$MPIEXEC" -n 1 "$TESSERA" streams analyze --streams.trace=out/mixnn.h5 \
+        --streams.method=depth --streams.view=timed --streams.step=150 --run.out=streams 2>&1)
+[[ $out == *"adjusted Rand index"* && -s $case_dir/streams/streams.h5 ]] || reasons+=("streams analyze: $out")
 finish_case "MixNN within 0.001 of the plain model, one packet size, loops and dummies"
 
 # --- a crash in epoch 2, on the pool's saved keys
