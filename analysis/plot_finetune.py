@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import open_run, text  # noqa: E402
+from tessera_h5 import open_or_exit, text  # noqa: E402
 
 PROG = "plot_finetune.py"
 SERIES = ["samples", "flops", "seconds", "test_accuracy"]
@@ -35,12 +35,7 @@ def attrs_of(node):
 def read_finetune(path):
     """The /finetune attributes and its runs (stolen ones first, in file order, then
     the baselines), read whole; any reason the file cannot be drawn is one line."""
-    try:
-        f = open_run(path)
-    except OSError as e:
-        fail(path, os.strerror(e.errno) if e.errno else "not an HDF5 file (" + str(e).splitlines()[0] + ")")
-    except SystemExit as e:  # open_run's "<path>: <reason>"
-        raise SystemExit(f"{PROG}: {e}")
+    f = open_or_exit(path, PROG)
     with f:
         if "finetune" not in f:
             fail(path, "no /finetune group (not written by tessera finetune)")

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import open_run, text  # noqa: E402
+from tessera_h5 import open_or_exit, text  # noqa: E402
 
 PROG = "plot_mixnn.py"
 EPOCH_COLUMNS = ["epoch", "mixnn_accuracy", "plain_accuracy", "mixnn_seconds", "plain_seconds", "attempts"]
@@ -27,12 +27,7 @@ def fail(path, reason):
 def read_mixnn(path):
     """The /mixnn epochs, failures and attributes; any reason the file cannot be
     drawn is one line."""
-    try:
-        f = open_run(path)
-    except OSError as e:
-        fail(path, os.strerror(e.errno) if e.errno else "not an HDF5 file (" + str(e).splitlines()[0] + ")")
-    except SystemExit as e:  # open_run's "<path>: <reason>"
-        raise SystemExit(f"{PROG}: {e}")
+    f = open_or_exit(path, PROG)
     with f:
         if "mixnn" not in f or "epochs" not in f["mixnn"]:
             fail(path, "no /mixnn/epochs (not written by tessera mixnn)")

@@ -14,6 +14,17 @@ def open_run(path):
     return f
 
 
+def open_or_exit(path, prog):
+    """open_run, or one line "PROG: PATH: why" and exit when the file cannot be read."""
+    try:
+        return open_run(path)
+    except OSError as e:
+        why = os.strerror(e.errno) if e.errno else "not an HDF5 file (" + str(e).splitlines()[0] + ")"
+        raise SystemExit(f"{prog}: {path}: {why}")
+    except SystemExit as e:  # open_run's "<path>: <reason>"
+        raise SystemExit(f"{prog}: {e}")
+
+
 def resolved_config(f):
     """The resolved configuration stored in the file, as a ConfigParser."""
     parser = configparser.ConfigParser()
