@@ -276,7 +276,10 @@ struct Designer::State {
       }
       std::vector<float> state(bytes.size() / sizeof(float));
       std::memcpy(state.data(), bytes.data(), state.size() * sizeof(float));
-      if (state.size() != part.state_size()) throw Timeout{step};  // a server that answers nonsense
+      // A server that answers nonsense (or non-finite values) is not a good state.
+      if (state.size() != part.state_size() ||
+          !std::all_of(state.begin(), state.end(), [](float v) { return std::isfinite(v); }))
+        throw Timeout{step};
       part.set_state(state);
     }
   }
@@ -309,7 +312,9 @@ struct Designer::State {
         r.deviation = INFINITY;
         continue;
       }
-      r.deviation = std::max(r.deviation, (out - expected).abs().max().item<double>());
+      // NaN counts as the largest deviation (std::max would drop it).
+      const double d = (out - expected).abs().max().item<double>();
+      if (!(d <= r.deviation)) r.deviation = std::isnan(d) ? INFINITY : d;
       const auto labels = split.labels.narrow(0, b * batch, out.size(0));
       correct += out.argmax(1).eq(labels).sum().item<double>();
       loss += torch::nll_loss(out, labels, {}, at::Reduction::Sum).item<double>();
@@ -394,7 +399,7 @@ Designer::Designer(Transport& transport, const KeyPair& keys, std::map<int, Key>
 
 Designer::~Designer() = default;
 
-const Cascade& Designer::cascade() const { return s_->result.cascades.front(); }
+Cascade Designer::cascade() const { return s_->result.cascades.front(); }
 
 DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) {
   auto& s = *s_;
@@ -469,8 +474,10 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
     s.result.epochs.push_back(e);
   }
   // Loop messages still on their way come back, or are counted lost.
-  while (s.result.loops_returned < s.result.loops_sent && s.await(Kind::noise, kLoopStep - 1, s.net.now() + 0.2)) {
-  }
+  // (`await` counts them as they come; nothing else is awaited with this key).
+  for (const double deadline = s.net.now() + s.timeout;
+       s.result.loops_returned < s.result.loops_sent && s.net.now() < deadline;)
+    s.await(Kind::noise, kLoopStep - 1, std::min(deadline, s.net.now() + 0.01));
   if (s.result.timeout == 0) s.result.timeout = s.timeout;
   return s.result;
 }

@@ -80,7 +80,7 @@ class Designer {
   Designer(Transport& transport, const KeyPair& keys, std::map<int, Key> pool, const DesignerOptions& options);
   ~Designer();
   // The cascade the run starts with (chosen at construction).
-  const Cascade& cascade() const;
+  Cascade cascade() const;
   DesignerResult run(const data::Dataset& data, models::Network& plain);
 
  private:

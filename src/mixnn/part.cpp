@@ -127,6 +127,7 @@ void Part::set_state(const std::vector<float>& state) {
     at += p.numel();
   }
   for (auto& p : parameters_) {
+    if (!optimizer_) break;
     auto buffer = torch::empty_like(p);
     std::memcpy(buffer.data_ptr<float>(), state.data() + at, p.numel() * sizeof(float));
     at += p.numel();

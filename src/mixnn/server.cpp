@@ -195,7 +195,9 @@ class ServerLoop {
 
   void report(const Opened& opened, const Message& m) {
     if (!part_) return reply(opened, Message{Kind::state_chunk, m.step, m.generation, {}, 0, 1});
-    const auto state = part_->state();
+    // One snapshot per report: chunk 0 takes it, the others read it.
+    if (m.chunk == 0 || report_state_.empty()) report_state_ = part_->state();
+    const auto& state = report_state_;
     const std::size_t per_chunk = m.blob.size() == 8 ? *reinterpret_cast<const std::uint64_t*>(m.blob.data()) : 0;
     if (per_chunk == 0) {
       ++stats_.rejected;
@@ -224,6 +226,7 @@ class ServerLoop {
   std::unique_ptr<Part> part_;
   Bytes init_chunks_;
   std::int32_t init_next_chunk_ = 0;
+  std::vector<float> report_state_;
   std::map<std::int64_t, torch::Tensor> labels_;
   std::map<std::int64_t, std::pair<Opened, Message>> waiting_;
 };

@@ -38,7 +38,7 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
     std::map<int, Key> pool;
     for (int r = 1; r <= setup.pool; ++r) std::copy_n(public_keys.begin() + 32 * r, 32, pool[r].begin());
     Designer designer(*s.transport, s.keys, pool, o);
-    const auto& first = designer.cascade();
+    const auto first = designer.cascade();
     log::info("MixNN: cascade ", describe(first, o.plans));
     if (setup.crash.position > 0) injected_ranks[0] = first.ranks.at(setup.crash.position - 1);
     if (setup.byzantine.position > 0) injected_ranks[1] = first.ranks.at(setup.byzantine.position - 1);

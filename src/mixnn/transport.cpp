@@ -33,6 +33,12 @@ void nap(double idle_seconds) {
   nanosleep(&pause, nullptr);
 }
 
+double monotonic_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 }  // namespace
 
 Transport::Transport(MPI_Comm world, std::size_t packet_bytes)
@@ -41,22 +47,25 @@ Transport::Transport(MPI_Comm world, std::size_t packet_bytes)
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // naps of 20 us, not the default 50 us slack on top
   MPI_Comm_dup(world, &comm_);
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
-  // One origin for every rank: rank 0's clock. MPI_Wtime reads the same clock in every
-  // process of a node; across nodes the times are as good as their clocks agree.
-  start_ = MPI_Wtime();
+  // One origin for every rank: rank 0's. The monotonic clock is the same in every
+  // process of a node (MPI_Wtime may count from each process's start); across nodes
+  // the times are as good as their clocks agree.
+  start_ = monotonic_seconds();
   MPI_Bcast(&start_, 1, MPI_DOUBLE, 0, comm_);
   post_receive();
 }
 
 Transport::~Transport() {
+  // Not closed: an error is unwinding towards MPI_Abort. Sends may still read their
+  // buffers and the communicator is not free to release: leave both to the abort.
   if (receive_ != MPI_REQUEST_NULL) {
-    MPI_Cancel(&receive_);
-    MPI_Wait(&receive_, MPI_STATUS_IGNORE);
+    for (auto& out : outgoing_) static_cast<void>(new Bytes(std::move(out.packet)));
+    return;
   }
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
-double Transport::now() const { return MPI_Wtime() - start_; }
+double Transport::now() const { return monotonic_seconds() - start_; }
 
 void Transport::post_receive() {
   check(MPI_Irecv(receive_buffer_.data(), static_cast<int>(packet_bytes_), MPI_BYTE, MPI_ANY_SOURCE, kPacketTag,
@@ -71,7 +80,9 @@ void Transport::send(Bytes packet, int destination, std::int64_t step, Op op) {
                    last_activity_});
   outgoing_.push_back({MPI_REQUEST_NULL, std::move(packet)});
   auto& out = outgoing_.back();
-  check(MPI_Isend(out.packet.data(), static_cast<int>(packet_bytes_), MPI_BYTE, destination, kPacketTag, comm_,
+  // Synchronous mode: a finished send is a received one, so close() leaves nothing in
+  // flight (packets are above the eager limit anyway).
+  check(MPI_Issend(out.packet.data(), static_cast<int>(packet_bytes_), MPI_BYTE, destination, kPacketTag, comm_,
                   &out.request),
         "sending a packet");
   progress();
