@@ -105,7 +105,7 @@ pooled_case "half held, layers from the streams" 0 -- --attack.drop_rate=0.5 --a
 new_case
 for run in 1 2; do
   mkdir -p "$case_dir/run$run"
-  (cd "$case_dir/run$run" && timeout "$LIMIT_S" "$MPIEXEC" -n 3 --oversubscribe "$TESSERA" attack \
+  (cd "$case_dir/run$run" && limited "$MPIEXEC" -n 3 --oversubscribe "$TESSERA" attack \
      --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.ranks=2 --attack.drop_rate=0.5 \
      --attack.method=ga --attack.generations=5 --ga.population=10 --attack.eval_samples=500 --run.threads=1 \
      --run.out=out) >"$case_dir/run$run.log" 2>&1 || reasons+=("run $run failed: $(tail -2 "$case_dir/run$run.log")")

@@ -23,7 +23,7 @@ signal_and_resume() {
               --attack.method="$method" --attack.checkpoint_every=10 --run.threads=1 "$@")
   run_tessera "${args[@]}" --run.out=whole
   expect_all_ranks_succeeded
-  (cd "$case_dir" && timeout "$LIMIT_S" "$MPIEXEC" -n "$RANKS" --oversubscribe "$case_dir/bin/tessera" "${args[@]}" \
+  (cd "$case_dir" && limited "$MPIEXEC" -n "$RANKS" --oversubscribe "$case_dir/bin/tessera" "${args[@]}" \
      --run.out=killed) >"$case_dir.killed.log" 2>&1 &
   local runner=$!
   local checkpoint=$case_dir/killed/attack-mlp-mixnn.checkpoint.h5

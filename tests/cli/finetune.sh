@@ -131,12 +131,12 @@ finish_case "held tuned, rest fresh, two drop rates"
 new_case
 for run in 1 2; do
   mkdir -p "$case_dir/run$run"
-  (cd "$case_dir/run$run" && timeout "$LIMIT_S" "$MPIEXEC" -n 2 --oversubscribe "$TESSERA" finetune \
+  (cd "$case_dir/run$run" && limited "$MPIEXEC" -n 2 --oversubscribe "$TESSERA" finetune \
      --model.checkpoint="$MLP" "${CUT[@]}" "${SCHEDULE[@]}" --train.epochs=1 --run.out=out) \
      >"$case_dir/run$run.log" 2>&1 || reasons+=("run $run failed: $(tail -2 "$case_dir/run$run.log")")
 done
 mkdir -p "$case_dir/alone"
-(cd "$case_dir/alone" && timeout "$LIMIT_S" "$TESSERA" finetune --model.checkpoint="$MLP" "${CUT[@]}" \
+(cd "$case_dir/alone" && limited "$TESSERA" finetune --model.checkpoint="$MLP" "${CUT[@]}" \
    "${SCHEDULE[@]}" --train.epochs=1 --run.out=out) >"$case_dir/alone.log" 2>&1 ||
   reasons+=("one-rank run failed: $(tail -2 "$case_dir/alone.log")")
 out=$("$PYTHON" "$SAME_H5" "$case_dir"/run{1,2}/out/finetune-mlp-mixnn.h5 --ignore seconds cost steal_to_train \

@@ -15,6 +15,11 @@ DATA=/usr/share/datasets/fashion-mnist
 RANKS=2
 LIMIT_S=300
 
+# Runs a command for at most LIMIT_S seconds. tessera ends cleanly between units of
+# work on SIGTERM, so a rank stuck inside one would outlive it: SIGKILL follows, to
+# the whole process group, 20 s later.
+limited() { timeout -k 20 "$LIMIT_S" "$@"; }
+
 if [[ $(id -u) -eq 0 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
@@ -45,7 +50,7 @@ run_tessera() {
   rcdir=$(mktemp -d "$ROOT/rc-XXXXXX")
   log=$case_dir.log
   (cd "$case_dir" &&
-     timeout "$LIMIT_S" "$MPIEXEC" -n "$RANKS" --oversubscribe \
+     limited "$MPIEXEC" -n "$RANKS" --oversubscribe \
        sh -c '"$0" "$@"; echo $? > "'"$rcdir"'/rc.$OMPI_COMM_WORLD_RANK"' "$TESSERA" "$@") >"$log" 2>&1
   local mpiexec_rc=$?
   status=""

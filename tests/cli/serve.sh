@@ -65,7 +65,7 @@ finish_case "serve infer, batches of one image on 2 ranks (an empty share each s
 new_case
 mkdir -p "$case_dir/bin"
 cp "$TESSERA" "$case_dir/bin/tessera"  # a private copy, so that the signal reaches this run's ranks only
-(cd "$case_dir" && timeout "$LIMIT_S" "$MPIEXEC" -n 2 --oversubscribe \
+(cd "$case_dir" && limited "$MPIEXEC" -n 2 --oversubscribe \
    sh -c '"$0" "$@"; echo $? > "'"$case_dir"'/rc.$OMPI_COMM_WORLD_RANK"' "$case_dir/bin/tessera" serve \
    --model.checkpoint="$MODEL" --serve.mode=train --serve.steps=100000 --serve.batch=64 --run.out=out) \
   >"$case_dir.log" 2>&1 &

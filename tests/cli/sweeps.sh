@@ -77,7 +77,7 @@ run_tessera "${resume_args[@]}"
 expect_all_ranks_succeeded
 for signalled in all one; do
   case_dir=$base/$signalled
-  (cd "$case_dir" && timeout "$LIMIT_S" "$MPIEXEC" -n 2 --oversubscribe \
+  (cd "$case_dir" && limited "$MPIEXEC" -n 2 --oversubscribe \
      sh -c '"$0" "$@"; echo $? > "'"$case_dir"'/rc.$OMPI_COMM_WORLD_RANK"' "$base/bin/tessera" "${resume_args[@]}") \
     >"$case_dir.stopped.log" 2>&1 &
   runner=$!
