@@ -42,6 +42,11 @@ TEST(Models, ParameterNamesFollowPyTorch) {
   EXPECT_EQ(mlp.at("layers.0.weight"), (std::vector<std::int64_t>{128, 784}));
   EXPECT_EQ(mlp.at("layers.2.weight"), (std::vector<std::int64_t>{64, 128}));
   EXPECT_EQ(mlp.at("layers.4.weight"), (std::vector<std::int64_t>{10, 64}));
+  auto mlp7 = shapes(*models::build("mlp7", 1));
+  EXPECT_EQ(mlp7.size(), 14u);
+  EXPECT_EQ(mlp7.at("layers.0.weight"), (std::vector<std::int64_t>{256, 784}));
+  EXPECT_EQ(mlp7.at("layers.4.weight"), (std::vector<std::int64_t>{128, 128}));
+  EXPECT_EQ(mlp7.at("layers.12.weight"), (std::vector<std::int64_t>{10, 32}));
 
   // torchvision VGG16 numbering: 13 convs, the last at features.28.
   auto seed = shapes(*models::build("vgg16-seed", 1));

@@ -3,7 +3,9 @@
 // one size with dummies and loop messages, crash and Byzantine failures injected and
 // handled, and the plain model trained on the same batches beside it.
 // docs/DESIGN.md section 11.
+#include <algorithm>
 #include <fstream>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/mixnn_output.hpp"
@@ -13,6 +15,7 @@
 #include "core/ranks.hpp"
 #include "io/output_file.hpp"
 #include "mixnn/designer.hpp"
+#include "mixnn/extraction.hpp"
 #include "mixnn/keys.hpp"
 #include "mixnn/session.hpp"
 
@@ -56,7 +59,41 @@ void add_options(po::options_description& options) {
     ("mixnn.keys", po::value<std::string>()->default_value(""),
      "key file of the pool: one X25519 secret key per line (64 hex digits), in rank order (empty = fresh keys)")
     ("mixnn.save_keys", po::value<std::string>()->default_value(""),
-     "write the pool's keys to this file (the --mixnn.keys format)");
+     "write the pool's keys to this file (the --mixnn.keys format)")
+    ("mixnn.adversary", po::value<std::string>()->default_value(""),
+     "parts (1 = first) whose servers the adversary controls, e.g. 2,4,6 with --model.arch=mlp7 (MixNN Theorem 1, "
+     "case ii): they record the test phase; after the run the adversary solves each honest part between two of "
+     "its own by least squares, learns the others on public data, fine-tunes, and is compared with the victim "
+     "(/mixnn/extraction)")
+    ("mixnn.public", po::value<std::int64_t>()->default_value(10000),
+     "the adversary's public data: the first K training images (the victim was trained on them too)")
+    ("mixnn.public_epochs", po::value<int>()->default_value(5),
+     "epochs the adversary trains on its public data (each of: the honest ends, the fine-tune, the baseline)");
+}
+
+// The 0-based parts of --mixnn.adversary ("2,4,6" -> 1, 3, 5): distinct, served by
+// the cascade (not kept by the designer).
+std::vector<int> parse_adversary(const std::string& text, int parts, bool keeps_first, bool keeps_last) {
+  std::vector<int> out;
+  for (const auto& item : split_list(text)) {
+    int part = 0;
+    try {
+      std::size_t used = 0;
+      part = std::stoi(item, &used);
+      TESSERA_REQUIRE(used == item.size(), "");
+    } catch (const std::exception&) {
+      throw Error("--mixnn.adversary=" + text + ": '" + item + "' is not a part number (1 to " +
+                  std::to_string(parts) + ")");
+    }
+    TESSERA_REQUIRE(part >= 1 && part <= parts, "--mixnn.adversary=", text, ": part ", part,
+                    " does not exist (the model has parts 1 to ", parts, ")");
+    TESSERA_REQUIRE((part != 1 || !keeps_first) && (part != parts || !keeps_last), "--mixnn.adversary=", text,
+                    ": part ", part, " is kept by the designer (--mixnn.designer_keeps), no server holds it");
+    TESSERA_REQUIRE(std::count(out.begin(), out.end(), part - 1) == 0, "--mixnn.adversary=", text, ": part ", part,
+                    " is named twice");
+    out.push_back(part - 1);
+  }
+  return out;
 }
 
 struct Position {
@@ -151,8 +188,28 @@ int run(const Config& config, MPI_Comm world) {
                           parse_position(config, "mixnn.byzantine", servers, total));
   });
 
+  const auto adversary_text = config.get<std::string>("mixnn.adversary");
+  mixnn::ExtractionSettings extraction;
+  extraction.settings = settings;
+  extraction.settings.epochs = config.get<int>("mixnn.public_epochs");
+  const auto public_images = config.get<std::int64_t>("mixnn.public");
+  const auto adversary = agree(world, [&] {
+    auto parts_of = parse_adversary(adversary_text, parts, keeps_first, keeps_last);
+    if (parts_of.empty()) return parts_of;
+    TESSERA_REQUIRE(crash.position < 0 && byzantine.position < 0,
+                    "--mixnn.adversary: the extraction needs the cascade the adversary was placed in to finish the "
+                    "run; leave out --mixnn.crash and --mixnn.byzantine");
+    TESSERA_REQUIRE(public_images >= 1 && public_images <= data.train.size(), "--mixnn.public: 1 to ",
+                    data.train.size(), " public images (the training set; see --data.train_limit), got ",
+                    public_images);
+    TESSERA_REQUIRE(extraction.settings.epochs >= 1, "--mixnn.public_epochs: must be >= 1, got ",
+                    extraction.settings.epochs);
+    return parts_of;
+  });
+
   mixnn::SessionSetup session;
   session.pool = setup.pool;
+  session.adversary_parts = adversary;
   session.crash = {crash.position, crash.step};
   session.byzantine = {byzantine.position, byzantine.step};
   const auto key_path = config.get<std::string>("mixnn.keys");
@@ -209,8 +266,26 @@ int run(const Config& config, MPI_Comm world) {
     });
   }
 
+  std::optional<mixnn::ExtractionReport> extracted;
+  if (!adversary.empty())
+    agree(world, [&] {
+      if (me != 0) return;
+      const data::Split public_data{data.train.images.narrow(0, 0, public_images),
+                                    data.train.labels.narrow(0, 0, public_images)};
+      log::info("MixNN extraction: the adversary holds parts ", adversary_text, "; ", public_images,
+                " public images, ", extraction.settings.epochs, " epochs");
+      extracted = mixnn::assess(mixnn::reconstruct(arch, setup.plans, run.observed, public_data, extraction), arch,
+                                setup.plans, run.result.final_states, data.test);
+      log::info("MixNN extraction: victim accuracy ", extracted->victim_accuracy, "; the adversary's model ",
+                extracted->learned.accuracy, " (agreement ", extracted->learned.agreement, "), fine-tuned ",
+                extracted->fine_tuned.accuracy, ", public data alone ", extracted->public_only.accuracy,
+                "; parts ", extracted->middle_first + 1, "-", extracted->middle_last + 1,
+                " relative error ", extracted->middle_error);
+    });
+
   io::OutputFile file(path, world, {"mixnn", config.ini_text(), settings.seed});
   write_mixnn(file.root(), setup, run.result, run.mine, *run.transport, world);
+  if (!adversary.empty()) write_extraction(file.root(), adversary, public_images, extraction, extracted, world);
   file.commit();
   log::info("wrote '", path, "'");
   return 0;

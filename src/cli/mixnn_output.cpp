@@ -252,4 +252,55 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
   }
 }
 
+void write_extraction(const h5::Group& root, const std::vector<int>& adversary, std::int64_t public_images,
+                      const mixnn::ExtractionSettings& settings, const std::optional<mixnn::ExtractionReport>& report,
+                      MPI_Comm world) {
+  auto g = root.require_group("mixnn").require_group("extraction");
+  g.set_attr("public_images", public_images);
+  g.set_attr("public_epochs", static_cast<std::int64_t>(settings.settings.epochs));
+  g.set_attr("fine_tune_lr", settings.settings.lr * settings.fine_tune_lr_factor);
+  g.set_attr("fit_rows_per_unit", settings.fit_rows);
+  auto one_based = [](const std::vector<int>& parts) {
+    std::vector<std::int64_t> out;
+    for (int p : parts) out.push_back(p + 1);
+    return out;
+  };
+  column(g, "adversary_parts", one_based(adversary), world);
+  std::vector<double> scalars;
+  const char* scalar_names[] = {"victim_accuracy",     "learned_accuracy",    "learned_agreement",
+                                "learned_loss",        "fine_tuned_accuracy", "fine_tuned_agreement",
+                                "fine_tuned_loss",     "public_accuracy",     "public_agreement",
+                                "public_loss",         "middle_error",        "middle_first_part",
+                                "middle_last_part"};
+  std::vector<std::int64_t> solved, learned;
+  const char* layer_names[] = {"units", "determined", "dead", "unseen_inputs", "fit_rows", "held_out_rows",
+                               "held_out_error", "weight_error", "bias_error"};
+  constexpr int kLayerColumns = 9;
+  std::vector<double> layers[kLayerColumns];
+  if (report) {
+    const auto& r = *report;
+    scalars = {r.victim_accuracy,          r.learned.accuracy,   r.learned.agreement,
+               r.learned.loss,             r.fine_tuned.accuracy, r.fine_tuned.agreement,
+               r.fine_tuned.loss,          r.public_only.accuracy, r.public_only.agreement,
+               r.public_only.loss,         r.middle_error,        static_cast<double>(r.middle_first + 1),
+               static_cast<double>(r.middle_last + 1)};
+    solved = one_based(r.reconstruction.solved);
+    learned = one_based(r.reconstruction.learned);
+    for (const auto& l : r.reconstruction.layers) {
+      const double row[kLayerColumns] = {static_cast<double>(l.units),         static_cast<double>(l.determined),
+                                         static_cast<double>(l.dead),          static_cast<double>(l.unseen_inputs),
+                                         static_cast<double>(l.fit_rows),      static_cast<double>(l.held_out_rows),
+                                         l.held_out_error,                     l.weight_error,
+                                         l.bias_error};
+      for (int c = 0; c < kLayerColumns; ++c) layers[c].push_back(row[c]);
+    }
+  }
+  share_vector(scalars, MPI_DOUBLE, world);
+  for (std::size_t i = 0; i < scalars.size(); ++i) g.set_attr(scalar_names[i], scalars[i]);
+  column(g, "solved_parts", solved, world);
+  column(g, "learned_parts", learned, world);
+  auto per_layer = g.require_group("solved");
+  for (int c = 0; c < kLayerColumns; ++c) column(per_layer, layer_names[c], layers[c], world);
+}
+
 }  // namespace tessera::cli

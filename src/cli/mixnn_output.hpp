@@ -5,11 +5,13 @@
 
 #include <mpi.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "io/h5.hpp"
 #include "mixnn/designer.hpp"
+#include "mixnn/extraction.hpp"
 #include "mixnn/server.hpp"
 #include "mixnn/transport.hpp"
 
@@ -31,5 +33,11 @@ struct MixnnRun {
 // empty).
 void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::DesignerResult& result,
                  const mixnn::HopStats& mine, const mixnn::Transport& transport, MPI_Comm world);
+
+// Collective over `world`: /mixnn/extraction, the attack on Theorem 1 (`report` is
+// rank 0's).
+void write_extraction(const h5::Group& root, const std::vector<int>& adversary, std::int64_t public_images,
+                      const mixnn::ExtractionSettings& settings, const std::optional<mixnn::ExtractionReport>& report,
+                      MPI_Comm world);
 
 }  // namespace tessera::cli

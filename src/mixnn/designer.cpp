@@ -479,6 +479,7 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
        s.result.loops_returned < s.result.loops_sent && s.net.now() < deadline;)
     s.await(Kind::noise, kLoopStep - 1, std::min(deadline, s.net.now() + 0.01));
   if (s.result.timeout == 0) s.result.timeout = s.timeout;
+  s.result.final_states = s.good;
   return s.result;
 }
 

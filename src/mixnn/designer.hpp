@@ -72,6 +72,7 @@ struct DesignerResult {
   double timeout = 0, median_round_trip = 0;
   std::int64_t loops_sent = 0, loops_returned = 0;
   HopStats stats;
+  std::vector<std::vector<float>> final_states;  // every part's last good state (the trained model)
 };
 
 class Designer {

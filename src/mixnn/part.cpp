@@ -28,14 +28,19 @@ std::vector<PartPlan> plan_parts(const models::Network& network, int layers_per_
   return parts;
 }
 
+std::vector<torch::Tensor> part_parameters(models::Network& network, const PartPlan& plan) {
+  const auto& steps = network.steps();
+  std::vector<torch::Tensor> parameters;
+  for (const auto& named : network.named_parameters()) {
+    for (int i = plan.first; i < plan.last; ++i)
+      if (named.key().rfind(steps[i].name + ".", 0) == 0) parameters.push_back(named.value());
+  }
+  return parameters;
+}
+
 Part::Part(const std::string& arch, const PartPlan& plan, const train::Settings& settings,
            const models::Network* initial)
-    : plan_(plan), network_(models::build(arch, 0)) {
-  const auto& steps = network_->steps();
-  for (const auto& named : network_->named_parameters()) {
-    for (int i = plan.first; i < plan.last; ++i)
-      if (named.key().rfind(steps[i].name + ".", 0) == 0) parameters_.push_back(named.value());
-  }
+    : plan_(plan), network_(models::build(arch, 0)), parameters_(part_parameters(*network_, plan)) {
   if (initial) {
     torch::NoGradGuard no_grad;
     const auto source = initial->named_parameters();

@@ -30,6 +30,10 @@ struct PartPlan {
 // steps after it (the steps before the first layer join the first part).
 std::vector<PartPlan> plan_parts(const models::Network& network, int layers_per_part);
 
+// The parameters of `network` that belong to the part's steps, in the order of a
+// Part's state.
+std::vector<torch::Tensor> part_parameters(models::Network& network, const PartPlan& plan);
+
 // The largest message of a cascade whose servers hold parts [first, end): the
 // activations (or gradients) at any of their cuts for a batch, the labels, or a
 // small control message.

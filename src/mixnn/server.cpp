@@ -51,9 +51,10 @@ namespace {
 class ServerLoop {
  public:
   ServerLoop(Transport& transport, const KeyPair& keys, std::size_t message_bytes, const std::string& arch,
-             const std::vector<PartPlan>& plans, const train::Settings& settings, const Injection& injection)
+             const std::vector<PartPlan>& plans, const train::Settings& settings, const Injection& injection,
+             Observations* observed)
       : transport_(transport), crypto_(keys, message_bytes), message_bytes_(message_bytes), arch_(arch),
-        plans_(plans), settings_(settings), injection_(injection) {}
+        plans_(plans), settings_(settings), injection_(injection), observed_(observed) {}
 
   void handle(const Arrival& arrival) {
     if (stats_.crashed_at >= 0) return;  // a crashed server answers nothing
@@ -90,7 +91,9 @@ class ServerLoop {
       case Op::forward: forward(opened, std::move(message)); break;
       case Op::backward: backward(opened, message); break;
       case Op::test: {
+        auto input = message.tensor;
         message.tensor = part_->test_forward(message.tensor);
+        if (observed_) observed_->test[message.step] = {input.clone(), message.tensor.clone()};
         message.kind = Kind::activations;
         stats_.compute_seconds += transport_.now() - c0;
         reply(opened, altered(message));
@@ -101,6 +104,11 @@ class ServerLoop {
   }
 
   const HopStats& stats() const { return stats_; }
+
+  // The compromised server's final record: its part's state now.
+  void finish_observations() {
+    if (observed_ && part_) observed_->state = part_->state();
+  }
 
  private:
   // A Byzantine server alters the activations it passes on.
@@ -151,6 +159,7 @@ class ServerLoop {
       part_ = std::make_unique<Part>(arch_, plans_[spec.part], settings_);
       part_->set_state(spec.state);
     }
+    if (observed_) *observed_ = Observations{dummy_ ? -1 : spec.part, generation_, {}, {}};
     reply(opened, Message{Kind::init_done, m.step, m.generation, {}, m.chunk, m.chunks});
   }
 
@@ -220,6 +229,7 @@ class ServerLoop {
   const std::vector<PartPlan>& plans_;
   train::Settings settings_;
   Injection injection_;
+  Observations* observed_;
   HopStats stats_;
   std::int32_t generation_ = -1;
   bool dummy_ = false;
@@ -235,8 +245,8 @@ class ServerLoop {
 
 HopStats run_server(Transport& transport, const KeyPair& keys, std::size_t message_bytes, const std::string& arch,
                     const std::vector<PartPlan>& plans, const train::Settings& settings, const Injection& injection,
-                    MPI_Comm world) {
-  ServerLoop loop(transport, keys, message_bytes, arch, plans, settings, injection);
+                    MPI_Comm world, Observations* observed) {
+  ServerLoop loop(transport, keys, message_bytes, arch, plans, settings, injection, observed);
   for (;;) {
     int stop = 0;
     MPI_Iprobe(0, kStopTag, world, &stop, MPI_STATUS_IGNORE);
@@ -246,6 +256,7 @@ HopStats run_server(Transport& transport, const KeyPair& keys, std::size_t messa
     }
     if (auto arrival = transport.wait(transport.now() + 0.01)) loop.handle(*arrival);
   }
+  loop.finish_observations();
   return loop.stats();
 }
 

@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,12 +43,22 @@ struct PartSpec {
 Bytes encode_spec(const PartSpec& spec);
 PartSpec decode_spec(const Bytes& bytes);
 
+// What a compromised server keeps for the adversary (`--mixnn.adversary`): its part,
+// the part's state at the end, and the input and output of every batch of the last
+// test phase it served, by step (the step is in the message it opens).
+struct Observations {
+  std::int32_t part = -1, generation = -1;
+  std::vector<float> state;
+  std::map<std::int64_t, std::pair<torch::Tensor, torch::Tensor>> test;
+};
+
 // The harness's tag on `world` for "stop": sent by the designer when the run ends.
 constexpr int kStopTag = 7101;
 
-// Serves until the designer says stop; returns what this server did.
+// Serves until the designer says stop; returns what this server did. With
+// `observed`, the server is compromised and records into it.
 HopStats run_server(Transport& transport, const KeyPair& keys, std::size_t message_bytes, const std::string& arch,
                     const std::vector<PartPlan>& plans, const train::Settings& settings, const Injection& injection,
-                    MPI_Comm world);
+                    MPI_Comm world, Observations* observed = nullptr);
 
 }  // namespace tessera::mixnn

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 
@@ -11,7 +12,59 @@ namespace tessera::mixnn {
 
 namespace {
 
-constexpr int kInjectTag = 7102;
+constexpr int kInjectTag = 7102, kObservationsTag = 7103;
+
+void send_observations(const Observations& o, MPI_Comm world) {
+  std::vector<std::int64_t> steps, rows;
+  std::vector<float> inputs, outputs;
+  std::int64_t in_columns = 0, out_columns = 0;
+  auto append = [](std::vector<float>& to, const torch::Tensor& t) {
+    auto c = t.to(torch::kFloat32).contiguous();
+    to.insert(to.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  for (const auto& [step, pair] : o.test) {
+    steps.push_back(step);
+    rows.push_back(pair.first.size(0));
+    in_columns = pair.first.numel() / std::max<std::int64_t>(1, pair.first.size(0));
+    out_columns = pair.second.numel() / std::max<std::int64_t>(1, pair.second.size(0));
+    append(inputs, pair.first);
+    append(outputs, pair.second);
+  }
+  const std::int64_t header[6] = {o.part, o.generation, static_cast<std::int64_t>(o.state.size()),
+                                  static_cast<std::int64_t>(steps.size()), in_columns, out_columns};
+  MPI_Send(header, 6, MPI_INT64_T, 0, kObservationsTag, world);
+  MPI_Send(o.state.data(), static_cast<int>(o.state.size()), MPI_FLOAT, 0, kObservationsTag, world);
+  MPI_Send(steps.data(), static_cast<int>(steps.size()), MPI_INT64_T, 0, kObservationsTag, world);
+  MPI_Send(rows.data(), static_cast<int>(rows.size()), MPI_INT64_T, 0, kObservationsTag, world);
+  MPI_Send(inputs.data(), static_cast<int>(inputs.size()), MPI_FLOAT, 0, kObservationsTag, world);
+  MPI_Send(outputs.data(), static_cast<int>(outputs.size()), MPI_FLOAT, 0, kObservationsTag, world);
+}
+
+Observations receive_observations(int from, MPI_Comm world) {
+  std::int64_t header[6];
+  MPI_Recv(header, 6, MPI_INT64_T, from, kObservationsTag, world, MPI_STATUS_IGNORE);
+  Observations o;
+  o.part = static_cast<std::int32_t>(header[0]);
+  o.generation = static_cast<std::int32_t>(header[1]);
+  o.state.resize(static_cast<std::size_t>(header[2]));
+  std::vector<std::int64_t> steps(static_cast<std::size_t>(header[3])), rows(steps.size());
+  MPI_Recv(o.state.data(), static_cast<int>(o.state.size()), MPI_FLOAT, from, kObservationsTag, world,
+           MPI_STATUS_IGNORE);
+  MPI_Recv(steps.data(), static_cast<int>(steps.size()), MPI_INT64_T, from, kObservationsTag, world,
+           MPI_STATUS_IGNORE);
+  MPI_Recv(rows.data(), static_cast<int>(rows.size()), MPI_INT64_T, from, kObservationsTag, world, MPI_STATUS_IGNORE);
+  std::int64_t total = 0;
+  for (auto r : rows) total += r;
+  auto inputs = torch::empty({total, header[4]}), outputs = torch::empty({total, header[5]});
+  MPI_Recv(inputs.data_ptr<float>(), static_cast<int>(inputs.numel()), MPI_FLOAT, from, kObservationsTag, world,
+           MPI_STATUS_IGNORE);
+  MPI_Recv(outputs.data_ptr<float>(), static_cast<int>(outputs.numel()), MPI_FLOAT, from, kObservationsTag, world,
+           MPI_STATUS_IGNORE);
+  for (std::size_t i = 0, at = 0; i < steps.size(); at += static_cast<std::size_t>(rows[i]), ++i)
+    o.test[steps[i]] = {inputs.narrow(0, static_cast<std::int64_t>(at), rows[i]),
+                        outputs.narrow(0, static_cast<std::int64_t>(at), rows[i])};
+  return o;
+}
 
 std::string describe(const Cascade& c, const std::vector<PartPlan>& plans) {
   std::string text;
@@ -34,6 +87,9 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
   s.transport = std::make_unique<Transport>(world, packet_bytes(o.message_bytes));
   s.transport->capture(setup.capture);
   std::int64_t injected_ranks[2] = {-1, -1};
+  const int adversaries = static_cast<int>(setup.adversary_parts.size());
+  s.adversary_ranks.assign(adversaries, -1);
+  Observations observed;
   if (me == 0) {
     std::map<int, Key> pool;
     for (int r = 1; r <= setup.pool; ++r) std::copy_n(public_keys.begin() + 32 * r, 32, pool[r].begin());
@@ -42,24 +98,43 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
     log::info("MixNN: cascade ", describe(first, o.plans));
     if (setup.crash.position > 0) injected_ranks[0] = first.ranks.at(setup.crash.position - 1);
     if (setup.byzantine.position > 0) injected_ranks[1] = first.ranks.at(setup.byzantine.position - 1);
+    for (int a = 0; a < adversaries; ++a)
+      for (std::size_t i = 0; i < first.parts.size(); ++i)
+        if (first.parts[i] == setup.adversary_parts[a]) s.adversary_ranks[a] = first.ranks[i];
     for (int r = 1; r < ranks; ++r) {
-      const std::int64_t injection[2] = {r == injected_ranks[0] ? setup.crash.step : -1,
-                                         r == injected_ranks[1] ? setup.byzantine.step : -1};
-      MPI_Send(injection, 2, MPI_INT64_T, r, kInjectTag, world);
+      const bool compromised = std::count(s.adversary_ranks.begin(), s.adversary_ranks.end(), r) > 0;
+      const std::int64_t injection[3] = {r == injected_ranks[0] ? setup.crash.step : -1,
+                                         r == injected_ranks[1] ? setup.byzantine.step : -1, compromised ? 1 : 0};
+      MPI_Send(injection, 3, MPI_INT64_T, r, kInjectTag, world);
     }
     auto plain = models::build(o.arch, o.settings.seed);
     s.result = designer.run(data, *plain);
     for (int r = 1; r < ranks; ++r) MPI_Send(nullptr, 0, MPI_BYTE, r, kStopTag, world);
   } else {
-    std::int64_t injection[2];
-    MPI_Recv(injection, 2, MPI_INT64_T, 0, kInjectTag, world, MPI_STATUS_IGNORE);
+    std::int64_t injection[3];
+    MPI_Recv(injection, 3, MPI_INT64_T, 0, kInjectTag, world, MPI_STATUS_IGNORE);
     s.mine = run_server(*s.transport, s.keys, o.message_bytes, o.arch, o.plans, o.settings,
-                        {injection[0], injection[1]}, world);
+                        {injection[0], injection[1]}, world, injection[2] ? &observed : nullptr);
   }
   s.transport->close();
   MPI_Bcast(injected_ranks, 2, MPI_INT64_T, 0, world);
   s.crash_rank = static_cast<int>(injected_ranks[0]);
   s.byzantine_rank = static_cast<int>(injected_ranks[1]);
+  if (adversaries == 0) return s;
+  MPI_Bcast(s.adversary_ranks.data(), adversaries, MPI_INT, 0, world);
+  for (int a = 0; a < adversaries; ++a) {
+    if (me == s.adversary_ranks[a]) send_observations(observed, world);
+    if (me == 0) s.observed.push_back(receive_observations(s.adversary_ranks[a], world));
+  }
+  agree(world, [&] {
+    if (me != 0) return;
+    const auto& last = s.result.cascades.back();
+    for (int a = 0; a < adversaries; ++a)
+      TESSERA_REQUIRE(s.observed[a].generation == last.generation && s.observed[a].part == setup.adversary_parts[a],
+                      "--mixnn.adversary: the cascade was rebuilt after a failure, and the compromised server of part ",
+                      setup.adversary_parts[a] + 1, " (rank ", s.adversary_ranks[a],
+                      ") no longer holds it: nothing to extract from");
+  });
   return s;
 }
 

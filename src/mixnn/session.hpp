@@ -30,6 +30,7 @@ struct SessionSetup {
   Injected crash, byzantine;
   std::vector<KeyPair> pool_keys;  // rank r uses pool_keys[r - 1]; empty: fresh keys
   std::size_t capture = 0;         // packets every rank keeps as they arrived
+  std::vector<int> adversary_parts;  // parts whose servers in the first cascade are compromised
 };
 
 struct Session {
@@ -38,9 +39,13 @@ struct Session {
   KeyPair keys;           // this rank's
   std::unique_ptr<Transport> transport;  // closed: its logs and captures
   int crash_rank = -1, byzantine_rank = -1;  // the ranks the injections hit (every rank)
+  std::vector<int> adversary_ranks;          // the compromised servers, by adversary part (every rank)
+  std::vector<Observations> observed;        // rank 0: what they recorded, by adversary part
 };
 
-// Collective over `world`.
+// Collective over `world`. The compromised servers hand their observations to rank 0
+// after the run (the adversary pools what its servers saw); an error on every rank
+// when the cascade that ended the run is not the one they were compromised in.
 Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Comm world);
 
 }  // namespace tessera::mixnn

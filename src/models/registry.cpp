@@ -32,6 +32,7 @@ void Network::add_function(const std::string& name, std::function<torch::Tensor(
 const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> table = {
       {"mlp-mixnn", "784-128-64-10 MLP (MixNN Table 1)", 1, 28, 28, 10, make_mlp_mixnn},
+      {"mlp7", "784-256-128-128-64-64-32-10 MLP, seven Linear layers (MixNN Theorem 1)", 1, 28, 28, 10, make_mlp7},
       {"vgg-mini", "VGG-style convs to 128x7x7, classifier 6272-1024-1024-10", 1, 28, 28, 10,
        [] { return make_vgg_mini(false); }},
       {"vgg-mini-seedpool", "vgg-mini pooled to 128x1x1 and replicated 7x7 (the seed's redundancy)",

@@ -62,6 +62,7 @@ std::string largest_linear(const Network& network);
 
 // Factories, one per file.
 std::shared_ptr<Network> make_mlp_mixnn();
+std::shared_ptr<Network> make_mlp7();
 std::shared_ptr<Network> make_vgg_mini(bool seed_pool);
 std::shared_ptr<Network> make_vgg16(bool seed_geometry);
 
