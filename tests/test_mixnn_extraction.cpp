@@ -91,6 +91,7 @@ TEST(MixnnExtraction, SolvesTheHonestMiddleLayersFromWhatTheAdversarySaw) {
     // held-out errors measured 0.005 and 0.017; a layer of fresh weights is off by ~1.
     EXPECT_LT(layer.held_out_error, 0.1);
     EXPECT_GT(layer.determined, layer.units / 2);
+    EXPECT_LE(layer.determined_weight_error, layer.weight_error + 1e-12);
   }
   // Parts 2 to 6 of the adversary's model compute the victim's parts 2 to 6.
   EXPECT_EQ(report.middle_first, 1);

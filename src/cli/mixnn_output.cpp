@@ -273,9 +273,11 @@ void write_extraction(const h5::Group& root, const std::vector<int>& adversary, 
                                 "public_loss",         "middle_error",        "middle_first_part",
                                 "middle_last_part"};
   std::vector<std::int64_t> solved, learned;
-  const char* layer_names[] = {"units", "determined", "dead", "unseen_inputs", "fit_rows", "held_out_rows",
-                               "held_out_error", "weight_error", "bias_error"};
-  constexpr int kLayerColumns = 9;
+  const char* layer_names[] = {"units",          "determined",   "dead",
+                               "unseen_inputs",  "fit_rows",     "held_out_rows",
+                               "held_out_error", "weight_error", "determined_weight_error",
+                               "bias_error"};
+  constexpr int kLayerColumns = 10;
   std::vector<double> layers[kLayerColumns];
   if (report) {
     const auto& r = *report;
@@ -291,7 +293,7 @@ void write_extraction(const h5::Group& root, const std::vector<int>& adversary, 
                                          static_cast<double>(l.dead),          static_cast<double>(l.unseen_inputs),
                                          static_cast<double>(l.fit_rows),      static_cast<double>(l.held_out_rows),
                                          l.held_out_error,                     l.weight_error,
-                                         l.bias_error};
+                                         l.determined_weight_error,            l.bias_error};
       for (int c = 0; c < kLayerColumns; ++c) layers[c].push_back(row[c]);
     }
   }

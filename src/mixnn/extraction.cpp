@@ -66,6 +66,7 @@ SolvedPart solve(const torch::Tensor& x, const torch::Tensor& y, bool relu, torc
   const auto design = torch::cat({fit_x, torch::ones({half, 1}, x.options())}, 1);
   auto solution = torch::zeros({out, in + 1}, x.options());
   SolvedPart r;
+  r.determined_units = torch::zeros({out}, torch::kBool);
   r.units = out;
   r.fit_rows = half;
   r.held_out_rows = rows - half;
@@ -80,6 +81,7 @@ SolvedPart solve(const torch::Tensor& x, const torch::Tensor& y, bool relu, torc
     auto w = least_squares(design, target, rows_used);
     if (rows_used.numel() >= in + 1) {
       ++r.determined;
+      r.determined_units[j] = true;
     } else if (relu) {
       // Too few active rows to pin the unit down: the inactive rows say w.x + b <= 0.
       // Those the fit breaks join it at the boundary (0), until none is broken.
@@ -246,6 +248,10 @@ ExtractionReport assess(Reconstruction reconstruction, const std::string& arch, 
     const auto true_weight = truth->weight.index_select(1, seen).to(torch::kFloat64);
     const auto difference = mine->weight.index_select(1, seen).to(torch::kFloat64) - true_weight;
     layer.weight_error = (difference.norm() / true_weight.norm().clamp_min(1e-30)).item<double>();
+    const auto determined = layer.determined_units.nonzero().flatten();
+    layer.determined_weight_error = (difference.index_select(0, determined).norm() /
+                                     true_weight.index_select(0, determined).norm().clamp_min(1e-30))
+                                        .item<double>();
     layer.bias_error = ((mine->bias - truth->bias).to(torch::kFloat64).norm() /
                         truth->bias.to(torch::kFloat64).norm().clamp_min(1e-30))
                            .item<double>();

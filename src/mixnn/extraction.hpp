@@ -39,11 +39,12 @@ struct SolvedPart {
   // Inputs zero in every fitted row: their weights are undetermined (and unused on
   // such data); the minimum-norm solution sets them to zero.
   std::int64_t unseen_inputs = 0;
-  torch::Tensor seen_inputs;  // bool, one per input
+  torch::Tensor seen_inputs;       // bool, one per input
+  torch::Tensor determined_units;  // bool, one per unit
   double held_out_error = 0;  // relative error of the part's output on the held-out rows
   // Against the victim (filled by assess): relative errors of the weights of the seen
-  // inputs, and of the bias.
-  double weight_error = 0, bias_error = 0;
+  // inputs, of those of the determined units alone, and of the bias.
+  double weight_error = 0, determined_weight_error = 0, bias_error = 0;
 };
 
 // The adversary's models, all of the victim's architecture.
