@@ -1,6 +1,7 @@
 #include "mixnn/extraction.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -193,6 +194,16 @@ Reconstruction reconstruct(const std::string& arch, const std::vector<PartPlan>&
       continue;
     }
     const auto [x, y] = matched_rows(*by_part[p - 1], *by_part[p + 1]);
+    // A layer wider than the rows a unit may be fitted on is never determined (and
+    // the boundary rounds on such systems cost hours): it is learned instead.
+    const std::int64_t unknowns = linear->weight.size(1) + 1;
+    if (unknowns > std::min(settings.fit_rows, x.size(0) / 2)) {
+      log::info("MixNN extraction: part ", p + 1, " (", plans[p].name, ") has ", unknowns,
+                " unknowns per unit, more than the ", std::min(settings.fit_rows, x.size(0) / 2),
+                " rows a unit can be fitted on: learned on public data instead");
+      r.learned.push_back(p);
+      continue;
+    }
     auto solved = solve(x, y, relu, linear, settings.fit_rows);
     solved.part = p;
     r.layers.push_back(solved);
@@ -247,11 +258,15 @@ ExtractionReport assess(Reconstruction reconstruction, const std::string& arch, 
     const auto seen = layer.seen_inputs.nonzero().flatten();
     const auto true_weight = truth->weight.index_select(1, seen).to(torch::kFloat64);
     const auto difference = mine->weight.index_select(1, seen).to(torch::kFloat64) - true_weight;
-    layer.weight_error = (difference.norm() / true_weight.norm().clamp_min(1e-30)).item<double>();
+    // Undefined (NaN) when no input was seen or no unit determined.
     const auto determined = layer.determined_units.nonzero().flatten();
-    layer.determined_weight_error = (difference.index_select(0, determined).norm() /
-                                     true_weight.index_select(0, determined).norm().clamp_min(1e-30))
-                                        .item<double>();
+    layer.weight_error = seen.numel() ? (difference.norm() / true_weight.norm().clamp_min(1e-30)).item<double>()
+                                      : NAN;
+    layer.determined_weight_error = seen.numel() && determined.numel()
+                                        ? (difference.index_select(0, determined).norm() /
+                                           true_weight.index_select(0, determined).norm().clamp_min(1e-30))
+                                              .item<double>()
+                                        : NAN;
     layer.bias_error = ((mine->bias - truth->bias).to(torch::kFloat64).norm() /
                         truth->bias.to(torch::kFloat64).norm().clamp_min(1e-30))
                            .item<double>();

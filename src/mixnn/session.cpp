@@ -1,6 +1,7 @@
 #include "mixnn/session.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <map>
 #include <string>
 
@@ -30,6 +31,7 @@ void send_observations(const Observations& o, MPI_Comm world) {
     append(inputs, pair.first);
     append(outputs, pair.second);
   }
+  TESSERA_ASSERT(inputs.size() <= INT_MAX && outputs.size() <= INT_MAX, "observations too large for one message");
   const std::int64_t header[6] = {o.part, o.generation, static_cast<std::int64_t>(o.state.size()),
                                   static_cast<std::int64_t>(steps.size()), in_columns, out_columns};
   MPI_Send(header, 6, MPI_INT64_T, 0, kObservationsTag, world);
@@ -123,6 +125,7 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
   if (adversaries == 0) return s;
   MPI_Bcast(s.adversary_ranks.data(), adversaries, MPI_INT, 0, world);
   for (int a = 0; a < adversaries; ++a) {
+    TESSERA_ASSERT(s.adversary_ranks[a] >= 1, "adversary part ", setup.adversary_parts[a], " has no server");
     if (me == s.adversary_ranks[a]) send_observations(observed, world);
     if (me == 0) s.observed.push_back(receive_observations(s.adversary_ranks[a], world));
   }
