@@ -3,7 +3,8 @@
 test accuracy per epoch (left) and training seconds per epoch (right), MixNN and
 the plain model trained on the same batches in the same run; failures the designer
 detected are marked on the epoch they hit. Prints a Markdown table of the epochs
-(accuracy difference and time ratio) and the per-hop crypto cost against Sphinx's."""
+(accuracy difference and time ratio) and the per-hop crypto cost against Sphinx's,
+and, for a run with --mixnn.adversary, the adversary's models against the victim."""
 import argparse
 import os
 
@@ -40,7 +41,13 @@ def read_mixnn(path):
             fail(path, "/mixnn/epochs is empty")
         failures = {c: np.asarray(g["failures"][c][()]) for c in ("kind", "epoch")} if "failures" in g else None
         attrs = {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in g.attrs.items()}
-    return epochs, failures, attrs
+        extraction = None
+        if "extraction" in g:
+            x = g["extraction"]
+            extraction = dict(x.attrs)
+            extraction["solved"] = {k: np.asarray(x["solved"][k][()]) for k in x["solved"]}
+            extraction["solved_parts"] = np.asarray(x["solved_parts"][()])
+    return epochs, failures, attrs, extraction
 
 
 def table(epochs, attrs):
@@ -56,6 +63,24 @@ def table(epochs, attrs):
         rows.append("")
         rows.append(f"Crypto per hop (median over servers): {hop:.0f} us, {hop / sphinx:.2f}x Sphinx's {sphinx:.0f} us "
                     f"(packets of {int(attrs.get('packet_bytes', 0))} bytes).")
+    return "\n".join(rows) + "\n"
+
+
+def extraction_table(x):
+    """The adversary of Theorem 1 (/mixnn/extraction) against the victim."""
+    rows = ["| model | test accuracy | agreement with the victim |", "|---|---|---|",
+            f"| the victim | {x['victim_accuracy']:.4f} | 1 |",
+            f"| the adversary's (stolen and solved parts, the rest learned) | {x['learned_accuracy']:.4f} | "
+            f"{x['learned_agreement']:.4f} |",
+            f"| the same, fine-tuned | {x['fine_tuned_accuracy']:.4f} | {x['fine_tuned_agreement']:.4f} |",
+            f"| public data alone ({int(x['public_images'])} images) | {x['public_accuracy']:.4f} | "
+            f"{x['public_agreement']:.4f} |", ""]
+    s = x["solved"]
+    for i, part in enumerate(x["solved_parts"]):
+        rows.append(f"Part {int(part)} solved: {int(s['determined'][i])} of {int(s['units'][i])} units determined, "
+                    f"{int(s['dead'][i])} never active, held-out relative error {s['held_out_error'][i]:.2g}.")
+    rows.append(f"Parts {int(x['middle_first_part'])}-{int(x['middle_last_part'])} against the victim's: "
+                f"relative error {x['middle_error']:.2g}.")
     return "\n".join(rows) + "\n"
 
 
@@ -93,10 +118,13 @@ def main():
     parser.add_argument("file", help="HDF5 file written by tessera mixnn")
     parser.add_argument("-o", "--out", help="PNG to write (default: FILE.png, beside FILE)")
     args = parser.parse_args()
-    epochs, failures, attrs = read_mixnn(args.file)
+    epochs, failures, attrs, extraction = read_mixnn(args.file)
     out = args.out or os.path.splitext(args.file)[0] + ".png"
     plot(epochs, failures, attrs, out)
     print(table(epochs, attrs), end="")
+    if extraction is not None:
+        print()
+        print(extraction_table(extraction), end="")
     print(f"wrote {out}")
 
 

@@ -135,6 +135,9 @@ with h5py.File(sys.argv[1], "r") as f:
 CHECK
 ) || reasons+=("$out")
 echo "     $out"
+out=$("$PYTHON" "$REPO/analysis/plot_mixnn.py" "$case_dir/out/mixnn.h5" -o "$case_dir/fig4.png" 2>&1)
+[[ $out == *"public data alone (1000 images)"* && $out == *"Part 3 solved"* && $out == *"Part 5 solved"* ]] ||
+  reasons+=("plot_mixnn.py printed no extraction table: $out")
 finish_case "the adversary on parts 2, 4, 6 solves parts 3 and 5 and is measured against the victim"
 
 # --- bad input
