@@ -87,10 +87,10 @@ SolvedPart solve(const torch::Tensor& x, const torch::Tensor& y, bool relu, torc
       // Too few active rows to pin the unit down: the inactive rows say w.x + b <= 0.
       // Those the fit breaks join it at the boundary (0), until none is broken.
       const auto inactive = torch::nonzero(target <= 0).flatten();
+      const auto inactive_design = design.index_select(0, inactive);
       auto extra = torch::empty({0}, inactive.options());
       for (int round = 0; round < kBoundaryRounds; ++round) {
-        const auto broken = inactive.index_select(0, torch::nonzero(design.index_select(0, inactive).mv(w) > 0)
-                                                         .flatten());
+        const auto broken = inactive.index_select(0, torch::nonzero(inactive_design.mv(w) > 0).flatten());
         if (broken.numel() == 0) break;
         extra = std::get<0>(torch::_unique(torch::cat({extra, broken})));
         w = least_squares(design, target, torch::cat({rows_used, extra}));

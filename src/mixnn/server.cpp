@@ -93,7 +93,7 @@ class ServerLoop {
       case Op::test: {
         auto input = message.tensor;
         message.tensor = part_->test_forward(message.tensor);
-        if (observed_) observed_->test[message.step] = {input.clone(), message.tensor.clone()};
+        if (observed_) observed_->test[message.step] = {input.clone(), message.tensor};  // the output is new
         message.kind = Kind::activations;
         stats_.compute_seconds += transport_.now() - c0;
         reply(opened, altered(message));
