@@ -15,6 +15,7 @@
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "comm/device.hpp"
 #include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "service/runner.hpp"
@@ -28,6 +29,7 @@ namespace {
 void add_options(po::options_description& options) {
   add_common_options(options, "bench");
   add_block_options(options);
+  add_comm_options(options);
   options.add_options()
     ("bench.block_sizes", po::value<std::string>()->default_value("64,16"),
      "square block sizes to measure, comma-separated (overrides blocks.bh/bw)")
@@ -50,12 +52,16 @@ void quiet_barrier(MPI_Comm comm) {
   }
 }
 
-// Seconds of `body` on rank 0 (others wait quietly), as seen by every rank.
+// Seconds of `body` on rank 0 (others wait quietly), as seen by every rank; work
+// queued on `device` is waited for inside the time.
 template <class Body>
-double timed(MPI_Comm comm, bool everyone, Body&& body) {
+double timed(MPI_Comm comm, torch::Device device, bool everyone, Body&& body) {
   quiet_barrier(comm);
   const auto start = std::chrono::steady_clock::now();
-  if (everyone || rank_of(comm) == 0) body();
+  if (everyone || rank_of(comm) == 0) {
+    body();
+    comm::finish_device_work(device);
+  }
   quiet_barrier(comm);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MPI_Bcast(&seconds, 1, MPI_DOUBLE, 0, comm);
@@ -89,6 +95,8 @@ int run(const Config& config, MPI_Comm world) {
   const auto& arch_info = models::architecture(arch);
   const int ranks = size_of(world);
   const int threads = torch::get_num_threads();
+  auto comm = make_communicator(config, world);
+  const auto device = comm->device();
   agree(world, [&] {
     // mpiexec binds each rank to one core by default: the monolithic run on rank 0
     // would then share one core between all its threads and look slow.
@@ -99,18 +107,21 @@ int run(const Config& config, MPI_Comm world) {
                     CPU_COUNT(&cores), " core(s), the monolithic model needs ", ranks * threads,
                     ": start it with 'mpiexec --bind-to none'");
   });
-  log::info("bench service: ", arch, ", batch ", batch, ", ", ranks, " ranks x ", threads,
-            " thread(s) against the monolithic model with ", ranks * threads, " threads, ", repeats, " repeats");
 
   service::TrainSettings settings;
-  // The monolithic reference: the plain LibTorch loop on rank 0.
+  log::info("bench service: ", arch, " on ", comm->backend(), "/", device.str(), ", batch ", batch, ", ", ranks,
+            " ranks x ", threads, " thread(s) against the monolithic model with ", ranks * threads, " threads, ",
+            repeats, " repeats");
+  // The monolithic reference: the plain LibTorch loop on rank 0, on the ranks' device.
   auto mono = models::build(arch, 1);
+  mono->to(device);
+  const auto mono_images = data.train.images.to(device), mono_labels = data.train.labels.to(device);
   auto mono_optimizer = torch::optim::SGD(mono->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
   auto mono_train = [&] {
     torch::set_num_threads(ranks * threads);
     mono->train();
     mono_optimizer.zero_grad();
-    torch::nn::functional::cross_entropy(mono->forward(data.train.images), data.train.labels).backward();
+    torch::nn::functional::cross_entropy(mono->forward(mono_images), mono_labels).backward();
     mono_optimizer.step();
     torch::set_num_threads(threads);
   };
@@ -118,11 +129,10 @@ int run(const Config& config, MPI_Comm world) {
     torch::set_num_threads(ranks * threads);
     torch::NoGradGuard no_grad;
     mono->eval();
-    mono->forward(data.train.images);
+    mono->forward(mono_images);
     torch::set_num_threads(threads);
   };
 
-  auto comm = comm::make_communicator("mpi", world);
   std::vector<Row> rows;
   for (auto size : sizes) {
     auto options = block_settings(config);
@@ -157,8 +167,9 @@ int run(const Config& config, MPI_Comm world) {
     std::vector<double> times[5];
     log::Progress progress("bench service " + std::to_string(size) + "x" + std::to_string(size), repeats + 1, 5.0);
     for (int r = 0; r <= repeats; ++r) {  // r == 0: warm-up
-      double t[5] = {timed(world, false, mono_train), timed(world, true, dist_train), timed(world, false, mono_infer),
-                     timed(world, true, dist_infer), timed(world, true, covered_train)};
+      double t[5] = {timed(world, device, false, mono_train), timed(world, device, true, dist_train),
+                     timed(world, device, false, mono_infer), timed(world, device, true, dist_infer),
+                     timed(world, device, true, covered_train)};
       if (r > 0)
         for (int k = 0; k < 5; ++k) times[k].push_back(t[k]);
       progress.advance();

@@ -49,9 +49,8 @@ void add_options(po::options_description& options) {
     ("serve.obfuscation", po::value<std::string>()->default_value(""),
      "an obfuscation plan ('tessera streams obfuscate' output, planned on a trace of this model with the same "
      "--blocks options and run.seed): its cover bytes are sent between the ranks that host the devices involved "
-     "after every pass, and /trace is the obfuscated trace")
-    ("comm.backend", po::value<std::string>()->default_value("auto"),
-     "mpi (CPU), nccl (CUDA, one GPU per rank), auto (nccl when built and a GPU is visible)");
+     "after every pass, and /trace is the obfuscated trace");
+  add_comm_options(options);
 }
 
 struct Settings {
@@ -105,7 +104,7 @@ int run(const Config& config, MPI_Comm world) {
   auto model = models::load(config.get<std::string>("model.checkpoint"), world,
                             config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
   const auto& arch = models::architecture(model.info.arch);
-  auto comm = comm::make_communicator(config.get<std::string>("comm.backend"), world);
+  auto comm = make_communicator(config, world);
   auto targets = agree(world, [&] { return blocks::plan(*model.network, block_settings(config), comm->size()); });
   const trace::LogicalDevices devices(*model.network, targets, {arch.channels, arch.height, arch.width},
                                         config.get<std::uint64_t>("run.seed"));
@@ -136,7 +135,8 @@ int run(const Config& config, MPI_Comm world) {
   });
   std::int64_t device_count = 0;
   for (const auto& t : targets) device_count += t.placement.devices();
-  log::info("serving ", model.info.arch, " on ", comm->size(), " ranks (", comm->backend(), "): ", device_count,
+  log::info("serving ", model.info.arch, " on ", comm->size(), " ranks (", comm->backend(), ", ",
+            comm->device().str(), "): ", device_count,
             " devices hold the blocks of ", targets.size(), " layer(s), ", devices.count(), " devices in all");
 
   auto reference = service::clone(*model.network, model.info.arch);
@@ -153,6 +153,7 @@ int run(const Config& config, MPI_Comm world) {
   auto group = file.root().require_group("serve");
   group.set_attr("mode", settings.mode);
   group.set_attr("backend", comm->backend());
+  group.set_attr("device", comm->device().str());
   group.set_attr("devices", devices.count());
   if (settings.mode == "infer") {
     auto report = service::infer(served, settings.check ? reference.get() : nullptr, data.test, settings.batch);

@@ -46,6 +46,21 @@ void add_training_options(po::options_description& options, const train::Setting
     ("train.lr_gamma", real_value(0.1), "step learning-rate factor");
 }
 
+void add_comm_options(po::options_description& options) {
+  options.add_options()
+    ("comm.backend", po::value<std::string>()->default_value("auto"),
+     "mpi (any device), nccl (CUDA tensors, one GPU per rank; a CUDA build), auto (nccl when built and every "
+     "rank has a GPU of its own, else mpi)")
+    ("comm.device", po::value<std::string>()->default_value("auto"),
+     "where each rank's tensors live: cpu, cuda (a CUDA build; with mpi, ranks may share a GPU and messages "
+     "travel through host memory), auto (cuda when every rank sees a GPU)");
+}
+
+std::unique_ptr<comm::Communicator> make_communicator(const Config& config, MPI_Comm comm) {
+  return comm::make_communicator(config.get<std::string>("comm.backend"), config.get<std::string>("comm.device"),
+                                 comm);
+}
+
 void add_block_options(po::options_description& options) {
   options.add_options()
     ("blocks.layers", po::value<std::string>()->default_value(""),

@@ -4,8 +4,10 @@
 
 #include <mpi.h>
 
+#include <memory>
 #include <string>
 
+#include "comm/communicator.hpp"
 #include "core/config.hpp"
 #include "blocks/targets.hpp"
 #include "data/datasets.hpp"
@@ -28,6 +30,11 @@ train::Settings training_settings(const Config& config);
 // The data.* set for a model of `arch` (collective): errors name the option when it
 // cannot be read or does not fit the architecture.
 data::Dataset load_data_for(const Config& config, const std::string& arch, MPI_Comm comm);
+// comm.backend and comm.device: how the ranks of a served model talk and where
+// their tensors live (comm/communicator.hpp).
+void add_comm_options(po::options_description& options);
+std::unique_ptr<comm::Communicator> make_communicator(const Config& config, MPI_Comm comm);
+
 // blocks.* (layers, bh, bw, per_device, placement).
 void add_block_options(po::options_description& options);
 blocks::Settings block_settings(const Config& config);

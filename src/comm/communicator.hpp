@@ -1,6 +1,7 @@
 // Collective communication over the ranks of one MPI communicator, on tensors.
-// Two backends behind one interface: MPI (CPU tensors, always built) and NCCL
-// (CUDA tensors, built when CUDA LibTorch and NCCL are found). Library code takes
+// Two backends behind one interface: MPI (always built; CPU tensors, or CUDA
+// tensors staged through host memory) and NCCL (CUDA tensors, one GPU per rank;
+// linked when LibTorch has CUDA and NCCL is found). Library code takes
 // a Communicator&, never MPI_COMM_WORLD.
 #pragma once
 
@@ -42,11 +43,14 @@ class Communicator {
   int rank_ = 0, size_ = 1;
 };
 
-// backend: "mpi", "nccl" or "auto" (NCCL when this build has it and a GPU is
-// visible, else MPI). Collective over `comm`; errors name --comm.backend.
-std::unique_ptr<Communicator> make_communicator(const std::string& backend, MPI_Comm comm);
+// backend: "mpi", "nccl" or "auto"; device: "cpu", "cuda" or "auto". auto puts
+// tensors on a GPU when every rank sees one, and uses NCCL when this build has it
+// and every rank has a GPU of its own; else MPI. Collective over `comm`; errors
+// name --comm.backend or --comm.device.
+std::unique_ptr<Communicator> make_communicator(const std::string& backend, const std::string& device,
+                                                MPI_Comm comm);
 
-std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm);
+std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm, torch::Device device = torch::kCPU);
 #ifdef TESSERA_HAVE_NCCL_BACKEND
 std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm comm);
 #endif

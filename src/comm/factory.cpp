@@ -1,33 +1,66 @@
+// Chooses the backend and the device of a rank's tensors (--comm.backend,
+// --comm.device), refusing with one line on every rank what this build or this
+// node cannot do. Every choice is made from facts agreed over the communicator, so
+// all ranks take the same branch.
 #include "comm/communicator.hpp"
+#include "comm/device.hpp"
 #include "core/error.hpp"
+#include "core/ranks.hpp"
 
 namespace tessera::comm {
 
 namespace {
-bool gpu_visible() { return torch::cuda::is_available() && torch::cuda::device_count() > 0; }
+
+#ifdef TESSERA_HAVE_NCCL_BACKEND
+constexpr bool kNcclBuilt = true;
+#else
+constexpr bool kNcclBuilt = false;
+#endif
+
+// What every rank of `comm` can count on: the fewest GPUs any rank sees, and
+// whether every node has at least one GPU per rank (NCCL's requirement).
+struct GpuFacts {
+  int fewest_gpus = 0;
+  bool one_per_rank = false;
+  int local_rank = 0;
+};
+
+GpuFacts gpu_facts(MPI_Comm comm) {
+  const int visible = visible_gpus();
+  const auto place = node_place(comm);
+  int facts[2] = {visible, visible >= place.size ? 1 : 0};
+  MPI_Allreduce(MPI_IN_PLACE, facts, 2, MPI_INT, MPI_MIN, comm);
+  return {facts[0], facts[1] == 1, place.rank};
+}
+
 }  // namespace
 
-std::unique_ptr<Communicator> make_communicator(const std::string& backend, MPI_Comm comm) {
-  TESSERA_REQUIRE(backend == "mpi" || backend == "nccl" || backend == "auto",
-                  "--comm.backend: must be mpi, nccl or auto, got '", backend, "'");
+std::unique_ptr<Communicator> make_communicator(const std::string& backend, const std::string& device,
+                                                MPI_Comm comm) {
+  const auto gpus = gpu_facts(comm);
+  // auto: the GPU when every rank sees one.
+  const auto wanted = device == "auto" ? (gpus.fewest_gpus > 0 ? "cuda" : "cpu") : device;
+  const auto placed = agree(comm, [&] {
+    TESSERA_REQUIRE(backend == "mpi" || backend == "nccl" || backend == "auto",
+                    "--comm.backend: must be mpi, nccl or auto, got '", backend, "'");
+    TESSERA_REQUIRE(device == "cpu" || device == "cuda" || device == "auto",
+                    "--comm.device: must be cpu, cuda or auto, got '", device, "'");
+    TESSERA_REQUIRE(device != "cpu" || backend != "nccl",
+                    "--comm.backend=nccl keeps tensors on the GPU: drop --comm.device=cpu");
+    if (backend == "nccl") {
+      TESSERA_REQUIRE(kNcclBuilt, "--comm.backend=nccl: this build has no NCCL backend (it needs a CUDA LibTorch "
+                                  "and NCCL: build with cmake/build-cuda.sh)");
+      TESSERA_REQUIRE(gpus.fewest_gpus > 0, "--comm.backend=nccl: no GPU is visible to this process");
+      TESSERA_REQUIRE(gpus.one_per_rank, "--comm.backend=nccl: more ranks than GPUs on a node, and NCCL needs one GPU "
+                                         "per rank (share a GPU with --comm.backend=mpi --comm.device=cuda)");
+    }
+    return require_device("--comm.device", device == "auto" && backend == "nccl" ? "cuda" : wanted, gpus.local_rank);
+  });
 #ifdef TESSERA_HAVE_NCCL_BACKEND
-  const bool built = true;
-#else
-  const bool built = false;
-#endif
-  const bool gpu = gpu_visible();
-  if (backend == "nccl") {
-    agree(comm, [&] {
-      TESSERA_REQUIRE(built, "--comm.backend=nccl: this build has no NCCL backend (it needs a CUDA LibTorch, "
-                             "given with CMAKE_PREFIX_PATH, and NCCL)");
-      TESSERA_REQUIRE(gpu, "--comm.backend=nccl: no GPU is visible to this process");
-    });
-  }
-#ifdef TESSERA_HAVE_NCCL_BACKEND
-  if (backend == "nccl" || (backend == "auto" && gpu))
+  if (backend == "nccl" || (backend == "auto" && placed.is_cuda() && gpus.one_per_rank))
     return agree(comm, [&] { return make_nccl_communicator(comm); });
 #endif
-  return make_mpi_communicator(comm);
+  return make_mpi_communicator(comm, placed);
 }
 
 }  // namespace tessera::comm

@@ -1,4 +1,7 @@
-// The MPI backend: CPU tensors, contiguous buffers handed to MPI directly.
+// The MPI backend: contiguous CPU buffers handed to MPI directly. Tensors kept on a
+// GPU (--comm.device=cuda) travel through host memory: the Open MPI tessera builds
+// with is not CUDA-aware, and staging is what lets several ranks share one GPU,
+// which NCCL refuses.
 #include <numeric>
 
 #include "comm/communicator.hpp"
@@ -48,23 +51,28 @@ void check(int code, const char* what) {
   TESSERA_ASSERT(code == MPI_SUCCESS, "MPI call failed: ", what);
 }
 
+// A contiguous host copy of `t`, or `t` itself when it already is one.
+torch::Tensor on_host(const torch::Tensor& t) { return t.is_cpu() ? t.contiguous() : t.to(torch::kCPU).contiguous(); }
+
 class MpiCommunicator final : public Communicator {
  public:
-  explicit MpiCommunicator(MPI_Comm comm) : Communicator(comm) {}
+  MpiCommunicator(MPI_Comm comm, torch::Device device) : Communicator(comm), device_(device) {}
   std::string backend() const override { return "mpi"; }
-  torch::Device device() const override { return torch::kCPU; }
+  torch::Device device() const override { return device_; }
 
   void all_reduce_sum(torch::Tensor& tensor) override {
-    TESSERA_ASSERT(tensor.is_contiguous() && tensor.device().is_cpu());
+    TESSERA_ASSERT(tensor.is_contiguous());
     if (size_ == 1) return;
-    check(MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), as_count(tensor.numel()), mpi_type(tensor), MPI_SUM, mpi_),
+    auto buffer = on_host(tensor);
+    check(MPI_Allreduce(MPI_IN_PLACE, buffer.data_ptr(), as_count(buffer.numel()), mpi_type(buffer), MPI_SUM, mpi_),
           "MPI_Allreduce");
+    if (!tensor.is_cpu()) tensor.copy_(buffer);
   }
 
   torch::Tensor all_gather(const torch::Tensor& part, const std::vector<std::int64_t>& lengths) override {
     TESSERA_ASSERT(static_cast<int>(lengths.size()) == size_ && part.size(0) == lengths[rank_]);
     if (size_ == 1) return part;
-    auto src = part.contiguous();
+    auto src = on_host(part);
     auto shape = src.sizes().vec();
     const std::int64_t row = row_elements(src);
     shape[0] = std::accumulate(lengths.begin(), lengths.end(), std::int64_t{0});
@@ -78,13 +86,13 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Allgatherv(src.data_ptr(), counts[rank_], mpi_type(src), whole.data_ptr(), counts.data(),
                          displs.data(), mpi_type(src), mpi_),
           "MPI_Allgatherv");
-    return whole;
+    return whole.to(part.device());
   }
 
   torch::Tensor reduce_scatter_sum(const torch::Tensor& whole, const std::vector<std::int64_t>& lengths) override {
     TESSERA_ASSERT(static_cast<int>(lengths.size()) == size_);
-    auto src = whole.contiguous();
-    if (size_ == 1) return src;
+    if (size_ == 1) return whole.contiguous();
+    auto src = on_host(whole);
     const std::int64_t row = row_elements(src);
     auto shape = src.sizes().vec();
     shape[0] = lengths[rank_];
@@ -93,32 +101,39 @@ class MpiCommunicator final : public Communicator {
     for (int r = 0; r < size_; ++r) counts[r] = as_count(lengths[r] * row);
     check(MPI_Reduce_scatter(src.data_ptr(), mine.data_ptr(), counts.data(), mpi_type(src), MPI_SUM, mpi_),
           "MPI_Reduce_scatter");
-    return mine;
+    return mine.to(whole.device());
   }
 
   void broadcast(torch::Tensor& tensor, int root) override {
     TESSERA_ASSERT(tensor.is_contiguous());
-    check(MPI_Bcast(tensor.data_ptr(), as_count(tensor.numel()), mpi_type(tensor), root, mpi_), "MPI_Bcast");
+    auto buffer = on_host(tensor);
+    check(MPI_Bcast(buffer.data_ptr(), as_count(buffer.numel()), mpi_type(buffer), root, mpi_), "MPI_Bcast");
+    if (!tensor.is_cpu()) tensor.copy_(buffer);
   }
 
   void send(const torch::Tensor& tensor, int peer) override {
-    auto src = tensor.contiguous();
+    auto src = on_host(tensor);
     check(MPI_Send(src.data_ptr(), as_count(src.numel()), mpi_type(src), peer, 0, mpi_), "MPI_Send");
   }
 
   void recv(torch::Tensor& tensor, int peer) override {
     TESSERA_ASSERT(tensor.is_contiguous());
-    check(MPI_Recv(tensor.data_ptr(), as_count(tensor.numel()), mpi_type(tensor), peer, 0, mpi_, MPI_STATUS_IGNORE),
+    auto buffer = tensor.is_cpu() ? tensor : torch::empty(tensor.sizes(), tensor.options().device(torch::kCPU));
+    check(MPI_Recv(buffer.data_ptr(), as_count(buffer.numel()), mpi_type(buffer), peer, 0, mpi_, MPI_STATUS_IGNORE),
           "MPI_Recv");
+    if (!tensor.is_cpu()) tensor.copy_(buffer);
   }
 
   void barrier() override { check(MPI_Barrier(mpi_), "MPI_Barrier"); }
+
+ private:
+  torch::Device device_;
 };
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm) {
-  return std::make_unique<MpiCommunicator>(comm);
+std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm, torch::Device device) {
+  return std::make_unique<MpiCommunicator>(comm, device);
 }
 
 }  // namespace tessera::comm

@@ -126,6 +126,12 @@ new_case
 bad_case "NCCL requested without a GPU" --comm.backend=nccl -- \
   serve --model.checkpoint="$MODEL" --comm.backend=nccl --run.out=out
 new_case
+bad_case "CUDA tensors where this build or machine has none" --comm.device=cuda -- \
+  serve --model.checkpoint="$MODEL" --comm.device=cuda --run.out=out
+new_case
+bad_case "an unknown device" --comm.device "cpu, cuda or auto" -- \
+  serve --model.checkpoint="$MODEL" --comm.device=gpu --run.out=out
+new_case
 bad_case "no model file given" --model.checkpoint -- serve --run.out=out
 
 echo "$passed passed, $failed failed"

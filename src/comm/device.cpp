@@ -1,0 +1,32 @@
+#include "comm/device.hpp"
+
+#include "core/error.hpp"
+
+namespace tessera::comm {
+
+bool cuda_build() {
+#ifdef TESSERA_HAVE_CUDA_TORCH
+  return true;
+#else
+  return false;
+#endif
+}
+
+int visible_gpus() {
+  return cuda_build() && torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
+
+torch::Device require_device(const std::string& option, const std::string& value, int local_rank) {
+  TESSERA_REQUIRE(value == "cpu" || value == "cuda", option, ": must be cpu or cuda, got '", value, "'");
+  if (value == "cpu") return torch::kCPU;
+  TESSERA_REQUIRE(cuda_build(), option, "=cuda: this build's LibTorch has no CUDA (build with cmake/build-cuda.sh)");
+  const int gpus = visible_gpus();
+  TESSERA_REQUIRE(gpus > 0, option, "=cuda: no GPU is visible to this process");
+  return torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(local_rank % gpus));
+}
+
+void finish_device_work(torch::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+}  // namespace tessera::comm
