@@ -47,7 +47,7 @@ add_library(tessera_fuzz_base STATIC
 )
 target_include_directories(tessera_fuzz_base PUBLIC ${_src} ${CMAKE_CURRENT_BINARY_DIR}/generated)
 target_link_libraries(tessera_fuzz_base PUBLIC MPI::MPI_CXX tessera::hdf5 Boost::program_options ZLIB::ZLIB
-                      PkgConfig::SODIUM)
+                      tessera::sodium)
 target_compile_options(tessera_fuzz_base PRIVATE ${TESSERA_FUZZ_COMPILE})
 
 add_library(tessera_fuzz_torch STATIC

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# README command 2: installs, builds, and runs every test suite under ctest.
+# README command 2: installs, builds, and runs every test suite under ctest; then,
+# where the CUDA build exists (cmake/build-cuda.sh made build-cuda/), brings it up
+# to date and runs its `cuda` label (docs/gpu.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cmake/build.sh
 source cmake/mpi-env.sh
-cd build
-ctest --output-on-failure -j 2 "$@"
+(cd build && ctest --output-on-failure -j 2 "$@")
+if [[ -f build-cuda/CMakeCache.txt ]]; then
+  echo "tests: build-cuda/ exists: rebuilding it and running its cuda tests"
+  bash cmake/build-cuda.sh
+  (cd build-cuda && ctest --output-on-failure -L cuda)
+fi

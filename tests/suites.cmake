@@ -62,7 +62,16 @@ tessera_add_script_test(cli_obfuscate obfuscate.sh)
 tessera_add_script_test(cli_finetune finetune.sh)
 tessera_add_script_test(cli_study study.sh)
 tessera_add_script_test(cli_mixnn mixnn.sh)
+tessera_add_script_test(cli_gpu_check gpu_check.sh)
 # --- end core
+
+# --- cuda: what a CUDA build (cmake/build-cuda.sh) shows without a GPU; `ctest -L cuda`
+# in build-cuda/ (tests/run.sh runs it when that folder exists).
+if(TESSERA_HAVE_CUDA_TORCH)
+  tessera_add_script_test(cli_cuda cuda.sh)
+  set_tests_properties(cli_cuda PROPERTIES LABELS cuda)
+endif()
+# --- end cuda
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 45 s each, in their own clang
 # build (build-fuzz/; tests/fuzz/run.sh installs clang and libFuzzer if missing).

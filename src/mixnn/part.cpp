@@ -1,11 +1,28 @@
 #include "mixnn/part.hpp"
 
 #include <cstring>
+#include <sstream>
+#include <type_traits>
 
 #include "core/error.hpp"
 #include "mixnn/wire.hpp"
 
 namespace tessera::mixnn {
+
+namespace {
+// A parameter's key in an optimizer's state: its TensorImpl's address, as text in
+// LibTorch 1.x (Debian's) and as the pointer itself in 2.x (the CUDA build's).
+template <class State>
+auto state_key(const State&, const torch::Tensor& parameter) {
+  if constexpr (std::is_same_v<typename State::key_type, std::string>) {
+    std::ostringstream text;
+    text << parameter.unsafeGetTensorImpl();
+    return text.str();
+  } else {
+    return static_cast<typename State::key_type>(parameter.unsafeGetTensorImpl());
+  }
+}
+}  // namespace
 
 std::vector<PartPlan> plan_parts(const models::Network& network, int layers_per_part) {
   TESSERA_ASSERT(layers_per_part >= 1);
@@ -111,7 +128,7 @@ std::vector<float> Part::state() const {
   for (const auto& p : parameters_) {
     torch::Tensor buffer;
     if (optimizer_) {
-      auto found = optimizer_->state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      auto found = optimizer_->state().find(state_key(optimizer_->state(), p));
       if (found != optimizer_->state().end())
         buffer = static_cast<torch::optim::SGDParamState&>(*found->second).momentum_buffer();
     }
@@ -138,7 +155,7 @@ void Part::set_state(const std::vector<float>& state) {
     at += p.numel();
     auto s = std::make_unique<torch::optim::SGDParamState>();
     s->momentum_buffer(buffer);
-    optimizer_->state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(s);
+    optimizer_->state()[state_key(optimizer_->state(), p)] = std::move(s);
   }
   pending_.clear();
 }
