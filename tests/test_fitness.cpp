@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include "scoring/column_products.hpp"
+#include "scoring/gather_scorer.hpp"
 #include "scoring/swap_chain.hpp"
 #include "blocks/grid.hpp"
+#include "core/error.hpp"
 #include "core/rng.hpp"
 #include "data/datasets.hpp"
 
@@ -256,4 +258,54 @@ TEST(ColumnProducts, EveryRegisteredBlockTimesItsColumnsFeatures) {
   auto by_itself = torch::empty({7, alone.width()});
   alone.compute(x, by_itself);
   EXPECT_TRUE(torch::equal(by_itself.narrow(1, alone.offset(key), 6), out.narrow(1, products.offset(in_1), 6)));
+}
+
+// The device scorer (a GPU's) run on the CPU: the scores of the CPU engine up to
+// float round-off, for a few held blocks and for every block (a row's tiles added
+// in as many passes as it has blocks), the same bits twice, and its tiles refused
+// beyond their budget with the option named.
+TEST(GatherScorer, ScoresAsTheCpuEngine) {
+  Victim s;
+  const auto positions = static_cast<std::int32_t>(s.grid.count());
+  for (std::int64_t holds : {std::int64_t{6}, kHeld, s.grid.count()}) {
+    auto fitness = s.fitness(1 << 30, holds);
+    scoring::GatherScorer gather(fitness.knowledge(), scoring::FitnessKind::loss, torch::kCPU, 1 << 30, "--test");
+    auto population = random_population(7, positions, 11);
+    population.push_back(search::Genome(s.order.begin(), s.order.end()));
+    const auto expected = fitness.evaluate(population), scored = gather.evaluate(population);
+    expect_same_scores(scored.fitness, expected.fitness, "gathered");
+    for (std::size_t i = 0; i < population.size(); ++i) {
+      EXPECT_NEAR(scored.fitness[i], -s.loss_of(population[i], holds), 1e-4) << holds << " held, candidate " << i;
+      EXPECT_NEAR(scored.accuracy[i], expected.accuracy[i], 2.0 / kImages) << holds << " held, candidate " << i;
+    }
+    const auto again = gather.evaluate(population);
+    EXPECT_EQ(again.fitness, scored.fitness) << holds << " held";
+  }
+}
+
+TEST(GatherScorer, RefusesTilesBeyondItsBudget) {
+  Victim s;
+  auto fitness = s.fitness(1 << 30);
+  const auto needed = scoring::GatherScorer::tile_bytes(fitness.knowledge());
+  EXPECT_EQ(needed, s.grid.cols * kHeld * kImages * s.grid.bh * 4);
+  try {
+    scoring::GatherScorer gather(fitness.knowledge(), scoring::FitnessKind::loss, torch::kCPU, needed - 1,
+                                 "--bench.cache_mb");
+    FAIL() << "tiles beyond the budget were accepted";
+  } catch (const tessera::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--bench.cache_mb"), std::string::npos) << e.what();
+  }
+}
+
+// The layers after the target, copied as tensor functions (what a GPU scorer runs),
+// give the network's logits.
+TEST(TargetLayer, DeviceCopyGivesTheSameLogits) {
+  Victim s;
+  torch::NoGradGuard no_grad;
+  const auto pre = torch::randn({kImages, s.layer.weight.size(0)});
+  const auto copy = s.layer.on_device(torch::kCPU);
+  EXPECT_TRUE(copy.before.empty());
+  EXPECT_EQ(copy.after.size(), s.layer.after.size());
+  EXPECT_TRUE(torch::allclose(copy.after_layer(pre), s.layer.after_layer(pre), 1e-6, 1e-6));
+  EXPECT_TRUE(torch::equal(copy.bias, s.layer.bias));
 }

@@ -4,6 +4,7 @@
 
 #include "cli/bench_timing.hpp"
 #include "cli/options.hpp"
+#include "comm/device.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/ranks.hpp"
@@ -65,6 +66,10 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
     // Checked by every rank now: after the hijack the service ranks no longer listen.
     search::check_chain(s.chain, config);
     return scoring::parse_fitness(config.get<std::string>("attack.fitness"));
+  });
+  const int local_rank = node_place(world).rank;
+  s.device = agree(world, [&] {
+    return comm::require_device("--attack.device", config.get<std::string>("attack.device"), local_rank);
   });
   s.model = models::load(config.get<std::string>("model.checkpoint"), world,
                          config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
@@ -163,20 +168,20 @@ LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack:
   const auto grid = knowledge.grid;
   LayerSearch result;
   result.fitness = std::make_unique<scoring::Fitness>(std::move(knowledge), setup.kind,
-                                                     config.get<std::int64_t>("attack.cache_mb") << 20);
+                                                     config.get<std::int64_t>("attack.cache_mb") << 20, setup.device);
   auto& fitness = *result.fitness;
   auto search = search::make_search(setup.chain, fitness, config, setup.seed, setup.groups.group);
   log::info("attack: ", setup.method, " on ", setup.groups.attack_ranks, " attack rank(s), ", setup.service_ranks,
             " service rank(s): ", fitness.held(), " of ", grid.count(), " blocks of ", layer, " held (", grid.bh, "x",
             grid.bw, "), ", setup.images, " eval images, fitness ", config.get<std::string>("attack.fitness"),
-            fitness.cached() ? ", tiles cached" : ", tiles per call");
+            fitness.cached() ? ", tiles cached" : ", tiles per call", ", scoring on ", fitness.device().str());
   // The floor: the GEMMs after the target layer of every evaluation at the sgemm
   // rate of the attack ranks (their sum), measured before and after the search (the
   // higher is taken: the stricter floor).
-  const double rate_before = sgemm_rate();
+  const double rate_before = sgemm_rate(fitness.device());
   auto& outcome = result.outcome;
   outcome = search::run_campaign(*search, truth, fitness.held(), settings, setup.groups.group, resume);
-  double rate = std::max(rate_before, sgemm_rate());
+  double rate = std::max(rate_before, sgemm_rate(fitness.device()));
   MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, setup.groups.group);
   std::int64_t counts[2] = {search->scored(), fitness.evaluations()};
   MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_INT64_T, MPI_SUM, setup.groups.group);
@@ -190,7 +195,7 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
               std::int64_t held, const search::Outcome& outcome) {
   // Every setting, named without its section ("attack.method" -> "method").
   auto name = [](const std::string& key) { return key.substr(key.find('.') + 1); };
-  for (const char* key : {"attack.method", "attack.fitness", "attack.knowledge"})
+  for (const char* key : {"attack.method", "attack.fitness", "attack.knowledge", "attack.device"})
     group.set_attr(name(key), config.get<std::string>(key));
   for (const char* key : {"attack.drop_rate", "attack.time_budget"}) group.set_attr(name(key), config.get<double>(key));
   for (const char* key : {"attack.repeat", "attack.generations"}) group.set_attr(name(key), config.get<std::int64_t>(key));

@@ -33,6 +33,7 @@ struct AttackSetup {
   std::uint64_t seed = 0;
   std::int64_t images = 0;  // the adversary's eval images
   double drop_rate = 0;
+  torch::Device device = torch::kCPU;  // --attack.device: where populations and gradients are scored
   int service_ranks = 0;
   models::LoadedModel model;
   data::Split test, eval;  // the whole test set, and the adversary's first `images` of it

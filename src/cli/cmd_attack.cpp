@@ -53,7 +53,11 @@ void add_attack_options(po::options_description& options) {
     ("attack.time_budget", real_value(0), "stop after this many seconds (0 = no limit)")
     ("attack.target_fitness", real_value(INFINITY), "stop when the best fitness reaches it")
     ("attack.cache_mb", po::value<std::int64_t>()->default_value(2048),
-     "memory for the tile cache per attack rank; above it tiles are computed per call")
+     "memory for the tile cache per attack rank; above it tiles are computed per call (on a GPU: its tiles "
+     "must fit)")
+    ("attack.device", po::value<std::string>()->default_value("cpu"),
+     "where the attack ranks score whole populations and gradients: cpu, or cuda (a CUDA build; the swap "
+     "moves of annealing stay on the CPU; scores equal the CPU's up to float rounding)")
     ("attack.snapshot_every", po::value<std::int64_t>()->default_value(0),
      "full-population snapshot every k generations (0 = none)")
     ("attack.history", flag_value(true),

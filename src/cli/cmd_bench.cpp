@@ -12,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "cli/finetune_arms.hpp"
 #include "cli/options.hpp"
+#include "comm/device.hpp"
 #include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "train/trainer.hpp"
@@ -25,7 +26,9 @@ void add_options(po::options_description& options) {
   add_training_options(options);
   options.add_options()
     ("bench.steps", po::value<int>()->default_value(40), "training steps per timed repeat")
-    ("bench.repeats", po::value<int>()->default_value(5), "timed repeats of each loop (after one warm-up)");
+    ("bench.repeats", po::value<int>()->default_value(5), "timed repeats of each loop (after one warm-up)")
+    ("bench.device", po::value<std::string>()->default_value("cpu"),
+     "where the loops run: cpu, or cuda (a CUDA build; compare with a cpu run on the same machine)");
 }
 
 // The reference: the loop of pytorch/examples cpp/mnist, nothing else.
@@ -56,17 +59,22 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(settings.batch >= 1, "--train.batch: must be >= 1");
     models::architecture(arch);
   });
+  const auto device =
+      agree(world, [&] { return comm::require_device("--bench.device", config.get<std::string>("bench.device")); });
   const auto images = steps * settings.batch;
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), images, 1);
   });
-  const auto order = data::epoch_order(data.train.size(), config.get<std::uint64_t>("run.seed"), 0);
+  const data::Split train{data.train.images.to(device), data.train.labels.to(device)};
+  const auto order = data::epoch_order(train.size(), config.get<std::uint64_t>("run.seed"), 0).to(device);
 
   auto ours = models::build(arch, 1), bare = models::build(arch, 1);
+  ours->to(device);
+  bare->to(device);
   auto ours_optimizer = train::make_optimizer(*ours, settings);
   auto bare_optimizer = train::make_optimizer(*bare, settings);
-  auto run_ours = [&] { train::run_epoch(*ours, ours_optimizer, data.train, order, settings.batch, world); };
-  auto run_bare = [&] { bare_loop(*bare, bare_optimizer, data.train, order, settings.batch); };
+  auto run_ours = [&] { train::run_epoch(*ours, ours_optimizer, train, order, settings.batch, world); };
+  auto run_bare = [&] { bare_loop(*bare, bare_optimizer, train, order, settings.batch); };
 
   // The fine-tune: a victim of another initialisation, every other block of its
   // largest Linear held at its true position and frozen, the rest fresh.
@@ -78,13 +86,14 @@ int run(const Config& config, MPI_Comm world) {
   stolen.positions = stolen.held;
   auto arm = make_arm("bench", *victim, arch, layer, &stolen, {"frozen", "fresh"}, 1,
                       data.train.images.narrow(0, 0, 1));
+  arm.network->to(device);
   auto tune_optimizer = train::make_optimizer(arm.trained, settings);
   const std::int64_t all_steps = (order.size(0) + settings.batch - 1) / settings.batch;
   auto run_tune = [&] {
-    train::run_steps(*arm.network, tune_optimizer, data.train, order, settings.batch, 0, all_steps, world,
+    train::run_steps(*arm.network, tune_optimizer, train, order, settings.batch, 0, all_steps, world,
                      arm.after_step);
   };
-  log::info("bench train: ", arch, ", ", steps, " steps of batch ", settings.batch, ", ", repeats,
+  log::info("bench train: ", arch, " on ", device.str(), ", ", steps, " steps of batch ", settings.batch, ", ", repeats,
             " repeats, ", torch::get_num_threads(), " threads");
   run_ours();  // warm-up: allocator, BLAS threads
   run_bare();
@@ -97,7 +106,11 @@ int run(const Config& config, MPI_Comm world) {
     std::vector<std::pair<std::function<void()>, std::vector<double>*>> loops{
         {run_ours, &ours_rate}, {run_bare, &bare_rate}, {run_tune, &tune_rate}};
     std::rotate(loops.begin(), loops.begin() + r % loops.size(), loops.end());
-    for (auto& [loop, rates] : loops) rates->push_back(images / seconds_of(loop));
+    for (auto& [loop, rates] : loops)
+      rates->push_back(images / seconds_of([&] {
+                         loop();
+                         comm::finish_device_work(device);
+                       }));
     progress.advance();
   }
   const double ours_median = median(ours_rate), bare_median = median(bare_rate), tune_median = median(tune_rate);

@@ -9,6 +9,9 @@
 // worst case for every cache) and swap moves as the annealing scores them (a move
 // makes only the row slices it touches, and their products through the next Linear,
 // anew: scoring::SwapChain). A converged GA's children are between the two.
+// With --bench.device=cuda, the random populations are also scored on the GPU
+// (scoring::GatherScorer) in the same repeats, against the CPU's rate and against
+// the GPU's own GEMM floor.
 #include <cstdio>
 
 #include "scoring/swap_chain.hpp"
@@ -16,6 +19,7 @@
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "comm/device.hpp"
 #include "core/ranks.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
@@ -38,7 +42,9 @@ void add_options(po::options_description& options) {
     ("bench.moves", po::value<std::int64_t>()->default_value(200), "swap moves scored per repeat")
     ("bench.seed_way_candidates", po::value<std::int64_t>()->default_value(2),
      "candidates timed the seed's way per repeat")
-    ("bench.cache_mb", po::value<std::int64_t>()->default_value(8192), "tile cache budget");
+    ("bench.cache_mb", po::value<std::int64_t>()->default_value(8192), "tile cache budget")
+    ("bench.device", po::value<std::string>()->default_value("cpu"),
+     "cpu, or cuda: the random populations scored on the GPU too (a CUDA build)");
 }
 
 struct Row {
@@ -46,6 +52,13 @@ struct Row {
   const char* workload = "";
   double per_s = 0, seed_per_s = 0, floor_per_s = 0, speedup = 0, floor_ratio = 0;
   bool cached = false;
+};
+
+// The random populations on the GPU: its rate, the CPU's in the same repeats, and
+// the GPU's floor (the GEMMs after the target layer at its sgemm rate).
+struct DeviceRow {
+  double held = 0;
+  double per_s = 0, cpu_per_s = 0, floor_per_s = 0, over_cpu = 0, floor_ratio = 0;
 };
 
 // Medians of the per-repeat rates and ratios of one workload.
@@ -70,6 +83,8 @@ int run(const Config& config, MPI_Comm world) {
   const auto seed_candidates = config.get<std::int64_t>("bench.seed_way_candidates");
   const auto moves = config.get<std::int64_t>("bench.moves");
   std::vector<double> fractions;
+  const auto device =
+      agree(world, [&] { return comm::require_device("--bench.device", config.get<std::string>("bench.device")); });
   agree(world, [&] {
     for (const auto& text : split_list(config.get<std::string>("bench.held"))) {
       fractions.push_back(std::stod(text));
@@ -89,9 +104,10 @@ int run(const Config& config, MPI_Comm world) {
   log::info("bench fitness: ", model.info.arch, " ", target.layer, " in ", N, " ", grid.bh, "x", grid.bw,
             " blocks, population ", population, ", ", images, " eval images, ", torch::get_num_threads(),
             " threads");
-  std::vector<double> sgemm_rates;
+  std::vector<double> sgemm_rates, device_sgemm_rates;
 
   std::vector<Row> rows;
+  std::vector<DeviceRow> device_rows;
   for (double fraction : fractions) {
     const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
     auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-fitness");
@@ -106,6 +122,14 @@ int run(const Config& config, MPI_Comm world) {
       for (std::int64_t i = 0; i < population; ++i)
         candidates.push_back(search::random_genome(static_cast<std::int32_t>(N), rng));
     fitness.evaluate(populations.front());  // warm-up
+    std::unique_ptr<scoring::Fitness> on_device;
+    if (device.is_cuda()) {
+      on_device = std::make_unique<scoring::Fitness>(knowledge, scoring::FitnessKind::loss,
+                                                     config.get<std::int64_t>("bench.cache_mb") << 20, device,
+                                                     "--bench.cache_mb");
+      on_device->evaluate(populations.front());  // warm-up: kernels, allocator
+    }
+    std::vector<double> device_rate, device_over_cpu, device_floor, device_floor_ratio;
 
     // The seed's way: the candidate's weight assembled, the whole model run.
     torch::NoGradGuard no_grad;
@@ -145,7 +169,20 @@ int run(const Config& config, MPI_Comm world) {
       random_rates.add(random_rate, seed_rate, floor_rate);
       move_rates.add(move_rate, seed_rate, floor_rate);
       sgemm_rates.push_back(rate);
+      if (on_device) {  // the scores come back to the host: the time includes the device's work
+        const double gpu_sgemm = sgemm_rate(device);
+        const double gpu_rate = population / seconds_of([&] { on_device->evaluate(populations[r]); });
+        const double gpu_floor = gpu_sgemm / fitness.floor_flops();
+        device_rate.push_back(gpu_rate);
+        device_over_cpu.push_back(gpu_rate / random_rate);
+        device_floor.push_back(gpu_floor);
+        device_floor_ratio.push_back(gpu_floor / gpu_rate);
+        device_sgemm_rates.push_back(gpu_sgemm);
+      }
     }
+    if (on_device)
+      device_rows.push_back({fraction, median(device_rate), median(random_rates.rate), median(device_floor),
+                             median(device_over_cpu), median(device_floor_ratio)});
     linear->weight.copy_(original);
     rows.push_back(random_rates.row(fraction, "random population", fitness.cached()));
     rows.push_back(move_rates.row(fraction, "swap moves", fitness.cached()));
@@ -163,6 +200,17 @@ int run(const Config& config, MPI_Comm world) {
                 "(target <= 1.5; below 1 where moves make only the rows they touch anew); medians over the repeats of "
                 "ratios taken within each; sgemm %.0f-%.0f GFLOP/s\n",
                 *low / 1e9, *high / 1e9);
+    if (!device_rows.empty()) {
+      std::printf("\nrandom populations on %s (scoring::GatherScorer)\n%-6s %6s %16s %16s %9s %16s %12s\n",
+                  device.str().c_str(), "held", "blocks", "gpu evals/s", "cpu evals/s", "gpu/cpu", "gpu floor/s",
+                  "floor ratio");
+      for (const auto& r : device_rows)
+        std::printf("%-6.2f %6lld %16.1f %16.1f %9.1f %16.1f %12.2f\n", r.held,
+                    static_cast<long long>(std::llround(r.held * N)), r.per_s, r.cpu_per_s, r.over_cpu,
+                    r.floor_per_s, r.floor_ratio);
+      const auto [gpu_low, gpu_high] = std::minmax_element(device_sgemm_rates.begin(), device_sgemm_rates.end());
+      std::printf("gpu sgemm %.0f-%.0f GFLOP/s (8192^3)\n", *gpu_low / 1e9, *gpu_high / 1e9);
+    }
   }
   return 0;
 }

@@ -39,6 +39,10 @@ train::Arm make_arm(const std::string& name, models::Network& victim, const std:
       auto mask = pasted.mask;
       arm.after_step = [weight, held_values, mask]() mutable {
         torch::NoGradGuard no_grad;
+        if (held_values.device() != weight.device()) {  // the arm was moved to a GPU after it was made
+          held_values = held_values.to(weight.device());
+          mask = mask.to(weight.device());
+        }
         blocks::as_matrix(weight).lerp_(held_values, mask);
       };
     }

@@ -8,7 +8,7 @@ namespace {
 // A plain loop rather than a tensor reduction: the order (image order) and so the
 // bits do not depend on the thread count or the instruction set.
 std::vector<double> per_candidate(const torch::Tensor& values, std::int64_t candidates) {
-  const auto v = values.to(torch::kDouble).contiguous();
+  const auto v = values.to(torch::kCPU).to(torch::kDouble).contiguous();  // from a GPU too
   const double* data = v.data_ptr<double>();
   const std::int64_t E = v.numel() / candidates;
   std::vector<double> sums(candidates, 0.0);

@@ -26,6 +26,30 @@ TargetLayer split_at(Network& network, const std::string& layer) {
   return split;
 }
 
+TargetLayer TargetLayer::on_device(torch::Device device) const {
+  TargetLayer copy;
+  copy.weight = weight.defined() ? weight.to(device) : weight;
+  copy.bias = bias.to(device);
+  copy.after_flops_per_image = after_flops_per_image;
+  for (const auto& step : after) {
+    Step moved;
+    moved.name = step.name;
+    moved.relu = step.relu;
+    if (step.linear) {
+      const auto w = step.linear->weight.detach().to(device);
+      const auto b = step.linear->bias.defined() ? step.linear->bias.detach().to(device) : torch::Tensor();
+      moved.apply = [w, b](const torch::Tensor& x) { return b.defined() ? torch::addmm(b, x, w.t()) : x.mm(w.t()); };
+    } else if (step.relu) {
+      moved.apply = [](const torch::Tensor& x) { return torch::relu(x); };
+    } else {
+      TESSERA_ASSERT(step.dropout > 0, "step '", step.name, "' after the target layer has no device copy");
+      moved.apply = [](const torch::Tensor& x) { return x; };  // eval mode
+    }
+    copy.after.push_back(std::move(moved));
+  }
+  return copy;
+}
+
 torch::Tensor TargetLayer::features(const torch::Tensor& images) const {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> chunks;

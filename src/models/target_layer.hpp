@@ -28,6 +28,11 @@ struct TargetLayer {
   // differentiated through the logits.
   torch::Tensor after_layer(torch::Tensor pre_activation, bool overwrite_input = false,
                             std::size_t first_step = 0) const;
+  // A copy for scoring on `device` (a GPU): the weight, the bias and the steps after
+  // the layer, as they act in eval mode (Linear, ReLU, Dropout as identity, each a
+  // function of its own copies of the parameters), moved there; `before` is left
+  // empty (the features are computed where the network lives).
+  TargetLayer on_device(torch::Device device) const;
 };
 
 // Error naming --blocks.layers when `layer` is not a Linear step of `network`.

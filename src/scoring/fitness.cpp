@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "models/metrics.hpp"
+#include "scoring/gather_scorer.hpp"
 
 namespace tessera::scoring {
 
@@ -16,7 +17,8 @@ FitnessKind parse_fitness(const std::string& name) {
   throw Error("--attack.fitness: '" + name + "' is not one of accuracy, loss, fidelity");
 }
 
-Fitness::Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes)
+Fitness::Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes, torch::Device device,
+                 const std::string& cache_option)
     : knowledge_(std::move(knowledge)), kind_(kind), grid_(knowledge_.grid) {
   TESSERA_ASSERT(grid_.out % grid_.bh == 0 && grid_.in % grid_.bw == 0);
   held_ = knowledge_.held.size(0);
@@ -39,7 +41,21 @@ Fitness::Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes
     row_slices_ = std::make_unique<RowSlices>(grid_, tiles_, bias_);
     products_ = RowProducts::make(knowledge_.layer, grid_, images_);
   }
+  on_device_ = knowledge_;
+  if (!device.is_cpu()) {
+    gather_ = std::make_unique<GatherScorer>(knowledge_, kind_, device, cache_bytes, cache_option);
+    torch::NoGradGuard no_grad;
+    on_device_.layer = knowledge_.layer.on_device(device);
+    on_device_.features = knowledge_.features.to(device);
+    on_device_.labels = knowledge_.labels.to(device);
+    if (knowledge_.victim_predictions.defined()) on_device_.victim_predictions = knowledge_.victim_predictions.to(device);
+    on_device_.held = knowledge_.held.to(device);
+  }
 }
+
+Fitness::~Fitness() = default;
+
+torch::Device Fitness::device() const { return on_device_.held.device(); }
 
 torch::Tensor Fitness::tiles(std::int64_t first, std::int64_t last) const {
   if (tiles_.defined()) return tiles_.narrow(0, first, last - first);
@@ -58,13 +74,6 @@ torch::Tensor Fitness::tile(std::int64_t column, std::int64_t block) const {
   return torch::mm(knowledge_.features.narrow(1, column * grid_.bw, grid_.bw), knowledge_.held[block].t());
 }
 
-namespace {
-
-// The held blocks of a genome in (column, block) order, as (column, block, row):
-// adding tiles in this order makes the sums independent of how columns are chunked.
-struct Placed {
-  std::int32_t column, block, row;
-};
 std::vector<Placed> placed_by_column(const search::Genome& genome, std::int64_t held, std::int64_t cols) {
   std::vector<Placed> placed(held);
   for (std::int64_t k = 0; k < held; ++k)
@@ -73,8 +82,6 @@ std::vector<Placed> placed_by_column(const search::Genome& genome, std::int64_t 
   std::stable_sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) { return a.column < b.column; });
   return placed;
 }
-
-}  // namespace
 
 void Fitness::add_tiles(float* pre, const std::vector<search::Genome>& population, const torch::Tensor& tiles,
                         std::int64_t first, std::int64_t last) const {
@@ -112,6 +119,10 @@ torch::Tensor Fitness::build(const std::vector<search::Genome>& population) {
 Scores Fitness::evaluate(const std::vector<search::Genome>& population) {
   torch::NoGradGuard no_grad;
   const std::int64_t P = population.size(), E = images_, out = grid_.out;
+  if (gather_) {
+    evaluations_ += P;
+    return gather_->evaluate(population);
+  }
   if (!cached() && P * grid_.rows < held_) {
     // Uncached tiles cost H/R times one dense product per call: for a few candidates
     // (a descent's one) each candidate's weight times the features is cheaper.
@@ -178,14 +189,18 @@ Scores Fitness::score(const torch::Tensor& pre, std::int64_t candidates, bool ov
 }
 
 Scores Fitness::score_logits(const torch::Tensor& logits, std::int64_t candidates) {
-  const auto E = static_cast<double>(images_);
   evaluations_ += candidates;
-  const auto t = models::tally(logits, knowledge_.labels, knowledge_.victim_predictions, candidates,
-                               kind_ == FitnessKind::loss);
+  return scores_of(models::tally(logits, knowledge_.labels, knowledge_.victim_predictions, candidates,
+                                 kind_ == FitnessKind::loss),
+                   kind_, candidates, images_);
+}
+
+Scores scores_of(const models::Tallies& t, FitnessKind kind, std::int64_t candidates, std::int64_t images) {
+  const auto E = static_cast<double>(images);
   Scores result;
   for (std::int64_t i = 0; i < candidates; ++i) {
     result.accuracy.push_back(t.correct[i] / E);
-    switch (kind_) {
+    switch (kind) {
       case FitnessKind::accuracy: result.fitness.push_back(t.correct[i] / E); break;
       case FitnessKind::fidelity: result.fitness.push_back(t.agree[i] / E); break;
       case FitnessKind::loss: result.fitness.push_back(-t.loss[i] / E); break;

@@ -29,6 +29,7 @@
 #include "scoring/column_products.hpp"
 #include "scoring/row_products.hpp"
 #include "scoring/row_slices.hpp"
+#include "models/metrics.hpp"
 #include "search/operators.hpp"
 
 namespace tessera::scoring {
@@ -39,16 +40,35 @@ enum class FitnessKind { accuracy, loss, fidelity };
 // "accuracy", "loss" or "fidelity"; error naming --attack.fitness otherwise.
 FitnessKind parse_fitness(const std::string& name);
 
+// The held blocks of a genome in (column, block) order, as (column, block, row):
+// adding tiles in this order makes the sums independent of how columns are chunked.
+struct Placed {
+  std::int32_t column, block, row;
+};
+std::vector<Placed> placed_by_column(const search::Genome& genome, std::int64_t held, std::int64_t cols);
+
 // The scores of a population, one entry per member.
 struct Scores {
   std::vector<double> fitness;   // higher is better: accuracy, -loss, or fidelity
   std::vector<double> accuracy;  // top-1 on the eval images, whatever the fitness kind
 };
 
+// The scores of `candidates` from their tallies on `images` eval images.
+Scores scores_of(const models::Tallies& tallies, FitnessKind kind, std::int64_t candidates, std::int64_t images);
+
+class GatherScorer;
+
 class Fitness {
  public:
-  // Caches the tiles when they take at most `cache_bytes`.
-  Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes);
+  // Caches the tiles when they take at most `cache_bytes`. On a `device` other than
+  // the CPU (a GPU), whole populations (evaluate) and the differentiable scorer run
+  // there, the population's tiles within `cache_bytes` too (an error names
+  // `cache_option` otherwise); the swap chain's moves stay on the CPU.
+  Fitness(Knowledge knowledge, FitnessKind kind, std::int64_t cache_bytes, torch::Device device = torch::kCPU,
+          const std::string& cache_option = "--attack.cache_mb");
+  ~Fitness();
+  Fitness(const Fitness&) = delete;
+  Fitness& operator=(const Fitness&) = delete;
 
   std::int64_t positions() const { return grid_.count(); }  // N, the genome length
   std::int64_t held() const { return held_; }                // H
@@ -61,6 +81,10 @@ class Fitness {
   // Candidates scored so far (every call of evaluate or score).
   std::int64_t evaluations() const { return evaluations_; }
   const Knowledge& knowledge() const { return knowledge_; }
+  // Where the population scorer and the differentiable scorer run, and the
+  // knowledge's tensors there (the same tensors on the CPU).
+  torch::Device device() const;
+  const Knowledge& on_device() const { return on_device_; }
 
   // A whole population in one call. Not const: the row slices kept from the last
   // call change, and the evaluations are counted.
@@ -84,7 +108,7 @@ class Fitness {
   // genome: no block placed, the weight all zeros).
   torch::Tensor loss_gradient(const search::Genome& genome) const;
   // The differentiable scorer for soft placements: the adversary's loss (as
-  // loss_gradient's) at a weight (out, in), differentiable in the weight, and the
+  // loss_gradient's) at a weight (out, in) on device(), differentiable in the weight, and the
   // weight that puts blocks (N, bh, bw) at positions 0..N-1 (a soft placement's
   // blocks are mixtures of the held ones).
   torch::Tensor loss_at(const torch::Tensor& weight) const;
@@ -128,6 +152,8 @@ class Fitness {
   std::int64_t evaluations_ = 0;
   std::unique_ptr<RowSlices> row_slices_;  // when cached: the sums of the last call kept
   std::unique_ptr<RowProducts> products_;  // when cached and the layers after allow it
+  Knowledge on_device_;                     // knowledge_'s tensors on device()
+  std::unique_ptr<GatherScorer> gather_;    // the population scorer on a device other than the CPU
 };
 
 }  // namespace tessera::scoring

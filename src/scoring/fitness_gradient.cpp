@@ -20,15 +20,16 @@ torch::Tensor Fitness::weight_of(const search::Genome& genome) const {
 
 torch::Tensor Fitness::loss_at(const torch::Tensor& weight) const {
   torch::AutoGradMode enabled(true);
-  auto logits = knowledge_.layer.after_layer(torch::addmm(bias_, knowledge_.features, weight.t()));
-  const auto& targets = kind_ == FitnessKind::fidelity ? knowledge_.victim_predictions : knowledge_.labels;
+  const auto& k = on_device_;
+  auto logits = k.layer.after_layer(torch::addmm(k.layer.bias, k.features, weight.t()));
+  const auto& targets = kind_ == FitnessKind::fidelity ? k.victim_predictions : k.labels;
   return torch::nn::functional::cross_entropy(logits, targets);
 }
 
 torch::Tensor Fitness::loss_gradient(const search::Genome& genome) const {
   torch::AutoGradMode enabled(true);
-  auto weight = weight_of(genome).requires_grad_(true);
-  return torch::autograd::grad({loss_at(weight)}, {weight})[0].detach();
+  auto weight = weight_of(genome).to(device()).requires_grad_(true);
+  return torch::autograd::grad({loss_at(weight)}, {weight})[0].detach().to(torch::kCPU);
 }
 
 torch::Tensor Fitness::placement_costs(const torch::Tensor& gradient) const {

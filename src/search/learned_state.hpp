@@ -38,18 +38,20 @@ struct Adam {
 
 // Appends a tensor's values (float64 holds float32 exactly).
 inline void save_values(std::vector<double>& state, const torch::Tensor& tensor) {
-  const auto values = tensor.to(torch::kDouble).contiguous();
+  const auto values = tensor.to(torch::kCPU, torch::kDouble).contiguous();
   state.insert(state.end(), values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
 }
 
-// Reads a float32 tensor of `shape` from state[offset...] and moves the offset past it.
-inline torch::Tensor load_values(const std::vector<double>& state, std::size_t& offset, at::IntArrayRef shape) {
+// Reads a float32 tensor of `shape` from state[offset...] onto `device` and moves
+// the offset past it.
+inline torch::Tensor load_values(const std::vector<double>& state, std::size_t& offset, at::IntArrayRef shape,
+                                 torch::Device device = torch::kCPU) {
   std::int64_t count = 1;
   for (auto d : shape) count *= d;
   TESSERA_REQUIRE(offset + count <= state.size(), "--attack.resume: the checkpoint's search state is too short");
   auto tensor = torch::from_blob(const_cast<double*>(state.data()) + offset, shape, torch::kDouble).to(torch::kFloat);
   offset += count;
-  return tensor.contiguous();
+  return tensor.to(device).contiguous();
 }
 
 // Adam's step count and moments.
@@ -58,11 +60,12 @@ inline void save_values(std::vector<double>& state, const Adam& adam) {
   save_values(state, adam.first);
   save_values(state, adam.second);
 }
-inline void load_values(const std::vector<double>& state, std::size_t& offset, Adam& adam, at::IntArrayRef shape) {
+inline void load_values(const std::vector<double>& state, std::size_t& offset, Adam& adam, at::IntArrayRef shape,
+                        torch::Device device = torch::kCPU) {
   TESSERA_REQUIRE(offset < state.size(), "--attack.resume: the checkpoint's search state is too short");
   adam.steps = static_cast<std::int64_t>(state[offset++]);
-  adam.first = load_values(state, offset, shape);
-  adam.second = load_values(state, offset, shape);
+  adam.first = load_values(state, offset, shape, device);
+  adam.second = load_values(state, offset, shape, device);
 }
 
 }  // namespace tessera::search

@@ -65,7 +65,8 @@ class GumbelSinkhorn final : public Search {
     // Each held block has mass 1; the slack row (when positions stay empty) the rest.
     log_rows_ = torch::zeros({H + (N > H ? 1 : 0), 1});
     if (N > H) log_rows_[H][0] = std::log(static_cast<double>(N - H));
-    held_ = fitness_.knowledge().held.reshape({H, -1});
+    log_rows_ = log_rows_.to(fitness_.device());
+    held_ = fitness_.on_device().held.reshape({H, -1});
   }
 
   // theta from the linearised loss around the start (the empty placement when none
@@ -83,6 +84,7 @@ class GumbelSinkhorn final : public Search {
     }
     if (!start_.empty())
       for (std::int64_t k = 0; k < fitness_.held(); ++k) theta_[k][start_[k]] = theta_[k].max() + 1;
+    theta_ = theta_.to(fitness_.device());
     adam_.reset(theta_);
     const auto placement = rounded();
     const auto scores = fitness_.evaluate({placement});
@@ -109,8 +111,8 @@ class GumbelSinkhorn final : public Search {
   void load_state(const std::vector<double>& state) override {
     const auto H = fitness_.held(), N = fitness_.positions();
     std::size_t offset = 0;
-    theta_ = load_values(state, offset, {H, N});
-    load_values(state, offset, adam_, {H, N});
+    theta_ = load_values(state, offset, {H, N}, fitness_.device());
+    load_values(state, offset, adam_, {H, N}, fitness_.device());
     TESSERA_REQUIRE(offset == state.size(), "--attack.resume: the checkpoint's sinkhorn state has ", state.size(),
                     " values, not ", offset, " for ", H, " x ", N);
   }
@@ -142,7 +144,7 @@ class GumbelSinkhorn final : public Search {
       const double u = std::min(std::max(search::uniform_unit(rng), 1e-12), 1.0 - 1e-12);
       g[i] = static_cast<float>(-std::log(-std::log(u)));
     }
-    return noise;
+    return noise.to(fitness_.device());
   }
 
   // One Adam step on the adversary's loss at the soft placement. The noise shrinks
@@ -155,7 +157,7 @@ class GumbelSinkhorn final : public Search {
     {
       torch::AutoGradMode enabled(true);
       auto log_alpha = (theta + gumbel() * (settings_.noise * tau / settings_.tau_start)) / tau;
-      if (log_rows_.size(0) > fitness_.held()) log_alpha = torch::cat({log_alpha, torch::zeros({1, log_alpha.size(1)})});
+      if (log_rows_.size(0) > fitness_.held()) log_alpha = torch::cat({log_alpha, torch::zeros({1, log_alpha.size(1)}, log_alpha.options())});
       const auto soft = log_sinkhorn(log_alpha, log_rows_, settings_.iterations)
                             .narrow(0, 0, fitness_.held())
                             .clamp_min(kLogFloor)
@@ -168,7 +170,7 @@ class GumbelSinkhorn final : public Search {
   }
 
   // theta rounded to a placement: the linear assignment of largest total logit.
-  search::Genome rounded() const { return least_cost_placement(-theta_); }
+  search::Genome rounded() const { return least_cost_placement(-theta_.to(torch::kCPU)); }
 
   Fitness& fitness_;
   SinkhornSettings settings_;

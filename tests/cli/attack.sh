@@ -366,6 +366,9 @@ bad_case "a temperature that rises" --sinkhorn.tau_end "falls" -- \
 new_case
 bad_case "an episode without swaps" --rl.horizon -- \
   attack --model.checkpoint="$MLP" --attack.method=rl --rl.horizon=0 --run.out=out
+new_case
+bad_case "scoring on a GPU this build or machine lacks" --attack.device=cuda -- \
+  attack --model.checkpoint="$MLP" --attack.method=sinkhorn --attack.device=cuda --run.out=out
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
