@@ -8,6 +8,7 @@ usage: gpu_check.py OUT --build-seconds S --device TEXT
 import argparse
 import csv
 import os
+import re
 import sys
 
 try:
@@ -22,13 +23,15 @@ STEP_FILES = {
     "serve-nccl-1rank-train": ("serve-nccl-train/serve.h5", "serve"),
     "serve-mpi-cuda-2ranks": ("serve-mpi-infer/serve.h5", "serve"),
     "serve-mpi-cuda-2ranks-train": ("serve-mpi-train/serve.h5", "serve"),
-    "attack-sinkhorn-cpu": ("attack-cpu/attack.h5", "attack"),
-    "attack-sinkhorn-cuda": ("attack-cuda/attack.h5", "attack"),
+    "attack-sinkhorn-cpu": ("attack-cpu/attack-vgg-mini.h5", "attack"),
+    "attack-sinkhorn-cuda": ("attack-cuda/attack-vgg-mini.h5", "attack"),
 }
 SERVE_ATTRS = ("backend", "device", "accuracy", "reference_accuracy", "max_logit_diff", "max_weight_diff",
                "seconds", "images")
-ATTACK_ATTRS = ("device", "seconds", "evaluations", "floor_seconds", "position_recovery", "test_accuracy",
-                "true_test_accuracy")
+ATTACK_ATTRS = ("device", "seconds", "evaluations", "floor_seconds", "functional_recovery", "test_accuracy",
+                "true_test_accuracy", "test_fidelity")
+# tessera's own lines ("tessera: ...", "tessera bench train: error: ..."), not a table's.
+LOG_LINE = re.compile(r"^tessera[a-z ]*: ")
 
 
 def text(value):
@@ -60,10 +63,10 @@ def main():
         record.attrs["build_seconds"] = args.build_seconds
         try:
             import torch
-            record.attrs["torch"] = torch.__version__
+            record.attrs["torch"] = str(torch.__version__)
             record.attrs["cuda"] = str(torch.version.cuda)
             if torch.cuda.is_available():
-                record.attrs["gpu"] = torch.cuda.get_device_name(0)
+                record.attrs["gpu"] = str(torch.cuda.get_device_name(0))
         except ImportError:
             pass
         for name, rc, seconds, command in steps:
@@ -87,11 +90,11 @@ def main():
                             for key in wanted:
                                 if key in found.attrs:
                                     summary.append(f"    {key} = {text(found.attrs[key])}")
-            if name.startswith("bench") or name == "nccl-2ranks-refused":
-                # The tables (printf lines) and the one-line refusals (tessera lines).
-                for line in log.splitlines():
-                    if line.strip() and (not line.startswith("tessera") or name == "nccl-2ranks-refused"):
-                        summary.append("    " + line)
+            if name.startswith("bench"):  # the tables
+                summary += ["    " + line for line in log.splitlines() if line.strip() and not LOG_LINE.match(line)
+                            and not line.startswith(("---", " "))]
+            if name == "nccl-2ranks-refused":  # the one-line refusal
+                summary += ["    " + line for line in log.splitlines() if LOG_LINE.match(line)]
     with open(os.path.join(args.out, "summary.txt"), "w") as f:
         f.write("\n".join(summary) + "\n")
     print("\n".join(summary))

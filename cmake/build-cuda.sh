@@ -35,15 +35,17 @@ if [[ ! -x $VENV/bin/python ]]; then
     /usr/bin/python3 -m venv "$VENV"
   } || fail "cannot create a Python virtual environment in $VENV"
 fi
-have=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)' 2> /dev/null || true)
-if [[ ${have%%+*} != "$TORCH_VERSION" ]]; then
+torch_version() { "$VENV/bin/python" -c "import torch; print(torch.__version__, torch.version.cuda)" 2> /dev/null; }
+have=$(torch_version || true)
+version=${have%% *}
+if [[ ${version%%+*} != "$TORCH_VERSION" ]]; then
   echo "build-cuda: installing torch==$TORCH_VERSION and its CUDA wheels into $VENV (about 4.5 GiB)"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" ||
     fail "pip could not install torch==$TORCH_VERSION"
+  have=$(torch_version) || fail "torch==$TORCH_VERSION does not import in $VENV"
 fi
 torch_cmake=$("$VENV/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2> /dev/null)
-cuda=$("$VENV/bin/python" -c 'import torch; print(torch.version.cuda)' 2> /dev/null)
-echo "build-cuda: LibTorch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)' 2> /dev/null) (CUDA $cuda)"
+echo "build-cuda: LibTorch ${have% *} (CUDA ${have#* })"
 
 jobs=$(nproc)
 # No GPU here to detect an architecture from: name the GPU machines' (H100, H200).

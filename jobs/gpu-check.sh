@@ -84,7 +84,9 @@ fetch() {
 PREFIX=$DEPS/prefix/usr
 use_prefix() {
   local arch_lib=$PREFIX/lib/x86_64-linux-gnu
-  export OPAL_PREFIX=$PREFIX PMIX_INSTALL_PREFIX=$arch_lib/pmix2
+  # Open MPI and PMIx find their plugins and help files from these, not from /usr.
+  export OPAL_PREFIX=$PREFIX PMIX_PREFIX=$arch_lib/pmix2 PMIX_LIBDIR=$arch_lib/pmix2/lib
+  export PMIX_DATADIR=$arch_lib/pmix2/share
   export PATH=$PREFIX/bin:$PATH
   export LD_LIBRARY_PATH=$arch_lib:$arch_lib/openmpi/lib:$arch_lib/pmix2/lib:$arch_lib/hdf5/openmpi${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   export PKG_CONFIG_PATH=$arch_lib/pkgconfig:$PREFIX/share/pkgconfig

@@ -119,11 +119,12 @@ def unpack(debs, prefix):
     for root, _, files in os.walk(prefix):
         for entry in files:
             path = os.path.join(root, entry)
-            if os.path.islink(path) or not (entry.endswith(".pc") or entry.startswith("h5pcc")):
+            script = entry.startswith("h5") and os.path.basename(root) == "bin"
+            if os.path.islink(path) or not (entry.endswith(".pc") or script):
                 continue
-            with open(path) as f:
+            with open(path, errors="surrogateescape") as f:
                 text = f.read()
-            with open(path, "w") as f:
+            with open(path, "w", errors="surrogateescape") as f:
                 f.write(pattern.sub(lambda m: f"{m.group(1)}={m.group(2)}{usr}{m.group(3)}", text))
     print(f"gpu_deps.py: {len(packages)} packages unpacked in {prefix}")
 
