@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "attack/layer_unknown.hpp"
+#include "attack/stream_layers.hpp"
 
 using namespace tessera;
 
@@ -92,4 +93,35 @@ TEST(LayerUnknown, AlignedRecoveryCountsOnlyBlocksOfTheirOwnLayer) {
   for (std::size_t k = 0; k < layers[0].truth.size(); k += 2) layers[0].truth[k] = -1;
   const double placed = static_cast<double>(layers[0].found.size() + layers[1].found.size());
   EXPECT_DOUBLE_EQ(attack::aligned_recovery(layers), (placed - 4) / placed);
+}
+
+// The eavesdropper's groups may put more of the adversary's blocks in one group than
+// that layer has positions (an obfuscated trace, or groups that merge layers): no
+// layer takes more than its positions, the surplus goes to the nearest layer with
+// room, and groups that match the layers still give every block its layer.
+TEST(LayersFromStreams, NoLayerTakesMoreBlocksThanItHasPositions) {
+  attack::StreamGroups streams;
+  // Devices 0-2 hold layer a's 3 blocks, 3-8 layer b's 6; the eavesdropper put
+  // devices 0-6 in group 5 and 7-8 in group 9.
+  streams.group = {5, 5, 5, 5, 5, 5, 5, 9, 9};
+  streams.block_device["a"] = {0, 1, 2};
+  streams.block_device["b"] = {3, 4, 5, 6, 7, 8};
+  // The adversary holds every block: 3 of a, 6 of b (table, entry).
+  const std::vector<std::int32_t> table = {0, 0, 0, 1, 1, 1, 1, 1, 1}, entry = {0, 1, 2, 0, 1, 2, 3, 4, 5};
+  const auto found = attack::layers_from_streams(streams, {"a", "b"}, {3, 6}, table, entry);
+  ASSERT_EQ(found.size(), 9u);
+  EXPECT_EQ(std::count(found.begin(), found.end(), 0), 3);  // group 5 has 7 blocks, layer a room for 3
+  EXPECT_EQ(std::count(found.begin(), found.end(), 1), 6);
+  EXPECT_EQ(found[7], 1);  // group 9's blocks are b's
+  EXPECT_EQ(found[8], 1);
+
+  // Groups that match the layers: every block its own layer.
+  streams.group = {1, 1, 1, 2, 2, 2, 2, 2, 2};
+  EXPECT_EQ(attack::layers_from_streams(streams, {"a", "b"}, {3, 6}, table, entry), table);
+
+  // Fewer groups than layers: the one group fills the first layer, the rest go on.
+  streams.group.assign(9, 4);
+  const auto merged = attack::layers_from_streams(streams, {"a", "b"}, {3, 6}, table, entry);
+  EXPECT_EQ(std::count(merged.begin(), merged.end(), 0), 3);
+  EXPECT_EQ(std::count(merged.begin(), merged.end(), 1), 6);
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
+#include <numeric>
 
 #include "core/error.hpp"
 #include "io/h5.hpp"
@@ -49,8 +51,10 @@ StreamGroups read_stream_groups(const std::string& spec, const std::vector<std::
 }
 
 std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const std::vector<std::string>& cut_layers,
+                                              const std::vector<std::int64_t>& positions_per_layer,
                                               const std::vector<std::int32_t>& layer_of_table,
                                               const std::vector<std::int32_t>& position) {
+  TESSERA_ASSERT(positions_per_layer.size() == cut_layers.size());
   std::vector<std::int64_t> group_of(position.size());
   std::map<std::int64_t, std::int64_t> held_in;  // group -> the adversary's blocks in it
   for (std::size_t k = 0; k < position.size(); ++k) {
@@ -65,11 +69,31 @@ std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const
   for (std::size_t i = 0; i < by_count.size() && chosen.size() < cut_layers.size(); ++i)
     chosen.push_back(by_count[i].second);
   std::sort(chosen.begin(), chosen.end());
-  std::vector<std::int32_t> layer(position.size());
-  for (std::size_t k = 0; k < position.size(); ++k) {
-    std::size_t best = 0;
-    for (std::size_t i = 1; i < chosen.size(); ++i)
-      if (std::llabs(chosen[i] - group_of[k]) < std::llabs(chosen[best] - group_of[k])) best = i;
+  // How far block k's group is from layer i's (a layer that no group stands for: the
+  // farthest of all, used only when the others are full).
+  const auto distance = [&](std::size_t k, std::size_t i) {
+    return i < chosen.size() ? std::llabs(chosen[i] - group_of[k]) : std::numeric_limits<long long>::max();
+  };
+  // A layer holds at most its positions, whatever the groups say (an eavesdropper's
+  // group may hold more blocks of the adversary's than the layer has positions): the
+  // blocks nearest to a chosen group go first, and what a full layer cannot take goes
+  // to the nearest layer with room.
+  std::vector<std::size_t> order(position.size());
+  std::iota(order.begin(), order.end(), 0);
+  const auto nearest = [&](std::size_t k) {
+    long long best = std::numeric_limits<long long>::max();
+    for (std::size_t i = 0; i < cut_layers.size(); ++i) best = std::min(best, distance(k, i));
+    return best;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return nearest(a) < nearest(b); });
+  auto room = positions_per_layer;
+  std::vector<std::int32_t> layer(position.size(), -1);
+  for (const auto k : order) {
+    std::size_t best = cut_layers.size();
+    for (std::size_t i = 0; i < cut_layers.size(); ++i)
+      if (room[i] > 0 && (best == cut_layers.size() || distance(k, i) < distance(k, best))) best = i;
+    TESSERA_ASSERT(best < cut_layers.size(), "more held blocks than the cut layers have positions");
+    --room[best];
     layer[k] = static_cast<std::int32_t>(best);
   }
   return layer;

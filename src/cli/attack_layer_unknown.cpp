@@ -84,11 +84,15 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     std::vector<attack::CutLayer> cut;
     for (const auto& t : targets) cut.push_back({t.layer, t.grid.count(), t.grid.in});
     std::vector<std::string> names;
-    for (const auto& t : targets) names.push_back(t.layer);
+    std::vector<std::int64_t> positions;
+    for (const auto& t : targets) {
+      names.push_back(t.layer);
+      positions.push_back(t.grid.count());
+    }
     // From the streams the adversary's devices saw, or else from the blocks' weights.
-    const auto found = setup.stream_groups
-                           ? attack::layers_from_streams(*setup.stream_groups, names, pooled.true_layer, pooled.true_position)
-                           : attack::assign_layers(pooled.held, cut);
+    const auto found = setup.stream_groups ? attack::layers_from_streams(*setup.stream_groups, names, positions,
+                                                                         pooled.true_layer, pooled.true_position)
+                                           : attack::assign_layers(pooled.held, cut);
     const auto H = static_cast<std::int64_t>(found.size());
     pooled_result.layer_recovery = attack::layer_recovery(found, pooled.true_layer);
     pooled_result.chance = attack::chance_layer_recovery(found, pooled.true_layer, L);
@@ -108,6 +112,8 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
         truth[l].push_back(here ? pooled.true_position[k] : -1);
         true_layer[l].push_back(pooled.true_layer[k]);
       }
+      TESSERA_ASSERT(static_cast<std::int64_t>(members[l].size()) <= targets[l].grid.count(), members[l].size(),
+                     " blocks sorted into ", targets[l].layer, ", which has ", targets[l].grid.count(), " positions");
       auto rng = make_rng(setup.seed, "layer-start", l);
       const auto start = search::random_genome(static_cast<std::int32_t>(targets[l].grid.count()), rng);
       placed[l].assign(start.begin(), start.begin() + static_cast<std::ptrdiff_t>(members[l].size()));
