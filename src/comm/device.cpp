@@ -22,6 +22,11 @@ torch::Device require_device(const std::string& option, const std::string& value
   TESSERA_REQUIRE(cuda_build(), option, "=cuda: this build's LibTorch has no CUDA (build with cmake/build-cuda.sh)");
   const int gpus = visible_gpus();
   TESSERA_REQUIRE(gpus > 0, option, "=cuda: no GPU is visible to this process");
+  // Full float32 on the GPU, as on the CPU: results are checked against CPU models
+  // (1e-4 on the logits), and TF32 (cuDNN's convolutions use it by default) would
+  // differ from them by about 1e-3.
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setFloat32MatmulPrecision("highest");
   return torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(local_rank % gpus));
 }
 

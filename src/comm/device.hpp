@@ -14,9 +14,10 @@ bool cuda_build();
 int visible_gpus();
 
 // The device named by `value` ("cpu" or "cuda") of the option `option` (its
-// --name, for messages): GPU local_rank % visible_gpus() for "cuda". Raises an
-// Error naming the option when the value is unknown, the build has no CUDA or no
-// GPU is visible. Not collective: call it inside agree().
+// --name, for messages): GPU local_rank % visible_gpus() for "cuda", with TF32
+// turned off (results stay float32, comparable with the CPU's). Raises an Error
+// naming the option when the value is unknown, the build has no CUDA or no GPU is
+// visible. Not collective: call it inside agree().
 torch::Device require_device(const std::string& option, const std::string& value, int local_rank = 0);
 
 // Waits for the work queued on `device` (a GPU runs it asynchronously): timings

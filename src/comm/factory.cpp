@@ -2,6 +2,12 @@
 // --comm.device), refusing with one line on every rank what this build or this
 // node cannot do. Every choice is made from facts agreed over the communicator, so
 // all ranks take the same branch.
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "comm/communicator.hpp"
 #include "comm/device.hpp"
 #include "core/error.hpp"
@@ -18,17 +24,34 @@ constexpr bool kNcclBuilt = false;
 #endif
 
 // What every rank of `comm` can count on: the fewest GPUs any rank sees, and
-// whether every node has at least one GPU per rank (NCCL's requirement).
+// whether every rank has a GPU of its own (NCCL's requirement): at least as many
+// visible on its node as ranks there, or its own by CUDA_VISIBLE_DEVICES.
 struct GpuFacts {
   int fewest_gpus = 0;
   bool one_per_rank = false;
   int local_rank = 0;
 };
 
+// Whether every rank on this node was given GPUs of its own: a scheduler sets
+// CUDA_VISIBLE_DEVICES differently for each (Slurm's --gpus-per-task), and each then
+// sees only its own GPU.
+bool own_gpus_per_rank(MPI_Comm comm) {
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  const std::uint64_t mine = visible && *visible ? std::hash<std::string>{}(visible) | 1 : 0;
+  MPI_Comm node;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  std::vector<std::uint64_t> all(size_of(node));
+  MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, node);
+  MPI_Comm_free(&node);
+  std::sort(all.begin(), all.end());
+  return all.front() != 0 && std::adjacent_find(all.begin(), all.end()) == all.end();
+}
+
 GpuFacts gpu_facts(MPI_Comm comm) {
   const int visible = visible_gpus();
   const auto place = node_place(comm);
-  int facts[2] = {visible, visible >= place.size ? 1 : 0};
+  const bool own = visible >= place.size || (visible >= 1 && own_gpus_per_rank(comm));
+  int facts[2] = {visible, own ? 1 : 0};
   MPI_Allreduce(MPI_IN_PLACE, facts, 2, MPI_INT, MPI_MIN, comm);
   return {facts[0], facts[1] == 1, place.rank};
 }

@@ -106,7 +106,8 @@ std::map<std::string, torch::Tensor> Service::assembled_parameters(bool gradient
   std::map<std::string, torch::Tensor> params;
   for (const auto& item : replicated_) {
     const auto& source = gradients ? item.second.grad() : item.second;
-    params[item.first] = source.defined() ? source.detach().to(torch::kCPU).clone() : torch::zeros_like(item.second);
+    params[item.first] = source.defined() ? source.detach().to(torch::kCPU).clone()
+                                          : torch::zeros(item.second.sizes(), item.second.options().device(torch::kCPU));
   }
   for (std::size_t t = 0; t < targets_.size(); ++t) {
     const auto& grid = targets_[t].grid;

@@ -41,6 +41,9 @@ ShardedLinear::ShardedLinear(const torch::Tensor& weight, const blocks::Grid& gr
   }
   torch::NoGradGuard no_grad;
   for (auto& seg : segments_) {
+    // The weight may already be on the device (the service moves the network first):
+    // the column indices go where it is.
+    if (!seg.contiguous()) seg.columns = seg.columns.to(weight.device());
     auto rows = weight.narrow(0, seg.row_begin, seg.rows);
     auto packed = seg.contiguous() ? rows.narrow(1, seg.col_begin, seg.cols) : rows.index_select(1, seg.columns);
     seg.weight = packed.to(device).clone().set_requires_grad(true);

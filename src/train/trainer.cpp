@@ -17,7 +17,7 @@ void sum_gradients(const std::vector<torch::Tensor>& parameters, MPI_Comm comm) 
   if (size_of(comm) == 1) return;
   std::vector<torch::Tensor> grads;
   for (const auto& p : parameters) grads.push_back(p.grad().view(-1));
-  auto flat = torch::cat(grads);
+  auto flat = torch::cat(grads).to(torch::kCPU);  // MPI reads host memory (a no-op on the CPU)
   MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>(), static_cast<int>(flat.numel()), MPI_FLOAT,
                 MPI_SUM, comm);
   std::int64_t offset = 0;
@@ -72,7 +72,9 @@ double run_steps(models::Network& network, torch::optim::SGD& optimizer, const d
   network.train();
   const auto parameters = trained_parameters(optimizer);
   const std::int64_t n = order.size(0);
-  double loss_sum = 0;  // summed over this rank's images
+  // Each step's loss stays where it was computed until the end: reading it on the
+  // host every step would make a GPU wait for each step before queuing the next.
+  std::vector<torch::Tensor> losses;
   for (std::int64_t step = first_step; step < last_step; ++step) {
     const std::int64_t begin = step * batch, count = std::min(batch, n - begin);
     auto [first, last] = my_share(count, comm);
@@ -85,7 +87,7 @@ double run_steps(models::Network& network, torch::optim::SGD& optimizer, const d
       auto loss = torch::nn::functional::cross_entropy(
           logits, split.labels.index_select(0, index),
           torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-      loss_sum += loss.item<double>();
+      losses.push_back(loss.detach());
       (loss / static_cast<double>(count)).backward();
     } else {
       for (const auto& p : parameters) p.mutable_grad() = torch::zeros_like(p);
@@ -94,6 +96,11 @@ double run_steps(models::Network& network, torch::optim::SGD& optimizer, const d
     optimizer.step();
     if (after_step) after_step();
     if (progress) progress->advance(1);
+  }
+  double loss_sum = 0;  // summed over this rank's images, in step order (float32 losses are exact in double)
+  if (!losses.empty()) {
+    const auto values = torch::stack(losses).to(torch::kCPU, torch::kDouble).contiguous();
+    for (std::int64_t i = 0; i < values.numel(); ++i) loss_sum += values.data_ptr<double>()[i];
   }
   MPI_Allreduce(MPI_IN_PLACE, &loss_sum, 1, MPI_DOUBLE, MPI_SUM, comm);
   return loss_sum;
