@@ -20,6 +20,7 @@
 #include "service/cover_traffic.hpp"
 #include "streams/plan_file.hpp"
 #include "trace/devices.hpp"
+#include "trace/fingerprint.hpp"
 #include "trace/writer.hpp"
 
 namespace tessera::cli {
@@ -123,6 +124,13 @@ int run(const Config& config, MPI_Comm world) {
       TESSERA_REQUIRE(read.devices == devices.count(), "--serve.obfuscation: '", plan_path, "' was planned on a trace of ",
                       read.devices, " devices, this service has ", devices.count(),
                       " (plan on a trace of this model with the same --blocks options and run.seed)");
+      // The same count is not the same devices: another seed or placement gives other
+      // ids, and a plan applied to them would hide nothing.
+      TESSERA_REQUIRE(!read.deployment.empty(), "--serve.obfuscation: '", plan_path, "' was planned on a trace that "
+                      "names no deployment (no /trace/truth): plan on a trace of this service");
+      TESSERA_REQUIRE(read.deployment == trace::deployment_fingerprint(devices.layout()), "--serve.obfuscation: '",
+                      plan_path, "' was planned for another deployment (other device ids: another run.seed, "
+                      "--blocks option or model); plan on a trace of this service");
       return read;
     });
     cover = agree(world, [&] {

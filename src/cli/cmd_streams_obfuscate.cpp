@@ -18,6 +18,7 @@
 #include "io/output_file.hpp"
 #include "streams/obfuscation_search.hpp"
 #include "streams/plan_file.hpp"
+#include "trace/fingerprint.hpp"
 #include "trace/reader.hpp"
 #include "trace/writer.hpp"
 
@@ -174,7 +175,7 @@ int run(const Config& config, MPI_Comm world) {
   group.set_attr("plain_arcs", best.cost.arcs);
   group.set_attr("seconds", seconds);
   write_points(group.require_group("points"), points, front);
-  streams::write_plan(group.require_group("plan"), best.plan, plain.devices);
+  streams::write_plan(group.require_group("plan"), best.plan, plain.devices, trace::deployment_fingerprint(plain));
   trace::write_trace(obfuscated, out.root());
   out.commit();
   log::info("obfuscate: ", points.size(), " plans in ", seconds, " s, ", front.size(), " on the Pareto front");

@@ -7,10 +7,11 @@
 
 namespace tessera::streams {
 
-void write_plan(const h5::Group& group, const Plan& plan, std::int64_t devices) {
+void write_plan(const h5::Group& group, const Plan& plan, std::int64_t devices, const std::string& deployment) {
   group.set_attr("pad_quantum", plan.pad_quantum);
   group.set_attr("jitter", plan.jitter);
   group.set_attr("devices", devices);
+  group.set_attr("deployment", deployment);
   std::vector<std::int64_t> kind, from, to, bytes;
   for (const auto& m : plan.moves) {
     kind.push_back(static_cast<std::int64_t>(m.kind));
@@ -39,6 +40,7 @@ PlanFile read_plan(const std::string& path, MPI_Comm comm) {
   }
   PlanFile out;
   out.devices = group.attr_int("devices");
+  if (group.has_attr("deployment")) out.deployment = group.attr_string("deployment");
   out.plan.pad_quantum = group.attr_int("pad_quantum");
   out.plan.jitter = group.attr_double("jitter");
   TESSERA_REQUIRE(out.devices > 0 && out.plan.pad_quantum >= 0 && out.plan.jitter >= 0 && std::isfinite(out.plan.jitter),

@@ -1,8 +1,9 @@
 // An obfuscation plan in a file: /obfuscation/plan, written by `tessera streams
 // obfuscate` and read by `tessera serve --serve.obfuscation` (README "The provider's
 // defence"). Columns `kind` (0 cover, 1 relay, 2 loop), `from`, `to`, `bytes`, in the
-// ids of the trace it was planned on; attrs `pad_quantum`, `jitter` (seconds) and
-// `devices` (that trace's device count).
+// ids of the trace it was planned on; attrs `pad_quantum`, `jitter` (seconds),
+// `devices` (that trace's device count) and `deployment` (its
+// trace::deployment_fingerprint, empty for a trace without truth tables).
 #pragma once
 
 #include <mpi.h>
@@ -14,11 +15,12 @@
 
 namespace tessera::streams {
 
-void write_plan(const h5::Group& group, const Plan& plan, std::int64_t devices);
+void write_plan(const h5::Group& group, const Plan& plan, std::int64_t devices, const std::string& deployment);
 
 struct PlanFile {
   Plan plan;
   std::int64_t devices = 0;
+  std::string deployment;  // empty: made on a trace that identifies no deployment (or before plans were bound)
 };
 // Collective. Errors name the file: no /obfuscation/plan, columns missing or of
 // different lengths, an unknown kind, negative sizes, a device out of range.

@@ -166,17 +166,22 @@ Dataflow LogicalDevices::build_dataflow() const {
   return flow;
 }
 
-TraceFile LogicalDevices::trace(std::int64_t steps, std::int64_t batch, bool training, const DeploymentModel& model,
-                                std::uint64_t seed) const {
+TraceFile LogicalDevices::layout() const {
   TraceFile file;
   file.devices = count();
   file.entry = entry();
   file.exit = exit();
   file.layer_names = layer_names_;
-  file.deployment = model;
   file.device_layer = layer_of_device_;
   for (const auto& layer : layers_)
     if (layer.target) file.block_device[layer.name] = layer.block_device;
+  return file;
+}
+
+TraceFile LogicalDevices::trace(std::int64_t steps, std::int64_t batch, bool training, const DeploymentModel& model,
+                                std::uint64_t seed) const {
+  auto file = layout();
+  file.deployment = model;
   auto rng = make_rng(seed, "trace-timing");
   const auto backward = backward_of(dataflow_);
   double clock = 0;

@@ -46,6 +46,9 @@ class LogicalDevices {
   std::int64_t entry() const { return client_; }
   std::int64_t exit() const;
 
+  // The trace's header without events: the device count, entry and exit, the layer
+  // names and the truth tables (which device holds what).
+  TraceFile layout() const;
   // The trace of `steps` steps of a batch of `batch` images (backward too when
   // training), one after the other, timed under `model` with jitter drawn from `seed`.
   TraceFile trace(std::int64_t steps, std::int64_t batch, bool training, const DeploymentModel& model,

@@ -97,6 +97,16 @@ TraceFile read_trace(const std::string& path, MPI_Comm comm) {
                       d, " layer ", truth[d], " (a layer index below the device count, or -1 for a dummy)");
     file.device_layer = std::move(truth);
   }
+  if (group.exists("truth/block_device")) {
+    const auto tables = group.group("truth/block_device");
+    for (const auto& layer : tables.children()) {
+      auto devices = tables.dataset(layer).read<std::int64_t>();
+      for (std::size_t b = 0; b < devices.size(); ++b)
+        TESSERA_REQUIRE(devices[b] >= 0 && devices[b] < file.devices, "'", path, "': /trace/truth/block_device/",
+                        layer, " gives block ", b, " device ", devices[b], " of ", file.devices);
+      file.block_device[layer] = std::move(devices);
+    }
+  }
   h5file.close();
   return file;
 }

@@ -101,6 +101,22 @@ finish_case "the two cut layers served, and their streams divided by depth"
 pooled_case "half held, layers from the streams" 0 -- --attack.drop_rate=0.5 --attack.method=stats,assignment \
   --attack.layers_from="$FIXTURES/eaves/streams.h5"
 
+# The same from the provider's obfuscated trace (README: obfuscated traces work): its
+# truth tables name the blocks' devices in the obfuscated ids. No bound on the
+# layers here: the obfuscation is meant to blur them.
+new_case
+run_tessera streams obfuscate --streams.trace="$FIXTURES/served/serve.h5" --run.out="$FIXTURES/obfuscated"
+expect_all_ranks_succeeded
+run_tessera streams analyze --streams.trace="$FIXTURES/obfuscated/obfuscate.h5" --streams.method=depth \
+  --streams.view=edges --run.out="$FIXTURES/eaves-obfuscated"
+expect_all_ranks_succeeded
+run_tessera attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.drop_rate=0.5 \
+  --attack.method=stats --attack.layer_rounds=1 --attack.layers_from="$FIXTURES/eaves-obfuscated/streams.h5" \
+  --run.out=out
+expect_all_ranks_succeeded
+[[ -f $case_dir/out/attack-mlp-mixnn.h5 ]] || reasons+=("no attack file")
+finish_case "layers from the streams of an obfuscated trace"
+
 # --- same seed, same file, on 2 attack ranks
 new_case
 for run in 1 2; do

@@ -103,6 +103,15 @@ bad_case "a plan for another cut" --serve.obfuscation "1574 devices" -- \
   serve --model.checkpoint="$MODEL" --data.test_limit=64 --blocks.bh=32 --blocks.bw=32 \
   --serve.obfuscation="$OBFUSCATED" --run.out=out
 new_case
+bad_case "a plan for the same device count with other ids (another seed)" --serve.obfuscation \
+  "another deployment" -- \
+  serve --model.checkpoint="$MODEL" --data.test_limit=64 --run.seed=2 --serve.obfuscation="$OBFUSCATED" --run.out=out
+new_case
+bad_case "a plan for the same device count with other ids (contiguous placement)" --serve.obfuscation \
+  "another deployment" -- \
+  serve --model.checkpoint="$MODEL" --data.test_limit=64 --blocks.placement=contiguous \
+  --serve.obfuscation="$OBFUSCATED" --run.out=out
+new_case
 "$PYTHON" - "$TRACE" "$FIXTURES/no_truth.h5" <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as src, h5py.File(sys.argv[2], "w") as dst:
