@@ -84,6 +84,11 @@ int run_attack(const Config& config, MPI_Comm world) {
   const auto held = held_of(setup, config, target, world);
   const auto checkpoint_path = cli::checkpoint_path(setup.path);
   std::unique_ptr<search::Checkpoint> resume;
+  // A fresh run would replace a stopped run's checkpoint, and with it the work done.
+  const bool stopped_run = agree(world, [&] { return std::filesystem::exists(checkpoint_path); });
+  if (stopped_run && !config.get<bool>("attack.resume"))
+    agree_on_message(world, "'" + checkpoint_path + "' holds a stopped attack run: continue it with "
+                            "--attack.resume=true, or remove the file to start again");
   if (config.get<bool>("attack.resume")) {
     resume = std::make_unique<search::Checkpoint>(search::read_checkpoint(checkpoint_path, world));
     agree(world, [&] {

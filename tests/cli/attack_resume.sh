@@ -79,6 +79,20 @@ signal_and_resume rl --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 --attac
 RANKS=4 signal_and_resume rl --attack.ranks=3 --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 \
   --attack.generations=400
 
+# --- a fresh run into the folder of a stopped one is refused: the checkpoint is kept
+if [[ -f $FIXTURES/ga.checkpoint.h5 ]]; then
+  new_case
+  mkdir -p "$case_dir/out"
+  cp "$FIXTURES/ga.checkpoint.h5" "$case_dir/out/attack-mlp-mixnn.checkpoint.h5"
+  run_tessera "${ga_args[@]}" --run.out=out
+  expect_all_ranks_failed
+  expect_one_message attack-mlp-mixnn.checkpoint.h5 "stopped attack run" --attack.resume=true
+  cmp -s "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$FIXTURES/ga.checkpoint.h5" ||
+    reasons+=("the checkpoint was changed or removed")
+  [[ -z $(find "$case_dir/out" -name 'attack-mlp-mixnn.h5*') ]] || reasons+=("an output file was left")
+  finish_case "a fresh run into a stopped run's folder: refused, the checkpoint kept"
+fi
+
 # --- a corrupt checkpoint is reported and left as it was
 new_case
 mkdir -p "$case_dir/out"
