@@ -70,7 +70,7 @@ int run(const Config& config, MPI_Comm world) {
                     size_of(world));
     TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
     std::vector<std::pair<std::int64_t, std::int64_t>> parsed;
-    for (const auto& item : split_list(config.get<std::string>("bench.shapes"))) parsed.push_back(parse_shape(item));
+    for (const auto& item : split_list(config.get<std::string>("bench.shapes"), "--bench.shapes")) parsed.push_back(parse_shape(item));
     TESSERA_REQUIRE(!parsed.empty(), "--bench.shapes: no shape given");
     return parsed;
   });

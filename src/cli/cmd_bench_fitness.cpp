@@ -86,7 +86,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto device =
       agree(world, [&] { return comm::require_device("--bench.device", config.get<std::string>("bench.device")); });
   agree(world, [&] {
-    for (const auto& text : split_list(config.get<std::string>("bench.held"))) {
+    for (const auto& text : split_list(config.get<std::string>("bench.held"), "--bench.held")) {
       fractions.push_back(std::stod(text));
       TESSERA_REQUIRE(fractions.back() > 0 && fractions.back() <= 1, "--bench.held: ", text, " is not in (0, 1]");
     }

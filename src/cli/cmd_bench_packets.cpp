@@ -37,7 +37,7 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(hops >= 1 && hops <= mixnn::kMaxHops, "--bench.hops: 1 to ", mixnn::kMaxHops, ", got ", hops);
     TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1, got ", repeats);
     std::vector<std::size_t> parsed;
-    for (const auto& item : split_list(config.get<std::string>("bench.message_bytes"))) {
+    for (const auto& item : split_list(config.get<std::string>("bench.message_bytes"), "--bench.message_bytes")) {
       long long value = -1;
       try {
         value = std::stoll(item);

@@ -81,7 +81,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto arch = config.get<std::string>("model.arch");
   std::vector<std::int64_t> sizes;
   agree(world, [&] {
-    for (const auto& text : split_list(config.get<std::string>("bench.block_sizes"))) sizes.push_back(std::stoll(text));
+    for (const auto& text : split_list(config.get<std::string>("bench.block_sizes"), "--bench.block_sizes")) sizes.push_back(std::stoll(text));
     TESSERA_REQUIRE(!sizes.empty(), "--bench.block_sizes: give at least one size");
     TESSERA_REQUIRE(batch >= size_of(world), "--bench.batch: must be >= the number of ranks");
     TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");

@@ -62,7 +62,7 @@ int run(const Config& config, MPI_Comm world) {
   agree(world, [&] {
     TESSERA_REQUIRE(size_of(world) == 1, "bench streams runs on one process; run it without mpiexec -n ",
                     size_of(world));
-    for (const auto& text : split_list(config.get<std::string>("bench.block_sizes"))) {
+    for (const auto& text : split_list(config.get<std::string>("bench.block_sizes"), "--bench.block_sizes")) {
       std::size_t used = 0;
       std::int64_t size = 0;
       try {

@@ -48,7 +48,7 @@ int run(const Config& config, MPI_Comm world) {
   std::vector<double> drop_rates, swap_rates, swap_pairs;
   bool run_drop = false, run_swap = false;
   agree(world, [&] {
-    for (const auto& name : split_list(config.get<std::string>("bench.grids"))) {
+    for (const auto& name : split_list(config.get<std::string>("bench.grids"), "--bench.grids")) {
       TESSERA_REQUIRE(name == "drop" || name == "swap", "--bench.grids: '", name, "' is neither drop nor swap");
       (name == "drop" ? run_drop : run_swap) = true;
     }

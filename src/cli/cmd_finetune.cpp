@@ -72,7 +72,7 @@ Settings settings_from(const Config& config) {
                   s.public_images);
   s.repeat = config.get<std::int64_t>("finetune.repeat");
   TESSERA_REQUIRE(s.repeat >= 0, "--finetune.repeat: must be >= 0, got ", s.repeat);
-  for (const auto& item : split_list(config.get<std::string>("finetune.from"))) {
+  for (const auto& item : split_list(config.get<std::string>("finetune.from"), "--finetune.from")) {
     const auto colon = item.rfind(':');
     if (colon == std::string::npos) s.from.emplace_back(item, "");
     else s.from.emplace_back(item.substr(0, colon), item.substr(colon + 1));

@@ -75,7 +75,7 @@ void add_options(po::options_description& options) {
 // the cascade (not kept by the designer).
 std::vector<int> parse_adversary(const std::string& text, int parts, bool keeps_first, bool keeps_last) {
   std::vector<int> out;
-  for (const auto& item : split_list(text)) {
+  for (const auto& item : split_list(text, "--mixnn.adversary")) {
     int part = 0;
     try {
       std::size_t used = 0;
@@ -151,7 +151,7 @@ int run(const Config& config, MPI_Comm world) {
   const int parts = static_cast<int>(setup.plans.size());
   int servers = 0;
   agree(world, [&] {
-    for (const auto& item : split_list(keeps)) {
+    for (const auto& item : split_list(keeps, "--mixnn.designer_keeps")) {
       TESSERA_REQUIRE(item == "first" || item == "last", "--mixnn.designer_keeps: 'first', 'last' or both, got '",
                       item, "'");
       (item == "first" ? keeps_first : keeps_last) = true;

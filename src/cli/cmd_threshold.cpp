@@ -248,7 +248,7 @@ int run(const Config& config, MPI_Comm world) {
       TESSERA_REQUIRE(recovery > 0 && recovery <= 1, "--threshold.recovery: must be in (0, 1], got ", recovery);
     });
     std::vector<attack::AttackRun> runs;
-    for (const auto& path : split_list(from))
+    for (const auto& path : split_list(from, "--threshold.from"))
       for (auto& run : attack::read_attack_runs(path, "--threshold.from", world)) runs.push_back(std::move(run));
     for (auto& line : measured_report(runs, recovery, in)) lines.push_back(std::move(line));
   }

@@ -118,7 +118,7 @@ data::Dataset load_data_for(const Config& config, const std::string& arch_name, 
 
 blocks::Settings block_settings(const Config& config) {
   blocks::Settings options;
-  options.layers = split_list(config.get<std::string>("blocks.layers"));
+  options.layers = split_list(config.get<std::string>("blocks.layers"), "--blocks.layers");
   options.bh = config.get<std::int64_t>("blocks.bh");
   options.bw = config.get<std::int64_t>("blocks.bw");
   options.per_device = config.get<std::int64_t>("blocks.per_device");

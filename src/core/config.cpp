@@ -72,14 +72,16 @@ po::typed_value<bool>* flag_value(bool default_value) {
   return po::value<bool>()->default_value(default_value, default_value ? "true" : "false");
 }
 
-std::vector<std::string> split_list(const std::string& text) {
+std::vector<std::string> split_list(const std::string& text, const std::string& option) {
   std::vector<std::string> items;
-  std::stringstream in(text);
+  if (text.find_first_not_of(" \t") == std::string::npos) return items;
+  std::stringstream in(text + ",");  // so that a trailing comma leaves an empty last item
   std::string item;
   while (std::getline(in, item, ',')) {
     auto first = item.find_first_not_of(" \t");
     auto last = item.find_last_not_of(" \t");
-    if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
+    TESSERA_REQUIRE(first != std::string::npos, option, ": an empty item in '", text, "'");
+    items.push_back(item.substr(first, last - first + 1));
   }
   return items;
 }

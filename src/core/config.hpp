@@ -70,6 +70,8 @@ po::typed_value<bool>* flag_value(bool default_value);
 std::set<std::string> sections_of(const po::options_description& options);
 
 // Reads a comma-separated list option ("a,b,c"); empty text gives an empty list.
-std::vector<std::string> split_list(const std::string& text);
+// An empty item ("a,,b", "a,") raises an Error naming `option` (its --name): it
+// is a typo more often than not, and dropping it would change what was asked for.
+std::vector<std::string> split_list(const std::string& text, const std::string& option);
 
 }  // namespace tessera

@@ -62,7 +62,7 @@ search::Genome match(const Fitness& fitness, const torch::Tensor& initial) {
 
 std::vector<std::int64_t> seed_guesses(const Config& c) {
   std::vector<std::int64_t> seeds;
-  for (const auto& text : split_list(c.get<std::string>("init.seeds"))) {
+  for (const auto& text : split_list(c.get<std::string>("init.seeds"), "--init.seeds")) {
     std::size_t used = 0;
     long long value = -1;
     try {

@@ -127,7 +127,7 @@ class MethodChain final : public Search {
 }  // namespace
 
 std::vector<const SearchMethod*> search_chain(const std::string& text) {
-  const auto names = split_list(text);
+  const auto names = split_list(text, "--attack.method");
   TESSERA_REQUIRE(!names.empty(), "--attack.method: give a method or a chain of them (known: ", search_method_names(),
                   ")");
   std::vector<const SearchMethod*> chain;

@@ -34,7 +34,7 @@ double number(const std::string& text, const std::string& option) {
 
 std::vector<double> parse_grid(const std::string& text, const std::string& option) {
   std::vector<double> values;
-  for (const auto& item : split_list(text)) {
+  for (const auto& item : split_list(text, option)) {
     std::vector<std::string> parts;
     std::size_t start = 0, colon;
     while ((colon = item.find(':', start)) != std::string::npos) {

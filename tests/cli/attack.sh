@@ -367,6 +367,9 @@ new_case
 bad_case "an episode without swaps" --rl.horizon -- \
   attack --model.checkpoint="$MLP" --attack.method=rl --rl.horizon=0 --run.out=out
 new_case
+bad_case "a chain with an empty method (stats,,sa)" --attack.method "empty item" -- \
+  attack --model.checkpoint="$MLP" --attack.method=stats,,sa --run.out=out
+new_case
 bad_case "scoring on a GPU this build or machine lacks" --attack.device=cuda -- \
   attack --model.checkpoint="$MLP" --attack.method=sinkhorn --attack.device=cuda --run.out=out
 

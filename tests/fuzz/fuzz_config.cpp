@@ -63,7 +63,7 @@ std::string resolved(const std::string& path) {
   (void)config.get<std::uint64_t>("run.seed");
   (void)config.get<double>("train.lr");
   (void)config.get<bool>("train.reuse");
-  (void)split_list(config.get<std::string>("blocks.layers"));
+  (void)split_list(config.get<std::string>("blocks.layers"), "--blocks.layers");
   return config.ini_text();
 }
 
