@@ -1,5 +1,6 @@
 #include "cli/options.hpp"
 
+#include "core/partial_files.hpp"
 #include "core/ranks.hpp"
 
 #include <cerrno>
@@ -133,7 +134,15 @@ std::string output_folder(const Config& config, MPI_Comm comm) {
     TESSERA_REQUIRE(!folder.empty(), "--run.out: empty output folder");
     if (rank_of(comm) != 0) return;
     std::error_code error;
+    // Every folder of the path that is made here, outermost first.
+    std::vector<std::string> made;
+    for (auto p = std::filesystem::path(folder).lexically_normal(); !p.empty() && !std::filesystem::exists(p);
+         p = p.parent_path()) {
+      made.insert(made.begin(), p.string());
+      if (p == p.parent_path()) break;
+    }
     std::filesystem::create_directories(folder, error);
+    for (const auto& path : made) partial_files::add_created_folder(path);
     TESSERA_REQUIRE(!error, "--run.out: cannot create output folder '", folder, "': ", error.message());
     TESSERA_REQUIRE(std::filesystem::is_directory(folder), "--run.out: '", folder, "' is not a folder");
   });

@@ -67,11 +67,12 @@ void keep_large_allocations() {
 
 void set_threads(const Config& config, MPI_Comm world) {
   int threads = config.get<int>("run.threads");
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   TESSERA_REQUIRE(threads >= 0, "--run.threads: must be >= 0, got ", threads);
-  if (threads == 0) {
-    int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    threads = std::max(1, cores / node_place(world).size);
-  }
+  // Far more threads than cores only contend (and 10^5 of them never finish starting).
+  TESSERA_REQUIRE(threads <= 4 * cores, "--run.threads: at most ", 4 * cores, " (4 per core of the ", cores,
+                  " here), got ", threads);
+  if (threads == 0) threads = std::max(1, cores / node_place(world).size);
   torch::set_num_threads(threads);
 }
 
@@ -145,8 +146,11 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "%s: rank %d on %s: fatal: %s\n", name.c_str(), rank, host, e.what());
     std::fflush(stderr);
     partial_files::remove_all();
+    partial_files::remove_empty_created_folders();
     MPI_Abort(world, 1);
   }
+  // A run that ends without its result leaves no empty output folder of its own making.
+  if (code != 0 && rank == 0) partial_files::remove_empty_created_folders();
   MPI_Finalize();
   return code;
 }

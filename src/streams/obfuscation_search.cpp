@@ -57,6 +57,10 @@ PlanSearch::PlanSearch(const trace::TraceFile& plain, const SearchSettings& sett
   const auto& e = plain.events;
   for (std::size_t i = 0; i < e.size(); ++i)
     if (e.step[i] == settings.step && e.phase[i] == trace::kForward) sizes_.push_back(e.bytes[i]);
+  // A device's cover goes to at most every other device: a larger bundle only makes
+  // proposals (and memory) grow without end.
+  TESSERA_REQUIRE(settings.bundle <= plain.devices, "--obfuscate.bundle: at most the trace's ", plain.devices,
+                  " devices, got ", settings.bundle);
   bundle_ = settings.bundle > 0 ? settings.bundle : std::max<std::int64_t>(1, plain.devices / 50);
   TESSERA_REQUIRE(!by_layer_.empty() && !sizes_.empty(), "'", plain.path, "': no forward streams between devices of a "
                   "known layer in step ", settings.step, ": nothing to plan cover for");

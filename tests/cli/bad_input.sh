@@ -169,6 +169,11 @@ cp "$MODEL" "$HOLLOW" 2>/dev/null &&
 bad_case "17. a dataset the file does not store" "$HOLLOW" layers.2.weight "damaged file" -- \
   blocks --model.checkpoint="$HOLLOW" --run.out=out
 
+# --- 18. more threads than the machine can start (it hung past 300 s)
+new_case
+bad_case "18. --run.threads beyond any use" --run.threads "at most" -- \
+  train --model.arch=mlp-mixnn --run.threads=100000 --run.out=out
+
 # --- 16. command families: 'bench' alone, 'bench foo'
 new_case
 bad_case "16a. an unknown bench" "bench foo" "train, service, sweep, fitness" -- bench foo

@@ -147,10 +147,14 @@ bad_case() {
     shift
   done
   shift
+  local had_out=0
+  [[ -e $case_dir/out ]] && had_out=1
   run_tessera "$@"
   expect_all_ranks_failed
   expect_one_message "${words[@]}"
   expect_no_output
+  # A refused run leaves no output folder of its own making behind.
+  if ((!had_out)) && [[ -e $case_dir/out ]]; then reasons+=("the output folder out was left behind"); fi
   finish_case "$name"
 }
 

@@ -127,6 +127,9 @@ new_case
 bad_case "a negative byte budget" --obfuscate.byte_budget -- \
   streams obfuscate --streams.trace="$TRACE" --obfuscate.byte_budget=-0.1 --run.out=out
 new_case
+bad_case "a bundle larger than the trace (it ran for minutes, or ran out of memory)" --obfuscate.bundle \
+  "1574 devices" -- streams obfuscate --streams.trace="$TRACE" --obfuscate.bundle=1000000000 --run.out=out
+new_case
 bad_case "no evaluations" --obfuscate.evaluations -- \
   streams obfuscate --streams.trace="$TRACE" --obfuscate.evaluations=0 --run.out=out
 
