@@ -140,7 +140,15 @@ int run(const Config& config, MPI_Comm world) {
   const int per_server = config.get<int>("mixnn.layers_per_server");
   agree(world, [&] {
     TESSERA_REQUIRE(per_server >= 1, "--mixnn.layers_per_server: must be >= 1, got ", per_server);
-    setup.plans = mixnn::plan_parts(*models::build(arch, 0), per_server);
+    const auto network = models::build(arch, 0);
+    int layers = 0;
+    for (const auto& step : network->steps()) layers += step.has_parameters ? 1 : 0;
+    TESSERA_REQUIRE(per_server <= layers, "--mixnn.layers_per_server: at most the ", layers, " layers of ", arch,
+                    ", got ", per_server);
+    setup.plans = mixnn::plan_parts(*network, per_server);
+    // MixNN trains the designer's fresh model; a model file would be ignored.
+    TESSERA_REQUIRE(config.get<std::string>("model.checkpoint").empty(), "--model.checkpoint: tessera mixnn trains "
+                    "its model from the designer's initialisation (--run.seed) and reads no model file");
   });
   const auto keeps = config.get<std::string>("mixnn.designer_keeps");
   bool keeps_first = false, keeps_last = false;

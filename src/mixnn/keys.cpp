@@ -32,6 +32,12 @@ std::vector<KeyPair> read_key_file(const std::string& path) {
                     written == secret.size();
     TESSERA_REQUIRE(ok, "--mixnn.keys: '", path, "' line ", number,
                     " is not a secret key (64 hexadecimal digits per line)");
+    // A zero key is no secret, and two servers with one key can open each other's layers.
+    TESSERA_REQUIRE(!sodium_is_zero(secret.data(), secret.size()), "--mixnn.keys: '", path, "' line ", number,
+                    " is the all-zero key");
+    for (std::size_t k = 0; k < keys.size(); ++k)
+      TESSERA_REQUIRE(sodium_memcmp(keys[k].secret_key.data(), secret.data(), secret.size()) != 0, "--mixnn.keys: '",
+                      path, "' line ", number, " repeats the key of an earlier line (key ", k + 1, ")");
     keys.push_back(key_pair_of(secret));
   }
   TESSERA_REQUIRE(!keys.empty(), "--mixnn.keys: '", path, "' holds no key");

@@ -166,6 +166,20 @@ head -n 4 "$KEYS" >"$case_dir/short.txt"
 bad_case "a key file with too few keys" --mixnn.keys "3 keys" -- \
   mixnn "${SMALL[@]}" --mixnn.keys=short.txt --run.out=out
 new_case
+{ grep -m 1 -E '^[0-9a-f]{64}$' "$KEYS"; grep -E '^[0-9a-f]{64}$' "$KEYS"; } >"$case_dir/repeated.txt"
+bad_case "a key file with one key twice" --mixnn.keys repeated.txt "line 2" "repeats" -- \
+  mixnn "${SMALL[@]}" --mixnn.keys=repeated.txt --run.out=out
+new_case
+{ printf '%064d\n' 0; tail -n +2 "$KEYS"; } >"$case_dir/zero.txt"
+bad_case "a key file with the all-zero key" --mixnn.keys zero.txt "all-zero" -- \
+  mixnn "${SMALL[@]}" --mixnn.keys=zero.txt --run.out=out
+new_case
+bad_case "more layers per server than the model has" --mixnn.layers_per_server "at most the 3 layers" -- \
+  mixnn "${SMALL[@]}" --mixnn.layers_per_server=99 --run.out=out
+new_case
+bad_case "a model file, which mixnn would not read" --model.checkpoint "reads no model file" -- \
+  mixnn "${SMALL[@]}" --model.checkpoint=/nonexistent.h5 --run.out=out
+new_case
 bad_case "an unknown part kept by the designer" --mixnn.designer_keeps "'middle'" -- \
   mixnn "${SMALL[@]}" --mixnn.designer_keeps=middle --run.out=out
 new_case
