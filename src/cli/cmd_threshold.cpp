@@ -247,8 +247,21 @@ int run(const Config& config, MPI_Comm world) {
     agree(world, [&] {
       TESSERA_REQUIRE(recovery > 0 && recovery <= 1, "--threshold.recovery: must be in (0, 1], got ", recovery);
     });
+    const auto paths = agree(world, [&] {
+      const auto listed = split_list(from, "--threshold.from");
+      std::vector<std::string> seen;  // as the file system names them: "a.h5" and "./a.h5" are one file
+      for (const auto& path : listed) {
+        std::error_code error;
+        auto same = std::filesystem::weakly_canonical(path, error).string();
+        if (error) same = path;
+        TESSERA_REQUIRE(std::find(seen.begin(), seen.end(), same) == seen.end(), "--threshold.from: '", path,
+                        "' is given twice (its runs would count twice)");
+        seen.push_back(same);
+      }
+      return listed;
+    });
     std::vector<attack::AttackRun> runs;
-    for (const auto& path : split_list(from, "--threshold.from"))
+    for (const auto& path : paths)
       for (auto& run : attack::read_attack_runs(path, "--threshold.from", world)) runs.push_back(std::move(run));
     for (auto& line : measured_report(runs, recovery, in)) lines.push_back(std::move(line));
   }

@@ -249,6 +249,41 @@ run_tessera threshold --threshold.from="$chosen" --threshold.recovery=0.5
 expect_all_ranks_succeeded
 expect_threshold_lines "N = 16: not broken, best recovery 0.4$" "NOT MONOTONE: N = 64"
 finish_case "threshold --from: a broken granularity above an unbroken one is flagged"
+# Runs a threshold can not be read from: each refused, naming the file and the run.
+# damaged_runs CHANGE: the chosen runs, with one of them changed, moved out of the case
+# folder (bad_case counts every .h5 in it as output left behind).
+damaged_runs() {
+  chosen_recoveries 1 0.75 0.3 0.45
+  "$PYTHON" - "$case_dir/chosen-2.h5" "$1" <<'DAMAGE' || reasons+=("could not damage the run")
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    (g,) = f["attack"].values()
+    change = sys.argv[2]
+    if change == "nan": g["position_recovery"][-1] = float("nan")
+    elif change == "negative": g.attrs["blocks"] = -5
+    elif change == "block-size": g.attrs["bh"] = g.attrs["bh"] * 2
+DAMAGE
+  local runs=$FIXTURES/runs-$1
+  mkdir -p "$runs"
+  mv "$case_dir"/chosen-*.h5 "$runs/"
+  chosen=${chosen//$case_dir/$runs}
+}
+new_case
+damaged_runs nan
+bad_case "threshold --from a run whose recovery is NaN" --threshold.from chosen-2.h5 "position recovery nan" -- \
+  threshold --threshold.from="$chosen"
+new_case
+damaged_runs negative
+bad_case "threshold --from a run of -5 blocks" --threshold.from chosen-2.h5 "blocks -5" -- \
+  threshold --threshold.from="$chosen"
+new_case
+damaged_runs block-size
+bad_case "threshold --from a block size that does not tile the layer" --threshold.from chosen-2.h5 "do not tile" -- \
+  threshold --threshold.from="$chosen"
+new_case
+damaged_runs none
+bad_case "threshold --from one file twice" --threshold.from "given twice" -- \
+  threshold --threshold.from="$chosen,$FIXTURES/runs-none/./chosen-0.h5"
 new_case
 bad_case "threshold --from a file that is not an attack file" --threshold.from "$MLP" "no /attack runs" -- \
   threshold --threshold.from="$MLP"
