@@ -110,17 +110,18 @@ build() {
   torch_cmake=$("$TORCH_PYTHON" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2> /dev/null) ||
     fail "no PyTorch in $TORCH_PYTHON (set TORCH_PYTHON to the python that has it)"
   command -v ninja > /dev/null && generator=(-G Ninja)
+  mkdir -p "$BUILD"
   local arch_lib=$PREFIX/lib/x86_64-linux-gnu
   cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTESSERA_BUILD_TESTS=OFF \
     -DTESSERA_REQUIRE_CUDA=ON -DTORCH_CUDA_ARCH_LIST=9.0 -DCMAKE_PREFIX_PATH="$torch_cmake;$PREFIX" \
     -DMPI_C_COMPILER="$PREFIX/bin/mpicc" -DMPI_CXX_COMPILER="$PREFIX/bin/mpicxx" \
     -DMPIEXEC_EXECUTABLE="$PREFIX/bin/mpiexec" -DHDF5_C_COMPILER_EXECUTABLE="$PREFIX/bin/h5pcc" \
     -DBoost_DIR="$arch_lib/cmake/Boost-1.74.0" -DZLIB_INCLUDE_DIR="$PREFIX/include" \
-    -DZLIB_LIBRARY="$arch_lib/libz.so" > "$BUILD.log" 2>&1 ||
-    { tail -n 40 "$BUILD.log"; fail "configure failed (log: $BUILD.log)"; }
-  grep '^-- tessera:' "$BUILD.log"
-  cmake --build "$BUILD" -j "$(nproc)" --target tessera >> "$BUILD.log" 2>&1 ||
-    { tail -n 40 "$BUILD.log"; fail "build failed (log: $BUILD.log)"; }
+    -DZLIB_LIBRARY="$arch_lib/libz.so" > "$BUILD/build.log" 2>&1 ||
+    { tail -n 40 "$BUILD/build.log"; fail "configure failed (log: $BUILD/build.log)"; }
+  grep '^-- tessera:' "$BUILD/build.log"
+  cmake --build "$BUILD" -j "$(nproc)" --target tessera >> "$BUILD/build.log" 2>&1 ||
+    { tail -n 40 "$BUILD/build.log"; fail "build failed (log: $BUILD/build.log)"; }
   # What the binary loads must be the prefix's, not something else on the machine.
   local libraries lib
   libraries=$(ldd "$BUILD/tessera")
