@@ -61,8 +61,9 @@ GpuFacts gpu_facts(MPI_Comm comm) {
 std::unique_ptr<Communicator> make_communicator(const std::string& backend, const std::string& device,
                                                 MPI_Comm comm) {
   const auto gpus = gpu_facts(comm);
-  // auto: the GPU when every rank sees one.
-  const auto wanted = device == "auto" ? (gpus.fewest_gpus > 0 ? "cuda" : "cpu") : device;
+  // auto: the GPU for NCCL, or when every rank sees one.
+  const std::string wanted =
+      device != "auto" ? device : (backend == "nccl" || gpus.fewest_gpus > 0 ? "cuda" : "cpu");
   const auto placed = agree(comm, [&] {
     TESSERA_REQUIRE(backend == "mpi" || backend == "nccl" || backend == "auto",
                     "--comm.backend: must be mpi, nccl or auto, got '", backend, "'");
@@ -77,7 +78,7 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend, cons
       TESSERA_REQUIRE(gpus.one_per_rank, "--comm.backend=nccl: more ranks than GPUs on a node, and NCCL needs one GPU "
                                          "per rank (share a GPU with --comm.backend=mpi --comm.device=cuda)");
     }
-    return require_device("--comm.device", device == "auto" && backend == "nccl" ? "cuda" : wanted, gpus.local_rank);
+    return require_device("--comm.device", wanted, gpus.local_rank);
   });
 #ifdef TESSERA_HAVE_NCCL_BACKEND
   if (backend == "nccl" || (backend == "auto" && placed.is_cuda() && gpus.one_per_rank))
