@@ -11,8 +11,11 @@ tessera asked HDF5 to write would be tessera's; Open MPI's blocks are not), unle
 bounds by more than zero bytes (a wild read landing in someone else's block, whose
 allocator says nothing about the fault). Anything else (tessera's code, a harness check,
 an exception other than tessera::Error, a leak, an out-of-memory without a stack)
-is "tessera". <kind> is e.g. heap-buffer-overflow, SEGV, timeout, out-of-memory,
-leak; <where> the first frame that decided it.
+is "tessera". owner is "sanitizer" when LeakSanitizer itself failed while checking
+an input for leaks ("Tracer caught signal ..."): its stop-the-world tracer thread
+crashed, which says nothing about the input, and libFuzzer writes an empty
+reproducer. <kind> is e.g. heap-buffer-overflow, SEGV, timeout, out-of-memory, leak,
+lsan-tracer-fault; <where> the first frame that decided it.
 """
 import re
 import subprocess
@@ -116,6 +119,11 @@ def describe(frame):
 
 def classify(text):
     lines = text.splitlines()
+    if "LeakSanitizer has encountered a fatal error" in text and not re.search(
+            r"ERROR: (AddressSanitizer|LeakSanitizer: detected|libFuzzer)|tessera-fuzz: FINDING:|^terminate called",
+            text, re.M):
+        tracer = next((line.strip() for line in lines if line.startswith("Tracer caught signal")), "(no tracer line)")
+        return "sanitizer", "lsan-tracer-fault", tracer
     start, kind = None, None
     for i, line in enumerate(lines):
         if "tessera-fuzz: FINDING:" in line:
