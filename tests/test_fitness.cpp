@@ -43,7 +43,7 @@ struct Victim {
     auto known = layer;
     known.weight = torch::Tensor();
     attack::Knowledge knowledge{grid, known, layer.features(test.images), test.labels, test.labels,
-                                torch::stack(held), {}, {}, {}};
+                                torch::stack(held), {}, {}, {}, {}, {}, {}};
     return scoring::Fitness(std::move(knowledge), scoring::FitnessKind::loss, cache_bytes);
   }
 

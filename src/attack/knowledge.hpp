@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "blocks/grid.hpp"
+#include "data/datasets.hpp"
 #include "models/target_layer.hpp"
 
 namespace tessera::attack {
@@ -29,6 +30,14 @@ struct Knowledge {
   // weights; `target_parameter` is the target weight's name ("classifier.0.weight").
   std::string arch, target_parameter;
   std::vector<std::pair<std::string, torch::Tensor>> known_parameters;
+  // Every parameter and buffer the adversary knows (biases included: all but the
+  // target weight and the secret ones), for a method that rebuilds the network
+  // around the layer and trains it (the surrogate); `unknown` names the others.
+  std::vector<std::pair<std::string, torch::Tensor>> known_state;
+  std::vector<std::string> unknown;
+  // The adversary's public images (--adversary.public: the first K of the training
+  // split, never a test image) for a method that trains; empty when none does.
+  data::Split public_data;
 };
 
 }  // namespace tessera::attack

@@ -113,6 +113,8 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
   });
   // The adversary's images: the first of the test set.
   s.eval = data::Split{s.test.images.narrow(0, 0, s.images), s.test.labels.narrow(0, 0, s.images)};
+  if (std::any_of(s.chain.begin(), s.chain.end(), [](const auto* m) { return m->needs_public_data; }))
+    s.public_data = public_split(load_data_for(config, s.model.info.arch, world), config, world);
   s.path = output_path(config, world, "attack-" + s.model.info.arch);
   return s;
 }
@@ -138,14 +140,20 @@ attack::Knowledge knowledge_of(const AttackSetup& setup, const blocks::Grid& gri
                                const torch::Tensor& held, const torch::Tensor& victim_predictions,
                                const std::string& target_parameter, const std::vector<std::string>& secret) {
   attack::Knowledge knowledge{grid, layer, layer.features(setup.eval.images), setup.eval.labels, victim_predictions,
-                              held, {}, {}, {}};
+                              held, {}, {}, {}, {}, {}, {}};
   knowledge.arch = setup.model.info.arch;
   knowledge.target_parameter = target_parameter;
   for (const auto& p : setup.model.network->named_parameters()) {  // every other weight matrix is known
-    const bool hidden = std::find(secret.begin(), secret.end(), p.key()) != secret.end();
-    if (p.value().dim() >= 2 && p.key() != target_parameter && !hidden)
-      knowledge.known_parameters.emplace_back(p.key(), p.value().detach());
+    const bool hidden = p.key() == target_parameter || std::find(secret.begin(), secret.end(), p.key()) != secret.end();
+    if (hidden) {
+      knowledge.unknown.push_back(p.key());
+      continue;
+    }
+    knowledge.known_state.emplace_back(p.key(), p.value().detach());
+    if (p.value().dim() >= 2) knowledge.known_parameters.emplace_back(p.key(), p.value().detach());
   }
+  for (const auto& b : setup.model.network->named_buffers()) knowledge.known_state.emplace_back(b.key(), b.value().detach());
+  knowledge.public_data = setup.public_data;
   return knowledge;
 }
 
@@ -208,6 +216,8 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
   group.set_attr("blocks", target.grid.count());
   group.set_attr("held", held);
   group.set_attr("eval_images", setup.images);
+  group.set_attr("public_images", config.get<std::int64_t>("adversary.public"));
+  group.set_attr("public_split", std::string("train"));
   group.set_attr("stop_reason", outcome.stop_reason);
   group.set_attr("seconds", outcome.seconds);
   group.set_attr("evaluations", outcome.evaluations);

@@ -37,6 +37,9 @@ struct AttackSetup {
   int service_ranks = 0;
   models::LoadedModel model;
   data::Split test, eval;  // the whole test set, and the adversary's first `images` of it
+  // The adversary's public training images (--adversary.public), loaded when a
+  // stage of the chain trains on them (else empty).
+  data::Split public_data;
   std::vector<blocks::Target> targets;  // the cut layers
   // --attack.layers_from: the eavesdropper's groups, the layer knowledge of S2 (else empty).
   std::optional<attack::StreamGroups> stream_groups;

@@ -27,7 +27,7 @@ attack::Knowledge bench_knowledge(const BenchTarget& b, const search::Genome& or
   for (std::int64_t k = 0; k < H; ++k) held.push_back(b.blocks[order[k]]);
   auto known = b.layer;
   known.weight = torch::Tensor();
-  return {b.target.grid, known, b.features, b.data.test.labels, b.data.test.labels, torch::stack(held), {}, {}, {}};
+  return {b.target.grid, known, b.features, b.data.test.labels, b.data.test.labels, torch::stack(held), {}, {}, {}, {}, {}, {}};
 }
 
 }  // namespace tessera::cli

@@ -29,6 +29,8 @@ std::string method_help() {
 void add_attack_options(po::options_description& options) {
   add_common_options(options, "attack");
   add_block_options(options);
+  add_training_options(options);  // the recipe of the adversary's own training (surrogate)
+  add_adversary_options(options);
   add_run_name_option(options);
   options.add_options()
     ("attack.ranks", po::value<int>()->default_value(1), "ranks of the attack group (the first ones); the rest serve")

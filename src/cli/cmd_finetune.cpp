@@ -26,6 +26,7 @@ namespace {
 void add_options(po::options_description& options) {
   add_common_options(options, "finetune");
   add_training_options(options);
+  add_adversary_options(options);
   add_block_options(options);
   add_run_name_option(options);
   options.add_options()
@@ -42,8 +43,6 @@ void add_options(po::options_description& options) {
     ("finetune.rest", po::value<std::string>()->default_value("known"),
      "known: every other parameter is the victim's and stays fixed (the seed's threat), only the layer's weight "
      "is trained; fresh: the adversary has nothing but its blocks and trains every other parameter too")
-    ("finetune.public", po::value<std::int64_t>()->default_value(10000),
-     "the adversary's public data: the first K training images (the victim was trained on them too)")
     ("finetune.evals", po::value<int>()->default_value(4), "test evaluations per epoch (and one before training)");
 }
 
@@ -58,7 +57,7 @@ struct Settings {
 
 Settings settings_from(const Config& config) {
   Settings s;
-  s.schedule.train = training_settings(config);
+  s.schedule.train = train::training_settings(config);
   s.schedule.evals_per_epoch = config.get<int>("finetune.evals");
   TESSERA_REQUIRE(s.schedule.evals_per_epoch >= 1, "--finetune.evals: must be >= 1, got ", s.schedule.evals_per_epoch);
   s.modes.held = config.get<std::string>("finetune.held");
@@ -67,8 +66,8 @@ Settings settings_from(const Config& config) {
                   s.modes.held, "'");
   TESSERA_REQUIRE(s.modes.rest == "known" || s.modes.rest == "fresh", "--finetune.rest: known or fresh, got '",
                   s.modes.rest, "'");
-  s.public_images = config.get<std::int64_t>("finetune.public");
-  TESSERA_REQUIRE(s.public_images >= 1, "--finetune.public: the adversary needs at least 1 public image, got ",
+  s.public_images = config.get<std::int64_t>("adversary.public");
+  TESSERA_REQUIRE(s.public_images >= 1, "--adversary.public: the adversary needs at least 1 public image, got ",
                   s.public_images);
   s.repeat = config.get<std::int64_t>("finetune.repeat");
   TESSERA_REQUIRE(s.repeat >= 0, "--finetune.repeat: must be >= 0, got ", s.repeat);
@@ -126,15 +125,6 @@ std::vector<attack::StolenBlocks> stolen_sets(const Settings& s, const Config& c
   });
 }
 
-// Cuts the training split to the adversary's public images (its first K).
-void keep_public(data::Dataset& d, const Settings& s, MPI_Comm world) {
-  agree(world, [&] {
-    TESSERA_REQUIRE(s.public_images <= d.train.size(), "--finetune.public: ", s.public_images,
-                    " public images asked for, the training set has ", d.train.size(), " (see --data.train_limit)");
-  });
-  d.train = {d.train.images.narrow(0, 0, s.public_images), d.train.labels.narrow(0, 0, s.public_images)};
-}
-
 // The victim's epochs, from the /train record of its model file (0 when it has none).
 std::int64_t victim_epochs(const std::string& path, MPI_Comm world) {
   return agree(world, [&] {
@@ -156,7 +146,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto stolen = stolen_sets(s, config, *victim.network, arch, world);
   auto data = load_data_for(config, arch, world);
   const VictimTraining training{data.train.size(), victim_epochs(checkpoint, world)};
-  keep_public(data, s, world);
+  data.train = public_split(data, config, world);
   const auto path = output_path(config, world, "finetune-" + arch);
 
   // The victim's answers serve every fidelity; its accuracy follows from them (one

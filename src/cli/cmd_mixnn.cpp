@@ -132,7 +132,7 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(world_size >= 2, "tessera mixnn needs a designer and a pool: run it on 2 ranks or more "
                                      "(mpiexec -n 8 tessera mixnn ...)");
     models::architecture(arch);
-    auto s = training_settings(config);
+    auto s = train::training_settings(config);
     TESSERA_REQUIRE(s.lr_step == 0, "--train.lr_step: MixNN trains at one learning rate (the paper's SGD); got ",
                     s.lr_step);
     return s;

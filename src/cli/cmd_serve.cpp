@@ -75,7 +75,7 @@ Settings settings_from(const Config& config) {
   s.train.weight_decay = config.get<double>("train.weight_decay");
   s.train.seed = config.get<std::uint64_t>("run.seed");
   TESSERA_REQUIRE(s.mode == "infer" || s.mode == "train", "--serve.mode: must be infer or train, got '", s.mode, "'");
-  if (s.mode == "train") check_training_options(config);
+  if (s.mode == "train") train::check_training_options(config);
   TESSERA_REQUIRE(s.batch >= 1, "--serve.batch: must be >= 1, got ", s.batch);
   TESSERA_REQUIRE(s.train.steps >= 1, "--serve.steps: must be >= 1, got ", s.train.steps);
   TESSERA_REQUIRE(s.trace_steps >= 0, "--trace.steps: must be >= 0, got ", s.trace_steps);

@@ -36,7 +36,7 @@ std::string recorded_config(const Config& config) {
 }
 
 train::Settings settings_from(const Config& config) {
-  auto s = training_settings(config);
+  auto s = train::training_settings(config);
   const auto init_seed = config.get<std::int64_t>("train.init_seed");
   TESSERA_REQUIRE(init_seed >= -1, "--train.init_seed: a seed >= 0, or -1 for one derived from --run.seed; got ",
                   init_seed);

@@ -73,35 +73,6 @@ void add_block_options(po::options_description& options) {
      "blocks -> devices: random (seeded) or contiguous");
 }
 
-void check_training_options(const Config& config) {
-  const auto epochs = config.get<int>("train.epochs"), batch = config.get<int>("train.batch");
-  const auto lr_step = config.get<int>("train.lr_step");
-  const auto lr = config.get<double>("train.lr"), momentum = config.get<double>("train.momentum");
-  const auto weight_decay = config.get<double>("train.weight_decay"), gamma = config.get<double>("train.lr_gamma");
-  TESSERA_REQUIRE(epochs >= 1, "--train.epochs: must be >= 1, got ", epochs);
-  TESSERA_REQUIRE(batch >= 1, "--train.batch: must be >= 1, got ", batch);
-  TESSERA_REQUIRE(std::isfinite(lr) && lr > 0, "--train.lr: must be a finite number > 0, got ", lr);
-  TESSERA_REQUIRE(momentum >= 0 && momentum < 1, "--train.momentum: must be in [0, 1), got ", momentum);
-  TESSERA_REQUIRE(std::isfinite(weight_decay) && weight_decay >= 0,
-                  "--train.weight_decay: must be a finite number >= 0, got ", weight_decay);
-  TESSERA_REQUIRE(lr_step >= 0, "--train.lr_step: must be >= 0, got ", lr_step);
-  TESSERA_REQUIRE(std::isfinite(gamma) && gamma > 0, "--train.lr_gamma: must be a finite number > 0, got ", gamma);
-}
-
-train::Settings training_settings(const Config& config) {
-  check_training_options(config);
-  train::Settings s;
-  s.epochs = config.get<int>("train.epochs");
-  s.batch = config.get<int>("train.batch");
-  s.lr = config.get<double>("train.lr");
-  s.momentum = config.get<double>("train.momentum");
-  s.weight_decay = config.get<double>("train.weight_decay");
-  s.lr_step = config.get<int>("train.lr_step");
-  s.lr_gamma = config.get<double>("train.lr_gamma");
-  s.seed = config.get<std::uint64_t>("run.seed");
-  return s;
-}
-
 data::Dataset load_data_for(const Config& config, const std::string& arch_name, MPI_Comm comm) {
   return agree(comm, [&] {
     auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"),
@@ -115,6 +86,24 @@ data::Dataset load_data_for(const Config& config, const std::string& arch_name, 
                     images.size(2), "x", images.size(3), " in ", d.classes);
     return d;
   });
+}
+
+void add_adversary_options(po::options_description& options) {
+  options.add_options()
+    ("adversary.public", po::value<std::int64_t>()->default_value(10000),
+     "the adversary's public images: the first K of the training split (the victim trained on them too; never "
+     "a test image). They train its surrogates and its fine-tunes; an attack's fitness scores on its "
+     "--attack.eval_samples test images instead");
+}
+
+data::Split public_split(const data::Dataset& data, const Config& config, MPI_Comm comm) {
+  const auto count = config.get<std::int64_t>("adversary.public");
+  agree(comm, [&] {
+    TESSERA_REQUIRE(count >= 1, "--adversary.public: the adversary needs at least 1 public image, got ", count);
+    TESSERA_REQUIRE(count <= data.train.size(), "--adversary.public: ", count, " public images asked for, the ",
+                    "training split has ", data.train.size(), " (see --data.train_limit)");
+  });
+  return {data.train.images.narrow(0, 0, count), data.train.labels.narrow(0, 0, count)};
 }
 
 blocks::Settings block_settings(const Config& config) {

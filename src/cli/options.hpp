@@ -22,14 +22,16 @@ void add_common_options(po::options_description& options, const std::string& com
 // train.* (epochs, batch, lr, momentum, weight_decay, lr_step, lr_gamma).
 // `defaults`: this command's (the paper's SGD for mixnn, for one).
 void add_training_options(po::options_description& options, const train::Settings& defaults = train::Settings());
-// Errors naming the train.* option whose value no training can use (every command that trains).
-void check_training_options(const Config& config);
-// The train.* options, checked, with run.seed for the batches.
-train::Settings training_settings(const Config& config);
 
 // The data.* set for a model of `arch` (collective): errors name the option when it
 // cannot be read or does not fit the architecture.
 data::Dataset load_data_for(const Config& config, const std::string& arch, MPI_Comm comm);
+// adversary.public: the adversary's public images, the first K of the training split,
+// for every command that plays the adversary and trains (attack's surrogates, finetune).
+void add_adversary_options(po::options_description& options);
+// The first adversary.public images of `data`'s training split (collective): errors
+// name the option (fewer than 1, more than the split holds).
+data::Split public_split(const data::Dataset& data, const Config& config, MPI_Comm comm);
 // comm.backend and comm.device: how the ranks of a served model talk and where
 // their tensors live (comm/communicator.hpp).
 void add_comm_options(po::options_description& options);

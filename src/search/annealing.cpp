@@ -123,6 +123,7 @@ const SearchMethod annealing_method{
       return make_annealing(fitness, sa_settings(c), seed, attack, start);
     },
     false,
-    describe_sa};
+    describe_sa,
+    false};
 
 }  // namespace tessera::search

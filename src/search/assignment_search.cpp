@@ -160,6 +160,17 @@ const SearchMethod assignment_method{
       return make_linearised_assignment(fitness, assignment_settings(c).kick, seed, attack, start);
     },
     true,
-    [](const h5::Group& group, const Config& c) { group.set_attr("kick", c.get<double>("assignment.kick")); }};
+    [](const h5::Group& group, const Config& c) { group.set_attr("kick", c.get<double>("assignment.kick")); },
+    false};
+
+torch::Tensor block_rows(const torch::Tensor& weight, const blocks::Grid& g) {
+  return weight.reshape({g.rows, g.bh, g.cols, g.bw}).permute({0, 2, 1, 3}).reshape({g.count(), g.bh * g.bw});
+}
+
+torch::Tensor correlation_scores(const torch::Tensor& held, const torch::Tensor& reference, const blocks::Grid& g) {
+  torch::NoGradGuard no_grad;
+  const auto H = held.size(0);
+  return torch::mm(standardised_rows(held.reshape({H, g.bh * g.bw})), standardised_rows(block_rows(reference, g)).t());
+}
 
 }  // namespace tessera::search

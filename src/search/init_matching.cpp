@@ -52,12 +52,8 @@ Guess confirm(const Knowledge& k, const std::vector<std::int64_t>& seeds, double
 
 // Held blocks to positions by the correlation of each held block with each initial block.
 search::Genome match(const Fitness& fitness, const torch::Tensor& initial) {
-  torch::NoGradGuard no_grad;
-  const auto& g = fitness.knowledge().grid;
-  const auto H = fitness.held(), N = fitness.positions(), bh = g.bh, bw = g.bw;
-  auto blocks = standardised_rows(initial.reshape({g.rows, bh, g.cols, bw}).permute({0, 2, 1, 3}).reshape({N, bh * bw}));
-  auto held = standardised_rows(fitness.knowledge().held.reshape({H, bh * bw}));
-  return least_cost_placement(-torch::mm(held, blocks.t()));  // least cost = most correlated
+  const auto& k = fitness.knowledge();
+  return least_cost_placement(-correlation_scores(k.held, initial, k.grid));  // least cost = most correlated
 }
 
 std::vector<std::int64_t> seed_guesses(const Config& c) {
@@ -117,6 +113,7 @@ const SearchMethod init_matching_method{
     [](const h5::Group& group, const Config& c) {
       group.set_attr("init_seeds", c.get<std::string>("init.seeds"));
       group.set_attr("init_confirm", c.get<double>("init.confirm"));
-    }};
+    },
+    false};
 
 }  // namespace tessera::search

@@ -230,6 +230,7 @@ const SearchMethod island_ga_method{
       return make_ga(fitness, ga_settings(c), seed, attack, start);
     },
     false,
-    describe_ga};
+    describe_ga,
+    false};
 
 }  // namespace tessera::search

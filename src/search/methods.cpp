@@ -12,7 +12,7 @@ void Search::load_state(const std::vector<double>& state) {
 const std::vector<SearchMethod>& search_methods() {
   static const std::vector<SearchMethod> table = {island_ga_method, annealing_method, assignment_method,
                                                         statistics_matching_method, init_matching_method,
-                                                        sinkhorn_method, rl_method};
+                                                        sinkhorn_method, rl_method, surrogate_method};
   return table;
 }
 

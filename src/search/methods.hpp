@@ -41,6 +41,9 @@ struct SearchMethod {
   bool settles;
   // Writes its settings as attributes of the run's group (named without the section).
   void (*describe)(const h5::Group& group, const Config& config);
+  // True when it trains on the adversary's public images (Knowledge::public_data),
+  // which are then loaded (--adversary.public).
+  bool needs_public_data;
 };
 
 const std::vector<SearchMethod>& search_methods();
@@ -71,5 +74,6 @@ extern const SearchMethod init_matching_method;
 extern const SearchMethod statistics_matching_method;
 extern const SearchMethod sinkhorn_method;
 extern const SearchMethod rl_method;
+extern const SearchMethod surrogate_method;
 
 }  // namespace tessera::search

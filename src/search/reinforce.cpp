@@ -320,6 +320,7 @@ const SearchMethod rl_method{
     },
     make_rl,
     false,
-    describe_rl};
+    describe_rl,
+    false};
 
 }  // namespace tessera::search

@@ -96,6 +96,13 @@ std::unique_ptr<Search> make_ga(Fitness& fitness, const GaSettings& settings, st
 // float64: the product of two such matrices is the Pearson correlation of their rows.
 torch::Tensor standardised_rows(torch::Tensor rows);
 
+// The blocks of `weight` (out, in) as rows (N, bh * bw), position p = r * cols + c
+// (blocks of one shape).
+torch::Tensor block_rows(const torch::Tensor& weight, const blocks::Grid& grid);
+// (H, N) float64: the Pearson correlation of each held block (H, bh, bw) with the
+// block of `reference` (out, in) at each position.
+torch::Tensor correlation_scores(const torch::Tensor& held, const torch::Tensor& reference, const blocks::Grid& grid);
+
 // The placement of least total cost: held block k at the position the linear
 // assignment of `costs` (H x N, float64) gives it, the free positions after the held
 // ones in increasing order.

@@ -247,6 +247,7 @@ const SearchMethod sinkhorn_method{
     },
     make_sinkhorn,
     true,
-    describe_sinkhorn};
+    describe_sinkhorn,
+    false};
 
 }  // namespace tessera::search

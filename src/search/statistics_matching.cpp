@@ -53,6 +53,7 @@ const SearchMethod statistics_matching_method{
     },
     nullptr,  // its answer comes from the data alone
     true,
-    [](const h5::Group&, const Config&) {}};
+    [](const h5::Group&, const Config&) {},
+    false};
 
 }  // namespace tessera::search

@@ -9,6 +9,35 @@
 
 namespace tessera::train {
 
+void check_training_options(const Config& config) {
+  const auto epochs = config.get<int>("train.epochs"), batch = config.get<int>("train.batch");
+  const auto lr_step = config.get<int>("train.lr_step");
+  const auto lr = config.get<double>("train.lr"), momentum = config.get<double>("train.momentum");
+  const auto weight_decay = config.get<double>("train.weight_decay"), gamma = config.get<double>("train.lr_gamma");
+  TESSERA_REQUIRE(epochs >= 1, "--train.epochs: must be >= 1, got ", epochs);
+  TESSERA_REQUIRE(batch >= 1, "--train.batch: must be >= 1, got ", batch);
+  TESSERA_REQUIRE(std::isfinite(lr) && lr > 0, "--train.lr: must be a finite number > 0, got ", lr);
+  TESSERA_REQUIRE(momentum >= 0 && momentum < 1, "--train.momentum: must be in [0, 1), got ", momentum);
+  TESSERA_REQUIRE(std::isfinite(weight_decay) && weight_decay >= 0,
+                  "--train.weight_decay: must be a finite number >= 0, got ", weight_decay);
+  TESSERA_REQUIRE(lr_step >= 0, "--train.lr_step: must be >= 0, got ", lr_step);
+  TESSERA_REQUIRE(std::isfinite(gamma) && gamma > 0, "--train.lr_gamma: must be a finite number > 0, got ", gamma);
+}
+
+Settings training_settings(const Config& config) {
+  check_training_options(config);
+  Settings s;
+  s.epochs = config.get<int>("train.epochs");
+  s.batch = config.get<int>("train.batch");
+  s.lr = config.get<double>("train.lr");
+  s.momentum = config.get<double>("train.momentum");
+  s.weight_decay = config.get<double>("train.weight_decay");
+  s.lr_step = config.get<int>("train.lr_step");
+  s.lr_gamma = config.get<double>("train.lr_gamma");
+  s.seed = config.get<std::uint64_t>("run.seed");
+  return s;
+}
+
 namespace {
 
 // Sums the gradients of `parameters` over the ranks in one flat buffer (one

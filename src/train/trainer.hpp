@@ -11,6 +11,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/log.hpp"
 #include "data/datasets.hpp"
 #include "models/registry.hpp"
@@ -37,6 +38,12 @@ struct EpochRecord {
   double train_loss = 0, seconds = 0;
   SplitScore test;
 };
+
+// Errors naming the train.* option whose value no training can use (every command
+// that trains, the adversary's surrogates included).
+void check_training_options(const Config& config);
+// The train.* options, checked, with run.seed for the batches.
+Settings training_settings(const Config& config);
 
 torch::optim::SGD make_optimizer(models::Network& network, const Settings& settings);
 // Over `parameters` only (the others are not trained).
