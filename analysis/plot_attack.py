@@ -2,7 +2,8 @@
 """The adversary's searches from `tessera attack` files: best and mean fitness, the
 best individual's accuracy, position recovery (the fraction of held blocks at their
 true position) and population diversity against the generation, one line per run
-(a GA and an SA run side by side, say)."""
+(a GA and an SA run side by side, say). A run that gives one placement at generation
+0 (`surrogate`, `stats`, `init`) is a dashed level across the plot, with its seconds."""
 import argparse
 
 import matplotlib
@@ -17,6 +18,20 @@ PANELS = [("best_fitness", "best fitness"), ("best_accuracy", "best individual's
           ("position_recovery", "position recovery (best)"), ("diversity", "diversity")]
 
 
+def describe(name, a):
+    """The legend's label of run `name` from its attributes."""
+    method = text(a["method"])
+    if method == "ga":
+        label = f"GA, population {a['population']}"
+    elif method == "sa":
+        label = f"SA, {a['moves']} moves/generation"
+    elif method == "surrogate":
+        label = f"surrogate, {a['surrogate_count']} averaged"
+    else:
+        label = method
+    return label if name == method else f"{name}: {label}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("runs", nargs="+", help="HDF5 files written by tessera attack")
@@ -25,24 +40,31 @@ def main():
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     settings = set()
+    levels = []  # runs of one generation, drawn once the others have set the axis
+    runs = 0
     for path in args.runs:
         with open_run(path) as f:
             if "attack" not in f:
                 raise SystemExit(f"{path}: no /attack group (not written by tessera attack)")
             for name, g in f["attack"].items():
                 a = g.attrs
-                method = text(a["method"])
-                label = f"GA, population {a['population']}" if method == "ga" else f"SA, {a['moves']} moves/generation"
-                if name != method:
-                    label = f"{name}: {label}"
+                label = describe(name, a)
                 settings.add(f"{text(a['layer'])} {a['bh']}x{a['bw']} blocks, {a['held']} of {a['blocks']} held, "
                              f"{a['eval_images']} eval images, fitness {text(a['fitness'])}")
+                color = f"C{runs % 10}"
+                runs += 1
                 generations = np.arange(g["best_fitness"].shape[0])
+                if len(generations) == 1:
+                    levels.append((f"{label} ({float(a['seconds']):.0f} s)", color, {k: g[k][0] for k, _ in PANELS}))
+                    continue
                 for ax, (key, title) in zip(axes.flat, PANELS):
-                    line, = ax.plot(generations, g[key][:], label=label)
+                    ax.plot(generations, g[key][:], color=color, label=label)
                     if key == "best_fitness":
-                        ax.plot(generations, g["mean_fitness"][:], color=line.get_color(), linestyle=":",
-                                label=f"{label}: mean")
+                        ax.plot(generations, g["mean_fitness"][:], color=color, linestyle=":", label=f"{label}: mean")
+    for label, color, values in levels:
+        for ax, (key, _) in zip(axes.flat, PANELS):
+            if key != "diversity":  # one placement: no population
+                ax.axhline(values[key], linestyle="--", color=color, label=label)
     for ax, (_, title) in zip(axes.flat, PANELS):
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)

@@ -35,11 +35,16 @@ done
 
 # The adversary's search (paper section IV, P2) on vgg-mini with 10% of the blocks
 # held: a short island GA and a simulated-annealing chain on 1 attack rank, the
-# other rank serving (it hands over the compromised devices' blocks, then idles).
+# other rank serving (it hands over the compromised devices' blocks, then idles);
+# then the strongest adversary, surrogate templates trained with the victim's recipe
+# (jobs/quickstart.ini's [train]) on 10000 public training images.
 for method in ga sa; do
   mpiexec -n 2 --bind-to none build/tessera attack --config jobs/attack-cpu.ini --model.checkpoint="$out"/vgg-mini.h5 \
     --attack.method="$method" --attack.generations=50 --run.threads=2 --run.out="$out" --run.name="attack-$method"
 done
+mpiexec -n 2 --bind-to none build/tessera attack --config jobs/attack-cpu.ini --model.checkpoint="$out"/vgg-mini.h5 \
+  --attack.method=surrogate --surrogate.count=3 --adversary.public=10000 --train.lr_step=1 --train.lr_gamma=0.2 \
+  --run.threads=2 --run.out="$out" --run.name=attack-surrogate
 
 # The eavesdropper and the provider's defence (paper section VI) on the served
 # trace: Algorithm 1's division of the devices, then cover traffic searched by the
@@ -52,7 +57,7 @@ build/tessera streams obfuscate --streams.trace="$out"/serve.h5 --run.out="$out"
 # for one epoch on 10000 public images, against the layer and the whole model from
 # scratch on the same images.
 mpiexec -n 2 build/tessera finetune --model.checkpoint="$out"/vgg-mini.h5 --finetune.drop_rates=0.5,0.9,0.99 \
-  --finetune.public=10000 --train.epochs=1 --data.test_limit=2000 --run.out="$out"
+  --adversary.public=10000 --train.epochs=1 --data.test_limit=2000 --run.out="$out"
 
 "$TESSERA_PYTHON" analysis/plot_training.py "$out"/vgg-mini.h5 "$out"/vgg-mini-seedpool.h5 \
   --out "$out"/training.png
@@ -62,7 +67,7 @@ for arch in vgg-mini vgg-mini-seedpool; do
   "$TESSERA_PYTHON" analysis/plot_swap.py "$out/swap-$arch.h5" --out "$out/fig7-swap-$arch.png"
 done
 
-"$TESSERA_PYTHON" analysis/plot_attack.py "$out"/attack-ga.h5 "$out"/attack-sa.h5 --out "$out"/attack.png
+"$TESSERA_PYTHON" analysis/plot_attack.py "$out"/attack-{ga,sa,surrogate}.h5 --out "$out"/attack.png
 "$TESSERA_PYTHON" analysis/plot_streams.py "$out"/streams.h5 --out "$out"/streams-division.png
 "$TESSERA_PYTHON" analysis/plot_streams.py "$out"/obfuscate.h5 --out "$out"/streams-front.png
 "$TESSERA_PYTHON" analysis/plot_finetune.py "$out"/finetune-vgg-mini.h5 --out "$out"/finetune.png

@@ -38,6 +38,8 @@ struct Network : torch::nn::Module {
   // Appends one step per child of `sequence`, named "<prefix>.<index>".
   void add_steps(const std::string& prefix, torch::nn::Sequential& sequence);
   void add_function(const std::string& name, std::function<torch::Tensor(const torch::Tensor&)> apply);
+  // Appends another network's step (its module stays that network's).
+  void add_step(Step step) { steps_.push_back(std::move(step)); }
 
  private:
   std::vector<Step> steps_;

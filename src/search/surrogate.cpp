@@ -89,6 +89,29 @@ torch::Tensor target_weight(models::Network& network, const std::string& name) {
   return network.named_parameters()[name];
 }
 
+// The steps of a surrogate from its cut layer on, as a network of their own: trained
+// on the cut layer's input features, computed once for every surrogate, instead of
+// on images (the layers before it are frozen, so each step would recompute them).
+// Holding the whole surrogate as a child, it switches its dropout with train()/eval().
+struct Head : models::Network {
+  Head(const std::shared_ptr<models::Network>& whole, const std::string& layer) {
+    register_module("whole", whole);
+    bool from_layer = false;
+    for (const auto& step : whole->steps()) {
+      from_layer = from_layer || step.name == layer;
+      if (from_layer) add_step(step);
+    }
+    TESSERA_ASSERT(from_layer);
+  }
+};
+
+// True when the steps before the cut layer act the same in training as in
+// evaluation (no dropout), so that features computed once in eval mode are the ones
+// training would see.
+bool features_fixed(const Knowledge& k) {
+  return std::none_of(k.layer.before.begin(), k.layer.before.end(), [](const auto& s) { return s.dropout > 0; });
+}
+
 // The surrogates' training and the placement from their mean update. Surrogate i
 // trains on rank i mod P of `attack`, alone (its initialisation and batches drawn
 // from (seed, i)), in rounds of P; the updates are summed in surrogate order, so the
@@ -152,6 +175,7 @@ class SurrogateSearch final : public Search {
   // One round's surrogate on this rank (none when the round has fewer surrogates than ranks).
   struct Surrogate {
     std::shared_ptr<models::Network> network;
+    std::shared_ptr<models::Network> trained;  // what the trainer runs: the network, or its Head on features
     std::optional<torch::optim::SGD> optimizer;
     torch::Tensor initial;
     torch::Tensor update(const std::string& name) const {
@@ -162,8 +186,10 @@ class SurrogateSearch final : public Search {
   // Trains the rounds not done yet, then places the held blocks by the template.
   void train_and_place() {
     const auto& k = fitness_.knowledge();
-    const auto& data = k.public_data;
-    TESSERA_ASSERT(data.size() > 0);
+    TESSERA_ASSERT(k.public_data.size() > 0);
+    if (features_fixed(k) && !features_.images.defined())
+      features_ = {k.layer.features(k.public_data.images), k.public_data.labels};
+    const auto& data = features_fixed(k) ? features_ : k.public_data;
     const auto& recipe = settings_.recipe;
     const int ranks = size_of(attack_), me = rank_of(attack_);
     const std::int64_t steps_per_epoch = (data.size() + recipe.batch - 1) / recipe.batch;
@@ -186,6 +212,8 @@ class SurrogateSearch final : public Search {
       if (mine < settings_.count) {
         surrogate.network = surrogate_network(k, derive_seed(seed_, "surrogate-init", static_cast<std::uint64_t>(mine)));
         auto weight = target_weight(*surrogate.network, k.target_parameter);
+        const auto layer = k.target_parameter.substr(0, k.target_parameter.size() - std::string(".weight").size());
+        surrogate.trained = features_fixed(k) ? std::make_shared<Head>(surrogate.network, layer) : surrogate.network;
         surrogate.initial = weight.detach().clone();
         surrogate.optimizer.emplace(train::make_optimizer(std::vector<torch::Tensor>{weight}, recipe));
       }
@@ -200,7 +228,7 @@ class SurrogateSearch final : public Search {
         for (std::int64_t first = 0; first < steps_per_epoch && !signal && !late; first += kStepsPerCheck) {
           const auto last = std::min(steps_per_epoch, first + kStepsPerCheck);
           if (surrogate.network)
-            train::run_steps(*surrogate.network, *surrogate.optimizer, data, order, recipe.batch, first, last,
+            train::run_steps(*surrogate.trained, *surrogate.optimizer, data, order, recipe.batch, first, last,
                              MPI_COMM_SELF);
           done_steps += last - first;
           progress.advance(last - first);
@@ -254,6 +282,7 @@ class SurrogateSearch final : public Search {
   Clock::time_point started_;
   bool finished_ = false;
   std::int64_t rounds_done_ = 0, summed_ = 0;
+  data::Split features_;  // the cut layer's input on the public images (when features_fixed)
   torch::Tensor sum_;  // the completed rounds' updates summed (the scale does not matter to a correlation)
 };
 

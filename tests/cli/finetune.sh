@@ -14,7 +14,7 @@ REPO=$(realpath "$(dirname "$0")/../..")
 # --- a small MLP (784-128-64-10, one epoch); layers.0 (128x784) in 16x16 blocks: 392
 make_small_mlp
 CUT=(--blocks.layers=layers.0 --blocks.bh=16 --blocks.bw=16)
-SCHEDULE=(--finetune.public=10000 --finetune.evals=8 --run.threads=1)
+SCHEDULE=(--adversary.public=10000 --finetune.evals=8 --run.threads=1)
 
 # Checks a finetune file: check_file FILE STOLEN_RUN... (every run named must be there)
 check_file() {
@@ -193,11 +193,11 @@ new_case
 bad_case "a --finetune.from run that is not there" --finetune.from "'none'" -- \
   finetune --model.checkpoint="$MLP" --finetune.from="$ATTACK:none" --run.out=out
 new_case
-bad_case "more public images than the training set" --finetune.public 70000 60000 -- \
-  finetune --model.checkpoint="$MLP" "${CUT[@]}" --finetune.public=70000 --run.out=out
+bad_case "more public images than the training set" --adversary.public 70000 60000 -- \
+  finetune --model.checkpoint="$MLP" "${CUT[@]}" --adversary.public=70000 --run.out=out
 new_case
-bad_case "no public image" --finetune.public "at least 1" -- \
-  finetune --model.checkpoint="$MLP" "${CUT[@]}" --finetune.public=0 --run.out=out
+bad_case "no public image" --adversary.public "at least 1" -- \
+  finetune --model.checkpoint="$MLP" "${CUT[@]}" --adversary.public=0 --run.out=out
 new_case
 bad_case "an unknown rest mode" --finetune.rest "'half'" -- \
   finetune --model.checkpoint="$MLP" "${CUT[@]}" --finetune.rest=half --run.out=out

@@ -16,7 +16,7 @@ start_local_slurm
 new_case
 log=$case_dir.log
 (cd "$REPO" && timeout 1200 jobs/granularity-study.sh --archs vgg-mini --sizes "64 128" --rates "0.9 0.99" \
-   --out "$case_dir/out" --wait -- --data.train_limit=4096 --data.test_limit=500 --finetune.public=2048 \
+   --out "$case_dir/out" --wait -- --data.train_limit=4096 --data.test_limit=500 --adversary.public=2048 \
    --attack.time_budget=3 --train.epochs=1) >"$log" 2>&1 || reasons+=("the study did not finish with a report")
 array_job=$(sed -n 's/^array_job=//p' "$log")
 status="array $array_job"

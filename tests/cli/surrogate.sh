@@ -55,6 +55,16 @@ out=$("$PYTHON" "$SAME_H5" "$case_dir"/run{1,2}/out/attack-mlp-mixnn.h5 \
 echo "     $out"
 finish_case "surrogate: layers.2 in 16x16 blocks, all held: every block placed; the same seed writes the same file"
 
+# the quick start's attack figure takes a run of one placement beside a search's
+new_case
+run_tessera attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=16 \
+  --attack.method=sa --attack.generations=5 --run.threads=1 --run.out=out --run.name=sa
+expect_all_ranks_succeeded
+"$PYTHON" "$(dirname "$0")/../../analysis/plot_attack.py" "$base/run1/out/attack-mlp-mixnn.h5" "$case_dir/out/sa.h5" \
+  --out "$case_dir/attack.png" > "$case_dir/plot.log" 2>&1 || reasons+=("plot_attack.py: $(tail -n 3 "$case_dir/plot.log")")
+[[ $(stat -c %s "$case_dir/attack.png" 2>/dev/null || echo 0) -gt 10000 ]] || reasons+=("no figure attack.png")
+finish_case "plot_attack.py: the surrogate's placement beside an annealing run"
+
 # --- what the surrogate reads. A victim whose initialisation seed is secret; then the
 # same victim with every block the adversary does not hold replaced by noise, served
 # on a test split replaced by noise: the surrogate's placement must not change (the
