@@ -11,14 +11,14 @@
 #                               [--held "0.1 0.5 1"] [--methods "ga sa ..."] [--keep]
 # --keep: a run whose file is already in runs/attack-compare/ is kept, not run again
 # (an interrupted grid continues where it stopped; the merge takes every run asked for).
-# The full grid (2 models x 3 fractions x 9 methods at 60 s) takes about an hour on
+# The full grid (2 models x 3 fractions x 11 methods at 60 s) takes about 70 minutes on
 # 2 cores; the victims are trained first when runs/quickstart/ does not hold them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=60
 models="vgg-mini vgg-mini-seedpool"
 fractions="0.1 0.5 1"
-methods="ga sa rl sinkhorn assignment stats init init-seed-wrong sinkhorn,sa"
+methods="ga sa rl sinkhorn assignment stats init init-seed-wrong sinkhorn,sa surrogate surrogate,sa"
 keep=false
 while (($#)); do
   case $1 in
@@ -43,6 +43,7 @@ method_args() {
     init) echo "--attack.method=init" ;;                                  # the default guesses hold the training seed
     init-seed-wrong) echo "--attack.method=init --init.seeds=7,8,9" ;;  # none confirmed: linearised assignment
     sinkhorn,sa) echo "--attack.method=sinkhorn,sa --sa.t_start=0 --sinkhorn.steps=100" ;;
+    surrogate,sa) echo "--attack.method=surrogate,sa --sa.t_start=0" ;;  # hill climbing from the template's placement
     *) echo "--attack.method=$1" ;;
   esac
 }

@@ -109,3 +109,83 @@ TEST(Assignment, FindsAHiddenPermutationAndIsDeterministic) {
   EXPECT_EQ(s::solve_assignment(cost, rows, cols), column);
 }
 
+
+namespace {
+
+// Every column a candidate of every row: the sparse problem is the dense one.
+struct Candidates {
+  std::vector<std::int64_t> offsets;
+  std::vector<std::int32_t> columns;
+  std::vector<double> cost;
+};
+Candidates all_candidates(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols) {
+  Candidates c{{0}, {}, {}};
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int32_t j = 0; j < cols; ++j) c.columns.push_back(j), c.cost.push_back(cost[r * cols + j]);
+    c.offsets.push_back(static_cast<std::int64_t>(c.columns.size()));
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST(SparseAssignment, WithEveryColumnACandidateItIsTheDenseOptimum) {
+  auto rng = tessera::make_rng(12, "test-sparse-assignment");
+  for (std::int64_t cols = 1; cols <= 7; ++cols)
+    for (std::int64_t rows = 0; rows <= cols; ++rows)
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        std::vector<double> cost(rows * cols);
+        for (auto& c : cost)
+          c = repeat % 2 ? static_cast<double>(s::uniform_below(4, rng)) : s::uniform_unit(rng) * 10 - 5;
+        const auto c = all_candidates(cost, rows, cols);
+        const auto column = s::solve_sparse_assignment(c.offsets, c.columns, c.cost, cols);
+        ASSERT_EQ(static_cast<std::int64_t>(column.size()), rows);
+        std::vector<char> used(cols, 0);
+        for (auto j : column) {
+          ASSERT_GE(j, 0);
+          ASSERT_FALSE(used[j]) << "column " << j << " taken twice";
+          used[j] = 1;
+        }
+        EXPECT_NEAR(s::assignment_cost(cost, cols, column), brute_force_assignment(cost, rows, cols), 1e-9)
+            << rows << " x " << cols << ", repeat " << repeat;
+      }
+}
+
+TEST(SparseAssignment, TopCandidatesReachTheDenseOptimumAtTheAttacksSize) {
+  // 300 blocks on 3000 positions, each block's 32 cheapest positions: a hidden map
+  // (cost -1 plus noise) and noise elsewhere, as correlations look.
+  auto rng = tessera::make_rng(13, "test-sparse-assignment");
+  const std::int64_t rows = 300, cols = 3000, k = 32;
+  std::vector<double> cost(rows * cols);
+  for (auto& c : cost) c = s::uniform_unit(rng);
+  for (std::int64_t r = 0; r < rows; ++r) cost[r * cols + (r * 7) % cols] -= 0.5 + s::uniform_unit(rng);
+  Candidates c{{0}, {}, {}};
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::vector<std::int32_t> order(cols);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](auto a, auto b) { return cost[r * cols + a] < cost[r * cols + b]; });
+    for (std::int64_t i = 0; i < k; ++i) c.columns.push_back(order[i]), c.cost.push_back(cost[r * cols + order[i]]);
+    c.offsets.push_back(static_cast<std::int64_t>(c.columns.size()));
+  }
+  const auto sparse = s::solve_sparse_assignment(c.offsets, c.columns, c.cost, cols);
+  const auto dense = s::solve_assignment(cost, rows, cols);
+  EXPECT_NEAR(s::assignment_cost(cost, cols, sparse), s::assignment_cost(cost, cols, dense), 1e-9);
+  EXPECT_EQ(sparse, s::solve_sparse_assignment(c.offsets, c.columns, c.cost, cols));  // deterministic
+}
+
+TEST(SparseAssignment, ARowItsCandidatesCannotPlaceIsLeftOut) {
+  // Rows 0 and 1 both want only column 0; row 2 has no candidate at all.
+  const std::vector<std::int64_t> offsets{0, 1, 2, 2};
+  const std::vector<std::int32_t> columns{0, 0};
+  const std::vector<double> cost{1.0, 0.5};
+  const auto column = s::solve_sparse_assignment(offsets, columns, cost, 3);
+  EXPECT_EQ(column, (std::vector<std::int32_t>{0, -1, -1}));
+}
+
+TEST(SparseAssignment, RefusesBadProblems) {
+  EXPECT_THROW(s::solve_sparse_assignment({0, 1}, {3}, {0.0}, 3), std::invalid_argument);       // column out of range
+  EXPECT_THROW(s::solve_sparse_assignment({0, 1}, {0}, {NAN}, 3), std::invalid_argument);       // not finite
+  EXPECT_THROW(s::solve_sparse_assignment({0, 2}, {0}, {0.0}, 3), std::invalid_argument);       // offsets past the end
+  EXPECT_THROW(s::solve_sparse_assignment({0, 0, 0, 0}, {}, {}, 2), std::invalid_argument);     // more rows than columns
+}

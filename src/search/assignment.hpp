@@ -23,6 +23,19 @@ std::vector<std::int32_t> solve_assignment(const std::vector<double>& cost, std:
 // std::invalid_argument on a bad shape or a non-finite entry.
 void check_assignment_problem(const std::vector<double>& cost, std::int64_t rows, std::int64_t cols);
 
+// The same problem when each row may take only some columns (its candidates, e.g. the
+// k of least cost): row r's candidates are columns[offsets[r] .. offsets[r+1]) with
+// costs cost[...] (finite; offsets has rows + 1 entries). Shortest augmenting paths
+// over the candidate edges only (Dijkstra with a heap, dual potentials updated once
+// per path), so time and memory follow the number of candidates, not rows x cols.
+// Returns column[r], or -1 for a row that no augmenting path within the candidates
+// can place (the caller places those elsewhere). When every row is placed, the total
+// cost is least among assignments that use candidate edges only; otherwise the placed
+// rows are a least-cost matching of themselves. Deterministic (ties: the lower column).
+std::vector<std::int32_t> solve_sparse_assignment(const std::vector<std::int64_t>& offsets,
+                                                  const std::vector<std::int32_t>& columns,
+                                                  const std::vector<double>& cost, std::int64_t cols);
+
 // The summed cost of an assignment (the tests' and the callers' check).
 double assignment_cost(const std::vector<double>& cost, std::int64_t cols, const std::vector<std::int32_t>& column);
 

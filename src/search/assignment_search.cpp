@@ -120,6 +120,11 @@ void add_assignment_options(po::options_description& options) {
      "blocks moved by random swaps (at least one)");
 }
 
+// Above this many (held block, position) pairs the scores are not held at once
+// (2^25 float64: 256 MiB); each block keeps its kCandidates best positions instead.
+constexpr std::int64_t kDenseScores = std::int64_t{1} << 25;
+constexpr std::int64_t kCandidates = 64;
+
 }  // namespace
 
 torch::Tensor standardised_rows(torch::Tensor rows) {
@@ -171,6 +176,47 @@ torch::Tensor correlation_scores(const torch::Tensor& held, const torch::Tensor&
   torch::NoGradGuard no_grad;
   const auto H = held.size(0);
   return torch::mm(standardised_rows(held.reshape({H, g.bh * g.bw})), standardised_rows(block_rows(reference, g)).t());
+}
+
+search::Genome most_correlated_placement(const torch::Tensor& held, const torch::Tensor& reference,
+                                        const blocks::Grid& g) {
+  torch::NoGradGuard no_grad;
+  const auto H = held.size(0), N = g.count();
+  if (H * N <= kDenseScores) return least_cost_placement(-correlation_scores(held, reference, g));
+  // Too many pairs to hold: each held block's kCandidates best positions, scored in
+  // chunks of blocks, and the assignment over those.
+  const auto blocks = standardised_rows(block_rows(reference, g)).t().contiguous();  // (bh * bw, N)
+  const auto rows = standardised_rows(held.reshape({H, g.bh * g.bw}));
+  const auto k = std::min<std::int64_t>(kCandidates, N);
+  const std::int64_t chunk = std::max<std::int64_t>(1, kDenseScores / N);
+  std::vector<std::int64_t> offsets(H + 1);
+  std::vector<std::int32_t> columns(H * k);
+  std::vector<double> costs(H * k);
+  for (std::int64_t first = 0; first < H; first += chunk) {
+    const auto count = std::min(chunk, H - first);
+    const auto [best, at] = torch::mm(rows.narrow(0, first, count), blocks).topk(k, 1);
+    const auto score = best.contiguous(), position = at.to(torch::kInt32).contiguous();
+    for (std::int64_t i = 0; i < count * k; ++i) {
+      columns[first * k + i] = position.data_ptr<std::int32_t>()[i];
+      costs[first * k + i] = -score.data_ptr<double>()[i];  // least cost = most correlated
+    }
+  }
+  for (std::int64_t r = 0; r <= H; ++r) offsets[r] = r * k;
+  auto genome = solve_sparse_assignment(offsets, columns, costs, N);
+  // A block its candidates could not place: the free position it correlates with best.
+  std::vector<char> taken(N, 0);
+  for (auto p : genome)
+    if (p >= 0) taken[p] = 1;
+  for (std::int64_t r = 0; r < H; ++r) {
+    if (genome[r] >= 0) continue;
+    auto score = torch::mm(rows.narrow(0, r, 1), blocks).reshape({N});
+    score.masked_fill_(torch::from_blob(taken.data(), {N}, torch::kChar).to(torch::kBool), -INFINITY);
+    genome[r] = static_cast<std::int32_t>(score.argmax().item<std::int64_t>());
+    taken[genome[r]] = 1;
+  }
+  for (std::int32_t p = 0; p < N; ++p)
+    if (!taken[p]) genome.push_back(p);
+  return genome;
 }
 
 }  // namespace tessera::search

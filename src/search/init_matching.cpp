@@ -53,7 +53,7 @@ Guess confirm(const Knowledge& k, const std::vector<std::int64_t>& seeds, double
 // Held blocks to positions by the correlation of each held block with each initial block.
 search::Genome match(const Fitness& fitness, const torch::Tensor& initial) {
   const auto& k = fitness.knowledge();
-  return least_cost_placement(-correlation_scores(k.held, initial, k.grid));  // least cost = most correlated
+  return most_correlated_placement(k.held, initial, k.grid);
 }
 
 std::vector<std::int64_t> seed_guesses(const Config& c) {

@@ -102,6 +102,13 @@ torch::Tensor block_rows(const torch::Tensor& weight, const blocks::Grid& grid);
 // (H, N) float64: the Pearson correlation of each held block (H, bh, bw) with the
 // block of `reference` (out, in) at each position.
 torch::Tensor correlation_scores(const torch::Tensor& held, const torch::Tensor& reference, const blocks::Grid& grid);
+// Each held block where it correlates best with `reference`'s blocks, by one linear
+// assignment (least_cost_placement of minus the scores). On large grids (more than
+// 2^25 pairs) only each block's 64 best positions are candidates (a sparse
+// assignment), so memory follows H x 64, not H x N; a block they cannot place takes
+// the free position it correlates with best.
+search::Genome most_correlated_placement(const torch::Tensor& held, const torch::Tensor& reference,
+                                        const blocks::Grid& grid);
 
 // The placement of least total cost: held block k at the position the linear
 // assignment of `costs` (H x N, float64) gives it, the free positions after the held

@@ -253,7 +253,7 @@ class SurrogateSearch final : public Search {
                 "; the placement is made from what the surrogates learned so far");
     progress.finish();
     const auto update = partial.defined() ? (summed_ ? sum_ + partial : partial) : sum_;
-    members_ = {least_cost_placement(-correlation_scores(k.held, update, k.grid))};  // least cost = most correlated
+    members_ = {most_correlated_placement(k.held, update, k.grid)};
     evaluation_ = fitness_.evaluate(members_);
     scored_ += 1;
   }
