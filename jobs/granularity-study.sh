@@ -3,7 +3,9 @@
 # the study array (slurm/granularity.sh study: per block size, a search per model and
 # drop rate, then a fine-tune per model from those placements), then the analysis
 # job that merges the fine-tune files and writes analysis/report.py's figure and
-# Markdown table. Run from the checkout, with Slurm's commands on the PATH.
+# Markdown table. With --command threshold (jobs/granularity-threshold.sh), the
+# array runs the searches only and the analysis draws them against the block count
+# (analysis/plot_threshold.py). Run from the checkout, with Slurm's commands on the PATH.
 #
 #   jobs/granularity-study.sh [options] [-- tessera options, e.g. --data.dir=DIR]
 #
@@ -12,6 +14,9 @@
 # search's sections (attack, ga, sa, ...) to the searches.
 #
 # options:
+#   --command study|threshold  study (default), or the threshold: the strongest adversary
+#                          (jobs/granularity-threshold.ini) at block sizes "8 16 32 64 128"
+#                          and drop rates "0.9 0.5 0" (10%, 50% and all held), cpu preset only
 #   --preset cpu|cluster   cpu (default): vgg-mini and vgg-mini-seedpool on Fashion-MNIST,
 #                          trained by jobs/quickstart.ini, study settings jobs/granularity-study.ini;
 #                          about 50 minutes on 2 cores. cluster: vgg16-seed and vgg16-cifar on
@@ -25,10 +30,11 @@
 #   --wait                 wait for the analysis job and print the report (or the failed job's log)
 set -euo pipefail
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
-preset=cpu sizes="" rates="0.5 0.9 0.99" archs="" out=runs/study wait=false
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+command=study preset=cpu sizes="" rates="" archs="" out="" wait=false
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --command) command=$2; shift 2 ;;
     --preset) preset=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
     --rates) rates=$2; shift 2 ;;
@@ -40,8 +46,16 @@ while [[ $# -gt 0 ]]; do
     *) echo "jobs/granularity-study.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+case $command:$preset in
+  study:*) rates=${rates:-"0.5 0.9 0.99"} out=${out:-runs/study} ;;
+  threshold:cpu) rates=${rates:-"0.9 0.5 0"} out=${out:-runs/threshold} sizes=${sizes:-"8 16 32 64 128"} ;;
+  threshold:*) echo "jobs/granularity-study.sh: --command threshold: the cpu preset only, got --preset '$preset'" >&2
+               exit 2 ;;
+  *) echo "jobs/granularity-study.sh: --command: study or threshold, got '$command'" >&2; exit 2 ;;
+esac
 case $preset in
   cpu) train_config=jobs/quickstart.ini study_config=jobs/granularity-study.ini
+       [[ $command == threshold ]] && study_config=jobs/granularity-threshold.ini
        archs=${archs:-"vgg-mini vgg-mini-seedpool"} task_sbatch="" sizes=${sizes:-"16 32 64 128"} ;;
   cluster) train_config=jobs/train-vgg16-seed.ini study_config=jobs/granularity-study-vgg16-seed.ini
            archs=${archs:-"vgg16-seed vgg16-cifar"} task_sbatch="--ntasks=5 --cpus-per-task=8 --time=48:00:00"
@@ -65,7 +79,7 @@ done
 after=$(IFS=:; echo "${train_jobs[*]}")
 echo "jobs/granularity-study.sh: training ${archs} (jobs ${train_jobs[*]})"
 submitted=$(slurm/granularity.sh --after "$after" --out "$out" --sizes "$sizes" --rates "$rates" \
-  --models "${models[*]}" --sbatch "$task_sbatch" study --config "$study_config" "$@")
+  --models "${models[*]}" --sbatch "$task_sbatch" "$command" --config "$study_config" "$@")
 echo "$submitted"
 analysis_job=$(sed -n 's/^analysis_job=//p' <<<"$submitted")
 array_job=$(sed -n 's/^array_job=//p' <<<"$submitted")
@@ -73,6 +87,7 @@ array_job=$(sed -n 's/^array_job=//p' <<<"$submitted")
 
 while [[ -n $(squeue -h -j "$analysis_job" 2>/dev/null) ]]; do sleep 5; done
 report=$out/study-$array_job-report.md
+[[ $command == threshold ]] && report=$out/threshold-$array_job.md
 if [[ -f $report ]]; then
   cat "$report"
 else

@@ -5,7 +5,9 @@
 # merges the tasks' files and plots them. COMMAND study runs the granularity study
 # instead (slurm/study.sh): per block size, a search per model and drop rate, then
 # a fine-tune per model from the searches; its analysis writes analysis/report.py's
-# figure and table. Run from the checkout:
+# figure and table. COMMAND threshold runs the searches only (per block size, one per
+# model and drop rate) and its analysis draws them against the block count
+# (analysis/plot_threshold.py). Run from the checkout:
 #
 #   slurm/granularity.sh [options] COMMAND [tessera options]
 #   slurm/granularity.sh drop --config jobs/drop-cpu.ini --model.checkpoint=runs/quickstart/vgg-mini.h5
@@ -17,13 +19,14 @@
 #                               merged COMMAND-<array job>.h5 and its figure (default runs/granularity)
 #   --after JOBID[:JOBID...]    start the array only when these jobs succeeded (training, say)
 #   --sbatch "OPTIONS"          more sbatch options for the array tasks, e.g. "--ntasks=8 --time=2:00:00"
-#   --models "A.h5 B.h5"        study: the victims' model files (named <arch>.h5, as tessera train writes them)
-#   --rates "0.5 0.9 0.99"      study: the drop rates (the default)
+#   --models "A.h5 B.h5"        study, threshold: the victims' model files (named <arch>.h5, as tessera
+#                               train writes them)
+#   --rates "0.5 0.9 0.99"      study, threshold: the drop rates (the default)
 #
 # Prints "array_job=ID" and "analysis_job=ID"; logs go to DIR/logs/.
 set -euo pipefail
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 sizes="16 32 64 128 256" out=runs/granularity after="" extra="" models="" rates="0.5 0.9 0.99"
 while [[ $# -gt 0 && $1 == --* ]]; do
   case $1 in
@@ -37,14 +40,14 @@ while [[ $# -gt 0 && $1 == --* ]]; do
     *) echo "slurm/granularity.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ $# -ge 1 ]] || { echo "slurm/granularity.sh: COMMAND (drop, swap or study) missing (see --help)" >&2; exit 2; }
+[[ $# -ge 1 ]] || { echo "slurm/granularity.sh: COMMAND (drop, swap, study or threshold) missing (see --help)" >&2; exit 2; }
 command=$1
 shift
-[[ $command == drop || $command == swap || $command == study ]] ||
-  { echo "slurm/granularity.sh: COMMAND must be drop, swap or study, got '$command'" >&2; exit 2; }
-if [[ $command == study ]]; then
+[[ $command == drop || $command == swap || $command == study || $command == threshold ]] ||
+  { echo "slurm/granularity.sh: COMMAND must be drop, swap, study or threshold, got '$command'" >&2; exit 2; }
+if [[ $command == study || $command == threshold ]]; then
   read -r -a model_list <<<"$models"
-  ((${#model_list[@]} > 0)) || { echo "slurm/granularity.sh: study: --models missing (see --help)" >&2; exit 2; }
+  ((${#model_list[@]} > 0)) || { echo "slurm/granularity.sh: $command: --models missing (see --help)" >&2; exit 2; }
   declare -A arch_seen=()
   for m in "${model_list[@]}"; do
     [[ $m == *.h5 ]] || { echo "slurm/granularity.sh: --models: '$m' is not a model file (.h5)" >&2; exit 2; }
@@ -84,6 +87,7 @@ analysis_job=$(sbatch --parsable --dependency="afterok:$array_job" --kill-on-inv
   --output="$out/logs/%x-%j.out" slurm/analysis.sbatch "$out" "$command" "$array_job" "$tasks")
 results="$out/$command-$array_job.{h5,png}"
 [[ $command == study ]] && results="$out/study-$array_job.h5 and $out/study-$array_job-report.{png,md}"
+[[ $command == threshold ]] && results="$out/threshold-$array_job.{h5,png,md,txt}"
 echo "slurm/granularity.sh: $command over block sizes ${size_list[*]}: array job $array_job ($tasks tasks)," \
   "then analysis job $analysis_job; results in $results"
 echo "array_job=$array_job"

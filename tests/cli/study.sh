@@ -14,6 +14,7 @@ start_local_slurm
 
 # --- the reduced grid: vgg-mini on 4096 images, 64x64 and 128x128 blocks, drop 0.9 and 0.99
 new_case
+study_out=$case_dir/out
 log=$case_dir.log
 (cd "$REPO" && timeout 1200 jobs/granularity-study.sh --archs vgg-mini --sizes "64 128" --rates "0.9 0.99" \
    --out "$case_dir/out" --wait -- --data.train_limit=4096 --data.test_limit=500 --adversary.public=2048 \
@@ -57,11 +58,55 @@ CHECK
 echo "     $out"
 finish_case "the study on the reduced grid: searches, fine-tunes, merge, report"
 
+# --- the granularity threshold on a reduced grid, in the same folder (its victim is
+# the study's, reused): surrogate templates at 32x32 and 64x64 blocks, 10% and all held
+new_case
+log=$case_dir.log
+(cd "$REPO" && timeout 1200 jobs/granularity-threshold.sh --archs vgg-mini --sizes "32 64" --rates "0.9 0" \
+   --out "$study_out" --wait -- --data.train_limit=4096 --data.test_limit=500 --adversary.public=2048 \
+   --surrogate.count=1) >"$log" 2>&1 || reasons+=("the threshold job did not finish with a table")
+grep -q "reused" "$study_out"/logs/train-vgg-mini-*.out || reasons+=("the study's victim was not reused")
+array_job=$(sed -n 's/^array_job=//p' "$log")
+status="array $array_job"
+out=$("$PYTHON" - "$study_out" "$array_job" 2>&1 <<'CHECK'
+import os, sys, h5py
+folder, array = sys.argv[1], sys.argv[2]
+def fail(*what):
+    print("PROBLEM", *what); sys.exit(1)
+merged = os.path.join(folder, f"threshold-{array}.h5")
+if not os.path.isfile(merged): fail("no merged file")
+seen = []
+with h5py.File(merged, "r") as f:
+    for task, size in enumerate((32, 64)):
+        for rate in ("0.9", "0"):
+            g = f[f"runs/threshold-{array}_{task}-vgg-mini-drop-{rate}/attack/vgg-mini-drop-{rate}"]
+            a = g.attrs
+            method = a["method"].decode() if isinstance(a["method"], bytes) else a["method"]
+            if method != "surrogate" or (a["bh"], a["bw"]) != (size, size): fail("run", size, rate, method, a["bh"])
+            blocks = (1024 // size) * (6272 // size)
+            if a["blocks"] != blocks or abs(a["held"] / blocks - (1 - float(rate))) > 0.02: fail("held", a["held"], blocks)
+            if a["public_images"] != 2048 or a["surrogate_count"] != 1: fail("settings", a["public_images"])
+            if not 0 <= g["position_recovery"][-1] <= 1: fail("recovery", g["position_recovery"][-1])
+            seen.append((blocks, rate))
+for suffix in ("png", "md", "txt"):
+    path = os.path.join(folder, f"threshold-{array}.{suffix}")
+    if not os.path.isfile(path) or os.path.getsize(path) == 0: fail("no", path)
+table = [l for l in open(os.path.join(folder, f"threshold-{array}.md")) if l.startswith("| vgg-mini")]
+if len(table) != 4: fail("the table has", len(table), "rows, not 4")
+if "measured:" not in open(os.path.join(folder, f"threshold-{array}.txt")).read(): fail("no measured threshold")
+print("4 runs merged, drawn and tabled:", sorted(seen))
+CHECK
+) || reasons+=("results: $out")
+echo "     $out"
+finish_case "the granularity threshold on the reduced grid: searches, merge, figure, table"
+
 # --- bad input to the scripts: one line, nothing submitted
 new_case
 log=$case_dir.log
 (cd "$REPO" && jobs/granularity-study.sh --preset gpu) >"$log" 2>&1 && reasons+=("an unknown preset was accepted")
 grep -q "\-\-preset: cpu or cluster, got 'gpu'" "$log" || reasons+=("no clear line for the preset: $(cat "$log")")
+(cd "$REPO" && jobs/granularity-threshold.sh --preset cluster) >>"$log" 2>&1 && reasons+=("a threshold on the cluster preset was accepted")
+grep -q "command threshold: the cpu preset only" "$log" || reasons+=("no clear line for the threshold's preset")
 (cd "$REPO" && slurm/granularity.sh study --config jobs/granularity-study.ini) >>"$log" 2>&1 &&
   reasons+=("a study without --models was accepted")
 grep -q "study: --models missing" "$log" || reasons+=("no clear line for the missing models")
