@@ -189,3 +189,21 @@ TEST(SparseAssignment, RefusesBadProblems) {
   EXPECT_THROW(s::solve_sparse_assignment({0, 2}, {0}, {0.0}, 3), std::invalid_argument);       // offsets past the end
   EXPECT_THROW(s::solve_sparse_assignment({0, 0, 0, 0}, {}, {}, 2), std::invalid_argument);     // more rows than columns
 }
+
+TEST(SparseAssignment, ABoundedSearchLeavesOutWhatItCannotPlaceInTime) {
+  // Every row wants the same three columns: unbounded, three rows are placed; with at
+  // most one column settled per search, a row that finds its best column taken stops.
+  const std::int64_t rows = 5;
+  std::vector<std::int64_t> offsets{0};
+  std::vector<std::int32_t> columns;
+  std::vector<double> cost;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int32_t j = 0; j < 3; ++j) columns.push_back(j), cost.push_back(j);
+    offsets.push_back(static_cast<std::int64_t>(columns.size()));
+  }
+  auto placed = [](const std::vector<std::int32_t>& c) { return std::count_if(c.begin(), c.end(), [](auto j) { return j >= 0; }); };
+  EXPECT_EQ(placed(s::solve_sparse_assignment(offsets, columns, cost, 8)), 3);
+  const auto bounded = s::solve_sparse_assignment(offsets, columns, cost, 8, 1);
+  EXPECT_EQ(bounded[0], 0);
+  EXPECT_EQ(placed(bounded), 1);
+}

@@ -73,7 +73,8 @@ double assignment_cost(const std::vector<double>& cost, std::int64_t cols, const
 
 std::vector<std::int32_t> solve_sparse_assignment(const std::vector<std::int64_t>& offsets,
                                                   const std::vector<std::int32_t>& columns,
-                                                  const std::vector<double>& cost, std::int64_t cols) {
+                                                  const std::vector<double>& cost, std::int64_t cols,
+                                                  std::int64_t max_settled) {
   const std::int64_t rows = static_cast<std::int64_t>(offsets.size()) - 1;
   if (rows < 0 || rows > cols || cols > std::numeric_limits<std::int32_t>::max() || offsets.front() != 0 ||
       offsets.back() != static_cast<std::int64_t>(columns.size()) || columns.size() != cost.size())
@@ -125,6 +126,7 @@ std::vector<std::int32_t> solve_sparse_assignment(const std::vector<std::int64_t
         free_column = c;
         break;
       }
+      if (max_settled > 0 && static_cast<std::int64_t>(finalised.size()) >= max_settled) break;  // left out
       relax(owner[c], d);
     }
     if (free_column >= 0) {

@@ -32,9 +32,14 @@ void check_assignment_problem(const std::vector<double>& cost, std::int64_t rows
 // can place (the caller places those elsewhere). When every row is placed, the total
 // cost is least among assignments that use candidate edges only; otherwise the placed
 // rows are a least-cost matching of themselves. Deterministic (ties: the lower column).
+// `max_settled` (> 0) bounds each row's search: a row whose search settles that
+// many columns without reaching a free one is left out too (degenerate costs, many
+// rows wanting the same few columns, would otherwise make every search walk the
+// whole matching); the placed rows are then no longer guaranteed least-cost.
 std::vector<std::int32_t> solve_sparse_assignment(const std::vector<std::int64_t>& offsets,
                                                   const std::vector<std::int32_t>& columns,
-                                                  const std::vector<double>& cost, std::int64_t cols);
+                                                  const std::vector<double>& cost, std::int64_t cols,
+                                                  std::int64_t max_settled = 0);
 
 // The summed cost of an assignment (the tests' and the callers' check).
 double assignment_cost(const std::vector<double>& cost, std::int64_t cols, const std::vector<std::int32_t>& column);

@@ -124,6 +124,11 @@ void add_assignment_options(po::options_description& options) {
 // (2^25 float64: 256 MiB); each block keeps its kCandidates best positions instead.
 constexpr std::int64_t kDenseScores = std::int64_t{1} << 25;
 constexpr std::int64_t kCandidates = 64;
+// A block whose search for a free candidate settles this many positions is placed
+// afterwards by its best free position (grids whose positions look alike, such as
+// vgg-mini-seedpool's, where every column of a channel sees the same input, would
+// otherwise make each search walk most of the placed blocks).
+constexpr std::int64_t kMaxSettled = 4096;
 
 }  // namespace
 
@@ -202,7 +207,7 @@ search::Genome most_correlated_placement(const torch::Tensor& held, const torch:
     }
   }
   for (std::int64_t r = 0; r <= H; ++r) offsets[r] = r * k;
-  auto genome = solve_sparse_assignment(offsets, columns, costs, N);
+  auto genome = solve_sparse_assignment(offsets, columns, costs, N, kMaxSettled);
   // A block its candidates could not place: the free position it correlates with best.
   std::vector<char> taken(N, 0);
   for (auto p : genome)

@@ -105,8 +105,9 @@ torch::Tensor correlation_scores(const torch::Tensor& held, const torch::Tensor&
 // Each held block where it correlates best with `reference`'s blocks, by one linear
 // assignment (least_cost_placement of minus the scores). On large grids (more than
 // 2^25 pairs) only each block's 64 best positions are candidates (a sparse
-// assignment), so memory follows H x 64, not H x N; a block they cannot place takes
-// the free position it correlates with best.
+// assignment), so memory follows H x 64, not H x N; a block they cannot place (or
+// whose search settles 4096 positions first) takes the free position it correlates
+// with best.
 search::Genome most_correlated_placement(const torch::Tensor& held, const torch::Tensor& reference,
                                         const blocks::Grid& grid);
 
