@@ -45,25 +45,29 @@ def read_runs(path):
 
 
 def measured_threshold(line):
-    """The smallest N from which no run of `line` (sorted by N) reaches the bar; None
-    when the largest N is still broken."""
+    """The smallest N from which no run of `line` reaches the bar (an N is broken when
+    any of its runs does); None when the largest N is still broken."""
+    broken = defaultdict(bool)
+    for row in line:
+        broken[row["N"]] |= row["recovery"] >= BAR
     threshold = None
-    for row in reversed(line):
-        if row["recovery"] >= BAR:
+    for n in sorted(broken, reverse=True):
+        if broken[n]:
             break
-        threshold = row["N"]
+        threshold = n
     return threshold
 
 
 def formula_threshold(path):
-    """The seed formula's smallest infeasible N and the clue condition's alone, from
-    tessera threshold's report (its first such lines: the seed's settings)."""
+    """The seed formula's smallest infeasible N (None: none in its range) and the clue
+    condition's alone, from tessera threshold's report: its first verdict, the one at
+    the seed's settings (later lines repeat the formula at other efforts)."""
     report = open(path).read()
-    smallest = re.search(r"smallest infeasible N = (\d+)", report)
-    clue = re.search(r"clue condition alone would give N = (\d+)", report)
+    smallest = re.search(r"^tessera: smallest infeasible N(?: = (\d+)|: none)", report, re.M)
+    clue = re.search(r"fails from N = (\d+)", report)
     if not smallest:
         raise SystemExit(f"plot_threshold: {path}: no 'smallest infeasible N' line (not tessera threshold's report)")
-    return int(smallest.group(1)), int(clue.group(1)) if clue else None
+    return (int(smallest.group(1)) if smallest.group(1) else None), (int(clue.group(1)) if clue else None)
 
 
 def main():
@@ -97,12 +101,15 @@ def main():
         if n is not None:
             axes[0][0].axvline(n, color=color, linestyle=style, alpha=0.4)
         notes.append(f"{label}: measured threshold N = {n}" if n else f"{label}: broken at every N run")
-    formula = formula_threshold(args.formula) if args.formula else None
-    if formula:
-        smallest, clue = formula
-        for ax in axes.flat:
-            ax.axvline(max(smallest, 1), color="black", linestyle="-", linewidth=0.8)
-        notes.append(f"seed formula: infeasible from N = {smallest}" + (f" (clue condition alone: {clue})" if clue else ""))
+    if args.formula:
+        smallest, clue = formula_threshold(args.formula)
+        if smallest is not None:
+            for ax in axes.flat:
+                ax.axvline(max(smallest, 1), color="black", linestyle="-", linewidth=0.8)
+        notes.append(f"seed formula: infeasible from N = {smallest}" if smallest is not None
+                     else "seed formula: no N in its range is infeasible")
+        if clue is not None:
+            notes[-1] += f" (clue condition alone: from N = {clue})"
     for ax, (key, title) in zip(axes.flat, PANELS):
         ax.set_title(title, fontsize=10)
         ax.set_xscale("log")

@@ -212,12 +212,14 @@ search::Genome most_correlated_placement(const torch::Tensor& held, const torch:
   std::vector<char> taken(N, 0);
   for (auto p : genome)
     if (p >= 0) taken[p] = 1;
+  auto taken_mask = torch::from_blob(taken.data(), {N}, torch::kChar).to(torch::kBool);
   for (std::int64_t r = 0; r < H; ++r) {
     if (genome[r] >= 0) continue;
     auto score = torch::mm(rows.narrow(0, r, 1), blocks).reshape({N});
-    score.masked_fill_(torch::from_blob(taken.data(), {N}, torch::kChar).to(torch::kBool), -INFINITY);
+    score.masked_fill_(taken_mask, -INFINITY);
     genome[r] = static_cast<std::int32_t>(score.argmax().item<std::int64_t>());
     taken[genome[r]] = 1;
+    taken_mask[genome[r]] = true;
   }
   for (std::int32_t p = 0; p < N; ++p)
     if (!taken[p]) genome.push_back(p);

@@ -120,7 +120,8 @@ bool features_fixed(const Knowledge& k) {
 // every surrogate learned so far (the interrupted round's too) and the search is not
 // finished; its state for a checkpoint is the sum of the completed rounds, and a
 // resumed run trains the interrupted round again from its start, so that it ends
-// exactly where an uninterrupted run does.
+// exactly where an uninterrupted run does. (As a chain's first stage it hands the
+// next stage what it has: the checkpoint is the last stage's, docs/DESIGN.md 8.4.)
 class SurrogateSearch final : public Search {
  public:
   SurrogateSearch(Fitness& fitness, SurrogateSettings settings, std::uint64_t seed, MPI_Comm attack, double budget_s)
@@ -131,7 +132,10 @@ class SurrogateSearch final : public Search {
         budget_s_(budget_s),
         started_(Clock::now()) {}
 
-  void start() override { train_and_place(); }
+  void start() override {
+    started_ = Clock::now();  // the campaign's clock has just started too
+    train_and_place();
+  }
 
   void advance(std::int64_t, std::int64_t) override {
     if (finished_ || stop::agreed(attack_)) return;  // a pending signal: the caller is about to stop
@@ -239,6 +243,9 @@ class SurrogateSearch final : public Search {
         }
       }
       const auto updates = round_sum(surrogate, rounds_done_, ranks);
+      // The same sum on every attack rank: all of them see this.
+      TESSERA_REQUIRE(torch::isfinite(updates.first).all().item<bool>(), "--attack.method=surrogate: a surrogate's ",
+                      "training diverged (its update is not finite): lower --train.lr (", recipe.lr, ")");
       if (signal || late) {
         partial = updates.first;
         break;
