@@ -15,7 +15,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from tessera_h5 import open_run, text  # noqa: E402
+from tessera_h5 import Bad, open_run, read, reading, run_script, save_figure, text  # noqa: E402
+
+SERIES = ["wall_seconds", "position_recovery", "best_accuracy"]  # one value per generation
 
 
 def attack_groups(path):
@@ -26,7 +28,7 @@ def attack_groups(path):
         runs = [f["runs"][n] for n in f["runs"]] if text(f.attrs["command"]) == "merge" else [f]
         for run in runs:
             if "attack" not in run:
-                raise SystemExit(f"{path}: a run without an /attack group (not written by tessera attack)")
+                raise Bad("a run without an /attack group (not written by tessera attack)")
             for label, g in run["attack"].items():
                 model = text(g.attrs["arch"]) if "arch" in g.attrs else "?"
                 yield model, float(g.attrs["held"]) / float(g.attrs["blocks"]), label, g
@@ -42,15 +44,17 @@ def main():
     panels = defaultdict(list)  # (model, held) -> [(label, seconds, recovery, accuracy)]
     rows = []
     for path in args.inputs:
-        for model, held, label, g in attack_groups(path):
-            a = g.attrs
-            seconds = g["wall_seconds"][:]
-            panels[(model, held)].append((label, seconds, g["position_recovery"][:], g["best_accuracy"][:]))
-            rows.append((model, held, label, g["position_recovery"][-1], float(a["functional_recovery"]),
-                         float(a["test_accuracy"]), float(a["true_test_accuracy"]), float(a["victim_test_accuracy"]),
-                         float(a["test_fidelity"]), seconds[-1], text(a["stop_reason"])))
+        with reading(path):
+            for model, held, label, g in attack_groups(path):
+                a = g.attrs
+                seconds, recovery, accuracy = read(g, {k: ("generations",) for k in SERIES}).values()
+                panels[(model, held)].append((label, seconds, recovery, accuracy))
+                rows.append((model, held, label, recovery[-1], float(a["functional_recovery"]),
+                             float(a["test_accuracy"]), float(a["true_test_accuracy"]),
+                             float(a["victim_test_accuracy"]), float(a["test_fidelity"]), seconds[-1],
+                             text(a["stop_reason"])))
     if not rows:
-        raise SystemExit("compare_attacks: no attack runs in the inputs")
+        raise Bad("no attack runs in the inputs")
 
     keys = sorted(panels)
     fig, axes = plt.subplots(len(keys), 2, figsize=(11, 3.2 * len(keys)), squeeze=False)
@@ -67,7 +71,6 @@ def main():
             ax.grid(alpha=0.3)
         left.legend(fontsize=7, loc="center right")
     fig.tight_layout()
-    fig.savefig(args.out, dpi=110)
 
     lines = ["| model | held | method | position recovery | functional recovery | test accuracy | "
              "at true positions | victim | fidelity | seconds | stopped on |",
@@ -76,13 +79,12 @@ def main():
         lines.append(f"| {model} | {held:.0%} | `{label}` | {rec:.3f} | {fr:.3f} | {ta:.4f} | {tta:.4f} | {va:.4f} | "
                      f"{fid:.4f} | {sec:.1f} | {reason} |")
     table = "\n".join(lines) + "\n"
+    save_figure(fig, args.out, {args.table: table} if args.table else None, dpi=110)
     print(table, end="")
     if args.table:
-        with open(args.table, "w") as out:
-            out.write(table)
         print(f"wrote {args.table}")
     print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

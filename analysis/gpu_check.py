@@ -16,6 +16,8 @@ try:
 except ImportError:
     sys.exit("gpu_check.py: h5py is missing from this python")
 
+from tessera_h5 import Bad, reading, run_script, text, writing  # noqa: E402
+
 # The output file of each step that writes one, and the group copied from it.
 STEP_FILES = {
     "train": ("vgg-mini.h5", "train"),
@@ -34,10 +36,6 @@ ATTACK_ATTRS = ("device", "seconds", "evaluations", "floor_seconds", "functional
 LOG_LINE = re.compile(r"^tessera[a-z ]*: ")
 
 
-def text(value):
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def attack_run(group):
     """The run group inside /attack (one per file here)."""
     for name in group:
@@ -54,11 +52,23 @@ def main():
     args = parser.parse_args()
     steps_path = os.path.join(args.out, "steps.tsv")
     if not os.path.isfile(steps_path):
-        sys.exit(f"gpu_check.py: '{steps_path}' is missing: the check did not run")
-    with open(steps_path) as f:
+        raise Bad("missing: the check did not run", steps_path)
+    with reading(steps_path), open(steps_path) as f:
         steps = [row for row in csv.reader(f, delimiter="\t") if row]
+    for line, row in enumerate(steps, 1):
+        try:
+            name, rc, seconds, command = row
+            int(rc), float(seconds)
+        except ValueError:
+            raise Bad(f"step {line} is not NAME, EXIT CODE, SECONDS, COMMAND (tab-separated): {row}",
+                      steps_path) from None
+    names = [row[0] for row in steps]
+    for line, name in enumerate(names, 1):
+        if names.index(name) + 1 != line:
+            raise Bad(f"step {line}: '{name}' is step {names.index(name) + 1} too", steps_path)
     summary = [f"device: {args.device}", f"build: {args.build_seconds:.0f} s", ""]
-    with h5py.File(os.path.join(args.out, "gpu-check.h5"), "w") as record:
+    record_path, summary_path = os.path.join(args.out, "gpu-check.h5"), os.path.join(args.out, "summary.txt")
+    with writing(record_path, summary_path) as (record_temp, summary_temp), h5py.File(record_temp, "w") as record:
         record.attrs["device"] = args.device
         record.attrs["build_seconds"] = args.build_seconds
         try:
@@ -82,7 +92,7 @@ def main():
                 path, source = STEP_FILES[name]
                 path = os.path.join(args.out, path)
                 if int(rc) == 0 and os.path.isfile(path):
-                    with h5py.File(path, "r") as f:
+                    with reading(path), h5py.File(path, "r") as f:
                         if source in f:
                             f.copy(f[source], group, name=source)
                             found = group[source] if source != "attack" else attack_run(group[source])
@@ -95,8 +105,8 @@ def main():
                             and not line.startswith(("---", " "))]
             if name == "nccl-2ranks-refused":  # the one-line refusal
                 summary += ["    " + line for line in log.splitlines() if LOG_LINE.match(line)]
-    with open(os.path.join(args.out, "summary.txt"), "w") as f:
-        f.write("\n".join(summary) + "\n")
+        with open(summary_temp, "w") as f:
+            f.write("\n".join(summary) + "\n")
     print("\n".join(summary))
     failed = [name for name, rc, _, _ in steps if int(rc) != 0]
     print(f"gpu_check.py: wrote {os.path.join(args.out, 'gpu-check.h5')}; "
@@ -104,4 +114,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

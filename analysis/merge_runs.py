@@ -8,7 +8,7 @@ import os
 
 import h5py
 
-from tessera_h5 import open_run, text
+from tessera_h5 import Bad, open_run, run_script, text, writing
 
 
 def copy_tree(source, target):
@@ -33,33 +33,30 @@ def main():
 
     for path in args.inputs:
         if not os.path.isfile(path):
-            raise SystemExit(f"merge_runs: {path}: no such file")
+            raise Bad("no such file", path)
+    for path in args.inputs:
+        if os.path.exists(args.out) and os.path.samefile(path, args.out):
+            raise Bad("is one of the inputs: the merge would replace it (give another --out)", args.out)
     names = [os.path.splitext(os.path.basename(p))[0] for p in args.inputs]
     if len(set(names)) != len(names):
-        raise SystemExit("merge_runs: two inputs have the same file name")
+        raise Bad("two inputs have the same file name")
 
-    partial = args.out + ".partial"
-    try:
-        with h5py.File(partial, "w") as out:
-            runs = out.create_group("runs")
-            commands = set()
-            for path, name in zip(args.inputs, names):
-                with open_run(path) as f:
-                    commands.add(text(f.attrs["command"]))
-                    if len(commands) > 1:
-                        raise SystemExit(f"merge_runs: {path}: written by '{text(f.attrs['command'])}', "
-                                         f"the others by '{sorted(commands - {text(f.attrs['command'])})[0]}'")
-                    copy_tree(f, runs.create_group(name))
-            out.attrs["command"] = "merge"
-            out.attrs["merged_command"] = commands.pop()
-            out.attrs["config"] = ""
-            out.attrs["inputs"] = [os.path.basename(p) for p in args.inputs]
-        os.replace(partial, args.out)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    with writing(args.out) as (partial,), h5py.File(partial, "w") as out:
+        runs = out.create_group("runs")
+        commands = set()
+        for path, name in zip(args.inputs, names):
+            with open_run(path) as f:
+                commands.add(text(f.attrs["command"]))
+                if len(commands) > 1:
+                    raise Bad(f"written by '{text(f.attrs['command'])}', "
+                              f"the others by '{sorted(commands - {text(f.attrs['command'])})[0]}'")
+                copy_tree(f, runs.create_group(name))
+        out.attrs["command"] = "merge"
+        out.attrs["merged_command"] = commands.pop()
+        out.attrs["config"] = ""
+        out.attrs["inputs"] = [os.path.basename(p) for p in args.inputs]
     print(f"merged {len(args.inputs)} files into {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -12,10 +12,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import open_run, text  # noqa: E402
+from tessera_h5 import Bad, open_run, read, run_script, save_figure, text  # noqa: E402
 
 PANELS = [("best_fitness", "best fitness"), ("best_accuracy", "best individual's accuracy"),
           ("position_recovery", "position recovery (best)"), ("diversity", "diversity")]
+SERIES = [key for key, _ in PANELS] + ["mean_fitness"]  # one value per generation
+ONE_PLACEMENT = {"surrogate", "stats", "init"}  # methods that give one placement at generation 0, not a search
 
 
 def describe(name, a):
@@ -45,7 +47,9 @@ def main():
     for path in args.runs:
         with open_run(path) as f:
             if "attack" not in f:
-                raise SystemExit(f"{path}: no /attack group (not written by tessera attack)")
+                raise Bad("no /attack group (not written by tessera attack)")
+            if not len(f["attack"]):
+                raise Bad("no runs in /attack")
             for name, g in f["attack"].items():
                 a = g.attrs
                 label = describe(name, a)
@@ -53,14 +57,18 @@ def main():
                              f"{a['eval_images']} eval images, fitness {text(a['fitness'])}")
                 color = f"C{runs % 10}"
                 runs += 1
-                generations = np.arange(g["best_fitness"].shape[0])
+                series = read(g, {k: ("generations",) for k in SERIES})
+                if a.get("generations") == 0 and text(a["method"]).split(",")[-1] not in ONE_PLACEMENT:
+                    raise Bad(f"{g.name} is a search of 0 generations (--attack.generations=0): nothing to draw")
+                generations = np.arange(len(series["best_fitness"]))
                 if len(generations) == 1:
-                    levels.append((f"{label} ({float(a['seconds']):.0f} s)", color, {k: g[k][0] for k, _ in PANELS}))
+                    levels.append((f"{label} ({float(a['seconds']):.0f} s)", color,
+                                   {k: series[k][0] for k, _ in PANELS}))
                     continue
                 for ax, (key, title) in zip(axes.flat, PANELS):
-                    ax.plot(generations, g[key][:], color=color, label=label)
+                    ax.plot(generations, series[key], color=color, label=label)
                     if key == "best_fitness":
-                        ax.plot(generations, g["mean_fitness"][:], color=color, linestyle=":", label=f"{label}: mean")
+                        ax.plot(generations, series["mean_fitness"], color=color, linestyle=":", label=f"{label}: mean")
     for label, color, values in levels:
         for ax, (key, _) in zip(axes.flat, PANELS):
             if key != "diversity":  # one placement: no population
@@ -73,9 +81,9 @@ def main():
     axes[0][0].legend(fontsize=8)
     fig.suptitle("tessera attack (P2: positions searched)\n" + "; ".join(sorted(settings)), fontsize=9)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    save_figure(fig, args.out, dpi=120)
     print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import runs_of, text  # noqa: E402
+from tessera_h5 import attrs_of, read, reading, run_script, runs_of, save_figure  # noqa: E402
 
 # What may tell runs apart, and what is shown in the title when runs share it.
 VARYING = ["arch", "layer", "bh", "bw", "eval_images", "repeats"]
@@ -20,9 +20,11 @@ VARYING = ["arch", "layer", "bh", "bw", "eval_images", "repeats"]
 def read_runs(paths, metric):
     runs = []
     for path in paths:
-        for _, g in runs_of(path, "drop"):
-            a = {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in g.attrs.items()}
-            runs.append({"attrs": a, "rates": g["rates"][:], "values": g[metric][:]})  # values: rates x repeats
+        with reading(path):
+            for _, g in runs_of(path, "drop"):
+                data = read(g, {"rates": ("rates",), metric: ("rates", "repeats")})
+                runs.append({"attrs": attrs_of(g, VARYING + ["blocks", "victim_accuracy"]), "rates": data["rates"],
+                             "values": data[metric]})  # values: rates x repeats
     return runs
 
 
@@ -72,9 +74,9 @@ def main():
         setting += f", victim {runs[0]['attrs']['victim_accuracy']:.3f}"
     ax.set_title("tessera drop (P1: held blocks at true positions)\n" + setting, fontsize=9)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    save_figure(fig, args.out, dpi=120)
     print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

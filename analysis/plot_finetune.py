@@ -16,31 +16,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import open_or_exit, text  # noqa: E402
+from tessera_h5 import Bad, attrs_of, open_run, read, run_script, save_figure  # noqa: E402
 
-PROG = "plot_finetune.py"
 SERIES = ["samples", "flops", "seconds", "test_accuracy"]
 BASELINES = {"layer_scratch": "layer from scratch", "model_scratch": "whole model from scratch"}
 COST = ["samples", "flops", "seconds"]  # the columns of each run's cost table
 
 
-def fail(path, reason):
-    raise SystemExit(f"{PROG}: {path}: {reason}")
-
-
-def attrs_of(node):
-    return {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in node.attrs.items()}
-
-
 def read_finetune(path):
     """The /finetune attributes and its runs (stolen ones first, in file order, then
     the baselines), read whole; any reason the file cannot be drawn is one line."""
-    f = open_or_exit(path, PROG)
-    with f:
+    with open_run(path) as f:
         if "finetune" not in f:
-            fail(path, "no /finetune group (not written by tessera finetune)")
+            raise Bad("no /finetune group (not written by tessera finetune)")
         g = f["finetune"]
-        setting = attrs_of(g)
+        setting = attrs_of(g, ["victim_test_accuracy", "levels"])
         runs = []
         for name, run in g.items():
             if not isinstance(run, h5py.Group):
@@ -48,14 +38,18 @@ def read_finetune(path):
             a = attrs_of(run)
             arm = a.get("arm")
             if arm != "stolen" and arm not in BASELINES:
-                fail(path, f"run '{name}' has no known arm (arm: {arm})")
+                raise Bad(f"run '{name}' has no known arm (arm: {arm})")
             wanted = SERIES + ["cost"] + (["steal_to_train", "steal_to_layer"] if arm == "stolen" else [])
             missing = [d for d in wanted if not isinstance(run.get(d), h5py.Dataset)]
             if missing:
-                fail(path, f"run '{name}' lacks {', '.join(missing)}")
-            runs.append({"name": name, "attrs": a, **{d: run[d][()] for d in wanted}})
+                raise Bad(f"run '{name}' lacks {', '.join(missing)}")
+            if arm == "stolen":
+                attrs_of(run, ["held_fraction", "position_recovery"])  # the legend's
+            shapes = {d: ("points",) if d in SERIES else ("levels", len(COST)) for d in wanted}
+            levels = len(np.atleast_1d(setting["levels"]))
+            runs.append({"name": name, "attrs": a, **read(run, shapes, {"levels": levels})})
     if not runs:
-        fail(path, "no runs in /finetune")
+        raise Bad("no runs in /finetune", path)
     order = ["stolen"] + list(BASELINES)
     runs.sort(key=lambda r: order.index(r["attrs"]["arm"]))  # stable: stolen runs keep the file's order
     return setting, runs
@@ -97,10 +91,7 @@ def draw(setting, runs, out):
     fig.suptitle(f"tessera finetune: {setting.get('arch', '?')}{layer}, held blocks {setting.get('held_mode', '?')}, "
                  f"rest {setting.get('rest', '?')}, {setting.get('public', '?')} public images", fontsize=10)
     fig.tight_layout()
-    try:
-        fig.savefig(out, dpi=120)
-    except OSError as e:
-        fail(out, f"cannot write ({os.strerror(e.errno) if e.errno else e})")
+    save_figure(fig, out, dpi=120)
 
 
 def cell(value, kind):
@@ -142,4 +133,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

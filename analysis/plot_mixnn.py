@@ -14,39 +14,44 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import open_or_exit, text  # noqa: E402
+from tessera_h5 import Bad, attrs_of, open_run, read, run_script, save_figure  # noqa: E402
 
-PROG = "plot_mixnn.py"
 EPOCH_COLUMNS = ["epoch", "mixnn_accuracy", "plain_accuracy", "mixnn_seconds", "plain_seconds", "attempts"]
+MEASURED = ["mixnn_accuracy", "plain_accuracy", "mixnn_seconds", "plain_seconds"]  # never NaN in a run's file
 FAILURE_KINDS = {0: "crash", 1: "Byzantine"}
-
-
-def fail(path, reason):
-    raise SystemExit(f"{PROG}: {path}: {reason}")
+EXTRACTION = ["victim_accuracy", "learned_accuracy", "learned_agreement", "fine_tuned_accuracy", "fine_tuned_agreement",
+              "public_accuracy", "public_agreement", "public_images", "middle_first_part", "middle_last_part",
+              "middle_error"]
+SOLVED = ["determined", "units", "dead", "held_out_error"]
 
 
 def read_mixnn(path):
     """The /mixnn epochs, failures and attributes; any reason the file cannot be
     drawn is one line."""
-    f = open_or_exit(path, PROG)
-    with f:
+    with open_run(path) as f:
         if "mixnn" not in f or "epochs" not in f["mixnn"]:
-            fail(path, "no /mixnn/epochs (not written by tessera mixnn)")
+            raise Bad("no /mixnn/epochs (not written by tessera mixnn)")
         g = f["mixnn"]
         missing = [c for c in EPOCH_COLUMNS if c not in g["epochs"]]
         if missing:
-            fail(path, "/mixnn/epochs lacks " + ", ".join(missing))
-        epochs = {c: np.asarray(g["epochs"][c][()]) for c in EPOCH_COLUMNS}
-        if len(epochs["epoch"]) == 0:
-            fail(path, "/mixnn/epochs is empty")
-        failures = {c: np.asarray(g["failures"][c][()]) for c in ("kind", "epoch")} if "failures" in g else None
-        attrs = {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in g.attrs.items()}
+            raise Bad("/mixnn/epochs lacks " + ", ".join(missing))
+        epochs = read(g["epochs"], {c: ("epochs",) for c in EPOCH_COLUMNS})
+        for c in MEASURED:
+            nan = np.flatnonzero(np.isnan(epochs[c]))
+            if len(nan):
+                raise Bad(f"/mixnn/epochs/{c} is NaN at epoch {', '.join(str(int(epochs['epoch'][i])) for i in nan)}")
+        failures = None
+        if "failures" in g:
+            failures = read(g["failures"], {c: ("failures",) for c in ("kind", "epoch")}, empty={"failures"})
+        attrs = attrs_of(g)
         extraction = None
         if "extraction" in g:
             x = g["extraction"]
-            extraction = dict(x.attrs)
-            extraction["solved"] = {k: np.asarray(x["solved"][k][()]) for k in x["solved"]}
-            extraction["solved_parts"] = np.asarray(x["solved_parts"][()])
+            extraction = attrs_of(x, EXTRACTION)
+            solved = read(x, {k: ("parts",) for k in ["solved_parts"] + [f"solved/{k}" for k in SOLVED]},
+                          empty={"parts"})
+            extraction["solved_parts"] = solved["solved_parts"]
+            extraction["solved"] = {k: solved[f"solved/{k}"] for k in SOLVED}
     return epochs, failures, attrs, extraction
 
 
@@ -109,7 +114,7 @@ def plot(epochs, failures, attrs, out):
     fig.suptitle(f"MixNN vs plain: {attrs.get('arch', '?')}, {attrs.get('dummies', '?')} dummies, "
                  f"pool {attrs.get('pool', '?')}")
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     plt.close(fig)
 
 
@@ -129,4 +134,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

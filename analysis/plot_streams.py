@@ -13,6 +13,7 @@ cover traffic, every eavesdropper's adjusted Rand index against the extra bytes
 own front as a line (the lowest index at that cost or less), the front of the worst
 of them in black, the plan chosen within the byte budget circled."""
 import argparse
+import os
 
 import matplotlib
 
@@ -21,7 +22,7 @@ import h5py  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import open_run, text  # noqa: E402
+from tessera_h5 import Bad, attrs_of, open_run, read, reading, run_script, save_figure, text  # noqa: E402
 
 MAX_DRAWN_STREAMS = 20000  # above this the arcs are left out (the points still show the division)
 
@@ -41,13 +42,43 @@ def main():
         plot_division(args)
 
 
+def within(values, n, where):
+    """Bad naming `where` unless every one of the indices `values` is in [0, n)."""
+    if len(values) and not (0 <= values.min() and values.max() < n):
+        raise Bad(f"{where} holds {values.min() if values.min() < 0 else values.max()}, outside 0..{n - 1}")
+
+
+def trace_of(args, attrs):
+    """The trace the run was made from: --trace, or the one recorded, found where
+    tessera looks for it: beside the file, at trace_absolute, from the working folder."""
+    if args.trace:
+        return args.trace
+    recorded = attrs["trace"]
+    tried = [os.path.join(os.path.dirname(args.file), recorded)] if not os.path.isabs(recorded) else []
+    tried += [attrs["trace_absolute"]] if "trace_absolute" in attrs else []
+    tried += [recorded]
+    for path in tried:
+        if os.path.isfile(path):
+            return os.path.normpath(path)
+    raise Bad(f"made from the trace '{recorded}', which is not at {', '.join(map(os.path.normpath, tried))} "
+              "(give it with --trace)", args.file)
+
+
 def plot_front(args):
     with open_run(args.file) as f:
         g = f["obfuscation"]
-        attrs = dict(g.attrs)
-        p = {k: g["points"][k][:] for k in g["points"]}
-    chosen = int(attrs["chosen"])
+        attrs = attrs_of(g, ["chosen", "byte_budget"])
+        if not isinstance(g.get("points"), h5py.Group):
+            raise Bad("no group /obfuscation/points")
+        p = read(g["points"], {k: ("plans",) for k in g["points"]})
+        for k in ["byte_fraction", "message_fraction", "on_front"]:
+            if k not in p:
+                raise Bad(f"no dataset /obfuscation/points/{k}")
+        chosen = int(attrs["chosen"])
+        within(np.array([chosen]), len(p["on_front"]), "the attribute chosen of /obfuscation")
     methods = [k[len("ari_"):] for k in sorted(p) if k.startswith("ari_")]
+    if not methods:
+        raise Bad("no eavesdropper's index (ari_*) in /obfuscation/points", args.file)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     for ax, cost, label in zip(axes, ["byte_fraction", "message_fraction"], ["extra bytes (%)", "extra messages (%)"]):
         x = 100 * p[cost]
@@ -71,30 +102,36 @@ def plot_front(args):
                  f"chosen: +{100 * p['byte_fraction'][chosen]:.1f}% bytes, worst index "
                  f"{max(p['ari_' + m][chosen] for m in methods):.3f}")
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    save_figure(fig, args.out, dpi=120)
     print(f"wrote {args.out}")
 
 
 def plot_division(args):
     with open_run(args.file) as f:
         if "streams" not in f:
-            raise SystemExit(f"{args.file}: no /streams group (not written by tessera streams analyze)")
+            raise Bad("no /streams group (not written by tessera streams analyze)")
         runs = list(f["streams"])
         if args.run is None and len(runs) != 1:
-            raise SystemExit(f"{args.file}: runs {', '.join(runs)}; choose one with --run")
+            raise Bad(f"runs {', '.join(runs)}; choose one with --run")
         name = args.run or runs[0]
         if name not in f["streams"]:
-            raise SystemExit(f"{args.file}: no run '{name}' (runs: {', '.join(runs)})")
+            raise Bad(f"no run '{name}' (runs: {', '.join(runs)})")
         g = f["streams"][name]
-        attrs = {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in g.attrs.items()}
-        group, pivots = g["group"][:], g["pivots"][:]
+        attrs = attrs_of(g, ["step", "phase", "method", "view", "groups", "devices"] + ["trace"] * (not args.trace))
         if "true_layer" not in g:
-            raise SystemExit(f"{args.file}: run '{name}' has no true_layer (its trace had no truth)")
-        layer = g["true_layer"][:]
-    trace_path = args.trace or attrs["trace"]
-    with h5py.File(trace_path, "r") as t:
-        keep = (t["trace/step"][:] == attrs["step"]) & (t["trace/phase"][:] == attrs["phase"])
-        src, dst = t["trace/src"][:][keep], t["trace/dst"][:][keep]
+            raise Bad(f"run '{name}' has no true_layer (its trace had no truth)")
+        group, layer, pivots = read(g, {"group": ("devices",), "true_layer": ("devices",), "pivots": ("pivots",)},
+                                    empty={"pivots"}).values()
+        within(pivots, len(group), g.name + "/pivots")
+    trace_path = trace_of(args, attrs)
+    with reading(trace_path), h5py.File(trace_path, "r") as t:
+        if not isinstance(t.get("trace"), h5py.Group):
+            raise Bad("no /trace group (not a trace)")
+        step, phase, src, dst = read(t["trace"], {k: ("streams",) for k in ("step", "phase", "src", "dst")}).values()
+        keep = (step == attrs["step"]) & (phase == attrs["phase"])
+        src, dst = src[keep], dst[keep]
+        for k, values in (("src", src), ("dst", dst)):
+            within(values, len(group), f"/trace/{k}")
         names = text(t["trace"].attrs["layer_names"]).split("\n") if "layer_names" in t["trace"].attrs else []
 
     # Each device at (its group, its place among the group's devices sorted by true layer).
@@ -133,9 +170,9 @@ def plot_division(args):
     fig.suptitle(f"{attrs['method']} on the {attrs['view']} view: {attrs['groups']} groups for "
                  f"{len(layers)} layers, {attrs['devices']} devices; {score}")
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    save_figure(fig, args.out, dpi=120)
     print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

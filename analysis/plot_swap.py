@@ -10,15 +10,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import runs_of, text  # noqa: E402
+from tessera_h5 import attrs_of, read, reading, run_script, runs_of, save_figure  # noqa: E402
+
+ATTRS = ["arch", "layer", "eval_images", "repeats", "victim_accuracy", "bh", "bw", "blocks"]  # those drawn
 
 
 def read_runs(path, metric):
     runs = []
-    for _, g in runs_of(path, "swap"):
-        a = {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in g.attrs.items()}
-        runs.append({"attrs": a, "rates": g["rates"][:], "pairs": g["pairs"][:],
-                     "mean": g[metric][:].mean(axis=2)})  # rates x pairs
+    with reading(path):
+        for _, g in runs_of(path, "swap"):
+            data = read(g, {"rates": ("rates",), "pairs": ("pairs",), metric: ("rates", "pairs", "repeats")})
+            runs.append({"attrs": attrs_of(g, ATTRS), "rates": data["rates"], "pairs": data["pairs"],
+                         "mean": data[metric].mean(axis=2)})  # rates x pairs
     runs.sort(key=lambda r: (r["attrs"]["bh"], r["attrs"]["bw"]))
     return runs
 
@@ -61,9 +64,9 @@ def main():
         title = f"tessera swap (S1) by block size: {setting}"
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    save_figure(fig, args.out, dpi=120)
     print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

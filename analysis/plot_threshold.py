@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from tessera_h5 import runs_of, text  # noqa: E402
+from tessera_h5 import Bad, read, reading, run_script, runs_of, save_figure, text  # noqa: E402
 
 PANELS = [("recovery", "position recovery"), ("functional", "functional recovery"),
           ("accuracy", "test accuracy of the assembled model"), ("fidelity", "fidelity to the victim")]
@@ -28,19 +28,21 @@ BAR = 0.5  # a granularity is broken when a run places at least this share of th
 def read_runs(path):
     """One row per attack run of the merged file."""
     rows = []
-    for name, attack in runs_of(path, "attack"):
-        for run, g in attack.items():
-            a = g.attrs
-            rows.append({"arch": text(a["arch"]), "method": text(a["method"]), "N": int(a["blocks"]),
-                         "block": f"{a['bh']}x{a['bw']}", "held": int(a["held"]),
-                         "fraction": round(int(a["held"]) / int(a["blocks"]), 2),
-                         "recovery": float(g["position_recovery"][-1]),
-                         "functional": float(a["functional_recovery"]), "accuracy": float(a["test_accuracy"]),
-                         "true_accuracy": float(a["true_test_accuracy"]), "fidelity": float(a["test_fidelity"]),
-                         "victim": float(a["victim_test_accuracy"]), "seconds": float(a["seconds"]),
-                         "where": f"{name}:/attack/{run}"})
-    if not rows:
-        raise SystemExit(f"plot_threshold: {path}: no attack run")
+    with reading(path):
+        for name, attack in runs_of(path, "attack"):
+            for label, g in attack.items():
+                a = g.attrs
+                recovery = read(g, {"position_recovery": ("generations",)})["position_recovery"]
+                rows.append({"arch": text(a["arch"]), "method": text(a["method"]), "N": int(a["blocks"]),
+                             "block": f"{a['bh']}x{a['bw']}", "held": int(a["held"]),
+                             "fraction": round(int(a["held"]) / int(a["blocks"]), 2),
+                             "recovery": float(recovery[-1]),
+                             "functional": float(a["functional_recovery"]), "accuracy": float(a["test_accuracy"]),
+                             "true_accuracy": float(a["true_test_accuracy"]), "fidelity": float(a["test_fidelity"]),
+                             "victim": float(a["victim_test_accuracy"]), "seconds": float(a["seconds"]),
+                             "where": f"{name}:/attack/{label}"})
+        if not rows:
+            raise Bad("no attack run")
     return rows
 
 
@@ -62,11 +64,13 @@ def formula_threshold(path):
     """The seed formula's smallest infeasible N (None: none in its range) and the clue
     condition's alone, from tessera threshold's report: its first verdict, the one at
     the seed's settings (later lines repeat the formula at other efforts)."""
-    report = open(path).read()
-    smallest = re.search(r"^tessera: smallest infeasible N(?: = (\d+)|: none)", report, re.M)
+    with reading(path), open(path, errors="replace") as f:
+        report = f.read()
+    # its threshold.txt (--run.out), or its standard output (each line after "tessera: ")
+    smallest = re.search(r"^(?:tessera: )?smallest infeasible N(?: = (\d+)|: none)", report, re.M)
     clue = re.search(r"fails from N = (\d+)", report)
     if not smallest:
-        raise SystemExit(f"plot_threshold: {path}: no 'smallest infeasible N' line (not tessera threshold's report)")
+        raise Bad("no 'smallest infeasible N' line (not tessera threshold's report)", path)
     return (int(smallest.group(1)) if smallest.group(1) else None), (int(clue.group(1)) if clue else None)
 
 
@@ -121,9 +125,8 @@ def main():
     axes[0][0].legend(fontsize=8)
     fig.suptitle("the granularity threshold\n" + "\n".join(notes), fontsize=8)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
-    print(f"wrote {args.out}")
 
+    table = None
     if args.table:
         out = ["| model | held | blocks | N | method | position recovery | functional recovery | test accuracy | "
                "at true positions | victim | fidelity | seconds |", "|" + "---|" * 12]
@@ -133,10 +136,12 @@ def main():
                            f"{r['functional']:.3f} | {r['accuracy']:.4f} | {r['true_accuracy']:.4f} | "
                            f"{r['victim']:.4f} | {r['fidelity']:.4f} | {r['seconds']:.1f} |")
         out += [""] + [f"- {note}" for note in notes]
-        with open(args.table, "w") as f:
-            f.write("\n".join(out) + "\n")
+        table = "\n".join(out) + "\n"
+    save_figure(fig, args.out, {args.table: table} if args.table else None, dpi=120)
+    print(f"wrote {args.out}")
+    if args.table:
         print(f"wrote {args.table}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-from tessera_h5 import open_run, resolved_config, text  # noqa: E402
+from tessera_h5 import open_run, read, resolved_config, run_script, save_figure, text  # noqa: E402
 
 
 def main():
@@ -23,8 +23,7 @@ def main():
     for path in args.models:
         with open_run(path) as f:
             arch = text(f["model"].attrs["arch"])
-            accuracy = f["train/test_accuracy"][:]
-            loss = f["train/train_loss"][:]
+            accuracy, loss = read(f, {"train/test_accuracy": ("epochs",), "train/train_loss": ("epochs",)}).values()
             cfg = resolved_config(f)
             settings = (f"{text(f['model'].attrs['dataset'])}, batch {cfg['train']['batch']}, "
                         f"lr {cfg['train']['lr']}, seed {cfg['run']['seed']}")
@@ -41,9 +40,9 @@ def main():
         ax.legend()
     fig.suptitle(f"tessera train: {settings}")
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    save_figure(fig, args.out, dpi=120)
     print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

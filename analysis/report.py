@@ -9,7 +9,6 @@ recovery (solid) and search time (dashed, right axis) against N. The table
 (PREFIX.md, also printed) has one row per model, N and drop rate."""
 import argparse
 import math
-import os
 import re
 import sys
 
@@ -22,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tessera_h5 import runs_of, text  # noqa: E402
+from tessera_h5 import Bad, attrs_of, read, reading, run_script, runs_of, save_figure  # noqa: E402
 
 PROG = "report.py"
 ARMS = ("stolen", "layer_scratch", "model_scratch")
@@ -31,14 +30,6 @@ SETTING = ["arch", "victim_test_accuracy", "levels", "public", "epochs", "rest",
 STOLEN = ["blocks", "bh", "bw", "held", "position_recovery"]
 FLOOR = 1e-3  # where a ratio of 0 (stolen-init already at the level) is drawn, unless data lie lower
 TRUE_POSITIONS = "none (true positions)"
-
-
-class Bad(Exception):
-    """One line saying why a file cannot be used."""
-
-
-def attrs_of(node):
-    return {k: (text(v) if isinstance(v, (bytes, str)) else v) for k, v in node.attrs.items()}
 
 
 def drop_rate_of(name, a):
@@ -62,10 +53,7 @@ def ratio_of(stolen, model, budget):
 
 
 def read_group(path, g, level, rows):
-    s = attrs_of(g)
-    missing = [k for k in SETTING if k not in s]
-    if missing:
-        raise Bad(f"{g.name} lacks attribute(s) {', '.join(missing)}")
+    s = attrs_of(g, SETTING)
     levels = np.atleast_1d(s["levels"]).astype(float)
     hit = np.flatnonzero(np.isclose(levels, level))
     if not hit.size:
@@ -81,9 +69,7 @@ def read_group(path, g, level, rows):
         lacks += [k for k in STOLEN if a["arm"] == "stolen" and k not in a]
         if lacks:
             raise Bad(f"{run.name} lacks {', '.join(lacks)}")
-        cost = run["cost"][()]
-        if cost.shape != (len(levels), 3):
-            raise Bad(f"{run.name}/cost has shape {cost.shape}, not ({len(levels)}, 3)")
+        cost = read(run, {"cost": (len(levels), 3)})["cost"]
         if a["arm"] == "stolen":
             stolen.append((name, run.name, a, cost[li]))
         else:
@@ -115,17 +101,10 @@ def read_group(path, g, level, rows):
 
 
 def read_file(path, level, rows):
-    try:
+    with reading(path):
         stolen = sum(read_group(path, g, level, rows) for _, g in runs_of(path, "finetune"))
-    except Bad as e:
-        raise SystemExit(f"{PROG}: {path}: {e}")
-    except OSError as e:
-        reason = os.strerror(e.errno) if e.errno else "not an HDF5 file (" + str(e).splitlines()[0] + ")"
-        raise SystemExit(f"{PROG}: {path}: {reason}")
-    except SystemExit as e:  # tessera_h5's "<path>: <reason>"
-        raise SystemExit(f"{PROG}: {e}")
     if not stolen:
-        raise SystemExit(f"{PROG}: {path}: no stolen runs (with a known drop rate) in /finetune")
+        raise Bad("no stolen runs (with a known drop rate) in /finetune", path)
 
 
 def samples_cell(v):
@@ -184,7 +163,7 @@ def formula_marks(rows, ns):
     return lines, notes
 
 
-def draw(rows, level, out):
+def draw(rows, level):
     archs = sorted({r["arch"] for r in rows})
     drops = sorted({r["drop"] for r in rows})
     colour = {d: f"C{i % 10}" for i, d in enumerate(drops)}
@@ -266,8 +245,7 @@ def draw(rows, level, out):
     fig.suptitle(f"tessera granularity study: cost to steal / cost to train at {level:.0%} of the victim's "
                  "test accuracy", fontsize=11)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.savefig(out, dpi=120, format="png")
-    plt.close(fig)
+    return fig
 
 
 def main():
@@ -292,22 +270,12 @@ def main():
         seen.setdefault(key, r["where"])
     md = table(rows, args.level)
     png, out = prefix + ".png", prefix + ".md"
-    try:  # both written whole or not at all
-        draw(rows, args.level, png + ".partial")
-        with open(out + ".partial", "w") as f:
-            f.write(md)
-        os.replace(png + ".partial", png)
-        os.replace(out + ".partial", out)
-    except OSError as e:
-        where = str(e.filename or prefix).removesuffix(".partial")
-        raise SystemExit(f"{PROG}: {where}: cannot write ({os.strerror(e.errno) if e.errno else e})")
-    finally:
-        for p in (png + ".partial", out + ".partial"):
-            if os.path.exists(p):
-                os.remove(p)
+    fig = draw(rows, args.level)
+    save_figure(fig, png, {out: md}, dpi=120)  # both written whole or not at all
+    plt.close(fig)
     print(md, end="")
     print(f"wrote {png}, {out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, PROG)

@@ -64,7 +64,7 @@ for arch in $models; do
       # shellcheck disable=SC2046
       mpiexec -n 2 --bind-to none build/tessera attack --config jobs/attack-compare.ini \
         --model.checkpoint="$victims/$arch.h5" --attack.drop_rate="$drop" --attack.time_budget="$budget" \
-        --attack.run="$method" --run.name="$name" --run.out="$out" $(method_args "$method")
+        --attack.run="$method" --attack.replace=true --run.name="$name" --run.out="$out" $(method_args "$method")
     done
   done
 done

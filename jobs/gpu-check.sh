@@ -186,7 +186,7 @@ check() {
     --bench.repeats=3
   step bench-fitness "$tessera" bench fitness "${model[@]}" "${data[@]}" --bench.device=$cuda --bench.repeats=3
   local attack=(attack "${model[@]}" "${data[@]}" --attack.method=sinkhorn --sinkhorn.steps=60
-    --attack.generations=60 --attack.drop_rate=0.9)
+    --attack.generations=60 --attack.drop_rate=0.9 --attack.replace=true)
   step attack-sinkhorn-cpu "${mpi[@]}" -n 2 "$tessera" "${attack[@]}" --attack.device=cpu --run.out=attack-cpu
   step attack-sinkhorn-cuda "${mpi[@]}" -n 2 "$tessera" "${attack[@]}" --attack.device=$cuda --run.out=attack-cuda
   "$TORCH_PYTHON" analysis/gpu_check.py "$OUT" --build-seconds "$BUILD_SECONDS" \

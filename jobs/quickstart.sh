@@ -40,16 +40,17 @@ done
 # (jobs/quickstart.ini's [train]) on 10000 public training images.
 for method in ga sa; do
   mpiexec -n 2 --bind-to none build/tessera attack --config jobs/attack-cpu.ini --model.checkpoint="$out"/vgg-mini.h5 \
-    --attack.method="$method" --attack.generations=50 --run.threads=2 --run.out="$out" --run.name="attack-$method"
+    --attack.method="$method" --attack.generations=50 --attack.replace=true --run.threads=2 --run.out="$out" \
+    --run.name="attack-$method"
 done
 mpiexec -n 2 --bind-to none build/tessera attack --config jobs/attack-cpu.ini --model.checkpoint="$out"/vgg-mini.h5 \
   --attack.method=surrogate --surrogate.count=3 --adversary.public=10000 --train.lr_step=1 --train.lr_gamma=0.2 \
-  --run.threads=2 --run.out="$out" --run.name=attack-surrogate
+  --attack.replace=true --run.threads=2 --run.out="$out" --run.name=attack-surrogate
 
 # The eavesdropper and the provider's defence (paper section VI) on the served
 # trace: Algorithm 1's division of the devices, then cover traffic searched by the
 # greedy, evolutionary and generator optimisers, with its Pareto front.
-build/tessera streams analyze --streams.trace="$out"/serve.h5 --run.out="$out"
+build/tessera streams analyze --streams.trace="$out"/serve.h5 --streams.replace=true --run.out="$out"
 build/tessera streams obfuscate --streams.trace="$out"/serve.h5 --run.out="$out"
 
 # What stolen blocks are worth: half, a tenth and a hundredth of vgg-mini's

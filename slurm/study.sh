@@ -47,7 +47,8 @@ study_task() {
     local searches=()
     for rate in "${rates[@]}"; do
       run_tessera attack "${attack_options[@]}" --model.checkpoint="$model" --blocks.bh="$size" --blocks.bw="$size" \
-        --attack.drop_rate="$rate" --attack.run="drop-$rate" --run.out="$out" --run.name="$stem-$arch-drop-$rate"
+        --attack.drop_rate="$rate" --attack.run="drop-$rate" --attack.replace=true --run.out="$out" \
+        --run.name="$stem-$arch-drop-$rate"
       searches+=("$out/$stem-$arch-drop-$rate.h5:drop-$rate")
     done
     run_tessera finetune "${finetune_options[@]}" --model.checkpoint="$model" --finetune.from="$(IFS=,; echo "${searches[*]}")" \
@@ -69,7 +70,8 @@ threshold_task() {
     arch=$(basename "$model" .h5)
     for rate in "${rates[@]}"; do
       run_tessera attack "${attack_options[@]}" --model.checkpoint="$model" --blocks.bh="$size" --blocks.bw="$size" \
-        --attack.drop_rate="$rate" --attack.run="$arch-drop-$rate" --run.out="$out" --run.name="$stem-$arch-drop-$rate"
+        --attack.drop_rate="$rate" --attack.run="$arch-drop-$rate" --attack.replace=true --run.out="$out" \
+        --run.name="$stem-$arch-drop-$rate"
     done
   done
 }

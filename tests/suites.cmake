@@ -64,6 +64,7 @@ tessera_add_script_test(cli_finetune finetune.sh)
 tessera_add_script_test(cli_study study.sh)
 tessera_add_script_test(cli_mixnn mixnn.sh)
 tessera_add_script_test(cli_gpu_check gpu_check.sh)
+tessera_add_script_test(cli_analysis_errors analysis_errors.sh)
 # --- end core
 
 # --- cuda: what a CUDA build (cmake/build-cuda.sh) shows without a GPU; `ctest -L cuda`

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "streams/division.hpp"
+#include "streams/view.hpp"
 
 using namespace tessera;
 using streams::DeviceGraph;
@@ -277,4 +278,36 @@ TEST(Streams, Fig11And12PipelineFlattenedDivisionWithThresholdTwo) {
   const auto score = streams::score_division(d.group, stage);
   EXPECT_DOUBLE_EQ(score.adjusted_rand_index, 1.0);
   EXPECT_DOUBLE_EQ(score.exact_fraction, 1.0);
+}
+
+// A cascade 0 -> 1 -> 2 -> 3 (exit 3) with cover traffic that runs back along it
+// (2 -> 1, sent after 1 and 2 were first seen): the ordered view sets the backward
+// stream aside and divides the flow; the flat view, with no order, refuses the cycle.
+TEST(Streams, AStreamAgainstTheOrderOfFirstAppearanceIsSetAsideWhenTheyFormACycle) {
+  trace::TraceFile file;
+  file.devices = 4;
+  file.entry = 0;
+  file.exit = 3;
+  auto& e = file.events;
+  const std::vector<std::pair<std::int64_t, std::int64_t>> sent = {{0, 1}, {1, 2}, {2, 1}, {2, 3}};
+  for (std::size_t k = 0; k < sent.size(); ++k) {
+    e.step.push_back(0);
+    e.phase.push_back(trace::kForward);
+    e.seq.push_back(static_cast<std::int64_t>(k));
+    e.src.push_back(sent[k].first);
+    e.dst.push_back(sent[k].second);
+    e.bytes.push_back(100);
+  }
+  const auto seen = streams::observe(file, 0, trace::kForward, streams::View::ordered);
+  EXPECT_EQ(seen.set_aside, 1);
+  EXPECT_EQ(seen.streams, 4);
+  EXPECT_EQ(seen.graph.arcs, (std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 1}, {1, 2}, {2, 3}}));
+  EXPECT_LT(streams::on_a_cycle(seen.graph), 0);
+  EXPECT_THROW(streams::observe(file, 0, trace::kForward, streams::View::flat), Error);
+
+  // Without the backward stream nothing is set aside and the graph is the streams'.
+  for (auto* column : {&e.step, &e.phase, &e.seq, &e.src, &e.dst, &e.bytes}) column->erase(column->begin() + 2);
+  const auto plain = streams::observe(file, 0, trace::kForward, streams::View::flat);
+  EXPECT_EQ(plain.set_aside, 0);
+  EXPECT_EQ(plain.graph.arcs.size(), 3u);
 }

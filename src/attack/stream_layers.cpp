@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "io/h5.hpp"
+#include "trace/reader.hpp"
 
 namespace tessera::attack {
 
@@ -30,7 +31,7 @@ StreamGroups read_stream_groups(const std::string& spec, const std::vector<std::
     TESSERA_REQUIRE(root.exists("streams/" + s.run), "--attack.layers_from: '", s.file, "' has no run '", s.run, "'");
     const auto group = root.group("streams/" + s.run);
     s.group = group.dataset("group").read<std::int64_t>();
-    s.trace = group.attr_string("trace");
+    s.trace = trace::recorded_trace_path(group, s.file, "--attack.layers_from");
   }
   auto file = h5::File::open(s.trace, comm);
   const auto root = file.root();

@@ -47,4 +47,31 @@ void write_targets(const std::vector<Target>& targets, const h5::Group& root) {
   }
 }
 
+std::string difference_from_file(const std::vector<Target>& targets, const h5::Group& root) {
+  if (!root.exists("blocks")) return "it has no /blocks";
+  const auto blocks = root.group("blocks");
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    const auto& target = targets[t];
+    const auto path = t == 0 ? std::string() : "more/" + target.layer;
+    if (!path.empty() && !blocks.exists(path)) return "its /blocks does not cut " + target.layer;
+    const auto group = blocks.group(path.empty() ? "." : path);
+    if (group.attr_string("layer") != target.layer)
+      return "its /blocks cuts " + group.attr_string("layer") + ", this run " + target.layer;
+    const auto grid = read_grid(group);
+    if (grid.bh != target.grid.bh || grid.bw != target.grid.bw || grid.out != target.grid.out ||
+        grid.in != target.grid.in)
+      return "its " + target.layer + " is cut in " + std::to_string(grid.bh) + "x" + std::to_string(grid.bw) +
+             " blocks, this run's in " + std::to_string(target.grid.bh) + "x" + std::to_string(target.grid.bw);
+    const auto placement = read_placement(group);
+    if (placement.device_of_block != target.placement.device_of_block ||
+        placement.blocks_per_device != target.placement.blocks_per_device)
+      return "its blocks of " + target.layer + " are on other devices (another --run.seed, --blocks.placement or "
+             "--blocks.per_device)";
+  }
+  const auto more = blocks.exists("more") ? blocks.group("more").children().size() : 0;
+  if (more + 1 != targets.size()) return "its /blocks cuts " + std::to_string(more + 1) + " layers, this run " +
+                                         std::to_string(targets.size());
+  return {};
+}
+
 }  // namespace tessera::blocks

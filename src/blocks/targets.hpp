@@ -44,4 +44,9 @@ std::vector<Target> plan(const models::Network& network, const Settings& setting
 // /blocks/more/<layer> with the same layout (collective).
 void write_targets(const std::vector<Target>& targets, const h5::Group& root);
 
+// Empty when `root`'s /blocks holds these targets, cut and placed on devices the
+// same way (the ranks that served them aside), else what differs: a file that
+// collects runs holds runs of one cut only.
+std::string difference_from_file(const std::vector<Target>& targets, const h5::Group& root);
+
 }  // namespace tessera::blocks

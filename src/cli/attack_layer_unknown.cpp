@@ -195,7 +195,8 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
   }
 
   io::OutputFile file(setup.path, world,
-                      {"attack", config.ini_text(), setup.seed, setup.service_ranks, groups.attack_ranks});
+                      {"attack", config.ini_text(), setup.seed, setup.service_ranks, groups.attack_ranks},
+                      io::Existing::add_run);
   std::string cut_layers;
   for (const auto& t : targets) cut_layers += (cut_layers.empty() ? "" : ",") + t.layer;
   const auto& r = pooled_result;
@@ -207,7 +208,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     outcome.test_accuracy = r.test_accuracy;
     outcome.true_test_accuracy = r.true_test_accuracy;
     outcome.test_fidelity = r.test_fidelity;
-    auto group = file.root().require_group("attack/" + run_name(config) + "@" + targets[l].layer);
+    auto group = file.create_run(run_groups(config, setup)[l]);
     describe(group, config, setup, targets[l], static_cast<std::int64_t>(truth[l].size()), outcome);
     group.set_attr("functional_recovery", layer_functional);
     group.set_attr("cut_layers", cut_layers);
@@ -226,7 +227,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     group.create_dataset<std::int32_t>("truth", {truth[l].size()}).write(truth[l].data());
     group.create_dataset<std::int32_t>("true_layer", {true_layer[l].size()}).write(true_layer[l].data());
   }
-  blocks::write_targets(targets, file.root());
+  write_cut_once(targets, file.root(), world);
   file.commit();
   log::info("attack: knowledge none: layer recovery ", r.layer_recovery, " (chance ", r.chance,
             "), position recovery over all pooled blocks ", r.position_recovery, " (functional ",

@@ -8,6 +8,8 @@
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/ranks.hpp"
+#include "io/h5.hpp"
+#include "io/output_file.hpp"
 #include "threat/adversary.hpp"
 
 namespace tessera::cli {
@@ -116,6 +118,14 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
   if (std::any_of(s.chain.begin(), s.chain.end(), [](const auto* m) { return m->needs_public_data; }))
     s.public_data = public_split(load_data_for(config, s.model.info.arch, world), config, world);
   s.path = output_path(config, world, "attack-" + s.model.info.arch);
+  agree(world, [&] {
+    const auto run = config.get<std::string>("attack.run");
+    TESSERA_REQUIRE(run.find_first_of("/@") == std::string::npos, "--attack.run: '", run,
+                    "' must not contain '/' or '@' (it names the group /attack/<run>)");
+  });
+  // The file collects runs: refuse now, not after the search, a run it cannot take.
+  io::require_room_for_runs(s.path, world, "attack", run_groups(config, s),
+                            [&](const h5::Group& root) { return blocks::difference_from_file(s.targets, root); });
   return s;
 }
 
@@ -233,6 +243,24 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
 std::string run_name(const Config& config) {
   const auto run = config.get<std::string>("attack.run");
   return run.empty() ? config.get<std::string>("attack.method") : run;
+}
+
+std::vector<io::RunName> run_groups(const Config& config, const AttackSetup& setup) {
+  auto name = [&](const std::string& group) {
+    return io::RunName{group, "--attack.run", "--attack.replace", config.get<bool>("attack.replace")};
+  };
+  if (setup.knowledge != "none") return {name("attack/" + run_name(config))};
+  std::vector<io::RunName> groups;
+  for (const auto& target : setup.targets) groups.push_back(name("attack/" + run_name(config) + "@" + target.layer));
+  return groups;
+}
+
+void write_cut_once(const std::vector<blocks::Target>& targets, const h5::Group& root, MPI_Comm world) {
+  if (!root.exists("blocks")) return blocks::write_targets(targets, root);
+  agree(world, [&] {
+    const auto difference = blocks::difference_from_file(targets, root);
+    TESSERA_REQUIRE(difference.empty(), "cannot add this run to the attack file: ", difference);
+  });
 }
 
 }  // namespace tessera::cli

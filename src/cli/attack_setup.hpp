@@ -22,6 +22,7 @@
 #include "attack/stream_layers.hpp"
 #include "models/model_file.hpp"
 #include "models/target_layer.hpp"
+#include "io/output_file.hpp"
 
 namespace tessera::cli {
 
@@ -82,6 +83,14 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
 
 // The name of the run's group: --attack.run, or the method.
 std::string run_name(const Config& config);
+
+// The groups this run adds to the attack file: /attack/<run>, or one
+// /attack/<run>@<layer> per cut layer when the layers are unknown.
+std::vector<io::RunName> run_groups(const Config& config, const AttackSetup& setup);
+
+// /blocks of the attack file, written by its first run; a later run was checked
+// to have the same cut (prepare_attack) and writes nothing.
+void write_cut_once(const std::vector<blocks::Target>& targets, const h5::Group& root, MPI_Comm world);
 
 // S2: the adversary that does not know its blocks' layers (attack_layer_unknown.cpp).
 int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm world);

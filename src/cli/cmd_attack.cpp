@@ -68,12 +68,18 @@ void add_attack_options(po::options_description& options) {
      "write <run.out>/<name>.checkpoint.h5 every k generations (0 = only when stopped by SIGTERM or SIGUSR1)")
     ("attack.resume", flag_value(false),
      "continue from <name>.checkpoint.h5; the result equals an uninterrupted run's (all other settings must match)")
-    ("attack.run", po::value<std::string>()->default_value(""), "name of the /attack/<run> group (empty = the method)");
+    ("attack.run", po::value<std::string>()->default_value(""),
+     "name of the /attack/<run> group (empty = the method); the output file collects runs: a new name is "
+     "added beside the runs already in it")
+    ("attack.replace", flag_value(false),
+     "replace a run of the same name in the output file (the file's other runs are kept; without it such a run "
+     "is refused before the search)");
   for (const auto& method : search::search_methods()) method.add_options(options);
 }
 
-// What may change between a run and its continuation.
-const std::vector<std::string> kContinuationOptions = {"attack.resume", "attack.time_budget", "attack.checkpoint_every"};
+// What may change between a run and its continuation (run.out: a checkpoint may move with its folder).
+const std::vector<std::string> kContinuationOptions = {"attack.resume", "attack.time_budget", "attack.checkpoint_every",
+                                                       "attack.replace", "run.out"};
 
 std::string fingerprint(const Config& config) { return config.fingerprint(kContinuationOptions); }
 
@@ -137,14 +143,15 @@ int run_attack(const Config& config, MPI_Comm world) {
   }
 
   io::OutputFile file(setup.path, world,
-                      {"attack", config.ini_text(), setup.seed, setup.service_ranks, groups.attack_ranks});
-  auto group = file.root().require_group("attack/" + run_name(config));
+                      {"attack", config.ini_text(), setup.seed, setup.service_ranks, groups.attack_ranks},
+                      io::Existing::add_run);
+  auto group = file.create_run(run_groups(config, setup).front());
   describe(group, config, setup, target, static_cast<std::int64_t>(held.size()), outcome);
   search::write_history(outcome.history, group);
   std::vector<std::int32_t> truth(held.begin(), held.end());
   if (rank_of(world) == 0) truth = loot.truth;
   group.create_dataset<std::int32_t>("truth", {truth.size()}).write(truth.data());
-  blocks::write_targets({target}, file.root());
+  write_cut_once({target}, file.root(), world);
   file.commit();
   std::error_code ignored;
   if (rank_of(world) == 0) std::filesystem::remove(checkpoint_path, ignored);  // superseded by the complete file

@@ -3,6 +3,7 @@
 // a search put them, --finetune.from) and trains what it lacks on its public
 // images; the same schedule from scratch (the layer alone, the whole model) prices
 // the blocks as samples, flops and seconds saved (docs/DESIGN.md section 10).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -14,8 +15,10 @@
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 #include "core/rng.hpp"
+#include "core/stop.hpp"
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
+#include "search/methods.hpp"
 #include "threat/adversary.hpp"
 #include "threat/sweep.hpp"
 
@@ -32,7 +35,8 @@ void add_options(po::options_description& options) {
   options.add_options()
     ("finetune.from", po::value<std::string>()->default_value(""),
      "FILE[:RUN],...: start from where searches put the held blocks (the last best genome of /attack/RUN of a "
-     "'tessera attack' file; RUN may be left out when the file has one run), one run each. Their layer and grid "
+     "'tessera attack' file; RUN may be left out when the file has one run, and may name a chain's run as is, "
+     "a.h5:stats,assignment,sa,b.h5), one run each. Their layer and grid "
      "replace --blocks.*; --finetune.drop_rates is then not used")
     ("finetune.drop_rates", po::value<std::string>()->default_value("0.5"),
      "without --finetune.from: the adversary holds the blocks the drop sweep's adversary holds at each of these "
@@ -55,6 +59,26 @@ struct Settings {
   std::vector<std::pair<std::string, std::string>> from;  // (file, attack run or "")
 };
 
+// FILE[:RUN],... where a RUN named after a chain holds commas itself: an item that
+// is a search method's name continues the run before it.
+std::vector<std::pair<std::string, std::string>> attack_runs_of(const std::string& text) {
+  const auto& methods = search::search_methods();
+  auto is_method = [&](const std::string& item) {
+    return std::any_of(methods.begin(), methods.end(), [&](const auto& m) { return m.name == item; });
+  };
+  std::vector<std::pair<std::string, std::string>> runs;  // (file, attack run or "")
+  for (const auto& item : split_list(text, "--finetune.from")) {
+    if (!runs.empty() && !runs.back().second.empty() && is_method(item)) {
+      runs.back().second += "," + item;
+      continue;
+    }
+    const auto colon = item.rfind(':');
+    if (colon == std::string::npos) runs.emplace_back(item, "");
+    else runs.emplace_back(item.substr(0, colon), item.substr(colon + 1));
+  }
+  return runs;
+}
+
 Settings settings_from(const Config& config) {
   Settings s;
   s.schedule.train = train::training_settings(config);
@@ -71,11 +95,7 @@ Settings settings_from(const Config& config) {
                   s.public_images);
   s.repeat = config.get<std::int64_t>("finetune.repeat");
   TESSERA_REQUIRE(s.repeat >= 0, "--finetune.repeat: must be >= 0, got ", s.repeat);
-  for (const auto& item : split_list(config.get<std::string>("finetune.from"), "--finetune.from")) {
-    const auto colon = item.rfind(':');
-    if (colon == std::string::npos) s.from.emplace_back(item, "");
-    else s.from.emplace_back(item.substr(0, colon), item.substr(colon + 1));
-  }
+  s.from = attack_runs_of(config.get<std::string>("finetune.from"));
   if (s.from.empty()) {
     s.drop_rates = threat::parse_grid(config.get<std::string>("finetune.drop_rates"), "--finetune.drop_rates");
     for (double r : s.drop_rates)
@@ -136,6 +156,7 @@ std::int64_t victim_epochs(const std::string& path, MPI_Comm world) {
 }
 
 int run(const Config& config, MPI_Comm world) {
+  stop::install_handlers();  // a signal ends the run at the next evaluation point, with what was done written
   const auto checkpoint = config.get<std::string>("model.checkpoint");
   const auto s = agree(world, [&] {
     TESSERA_REQUIRE(!checkpoint.empty(), "--model.checkpoint: the victim's model file is needed");
@@ -161,24 +182,38 @@ int run(const Config& config, MPI_Comm world) {
   const auto init_seed = derive_seed(s.schedule.train.seed, "finetune-init");
   const auto sample = data.test.images.narrow(0, 0, 1);
   std::vector<ArmResult> results;
+  int signal = 0;  // a signal ends the arm at its next point and skips the arms after it
   for (const auto& set : stolen) {
+    if (signal) break;
     auto arm = make_arm("stolen", *victim.network, arch, layer, &set, s.modes, init_seed, sample);
     log::info("finetune: ", set.name, ": ", set.held.size(), " of ", set.grid.count(), " blocks held (",
               set.grid.bh, "x", set.grid.bw, "), share at their true position ", set.recovery(), " (", set.source, ")");
     results.push_back({set.name, arm, train::run_arm(arm, data.train, data.test, answers, s.schedule, world), &set});
+    signal = stop::agreed(world);
   }
   ArmModes fresh = s.modes;
   fresh.rest = "fresh";
   for (const auto& [name, modes] : {std::pair{"layer_scratch", s.modes}, std::pair{"model_scratch", fresh}}) {
+    if (signal) break;
     auto arm = make_arm(name, *victim.network, arch, layer, nullptr, modes, init_seed, sample);
     results.push_back({name, arm, train::run_arm(arm, data.train, data.test, answers, s.schedule, world), nullptr});
+    signal = stop::agreed(world);
   }
 
+  if (results.empty()) throw stop::Stopped(stop::signal_name(signal) + " received before the first arm: nothing written");
   io::OutputFile file(path, world, {"finetune", config.ini_text(), s.schedule.train.seed});
-  write_finetune(file.root().require_group("finetune"), results, victim_accuracy, s.schedule, s.modes,
-                 s.public_images, arch, data.test.size(), training);
+  auto group = file.root().require_group("finetune");
+  write_finetune(group, results, victim_accuracy, s.schedule, s.modes, s.public_images, arch, data.test.size(),
+                 training);
+  // A partial result says so: the arms that ran, the last one up to its last point.
+  group.set_attr("complete", static_cast<std::int64_t>(signal == 0));
+  group.set_attr("stopped_by", signal ? stop::signal_name(signal) : std::string());
   file.commit();
   print_cost_table(results, victim_accuracy);
+  if (signal)
+    throw stop::Stopped(stop::signal_name(signal) + " received: the arms done so far (" +
+                        std::to_string(results.size()) + ", the last one cut short) written to '" + path +
+                        "' with complete = 0");
   log::info("finetune: wrote '", path, "'");
   return 0;
 }

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
+#include "core/stop.hpp"
 #include "io/output_file.hpp"
 #include "mixnn/designer.hpp"
 #include "mixnn/extraction.hpp"
@@ -124,6 +125,8 @@ Position parse_position(const Config& config, const char* option, int servers, s
 }
 
 int run(const Config& config, MPI_Comm world) {
+  // A signal ends the run after the designer's current epoch, with the epochs done written.
+  stop::install_handlers();
   const int me = rank_of(world), world_size = size_of(world);
   const auto arch = config.get<std::string>("model.arch");
   MixnnRun setup;
@@ -256,13 +259,18 @@ int run(const Config& config, MPI_Comm world) {
             setup.dummies, " dummies) from a pool of ", setup.pool, "; packets of ", setup.packet_bytes, " bytes");
 
   auto run = mixnn::run_session(session, data, world);
+  // From here on the ranks alive: a server that crashed for real is not waited for.
+  const MPI_Comm living = run.comm;
+  const bool all_alive = size_of(living) == world_size;
   setup.crash_rank = run.crash_rank;
   setup.byzantine_rank = run.byzantine_rank;
   setup.injected = {crash.step, byzantine.step};
-  if (!save_keys.empty()) {
+  if (!save_keys.empty() && !all_alive)
+    log::info("MixNN: --mixnn.save_keys: '", save_keys, "' not written: a server crashed and its key went with it");
+  if (!save_keys.empty() && all_alive) {
     std::vector<std::uint8_t> secrets(32 * world_size);
-    MPI_Gather(run.keys.secret_key.data(), 32, MPI_BYTE, secrets.data(), 32, MPI_BYTE, 0, world);
-    agree(world, [&] {
+    MPI_Gather(run.keys.secret_key.data(), 32, MPI_BYTE, secrets.data(), 32, MPI_BYTE, 0, living);
+    agree(living, [&] {
       if (me != 0) return;
       std::vector<mixnn::KeyPair> pool;
       for (int r = 1; r < world_size; ++r) {
@@ -276,7 +284,7 @@ int run(const Config& config, MPI_Comm world) {
 
   std::optional<mixnn::ExtractionReport> extracted;
   if (!adversary.empty())
-    agree(world, [&] {
+    agree(living, [&] {
       if (me != 0) return;
       const data::Split public_data{data.train.images.narrow(0, 0, public_images),
                                     data.train.labels.narrow(0, 0, public_images)};
@@ -291,10 +299,18 @@ int run(const Config& config, MPI_Comm world) {
                 " relative error ", extracted->middle_error);
     });
 
-  io::OutputFile file(path, world, {"mixnn", config.ini_text(), settings.seed});
-  write_mixnn(file.root(), setup, run.result, run.mine, *run.transport, world);
-  if (!adversary.empty()) write_extraction(file.root(), adversary, public_images, extraction, extracted, world);
+  int stopped_by = run.result.stopped_by;  // the designer's
+  MPI_Bcast(&stopped_by, 1, MPI_INT, 0, living);
+  io::OutputFile file(path, living, {"mixnn", config.ini_text(), settings.seed});
+  write_mixnn(file.root(), setup, run.result, run.mine, *run.transport, living, run.alive);
+  if (!adversary.empty()) write_extraction(file.root(), adversary, public_images, extraction, extracted, living);
+  const auto group = file.root().group("mixnn");
+  group.set_attr("complete", static_cast<std::int64_t>(stopped_by == 0));
+  group.set_attr("stopped_by", stopped_by ? stop::signal_name(stopped_by) : std::string());
   file.commit();
+  if (stopped_by)
+    throw stop::Stopped(stop::signal_name(stopped_by) + " received: the epochs done so far written to '" + path +
+                        "' with complete = 0");
   log::info("wrote '", path, "'");
   return 0;
 }

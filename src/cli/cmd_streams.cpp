@@ -36,7 +36,11 @@ void add_options(po::options_description& options) {
     ("streams.phase", po::value<std::string>()->default_value("forward"), "forward or backward")
     ("streams.step", po::value<std::int64_t>()->default_value(0), "which traced step")
     ("streams.run", po::value<std::string>()->default_value(""),
-     "name of the /streams/<run> group (empty = <method>-<view>)")
+     "name of the /streams/<run> group (empty = <method>-<view>); <run.out>/streams.h5 collects runs: a new "
+     "name is added beside the runs already in it")
+    ("streams.replace", flag_value(false),
+     "replace a run of the same name in streams.h5 (the file's other runs are kept; without it such a run is "
+     "refused)")
     ("run.out", po::value<std::string>()->default_value("runs/streams"), "output folder (created if missing)")
     ("run.seed", po::value<std::uint64_t>()->default_value(1), "unused here (the analysis is deterministic)")
     ("run.threads", po::value<int>()->default_value(0), "unused here (one thread)");
@@ -44,6 +48,7 @@ void add_options(po::options_description& options) {
 
 struct Settings {
   std::string trace, method, run;
+  bool replace = false;
   streams::View view = streams::View::ordered;
   std::int64_t th = 2, phase = 0, step = 0;
 };
@@ -71,6 +76,7 @@ Settings settings_of(const Config& config) {
   s.run = config.get<std::string>("streams.run");
   if (s.run.empty()) s.run = s.method + "-" + streams::view_name(s.view);
   TESSERA_REQUIRE(s.run.find('/') == std::string::npos, "--streams.run: '", s.run, "' must not contain '/'");
+  s.replace = config.get<bool>("streams.replace");
   return s;
 }
 
@@ -81,19 +87,25 @@ void write_ints(const h5::Group& group, const std::string& name, const std::vect
 int run(const Config& config, MPI_Comm world) {
   const auto s = agree(world, [&] { return settings_of(config); });
   const auto folder = output_folder(config, world);
+  const auto path = checked_output_file((std::filesystem::path(folder) / "streams.h5").string(), world);
+  const io::RunName run{"streams/" + s.run, "--streams.run", "--streams.replace", s.replace};
+  io::require_room_for_runs(path, world, "streams analyze", {run});
   const auto file = agree(world, [&] { return trace::read_trace(s.trace, world); });
   const auto seen = agree(world, [&] { return streams::observe(file, s.step, s.phase, s.view); });
   log::info("streams: ", seen.streams, " streams (", seen.bytes, " bytes) among ", file.devices,
             " devices in step ", s.step, " ", s.phase == trace::kForward ? "forward" : "backward", ", view ",
             streams::view_name(s.view), "; entry ", seen.entry, ", exit ", seen.exit);
+  if (seen.set_aside > 0)
+    log::info("streams: they form cycles: ", seen.set_aside, " streams that run against the order in which the "
+              "devices first appear are set aside (cover traffic such as MixNN's loops)");
   const auto result = agree(world, [&] { return streams::divide(s.method, seen, s.phase, s.th); });
   const auto& division = result.division;
   const auto connectivity = result.connectivity;
   const auto& reachable = result.reachable;
-  const auto path = checked_output_file((std::filesystem::path(folder) / "streams.h5").string(), world);
-  io::OutputFile out(path, world, {"streams analyze", config.ini_text(), config.get<std::uint64_t>("run.seed")});
-  auto group = out.root().require_group("streams").require_group(s.run);
-  group.set_attr("trace", s.trace);
+  io::OutputFile out(path, world, {"streams analyze", config.ini_text(), config.get<std::uint64_t>("run.seed")},
+                     io::Existing::add_run);
+  auto group = out.create_run(run);
+  trace::record_trace_path(group, s.trace, path);
   group.set_attr("method", s.method);
   group.set_attr("view", streams::view_name(s.view));
   group.set_attr("th", s.th);
@@ -104,6 +116,7 @@ int run(const Config& config, MPI_Comm world) {
   group.set_attr("exit", seen.exit);
   group.set_attr("streams", seen.streams);
   group.set_attr("bytes", seen.bytes);
+  group.set_attr("streams_set_aside", seen.set_aside);
   group.set_attr("groups", division.groups);
   if (s.method == "sequential") group.set_attr("connectivity", connectivity);
   write_ints(group, "group", division.group);

@@ -164,7 +164,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto path = checked_output_file((std::filesystem::path(folder) / "obfuscate.h5").string(), world);
   io::OutputFile out(path, world, {"streams obfuscate", config.ini_text(), s.search.seed});
   auto group = out.root().require_group("obfuscation");
-  group.set_attr("trace", s.trace);
+  trace::record_trace_path(group, s.trace, path);
   group.set_attr("step", s.search.step);
   group.set_attr("th", s.search.th);
   group.set_attr("c", s.search.c);

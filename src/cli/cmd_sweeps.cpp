@@ -39,7 +39,8 @@ void add_shared_options(po::options_description& options, const std::string& com
 constexpr double kBytesPerPoint = 4 * sizeof(double) * 3;
 
 // What may change between a sweep and its continuation.
-const std::vector<std::string> kContinuationOptions = {"run.resume", "run.checkpoint_seconds"};
+// What may change between a run and its continuation (run.out: a checkpoint may move with its folder).
+const std::vector<std::string> kContinuationOptions = {"run.resume", "run.checkpoint_seconds", "run.out"};
 
 void add_drop_options(po::options_description& options) {
   add_shared_options(options, "drop");

@@ -140,9 +140,15 @@ void describe_search(const h5::Group& g, const attack::AttackRun& search, std::i
 void write_finetune(const h5::Group& group, const std::vector<ArmResult>& results, double victim_accuracy,
                     const train::Schedule& schedule, const ArmModes& modes, std::int64_t public_images,
                     const std::string& arch, std::int64_t test_images, const VictimTraining& victim) {
-  TESSERA_ASSERT(results.size() >= 2 && !results.back().stolen && !results[results.size() - 2].stolen);
-  const auto& layer_scratch = results[results.size() - 2];
-  const auto& model_scratch = results.back();
+  // The arms from scratch come last; a run stopped by a signal may lack them (and
+  // then the ratios to them).
+  auto cost_of = [&](const std::string& arm) {
+    for (const auto& r : results)
+      if (!r.stolen && r.arm.name == arm) return cost_table(r.points, victim_accuracy);
+    return std::vector<double>();
+  };
+  const auto train_cost = cost_of("model_scratch");
+  const auto layer_cost = cost_of("layer_scratch");
   group.set_attr("arch", arch);
   group.set_attr("victim_test_accuracy", victim_accuracy);
   group.set_attr("test_images", test_images);
@@ -154,8 +160,6 @@ void write_finetune(const h5::Group& group, const std::vector<ArmResult>& result
   group.set_attr("held_mode", modes.held);
   group.set_attr("rest", modes.rest);
   group.set_attr("levels", kCostLevels);
-  const auto train_cost = cost_table(model_scratch.points, victim_accuracy);
-  const auto layer_cost = cost_table(layer_scratch.points, victim_accuracy);
   for (const auto& r : results) {
     auto g = group.require_group(r.run);
     g.set_attr("arm", r.stolen ? std::string("stolen") : r.arm.name);
@@ -177,8 +181,8 @@ void write_finetune(const h5::Group& group, const std::vector<ArmResult>& result
     g.set_attr("held_fraction", static_cast<double>(s.held.size()) / static_cast<double>(s.grid.count()));
     g.set_attr("position_recovery", s.recovery());
     if (s.search) describe_search(g, *s.search, s.grid.count(), victim);
-    write_table(g, "steal_to_train", ratio(cost, train_cost));
-    write_table(g, "steal_to_layer", ratio(cost, layer_cost));
+    if (!train_cost.empty()) write_table(g, "steal_to_train", ratio(cost, train_cost));
+    if (!layer_cost.empty()) write_table(g, "steal_to_layer", ratio(cost, layer_cost));
   }
 }
 

@@ -14,22 +14,25 @@ namespace tessera::cli {
 
 namespace {
 
-// Rank 0's rows of every rank, concatenated (rank 0 only; empty elsewhere), and how
-// many rows each rank gave.
-std::vector<double> gather_rows(const std::vector<double>& mine, int width, std::vector<int>& rows, MPI_Comm world) {
-  const int ranks = size_of(world);
+// Rank 0's rows of every world rank, concatenated (rank 0 only; empty elsewhere),
+// and how many rows each gave: `living` holds the ranks r with alive[r], in order; a
+// rank that died gives none.
+std::vector<double> gather_rows(const std::vector<double>& mine, int width, std::vector<int>& rows, MPI_Comm living,
+                                const std::vector<int>& alive) {
+  const int members = size_of(living);
   int count = static_cast<int>(mine.size());
-  std::vector<int> counts(ranks), offsets(ranks);
-  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+  std::vector<int> counts(members), offsets(members);
+  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, living);
   int total = 0;
-  for (int r = 0; r < ranks; ++r) {
-    offsets[r] = total;
-    total += counts[r];
+  for (int m = 0; m < members; ++m) {
+    offsets[m] = total;
+    total += counts[m];
   }
-  std::vector<double> all(rank_of(world) == 0 ? total : 0);
-  MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE, 0, world);
-  rows.resize(ranks);
-  for (int r = 0; r < ranks; ++r) rows[r] = counts[r] / width;
+  std::vector<double> all(rank_of(living) == 0 ? total : 0);
+  MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE, 0, living);
+  rows.assign(alive.size(), 0);
+  for (int r = 0, m = 0; r < static_cast<int>(alive.size()); ++r)
+    if (alive[r]) rows[r] = counts[m++] / width;
   return all;
 }
 
@@ -92,14 +95,18 @@ trace::TraceFile build_trace(const std::vector<double>& sent, const std::vector<
 }  // namespace
 
 void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::DesignerResult& result,
-                 const mixnn::HopStats& mine, const mixnn::Transport& transport, MPI_Comm world) {
+                 const mixnn::HopStats& mine, const mixnn::Transport& transport, MPI_Comm living,
+                 const std::vector<int>& alive) {
+  const MPI_Comm world = living;  // every collective below is over the ranks alive
   const bool designer = rank_of(world) == 0;
-  const int ranks = size_of(world);
-  // Hop costs of every rank.
+  const int ranks = static_cast<int>(alive.size());
+  // Hop costs of every rank (zeros for a rank that crashed for real).
   std::vector<int> rows;
-  const auto stats = gather_rows((designer ? result.stats : mine).to_vector(), mixnn::HopStats::kFields, rows, world);
+  const auto stats =
+      gather_rows((designer ? result.stats : mine).to_vector(), mixnn::HopStats::kFields, rows, world, alive);
   std::vector<mixnn::HopStats> hops;
-  for (int r = 0; designer && r < ranks; ++r) hops.push_back(mixnn::HopStats::from(&stats[r * mixnn::HopStats::kFields]));
+  for (int r = 0, at = 0; designer && r < ranks; at += rows[r] * mixnn::HopStats::kFields, ++r)
+    hops.push_back(rows[r] ? mixnn::HopStats::from(&stats[at]) : mixnn::HopStats{});
   // Packet logs.
   std::vector<double> sent_mine, received_mine;
   for (const auto& s : transport.sent())
@@ -107,8 +114,8 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
                                        static_cast<double>(s.step), static_cast<double>(s.op), s.seconds});
   for (const auto& r : transport.received()) received_mine.insert(received_mine.end(), {static_cast<double>(r.source), r.seconds});
   std::vector<int> sent_rows, received_rows;
-  const auto sent = gather_rows(sent_mine, 5, sent_rows, world);
-  const auto received = gather_rows(received_mine, 2, received_rows, world);
+  const auto sent = gather_rows(sent_mine, 5, sent_rows, world, alive);
+  const auto received = gather_rows(received_mine, 2, received_rows, world, alive);
 
   std::vector<std::int64_t> ops;
   trace::TraceFile trace;
@@ -157,6 +164,11 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
   g.set_attr("pool", run.pool);
   g.set_attr("dummies", run.dummies);
   g.set_attr("loop_rate", run.loop_rate);
+  // Ranks that crashed for real (their process gone): no hop costs or packet log.
+  std::vector<std::int64_t> lost;
+  for (int r = 0; r < ranks; ++r)
+    if (!alive[r]) lost.push_back(r);
+  g.set_attr("ranks_lost", lost);
   g.set_attr("message_bytes", static_cast<std::int64_t>(run.message_bytes));
   g.set_attr("packet_bytes", static_cast<std::int64_t>(run.packet_bytes));
   double scalars[4] = {result.timeout, result.median_round_trip, static_cast<double>(result.loops_sent),
@@ -208,13 +220,14 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
   {  // failures
     auto f = g.require_group("failures");
     std::vector<std::int64_t> kind, epoch, step, generation, removed, removed_count;
-    std::vector<double> detected_at, timeout, injected_at;
+    std::vector<double> detected_at, handled_at, timeout, injected_at;
     for (const auto& x : result.failures) {
       kind.push_back(static_cast<std::int64_t>(x.kind));
       epoch.push_back(x.epoch + 1);
       step.push_back(x.step);
       generation.push_back(x.generation);
       detected_at.push_back(x.detected_at);
+      handled_at.push_back(x.handled_at);
       timeout.push_back(x.timeout);
       removed_count.push_back(static_cast<std::int64_t>(x.removed.size()));
       double injected = -1;
@@ -230,6 +243,7 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
     column(f, "step", step, world);
     column(f, "generation", generation, world);
     column(f, "detected_at", detected_at, world);
+    column(f, "handled_at", handled_at, world);
     column(f, "timeout", timeout, world);
     column(f, "injected_at", injected_at, world);
     column(f, "removed_count", removed_count, world);

@@ -32,7 +32,8 @@ struct MixnnRun {
 // and writes both groups under `root` (`result` is rank 0's; other ranks pass theirs
 // empty).
 void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::DesignerResult& result,
-                 const mixnn::HopStats& mine, const mixnn::Transport& transport, MPI_Comm world);
+                 const mixnn::HopStats& mine, const mixnn::Transport& transport, MPI_Comm living,
+                 const std::vector<int>& alive);
 
 // Collective over `world`: /mixnn/extraction, the attack on Theorem 1 (`report` is
 // rank 0's).

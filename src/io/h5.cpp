@@ -348,6 +348,11 @@ Group Group::require_group(const std::string& path) const {
   return Group(std::move(created), state_, full);
 }
 
+void Group::remove(const std::string& path) const {
+  std::string full = join_path(path_, path);
+  check(H5Ldelete(id(), full.c_str(), H5P_DEFAULT), state(), "cannot remove '", full, "'");
+}
+
 namespace {
 herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* out) {
   static_cast<std::vector<std::string>*>(out)->emplace_back(name);

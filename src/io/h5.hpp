@@ -6,7 +6,7 @@
 // then apply to callers:
 //  * collective (every rank of the file's communicator calls, in the same order, with
 //    the same arguments): File::create/open/flush/close and destruction, creating
-//    groups and datasets, set_attr, Dataset::write/write_slab/read/read_slab/extend/
+//    groups and datasets, Group::remove, set_attr, Dataset::write/write_slab/read/read_slab/extend/
 //    append_rows, and destroying the last object of a closed File;
 //  * independent (any rank may call alone): exists, children, group, dataset,
 //    shape, has_attr and the attr_* readers.
@@ -171,6 +171,8 @@ class Group : public Object {
   bool exists(const std::string& path) const;
   Group group(const std::string& path) const;
   Group require_group(const std::string& path) const;  // collective when it creates
+  // Collective: unlinks the object (its space stays in the file, unused).
+  void remove(const std::string& path) const;
   std::vector<std::string> children() const;          // link names, sorted
   Dataset dataset(const std::string& path) const;
   template <class T>

@@ -8,6 +8,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/stop.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
@@ -325,20 +326,26 @@ struct Designer::State {
     return r;
   }
 
-  // The servers of the cascade that answer a probe (a one-hop loop) within T.
+  // The servers of the cascade that answer a probe (a one-hop loop) within T, or,
+  // once one has answered, within the factor of T's rule times its answer's delay (at
+  // least the least T): before the round trip is measured T is the long start-up
+  // value, and a dead server would otherwise cost all of it a second time.
   std::set<int> responsive() {
+    const double sent = net.now();
     for (int r : cascade.ranks) post({r}, Op::loop, Message{Kind::noise, kProbeStep, cascade.generation, {}, r, 0});
     std::set<int> alive;
-    const double deadline = net.now() + timeout;
-    while (alive.size() < cascade.ranks.size()) {
-      bool got = false;
+    double deadline = sent + timeout;
+    // In turns of 1 ms each, so that a silent server first in the cascade does not
+    // hold up the answers of the others.
+    while (alive.size() < cascade.ranks.size() && net.now() < deadline)
       for (int r : cascade.ranks)
-        if (!alive.count(r) && await(Kind::noise, kProbeStep, deadline, r)) {
+        if (!alive.count(r) && await(Kind::noise, kProbeStep, std::min(deadline, net.now() + 1e-3), r)) {
+          if (alive.empty()) {
+            const double delay = net.now() - sent;
+            deadline = std::min(deadline, net.now() + std::max(o.min_timeout, o.timeout_factor * delay));
+          }
           alive.insert(r);
-          got = true;
         }
-      if (!got) break;
-    }
     return alive;
   }
 
@@ -357,6 +364,7 @@ struct Designer::State {
       choose_cascade(previous);
       try {
         init_cascade();
+        result.failures.back().handled_at = net.now();
         return;
       } catch (const Timeout& t) {
         kind = FailureKind::crash;
@@ -472,6 +480,13 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
               log::seconds_text(e.mixnn_seconds), " (plain ", log::seconds_text(e.plain_seconds), ", ",
               e.mixnn_seconds / std::max(1e-9, e.plain_seconds), "x)");
     s.result.epochs.push_back(e);
+    // A signal to the designer ends the run after a whole epoch: what is written is
+    // a model the test phase accepted.
+    if ((s.result.stopped_by = stop::received()) != 0 && epoch + 1 < o.settings.epochs) {
+      log::info("MixNN: ", stop::signal_name(s.result.stopped_by), " received: the run ends after epoch ", epoch + 1);
+      break;
+    }
+    s.result.stopped_by = 0;
   }
   // Loop messages still on their way come back, or are counted lost.
   // (`await` counts them as they come; nothing else is awaited with this key).

@@ -63,6 +63,7 @@ struct FailureRecord {
   double timeout = 0;           // T at that time
   std::int32_t generation = 0;  // the cascade that failed
   std::vector<int> removed;     // ranks the designer took out (crash: the silent ones; Byzantine: all)
+  double handled_at = 0;        // when the new cascade was up (0: it failed too, see the next record)
 };
 
 struct DesignerResult {
@@ -73,6 +74,7 @@ struct DesignerResult {
   std::int64_t loops_sent = 0, loops_returned = 0;
   HopStats stats;
   std::vector<std::vector<float>> final_states;  // every part's last good state (the trained model)
+  int stopped_by = 0;  // the signal that ended the run after its last epoch (core/stop.hpp), or 0
 };
 
 class Designer {

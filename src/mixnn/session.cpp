@@ -13,7 +13,66 @@ namespace tessera::mixnn {
 
 namespace {
 
-constexpr int kInjectTag = 7102, kObservationsTag = 7103;
+constexpr int kInjectTag = 7102, kObservationsTag = 7103, kAliveTag = 7104, kLivingTag = 7105;
+
+// The end of a run among the ranks still alive (a server may have crashed for real,
+// and a collective over the world would wait for it forever). After the stop, every
+// server answers the designer on the network's communicator (errors return); the
+// designer waits `grace` seconds for the answers and sends the list of the ranks that
+// answered to each of them. Returns alive[r] for every world rank r.
+std::vector<int> ranks_alive(Transport& transport, int ranks, double grace) {
+  const MPI_Comm comm = transport.comm();
+  std::vector<int> alive(ranks, 0);
+  if (rank_of(comm) != 0) {
+    const int here = 1;
+    MPI_Send(&here, 1, MPI_INT, 0, kAliveTag, comm);
+    MPI_Recv(alive.data(), ranks, MPI_INT, 0, kLivingTag, comm, MPI_STATUS_IGNORE);
+    return alive;
+  }
+  alive[0] = 1;
+  std::vector<int> answers(ranks);
+  std::vector<MPI_Request> waiting(ranks, MPI_REQUEST_NULL);
+  for (int r = 1; r < ranks; ++r) MPI_Irecv(&answers[r], 1, MPI_INT, r, kAliveTag, comm, &waiting[r]);
+  const double deadline = transport.now() + grace;
+  for (int left = ranks - 1; left > 0 && transport.now() < deadline;) {
+    for (int r = 1; r < ranks; ++r) {
+      int done = 0;
+      if (waiting[r] == MPI_REQUEST_NULL || MPI_Test(&waiting[r], &done, MPI_STATUS_IGNORE) != MPI_SUCCESS || !done)
+        continue;
+      alive[r] = 1;
+      --left;
+    }
+    if (left > 0) transport.progress();
+  }
+  std::string dead;
+  for (int r = 1; r < ranks; ++r) {
+    if (alive[r]) continue;
+    MPI_Cancel(&waiting[r]);
+    MPI_Request_free(&waiting[r]);
+    dead += (dead.empty() ? "" : ", ") + std::to_string(r);
+  }
+  if (!dead.empty())
+    log::info("MixNN: rank(s) ", dead, " did not answer the end of the run within ", grace,
+              " s (crashed): the ranks alive write the result without them");
+  for (int r = 1; r < ranks; ++r)
+    if (alive[r]) MPI_Send(alive.data(), ranks, MPI_INT, r, kLivingTag, comm);
+  return alive;
+}
+
+// The ranks marked alive, as a communicator of their own (collective over them only).
+MPI_Comm communicator_of(const std::vector<int>& alive, MPI_Comm world) {
+  std::vector<int> members;
+  for (int r = 0; r < static_cast<int>(alive.size()); ++r)
+    if (alive[r]) members.push_back(r);
+  MPI_Group all, living;
+  MPI_Comm_group(world, &all);
+  MPI_Group_incl(all, static_cast<int>(members.size()), members.data(), &living);
+  MPI_Comm comm;
+  MPI_Comm_create_group(world, living, kLivingTag, &comm);
+  MPI_Group_free(&living);
+  MPI_Group_free(&all);
+  return comm;
+}
 
 void send_observations(const Observations& o, MPI_Comm world) {
   std::vector<std::int64_t> steps, rows;
@@ -118,18 +177,21 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
     s.mine = run_server(*s.transport, s.keys, o.message_bytes, o.arch, o.plans, o.settings,
                         {injection[0], injection[1]}, world, injection[2] ? &observed : nullptr);
   }
-  s.transport->close();
-  MPI_Bcast(injected_ranks, 2, MPI_INT64_T, 0, world);
+  const double grace = std::max(5.0, 2 * (me == 0 ? s.result.timeout : 0.0));
+  s.alive = ranks_alive(*s.transport, ranks, grace);
+  s.comm = communicator_of(s.alive, world);
+  s.transport->close(s.comm, s.alive);
+  MPI_Bcast(injected_ranks, 2, MPI_INT64_T, 0, s.comm);
   s.crash_rank = static_cast<int>(injected_ranks[0]);
   s.byzantine_rank = static_cast<int>(injected_ranks[1]);
   if (adversaries == 0) return s;
-  MPI_Bcast(s.adversary_ranks.data(), adversaries, MPI_INT, 0, world);
+  MPI_Bcast(s.adversary_ranks.data(), adversaries, MPI_INT, 0, s.comm);
   for (int a = 0; a < adversaries; ++a) {
     TESSERA_ASSERT(s.adversary_ranks[a] >= 1, "adversary part ", setup.adversary_parts[a], " has no server");
     if (me == s.adversary_ranks[a]) send_observations(observed, world);
     if (me == 0) s.observed.push_back(receive_observations(s.adversary_ranks[a], world));
   }
-  agree(world, [&] {
+  agree(s.comm, [&] {
     if (me != 0) return;
     const auto& last = s.result.cascades.back();
     for (int a = 0; a < adversaries; ++a)

@@ -41,9 +41,15 @@ struct Session {
   int crash_rank = -1, byzantine_rank = -1;  // the ranks the injections hit (every rank)
   std::vector<int> adversary_ranks;          // the compromised servers, by adversary part (every rank)
   std::vector<Observations> observed;        // rank 0: what they recorded, by adversary part
+  // The ranks that reached the end of the run (alive[r] for world rank r; a server
+  // may have crashed for real) and their communicator, over which the result is
+  // written (rank 0, the designer, is its rank 0).
+  std::vector<int> alive;
+  MPI_Comm comm = MPI_COMM_NULL;
 };
 
-// Collective over `world`. The compromised servers hand their observations to rank 0
+// Collective over `world` until the run ends, then over the ranks alive (a server
+// that crashed for real is left out, see Session::comm). The compromised servers hand their observations to rank 0
 // after the run (the adversary pools what its servers saw); an error on every rank
 // when the cascade that ended the run is not the one they were compromised in.
 Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Comm world);

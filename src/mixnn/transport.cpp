@@ -78,7 +78,7 @@ void Transport::send(Bytes packet, int destination, std::int64_t step, Op op) {
   last_activity_ = now();
   sent_.push_back({destination, static_cast<std::int64_t>(packet_bytes_), step, static_cast<std::int64_t>(op),
                    last_activity_});
-  outgoing_.push_back({MPI_REQUEST_NULL, std::move(packet)});
+  outgoing_.push_back({MPI_REQUEST_NULL, std::move(packet), destination});
   auto& out = outgoing_.back();
   // Synchronous mode: a finished send is a received one, so close() leaves nothing in
   // flight (packets are above the eager limit anyway).
@@ -121,14 +121,24 @@ std::optional<Arrival> Transport::wait(double deadline) {
   }
 }
 
-void Transport::close() {
+void Transport::close(MPI_Comm living, const std::vector<int>& alive) {
+  // A synchronous send to a dead rank never completes (a cancelled one neither).
+  for (auto it = outgoing_.begin(); it != outgoing_.end();) {
+    if (alive.at(it->destination)) {
+      ++it;
+      continue;
+    }
+    MPI_Cancel(&it->request);
+    MPI_Request_free(&it->request);
+    abandoned_.splice(abandoned_.end(), outgoing_, it++);
+  }
   MPI_Request barrier;
   bool entered = false;
   for (;;) {
     progress();
     inbox_.clear();
     if (!entered && outgoing_.empty()) {
-      check(MPI_Ibarrier(comm_, &barrier), "closing");
+      check(MPI_Ibarrier(living, &barrier), "closing");
       entered = true;
     }
     if (entered) {

@@ -51,9 +51,12 @@ class Transport {
   void progress();
   double now() const;
 
-  // Collective over `world`: completes every send of every rank (arrivals meanwhile
-  // are dropped) and stops receiving.
-  void close();
+  // Collective over `living`, the ranks still alive (`alive[r]` for world rank r):
+  // completes every send to them (arrivals meanwhile are dropped), gives up the
+  // sends to the ranks that died, and stops receiving.
+  void close(MPI_Comm living, const std::vector<int>& alive);
+  // The network's communicator (errors return), for the messages that end a run.
+  MPI_Comm comm() const { return comm_; }
 
   // Keeps a copy of the first `packets` packets that arrive, as they arrived (what
   // a server's operator sees on its wire).
@@ -74,8 +77,11 @@ class Transport {
   struct Outgoing {
     MPI_Request request;
     Bytes packet;
+    int destination;
   };
   std::list<Outgoing> outgoing_;
+  // Sends to a rank that died, given up: MPI may hold on to their buffers.
+  std::list<Outgoing> abandoned_;
   std::deque<Arrival> inbox_;
   std::vector<SentRecord> sent_;
   std::vector<ReceivedRecord> received_;

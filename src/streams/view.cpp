@@ -1,5 +1,6 @@
 #include "streams/view.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/error.hpp"
@@ -44,6 +45,27 @@ std::int64_t the_only(const ObservedStreams& seen, bool sources, const std::stri
   return found.front();
 }
 
+// Ranks the devices by first appearance (a stream's sender before its receiver) and
+// drops the arcs from a later device to an earlier one: what is left is acyclic.
+void set_aside_against_the_flow(ObservedStreams& seen, const trace::TraceEvents& e, std::int64_t step, std::int64_t phase,
+                                View view) {
+  std::vector<std::size_t> events;
+  for (std::size_t i = 0; i < e.size(); ++i)
+    if (e.step[i] == step && e.phase[i] == phase) events.push_back(i);
+  auto when = [&](std::size_t i) { return view == View::timed ? e.t_start[i] : static_cast<double>(e.seq[i]); };
+  std::stable_sort(events.begin(), events.end(), [&](auto a, auto b) { return when(a) < when(b); });
+  std::vector<std::int64_t> rank(seen.graph.vertices, -1);
+  std::int64_t next = 0;
+  for (auto i : events)
+    for (auto device : {e.src[i], e.dst[i]})
+      if (rank[device] < 0) rank[device] = next++;
+  auto& arcs = seen.graph.arcs;
+  const auto before = arcs.size();
+  arcs.erase(std::remove_if(arcs.begin(), arcs.end(), [&](const auto& arc) { return rank[arc.first] >= rank[arc.second]; }),
+             arcs.end());
+  seen.set_aside = static_cast<std::int64_t>(before - arcs.size());
+}
+
 }  // namespace
 
 ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::int64_t phase, View view) {
@@ -66,8 +88,10 @@ ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::in
   TESSERA_REQUIRE(seen.streams > 0, "'", file.path, "': no streams in step ", step, ", phase ", phase,
                   " (see --streams.step, --streams.phase)");
   const auto cyclic = on_a_cycle(seen.graph);
-  TESSERA_REQUIRE(cyclic < 0, "'", file.path, "': the streams of step ", step, ", phase ", phase,
-                  " form a cycle (device ", cyclic, " lies on it or after it); a pass's data flows one way");
+  TESSERA_REQUIRE(cyclic < 0 || has_order(view), "'", file.path, "': the streams of step ", step, ", phase ", phase,
+                  " form a cycle (device ", cyclic, " lies on it or after it); the ", view_name(view),
+                  " view has no order to tell the flow from the rest: use --streams.view=ordered or timed");
+  if (cyclic >= 0) set_aside_against_the_flow(seen, e, step, phase, view);
   const bool forward = phase == trace::kForward;
   seen.entry = forward && file.entry ? *file.entry : !forward && file.exit ? *file.exit : -1;
   seen.exit = forward && file.exit ? *file.exit : !forward && file.entry ? *file.entry : -1;

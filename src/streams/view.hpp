@@ -28,13 +28,19 @@ struct ObservedStreams {
   std::vector<double> first_seen;
   std::int64_t entry = -1, exit = -1;  // where the phase's data enters and leaves
   std::int64_t streams = 0, bytes = 0;
+  // Streams that closed a cycle (a pass's data flows one way, so the cover traffic
+  // of MixNN's loops, say), left out of the graph; see observe.
+  std::int64_t set_aside = 0;
 };
 
 // The streams of `step` and `phase` (0 forward, 1 backward). The forward entry and
 // exit are the trace's attrs when it has them, else the one device that only sends
 // and the one that only receives (backward: the other way round); an error names the
-// file when there is no such single device, no stream in that step and phase, a
-// cycle among the streams, or no times for the timed view.
+// file when there is no such single device, no stream in that step and phase, or no
+// times for the timed view. When the streams form a cycle, the timed and ordered
+// views set aside every stream that runs against the order in which devices first
+// appear (its sender first seen after its receiver), which leaves the flow; in the
+// flat and edges views, which have no order, a cycle is an error.
 ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::int64_t phase, View view);
 
 }  // namespace tessera::streams

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -109,6 +110,31 @@ TraceFile read_trace(const std::string& path, MPI_Comm comm) {
   }
   h5file.close();
   return file;
+}
+
+void record_trace_path(const h5::Group& group, const std::string& trace, const std::string& output_path) {
+  namespace fs = std::filesystem;
+  const auto absolute = fs::weakly_canonical(fs::absolute(trace));
+  const auto folder = fs::weakly_canonical(fs::absolute(output_path)).parent_path();
+  group.set_attr("trace", absolute.lexically_relative(folder).string());
+  group.set_attr("trace_absolute", absolute.string());
+}
+
+std::string recorded_trace_path(const h5::Group& group, const std::string& file, const std::string& option) {
+  namespace fs = std::filesystem;
+  const auto recorded = group.attr_string("trace");
+  std::vector<fs::path> tried;
+  if (fs::path(recorded).is_relative()) tried.push_back(fs::path(file).parent_path() / recorded);
+  if (group.has_attr("trace_absolute")) tried.push_back(group.attr_string("trace_absolute"));
+  tried.push_back(recorded);  // the rule before trace_absolute: the working folder
+  std::string places;
+  for (const auto& path : tried) {
+    if (fs::is_regular_file(path)) return path.lexically_normal().string();
+    places += (places.empty() ? "'" : ", '") + path.lexically_normal().string() + "'";
+  }
+  TESSERA_REQUIRE(false, option, ": '", file, "' was made from the trace '", recorded, "', which is not at ", places,
+                  " (move the trace together with the file)");
+  return {};
 }
 
 }  // namespace tessera::trace

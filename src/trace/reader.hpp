@@ -12,10 +12,23 @@
 
 #include "trace/events.hpp"
 
-namespace tessera::trace {
+namespace tessera::h5 {
+class Group;
+}
 
+namespace tessera::trace {
 
 // Collective over `comm` (every rank gets the whole trace).
 TraceFile read_trace(const std::string& path, MPI_Comm comm);
+
+// How a file made from a trace (streams analyze, streams obfuscate) names it: the
+// attribute `trace` relative to that file's folder, so that a folder moved whole
+// keeps working, and `trace_absolute` for a file moved alone. Collective.
+void record_trace_path(const h5::Group& group, const std::string& trace, const std::string& output_path);
+
+// The trace recorded in `group` of the file `file`: beside the file, else at its
+// absolute path (files written before this rule: relative to the working folder).
+// An Error naming `option`, the file and the places tried when none holds it.
+std::string recorded_trace_path(const h5::Group& group, const std::string& file, const std::string& option);
 
 }  // namespace tessera::trace

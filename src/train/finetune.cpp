@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/stop.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
@@ -78,6 +79,7 @@ std::vector<Point> run_arm(Arm& arm, const data::Split& public_split, const data
       });
       point.test = evaluate(*arm.network, test, comm, 1000, victim_answers);
       points.push_back(point);
+      if (stop::agreed(comm)) return points;  // the caller records what was done and stops
     }
     log::info(arm.name, ": epoch ", epoch + 1, "/", settings.epochs, ": test accuracy ", point.test.accuracy,
               ", fidelity ", point.test.agreement, ", ", point.samples, " samples, ",

@@ -52,7 +52,8 @@ struct Schedule {
 
 // Trains `arm` on `public_split` (global batches in epoch_order(seed, epoch), data-
 // parallel over `comm`) and scores it on `test` against `victim_answers` at every
-// point. Collective; the same on every rank.
+// point. Collective; the same on every rank. A signal (core/stop.hpp) ends it after
+// the next point: the points so far are returned, and stop::agreed says why.
 std::vector<Point> run_arm(Arm& arm, const data::Split& public_split, const data::Split& test,
                            const torch::Tensor& victim_answers, const Schedule& schedule, MPI_Comm comm);
 

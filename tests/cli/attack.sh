@@ -363,6 +363,46 @@ same_file_twice "Gumbel-Sinkhorn" --attack.method=sinkhorn --blocks.bh=8 --block
 same_file_twice "RL agent" --attack.method=rl --blocks.bh=8 --blocks.bw=16 --attack.drop_rate=0.5 \
   --attack.generations=40
 
+# --- the attack file collects runs: a second run is added beside the first, one of
+# the same name or of another cut is refused before the search with the file kept
+# byte for byte, and --attack.replace replaces that run only.
+new_case
+COLLECT=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.drop_rate=0.5 --attack.eval_samples=500
+         --run.threads=1 --run.out=out)
+run_tessera "${COLLECT[@]}" --attack.method=ga --attack.generations=5
+expect_all_ranks_succeeded
+run_tessera "${COLLECT[@]}" --attack.method=sa --attack.generations=5
+expect_all_ranks_succeeded
+FILE=$case_dir/out/attack-mlp-mixnn.h5
+cp "$FILE" "$case_dir/two-runs.h5"
+run_tessera "${COLLECT[@]}" --attack.method=sa --attack.generations=5
+expect_all_ranks_failed
+expect_one_message "holds /attack/sa already" "--attack.run" "--attack.replace=true"
+cmp -s "$FILE" "$case_dir/two-runs.h5" || reasons+=("a refused run of the same name changed the file")
+run_tessera "${COLLECT[@]}" --attack.method=sa --attack.generations=5 --attack.run=other --blocks.bh=8
+expect_all_ranks_failed
+expect_one_message "cannot add this run" "cut in 64x64 blocks, this run's in 8x64"
+cmp -s "$FILE" "$case_dir/two-runs.h5" || reasons+=("a refused run of another cut changed the file")
+[[ -z $(find "$case_dir" -name '*.partial') ]] || reasons+=("a .partial file was left behind")
+run_tessera "${COLLECT[@]}" --attack.method=sa --attack.replace=true --attack.generations=3
+expect_all_ranks_succeeded
+out=$("$PYTHON" - "$case_dir/two-runs.h5" "$FILE" 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as before, h5py.File(sys.argv[2], "r") as after:
+    if sorted(after["attack"]) != ["ga", "sa"]: print("PROBLEM runs", sorted(after["attack"])); sys.exit(1)
+    for key in ("best_fitness", "position_recovery", "truth"):
+        if not np.array_equal(before["attack/ga"][key][:], after["attack/ga"][key][:]):
+            print("PROBLEM ga's", key, "changed"); sys.exit(1)
+    if len(after["attack/sa/best_fitness"]) != 4: print("PROBLEM sa not replaced:", len(after["attack/sa/best_fitness"])); sys.exit(1)
+    for run in ("ga", "sa"):
+        if "generations = 5" not in after["attack/ga"].attrs["config"] or "created_utc" not in after["attack/" + run].attrs:
+            print("PROBLEM run", run, "lacks its own provenance"); sys.exit(1)
+    print("ga kept as it was, sa replaced (3 generations), each with its own config")
+CHECK
+) || reasons+=("collect: $out")
+echo "     $out"
+finish_case "attack file collects runs: added, refused (same name, other cut) unchanged, replaced alone"
+
 # --- bad input
 new_case
 bad_case "attack ranks >= world size" --attack.ranks -- \

@@ -101,6 +101,25 @@ finish_case "the two cut layers served, and their streams divided by depth"
 pooled_case "half held, layers from the streams" 0 -- --attack.drop_rate=0.5 --attack.method=stats,assignment \
   --attack.layers_from="$FIXTURES/eaves/streams.h5"
 
+# The streams file names its trace relative to its own folder: the two moved together
+# still work; the streams file moved alone, with the trace gone from its old place,
+# is refused naming the option and the places tried.
+new_case
+mkdir -p "$case_dir/moved"
+cp -r "$FIXTURES/served" "$FIXTURES/eaves" "$case_dir/moved/"
+mv "$FIXTURES/served" "$FIXTURES/served.away"
+run_tessera attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.drop_rate=0.5 \
+  --attack.method=stats --attack.layer_rounds=1 --attack.layers_from=moved/eaves/streams.h5 --run.out=out
+expect_all_ranks_succeeded
+rm -rf "$case_dir/moved/served" "$case_dir/out"
+run_tessera attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.drop_rate=0.5 \
+  --attack.method=stats --attack.layer_rounds=1 --attack.layers_from=moved/eaves/streams.h5 --run.out=out
+expect_all_ranks_failed
+expect_one_message "--attack.layers_from" "was made from the trace '../served/serve.h5'" "moved/served/serve.h5"
+[[ -z $(find "$case_dir/out" -type f 2>/dev/null) ]] || reasons+=("the refused run wrote into out")
+mv "$FIXTURES/served.away" "$FIXTURES/served"
+finish_case "layers from streams moved with their trace; moved without it: refused"
+
 # The same from the provider's obfuscated trace (README: obfuscated traces work): its
 # truth tables name the blocks' devices in the obfuscated ids. No bound on the
 # layers here: the obfuscation is meant to blur them.

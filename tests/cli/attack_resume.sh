@@ -11,7 +11,8 @@ source "$(dirname "$0")/harness.sh"
 # --- a small MLP (784-128-64-10, one epoch); its layers.2 (64x128) is the target
 make_small_mlp
 
-# --- SIGTERM mid-run, then --attack.resume=true: the same history as an uninterrupted run.
+# --- SIGTERM mid-run, the folder moved, then --attack.resume=true: the same history as an
+# uninterrupted run.
 # signal_and_resume METHOD ARGS...: the run's group is /attack/METHOD.
 signal_and_resume() {
   local method=$1
@@ -42,23 +43,27 @@ signal_and_resume() {
   cp "$checkpoint" "$FIXTURES/$method.checkpoint.h5" 2>/dev/null  # for the damaged-checkpoint cases below
   [[ $method != ga ]] || ga_args=("${args[@]}")
   [[ $method != sinkhorn || $RANKS != 2 ]] || sinkhorn_args=("${args[@]}")
-  run_tessera "${args[@]}" --run.out=killed --attack.resume=true
+  # The stopped run's folder moves before it resumes: a checkpoint travels with its folder.
+  mv "$case_dir/killed" "$case_dir/moved"
+  run_tessera "${args[@]}" --run.out=moved --attack.resume=true
   expect_all_ranks_succeeded
-  [[ ! -e $checkpoint ]] || reasons+=("the checkpoint was not removed after the run completed")
+  [[ ! -e $case_dir/moved/attack-mlp-mixnn.checkpoint.h5 ]] ||
+    reasons+=("the checkpoint was not removed after the run completed")
   local out
-  out=$("$PYTHON" - "$case_dir"/{whole,killed}/attack-mlp-mixnn.h5 "$method" 2>&1 <<'CHECK'
+  out=$("$PYTHON" - "$case_dir"/{whole,moved}/attack-mlp-mixnn.h5 "$method" 2>&1 <<'CHECK'
 import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r")["attack/" + sys.argv[3]] for p in sys.argv[1:3])
 different = [k for k in a if k != "wall_seconds" and not np.array_equal(a[k][()], b[k][()])]
-# The clocks and counts of work differ: the resumed file counts the part after the resume.
-PER_PART = {"seconds", "evaluations", "evaluations_computed", "floor_seconds"}
+# The clocks and counts of work differ: the resumed file counts the part after the resume;
+# its provenance names its own folder and time.
+PER_PART = {"seconds", "evaluations", "evaluations_computed", "floor_seconds", "config", "created_utc"}
 different += [f"attr {k}" for k in a.attrs if k not in PER_PART and not np.array_equal(a.attrs[k], b.attrs[k])]
 if different: print("PROBLEM differ:", different); sys.exit(1)
 print(f"{len(a)} datasets equal; final recovery {a['position_recovery'][-1]}")
 CHECK
   ) || reasons+=("results: $(echo $out)")
   echo "     stopped at generation $stopped_at; $out"
-  finish_case "$method: SIGTERM mid-run, resume: history and best genome equal an uninterrupted run's"
+  finish_case "$method: SIGTERM mid-run, resume in a moved folder: history and best genome equal an uninterrupted run's"
 }
 signal_and_resume ga --blocks.bh=16 --blocks.bw=32 --attack.drop_rate=0 --attack.generations=400 --ga.population=50
 # An 8x8 grid, half held: the descent restarts from kicks many times in 2000 generations.

@@ -158,19 +158,19 @@ echo "     $out"
 log=$case_dir/alone.log
 finish_case "same seed -> same file; 1 rank -> the same numbers"
 
-# --- from a search's placement
+# --- from a search's placement: a chain's run, named after the chain (commas and all)
 new_case
 run_tessera attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.method=stats,assignment --attack.drop_rate=0.5 \
-  --attack.eval_samples=1000 --attack.generations=20 --attack.run=chain --run.threads=1 --run.out=out
+  --attack.eval_samples=1000 --attack.generations=20 --run.threads=1 --run.out=out
 expect_all_ranks_succeeded
 ATTACK=$case_dir/out/attack-mlp-mixnn.h5
-run_tessera finetune --model.checkpoint="$MLP" "${SCHEDULE[@]}" --train.epochs=1 --finetune.from="$ATTACK:chain" \
-  --run.out=out
+run_tessera finetune --model.checkpoint="$MLP" "${SCHEDULE[@]}" --train.epochs=1 \
+  --finetune.from="$ATTACK:stats,assignment" --run.out=out
 expect_all_ranks_succeeded
 out=$("$PYTHON" - "$ATTACK" "$case_dir/out/finetune-mlp-mixnn.h5" 2>&1 <<'CHECK'
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
-    run, s = a["attack/chain"], b["finetune/attack-mlp-mixnn-chain"]
+    run, s = a["attack/stats,assignment"], b["finetune/attack-mlp-mixnn-stats,assignment"]
     if s.attrs["held"] != run.attrs["held"] or s.attrs["blocks"] != 392: print("PROBLEM held", s.attrs["held"]); sys.exit(1)
     if not np.isclose(s.attrs["position_recovery"], run["position_recovery"][-1]):
         print("PROBLEM recovery", s.attrs["position_recovery"], "vs", run["position_recovery"][-1]); sys.exit(1)
@@ -180,13 +180,38 @@ CHECK
 echo "     $out"
 finish_case "--finetune.from a search's best genome"
 
+# --- SIGTERM during the first arm: it ends at its next evaluation point, the file
+# holds what was done (complete = 0), and the run exits with the stopped code 3.
+new_case
+start_signalable finetune --model.checkpoint="$MLP" "${CUT[@]}" "${SCHEDULE[@]}" --train.epochs=30 \
+  --finetune.drop_rates=0.5 --run.out=out
+signal_when "stolen.*epoch 1/30" TERM
+[[ $signalled_rc -eq 3 ]] || reasons+=("the signalled run exited $signalled_rc, expected 3 (stopped)")
+grep -q "SIGTERM received: the arms done so far" "$log" || reasons+=("no line on the partial result")
+out=$("$PYTHON" - "$case_dir/out/finetune-mlp-mixnn.h5" 2>&1 <<'CHECK'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    g = f["finetune"]
+    if g.attrs["complete"] != 0 or g.attrs["stopped_by"] != "SIGTERM":
+        print("PROBLEM complete", g.attrs["complete"], "stopped_by", g.attrs["stopped_by"]); sys.exit(1)
+    arms = {name: g[name].attrs["arm"] for name in g}
+    if list(arms.values()) != ["stolen"]: print("PROBLEM arms", arms); sys.exit(1)
+    (name,) = arms
+    points = len(g[name]["samples"])
+    if not 2 <= points < 30 * 8 + 1: print("PROBLEM points", points); sys.exit(1)
+    print(f"stopped in the stolen arm after {points - 1} of {30 * 8} points; the arms from scratch not run")
+CHECK
+) || reasons+=("partial: $out")
+echo "     $out"
+finish_case "finetune: SIGTERM mid-arm writes the arms done so far (complete = 0), exit 3"
+
 # --- bad input
 new_case
 bad_case "a --finetune.from file with no attack run" --finetune.from "no /attack run" -- \
   finetune --model.checkpoint="$MLP" --finetune.from="$MLP" --run.out=out
 new_case
 cp "$ATTACK" "$FIXTURES/other.h5"
-"$PYTHON" -c "import h5py, sys; h5py.File(sys.argv[1], 'r+')['attack/chain'].attrs['arch'] = 'vgg-mini'" "$FIXTURES/other.h5"
+"$PYTHON" -c "import h5py, sys; h5py.File(sys.argv[1], 'r+')['attack/stats,assignment'].attrs['arch'] = 'vgg-mini'" "$FIXTURES/other.h5"
 bad_case "a --finetune.from run of another model" --finetune.from "vgg-mini" "mlp-mixnn" -- \
   finetune --model.checkpoint="$MLP" --finetune.from="$FIXTURES/other.h5" --run.out=out
 new_case

@@ -158,6 +158,31 @@ bad_case() {
   finish_case "$name"
 }
 
+# start_signalable ARGS...: runs tessera ARGS on RANKS ranks in $case_dir in the
+# background, from a private copy of the binary so that a signal reaches this run's
+# ranks only; its output goes to $signalled_log.
+start_signalable() {
+  mkdir -p "$case_dir/bin"
+  cp "$TESSERA" "$case_dir/bin/tessera"
+  signalled_log=$case_dir.signalled.log
+  signalled_command=$1
+  (cd "$case_dir" && limited "$MPIEXEC" -n "$RANKS" --oversubscribe "$case_dir/bin/tessera" "$@") \
+    >"$signalled_log" 2>&1 &
+  signalled_runner=$!
+}
+
+# signal_when PATTERN SIGNAL: waits (at most 60 s) for PATTERN in the log of the run
+# start_signalable began, sends SIGNAL to its ranks and waits for it; sets
+# $signalled_rc (mpiexec's exit code) and $log.
+signal_when() {
+  local pattern=$1 signal=$2 waited=0
+  until grep -q "$pattern" "$signalled_log" || ((waited++ > 600)); do sleep 0.1; done
+  pkill "-$signal" -f "^$case_dir/bin/tessera $signalled_command"
+  wait "$signalled_runner"
+  signalled_rc=$?
+  log=$signalled_log
+}
+
 # A copy of the Fashion-MNIST files in $case_dir/data.
 copy_data() {
   mkdir -p "$case_dir/data"

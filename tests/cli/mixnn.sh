@@ -83,6 +83,16 @@ out=$("$PYTHON" "$REPO/analysis/plot_mixnn.py" "$PLAIN" -o "$case_dir/fig4.png" 
 out=$(cd "$case_dir" && "$MPIEXEC" -n 1 "$TESSERA" streams analyze --streams.trace=out/mixnn.h5 \
         --streams.method=depth --streams.view=timed --streams.step=150 --run.out=streams 2>&1)
 [[ $out == *"adjusted Rand index"* && -s $case_dir/streams/streams.h5 ]] || reasons+=("streams analyze: $out")
+# The README's command, Algorithm 1 on the ordered view, at the first steps: loops
+# that run against the cascade make cycles, whose backward streams are set aside.
+for step in 0 1 2 3 4 5; do
+  out=$(cd "$case_dir" && "$MPIEXEC" -n 1 "$TESSERA" streams analyze --streams.trace=out/mixnn.h5 \
+          --streams.step=$step --streams.run=step$step --run.out=streams 2>&1)
+  [[ $out == *"adjusted Rand index"* ]] || reasons+=("streams analyze at step $step: $out")
+done
+echo "     Algorithm 1 at steps 0-5: $(cd "$case_dir" && "$PYTHON" -c "
+import h5py; f = h5py.File('streams/streams.h5', 'r')
+print(sum(int(f['streams/step%d' % s].attrs['streams_set_aside']) for s in range(6)), 'streams set aside')")"
 finish_case "MixNN within 0.001 of the plain model, one packet size, loops and dummies"
 
 # --- a crash in epoch 2, on the pool's saved keys
@@ -92,6 +102,86 @@ expect_all_ranks_succeeded
 out=$(check "$case_dir/out/mixnn.h5" crash "$PLAIN") || reasons+=("$out")
 echo "     $out"
 finish_case "a crash is detected within T and training recovers"
+
+# --- a crash before the round trip is measured: T is still the start-up value; the
+# crash costs it once, and the probe that finds the silent server a fraction of it.
+new_case
+run_tessera mixnn --train.epochs=1 --data.train_limit=3200 --data.test_limit=1000 --run.threads=1 \
+  --mixnn.startup_timeout=4 --mixnn.crash=3@5 --run.out=out
+expect_all_ranks_succeeded
+out=$("$PYTHON" - "$case_dir/out/mixnn.h5" 2>&1 <<'CHECK'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    fl = {k: f["mixnn/failures"][k][()] for k in f["mixnn/failures"]}
+    if list(fl["kind"]) != [0] or fl["timeout"][0] != 4: print("PROBLEM failures", fl); sys.exit(1)
+    detect, handle = fl["detected_at"][0] - fl["injected_at"][0], fl["handled_at"][0] - fl["detected_at"][0]
+    if not 0 <= detect <= 4.5: print("PROBLEM detected", detect, "s after the injection, T = 4 s"); sys.exit(1)
+    if not 0 <= handle < 2: print("PROBLEM the new cascade was up", handle, "s after the detection, T = 4 s"); sys.exit(1)
+    print(f"detected {detect:.2f} s after the injection, new cascade {handle:.2f} s later (start-up T 4 s)")
+CHECK
+) || reasons+=("$out")
+echo "     $out"
+finish_case "a crash before T is measured costs the start-up T once, not twice"
+
+# --- a cascade server killed for real (SIGKILL, its process gone) under
+# --enable-recovery: training recovers as from an injected crash, and the ranks alive
+# end the run and write the file without it.
+new_case
+log=$case_dir.log
+(cd "$case_dir" && limited "$MPIEXEC" -n "$RANKS" --oversubscribe --enable-recovery \
+   sh -c 'echo $$ > pid.$OMPI_COMM_WORLD_RANK; exec "$0" "$@"' "$TESSERA" mixnn "${SMALL[@]}" --run.out=out) \
+  >"$log" 2>&1 &
+runner=$!
+waited=0
+until grep -q "median round trip" "$log" || ((waited++ > 1200)); do sleep 0.1; done
+victim=$(sed -n 's/.*MixNN: cascade \([0-9]*\) .*/\1/p' "$log" | head -n 1)
+if [[ -n $victim && -s $case_dir/pid.$victim ]]; then kill -9 "$(cat "$case_dir/pid.$victim")"; else reasons+=("no cascade server to kill"); fi
+wait "$runner"
+rc=$?
+status="mpiexec $rc"
+[[ $rc -eq 0 ]] || reasons+=("mpiexec exited $rc after the kill")
+grep -q "did not answer the end of the run" "$log" || reasons+=("no line on the rank that died")
+out=$("$PYTHON" - "$case_dir/out/mixnn.h5" "$PLAIN" "$victim" 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+path, reference, victim = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with h5py.File(path, "r") as f, h5py.File(reference, "r") as r:
+    m = f["mixnn"]
+    if list(m.attrs["ranks_lost"]) != [victim]: print("PROBLEM ranks lost", m.attrs["ranks_lost"], "killed", victim); sys.exit(1)
+    e = {k: m["epochs"][k][()] for k in m["epochs"]}
+    if len(e["mixnn_accuracy"]) != 2: print("PROBLEM epochs", e["mixnn_accuracy"]); sys.exit(1)
+    if np.any(np.abs(e["mixnn_accuracy"] - e["plain_accuracy"]) > 0.001): print("PROBLEM accuracy", e); sys.exit(1)
+    undisturbed = r["mixnn/epochs/mixnn_accuracy"][-1]
+    if abs(e["mixnn_accuracy"][-1] - undisturbed) > 0.005: print("PROBLEM final", e["mixnn_accuracy"][-1], undisturbed); sys.exit(1)
+    fl = {k: m["failures"][k][()] for k in m["failures"]}
+    if 0 not in list(fl["kind"]) or victim not in fl["removed_ranks"]: print("PROBLEM failures", fl); sys.exit(1)
+    if m["hops"]["opened"][victim] != 0: print("PROBLEM the dead rank has hop costs"); sys.exit(1)
+    print("rank", victim, "killed: crash handled, final accuracy", e["mixnn_accuracy"][-1], "undisturbed", undisturbed)
+CHECK
+) || reasons+=("$out")
+echo "     $out"
+finish_case "a cascade server killed for real (SIGKILL): training recovers, the ranks alive write the file"
+
+# --- SIGTERM to every rank: the run ends after the designer's current epoch, the
+# epochs done are written (complete = 0), and it exits with the stopped code 3.
+new_case
+start_signalable mixnn --train.epochs=4 --data.train_limit=6400 --data.test_limit=2000 --run.threads=1 \
+  --mixnn.min_timeout=1 --run.out=out
+signal_when "MixNN epoch 1/4" TERM
+[[ $signalled_rc -eq 3 ]] || reasons+=("the signalled run exited $signalled_rc, expected 3 (stopped)")
+out=$("$PYTHON" - "$case_dir/out/mixnn.h5" 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    m = f["mixnn"]
+    if m.attrs["complete"] != 0 or m.attrs["stopped_by"] != "SIGTERM":
+        print("PROBLEM complete", m.attrs["complete"], "stopped_by", m.attrs["stopped_by"]); sys.exit(1)
+    accuracy = m["epochs"]["mixnn_accuracy"][()]
+    if not 1 <= len(accuracy) < 4: print("PROBLEM epochs", accuracy); sys.exit(1)
+    if np.any(np.abs(accuracy - m["epochs"]["plain_accuracy"][()]) > 0.001): print("PROBLEM accuracy"); sys.exit(1)
+    print(f"stopped after epoch {len(accuracy)} of 4")
+CHECK
+) || reasons+=("partial: $out")
+echo "     $out"
+finish_case "mixnn: SIGTERM ends the run after an epoch, the epochs done written (complete = 0), exit 3"
 
 # --- a Byzantine server, with a pool large enough for a fresh cascade
 RANKS=11

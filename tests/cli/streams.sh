@@ -57,6 +57,30 @@ same=$("$PYTHON" "$SAME_H5" "$ROOT/first.h5" "$case_dir/out/streams.h5" --ignore
 echo "     $same"
 finish_case "the same run twice, the same file"
 
+# --- streams.h5 collects runs: a second run is added beside the first; one of the
+# same name is refused with the file kept byte for byte.
+new_case
+run_tessera streams analyze --streams.trace="$TRACE" --run.out=out
+expect_all_ranks_succeeded
+run_tessera streams analyze --streams.trace="$TRACE" --streams.method=depth --run.out=out
+expect_all_ranks_succeeded
+cp "$case_dir/out/streams.h5" "$case_dir/two-runs.h5"
+run_tessera streams analyze --streams.trace="$TRACE" --streams.method=depth --run.out=out
+expect_all_ranks_failed
+expect_one_message "holds /streams/depth-ordered already" "--streams.run" "--streams.replace=true"
+cmp -s "$case_dir/out/streams.h5" "$case_dir/two-runs.h5" || reasons+=("a refused run changed the file")
+out=$("$PYTHON" - "$ROOT/first.h5" "$case_dir/out/streams.h5" 2>&1 <<'CHECK'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as first, h5py.File(sys.argv[2], "r") as both:
+    if sorted(both["streams"]) != ["depth-ordered", "sequential-ordered"]: print("PROBLEM runs", sorted(both["streams"])); sys.exit(1)
+    if not np.array_equal(first["streams/sequential-ordered/group"][:], both["streams/sequential-ordered/group"][:]):
+        print("PROBLEM the first run changed"); sys.exit(1)
+    print("runs:", ", ".join(sorted(both["streams"])))
+CHECK
+) || reasons+=("collect: $out")
+echo "     $out"
+finish_case "streams.h5 collects runs: added beside the first, the same name refused"
+
 new_case
 run_tessera streams analyze --streams.trace="$TRACE" --streams.view=timed --run.out=out
 expect_all_ranks_succeeded
