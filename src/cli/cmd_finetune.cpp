@@ -182,22 +182,31 @@ int run(const Config& config, MPI_Comm world) {
   const auto init_seed = derive_seed(s.schedule.train.seed, "finetune-init");
   const auto sample = data.test.images.narrow(0, 0, 1);
   std::vector<ArmResult> results;
-  int signal = 0;  // a signal ends the arm at its next point and skips the arms after it
+  // A signal ends the arm in progress at its next point (or, between arms, the run)
+  // and skips the arms after it.
+  int signal = 0;
+  ArmModes fresh = s.modes;
+  fresh.rest = "fresh";
+  const std::vector<std::pair<const char*, ArmModes>> scratch = {{"layer_scratch", s.modes}, {"model_scratch", fresh}};
+  const std::size_t arms = stolen.size() + scratch.size();
+  auto run = [&](train::Arm& arm) {
+    auto points = train::run_arm(arm, data.train, data.test, answers, s.schedule, world, &signal);
+    if (!signal && results.size() + 1 < arms) signal = stop::agreed(world);
+    return points;
+  };
   for (const auto& set : stolen) {
     if (signal) break;
     auto arm = make_arm("stolen", *victim.network, arch, layer, &set, s.modes, init_seed, sample);
     log::info("finetune: ", set.name, ": ", set.held.size(), " of ", set.grid.count(), " blocks held (",
               set.grid.bh, "x", set.grid.bw, "), share at their true position ", set.recovery(), " (", set.source, ")");
-    results.push_back({set.name, arm, train::run_arm(arm, data.train, data.test, answers, s.schedule, world), &set});
-    signal = stop::agreed(world);
+    auto points = run(arm);
+    results.push_back({set.name, arm, std::move(points), &set});
   }
-  ArmModes fresh = s.modes;
-  fresh.rest = "fresh";
-  for (const auto& [name, modes] : {std::pair{"layer_scratch", s.modes}, std::pair{"model_scratch", fresh}}) {
+  for (const auto& [name, modes] : scratch) {
     if (signal) break;
     auto arm = make_arm(name, *victim.network, arch, layer, nullptr, modes, init_seed, sample);
-    results.push_back({name, arm, train::run_arm(arm, data.train, data.test, answers, s.schedule, world), nullptr});
-    signal = stop::agreed(world);
+    auto points = run(arm);
+    results.push_back({name, arm, std::move(points), nullptr});
   }
 
   if (results.empty()) throw stop::Stopped(stop::signal_name(signal) + " received before the first arm: nothing written");
@@ -212,7 +221,7 @@ int run(const Config& config, MPI_Comm world) {
   print_cost_table(results, victim_accuracy);
   if (signal)
     throw stop::Stopped(stop::signal_name(signal) + " received: the arms done so far (" +
-                        std::to_string(results.size()) + ", the last one cut short) written to '" + path +
+                        std::to_string(results.size()) + " of " + std::to_string(arms) + ") written to '" + path +
                         "' with complete = 0");
   log::info("finetune: wrote '", path, "'");
   return 0;

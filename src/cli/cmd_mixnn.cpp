@@ -38,6 +38,7 @@ void add_options(po::options_description& options) {
   add_common_options(options, "mixnn", "mlp-mixnn");
   add_training_options(options, paper_sgd());
   add_run_name_option(options);
+  add_adversary_options(options);  // --adversary.public: the extraction's public images (--mixnn.adversary)
   options.add_options()
     ("mixnn.pool", po::value<int>()->default_value(0),
      "servers in the pool: ranks 1..pool (0 = every rank but the designer's, rank 0)")
@@ -66,10 +67,9 @@ void add_options(po::options_description& options) {
      "case ii): they record the test phase; after the run the adversary solves each honest part between two of "
      "its own by least squares, learns the others on public data, fine-tunes, and is compared with the victim "
      "(/mixnn/extraction)")
-    ("mixnn.public", po::value<std::int64_t>()->default_value(10000),
-     "the adversary's public data: the first K training images (the victim was trained on them too)")
     ("mixnn.public_epochs", po::value<int>()->default_value(5),
-     "epochs the adversary trains on its public data (each of: the honest ends, the fine-tune, the baseline)");
+     "epochs the adversary trains on its public data (--adversary.public; each of: the honest ends, the "
+     "fine-tune, the baseline)");
 }
 
 // The 0-based parts of --mixnn.adversary ("2,4,6" -> 1, 3, 5): distinct, served by
@@ -203,20 +203,18 @@ int run(const Config& config, MPI_Comm world) {
   mixnn::ExtractionSettings extraction;
   extraction.settings = settings;
   extraction.settings.epochs = config.get<int>("mixnn.public_epochs");
-  const auto public_images = config.get<std::int64_t>("mixnn.public");
+  const auto public_images = config.get<std::int64_t>("adversary.public");
   const auto adversary = agree(world, [&] {
     auto parts_of = parse_adversary(adversary_text, parts, keeps_first, keeps_last);
     if (parts_of.empty()) return parts_of;
     TESSERA_REQUIRE(crash.position < 0 && byzantine.position < 0,
                     "--mixnn.adversary: the extraction needs the cascade the adversary was placed in to finish the "
                     "run; leave out --mixnn.crash and --mixnn.byzantine");
-    TESSERA_REQUIRE(public_images >= 1 && public_images <= data.train.size(), "--mixnn.public: 1 to ",
-                    data.train.size(), " public images (the training set; see --data.train_limit), got ",
-                    public_images);
     TESSERA_REQUIRE(extraction.settings.epochs >= 1, "--mixnn.public_epochs: must be >= 1, got ",
                     extraction.settings.epochs);
     return parts_of;
   });
+  const auto public_data = adversary.empty() ? data::Split{} : public_split(data, config, world);
 
   mixnn::SessionSetup session;
   session.pool = setup.pool;
@@ -260,6 +258,7 @@ int run(const Config& config, MPI_Comm world) {
 
   auto run = mixnn::run_session(session, data, world);
   // From here on the ranks alive: a server that crashed for real is not waited for.
+  if (run.comm == MPI_COMM_NULL) return 0;  // this rank was left out (session.hpp); the others write
   const MPI_Comm living = run.comm;
   const bool all_alive = size_of(living) == world_size;
   setup.crash_rank = run.crash_rank;
@@ -286,8 +285,6 @@ int run(const Config& config, MPI_Comm world) {
   if (!adversary.empty())
     agree(living, [&] {
       if (me != 0) return;
-      const data::Split public_data{data.train.images.narrow(0, 0, public_images),
-                                    data.train.labels.narrow(0, 0, public_images)};
       log::info("MixNN extraction: the adversary holds parts ", adversary_text, "; ", public_images,
                 " public images, ", extraction.settings.epochs, " epochs");
       extracted = mixnn::assess(mixnn::reconstruct(arch, setup.plans, run.observed, public_data, extraction), arch,

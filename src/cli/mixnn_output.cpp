@@ -89,6 +89,10 @@ trace::TraceFile build_trace(const std::vector<double>& sent, const std::vector<
     else
       e.step[i] = current;
   }
+  // `seq` is the order within a step and phase (the trace's schema), by when the
+  // packets were sent; what was logged is each sender's own count.
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> next_seq;
+  for (auto i : by_time) e.seq[i] = next_seq[{e.step[i], e.phase[i]}]++;
   return t;
 }
 

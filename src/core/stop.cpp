@@ -31,6 +31,12 @@ void install_handlers() {
 
 int received() { return noted; }
 
+bool budget_spent(std::chrono::steady_clock::time_point since, double budget_s, MPI_Comm comm) {
+  int spent = budget_s > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count() >= budget_s;
+  MPI_Bcast(&spent, 1, MPI_INT, 0, comm);
+  return spent != 0;
+}
+
 int agreed(MPI_Comm comm) {
   // MPI_MIN over "signal or a large number", so any rank's signal wins.
   const int mine = noted ? static_cast<int>(noted) : 1 << 30;

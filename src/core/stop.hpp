@@ -8,6 +8,7 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <string>
 
 #include "core/error.hpp"
@@ -32,6 +33,11 @@ int received();
 
 // Collective: the lowest signal number any rank received, or 0 when none did.
 int agreed(MPI_Comm comm);
+
+// Collective: true on every rank when rank 0's clock says `budget_s` seconds have
+// passed since `since` (a budget of 0 or less: never). One clock decides, so that
+// every rank stops at the same step.
+bool budget_spent(std::chrono::steady_clock::time_point since, double budget_s, MPI_Comm comm);
 
 // "SIGUSR1" for SIGUSR1, and so on.
 std::string signal_name(int signal);

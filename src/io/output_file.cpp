@@ -68,31 +68,36 @@ OutputFile::OutputFile(const std::string& path, MPI_Comm comm, const Provenance&
   });
   // Every rank registers it: whichever rank faults and aborts the job removes it.
   partial_files::add(partial_);
-  if (existing == Existing::add_run && exists_on_leader(path, comm)) {
-    agree(comm, [&] {
-      if (rank_of(comm) != 0) return;
-      std::error_code error;
-      std::filesystem::copy_file(path, partial_, std::filesystem::copy_options::overwrite_existing, error);
-      TESSERA_REQUIRE(!error, "cannot copy '", path, "' to '", partial_, "' to add this run: ", error.message());
-    });
-    file_ = agree(comm, [&] { return h5::File::open(partial_, comm, /*writable=*/true); });
-    agree(comm, [&] { require_written_by(file_.root(), path, provenance.command); });
-  } else {
-    file_ = agree(comm, [&] { return h5::File::create(partial_, comm); });
-  }
+  try {
+    if (existing == Existing::add_run && exists_on_leader(path, comm)) {
+      agree(comm, [&] {
+        if (rank_of(comm) != 0) return;
+        std::error_code error;
+        std::filesystem::copy_file(path, partial_, std::filesystem::copy_options::overwrite_existing, error);
+        TESSERA_REQUIRE(!error, "cannot copy '", path, "' to '", partial_, "' to add this run: ", error.message());
+      });
+      file_ = agree(comm, [&] { return h5::File::open(partial_, comm, /*writable=*/true); });
+      agree(comm, [&] { require_written_by(file_.root(), path, provenance.command); });
+    } else {
+      file_ = agree(comm, [&] { return h5::File::create(partial_, comm); });
+    }
 
-  const int world_size = size_of(comm);
-  created_utc_ = utc_now(comm);
-  auto root = file_.root();
-  root.set_attr("tessera_version", TESSERA_VERSION);
-  root.set_attr("git_revision", TESSERA_GIT_REVISION);
-  root.set_attr("command", provenance.command);
-  root.set_attr("config", provenance.config);
-  root.set_attr("seed", provenance.seed);
-  root.set_attr("world_size", world_size);
-  root.set_attr("service_ranks", provenance.service_ranks < 0 ? world_size : provenance.service_ranks);
-  root.set_attr("attack_ranks", provenance.attack_ranks);
-  root.set_attr("created_utc", created_utc_);
+    const int world_size = size_of(comm);
+    created_utc_ = utc_now(comm);
+    auto root = file_.root();
+    root.set_attr("tessera_version", TESSERA_VERSION);
+    root.set_attr("git_revision", TESSERA_GIT_REVISION);
+    root.set_attr("command", provenance.command);
+    root.set_attr("config", provenance.config);
+    root.set_attr("seed", provenance.seed);
+    root.set_attr("world_size", world_size);
+    root.set_attr("service_ranks", provenance.service_ranks < 0 ? world_size : provenance.service_ranks);
+    root.set_attr("attack_ranks", provenance.attack_ranks);
+    root.set_attr("created_utc", created_utc_);
+  } catch (...) {
+    abandon();  // an agreed error, on every rank: nothing is left behind
+    throw;
+  }
 }
 
 h5::Group OutputFile::create_run(const RunName& run) const {
@@ -123,15 +128,18 @@ void OutputFile::commit() {
   committed_ = true;
 }
 
-OutputFile::~OutputFile() {
-  if (committed_) return;
-  // Reached while an error unwinds on every rank: close (collective) and remove.
+void OutputFile::abandon() {
   try {
     file_.close();
   } catch (...) {
   }
   if (rank_of(comm_) == 0) std::remove(partial_.c_str());
   partial_files::forget(partial_);
+}
+
+OutputFile::~OutputFile() {
+  // Reached while an error unwinds on every rank: close (collective) and remove.
+  if (!committed_) abandon();
 }
 
 }  // namespace tessera::io

@@ -76,6 +76,8 @@ class OutputFile {
   void commit();
 
  private:
+  void abandon();  // collective: closes and removes the partial file
+
   std::string path_, partial_;
   MPI_Comm comm_;
   Provenance provenance_;

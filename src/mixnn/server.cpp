@@ -249,9 +249,11 @@ HopStats run_server(Transport& transport, const KeyPair& keys, std::size_t messa
   ServerLoop loop(transport, keys, message_bytes, arch, plans, settings, injection, observed);
   for (;;) {
     int stop = 0;
-    MPI_Iprobe(0, kStopTag, world, &stop, MPI_STATUS_IGNORE);
+    // On the network's communicator, whose errors return: the designer sends the stop
+    // to every rank, a dead one included.
+    MPI_Iprobe(0, kStopTag, transport.comm(), &stop, MPI_STATUS_IGNORE);
     if (stop) {
-      MPI_Recv(nullptr, 0, MPI_BYTE, 0, kStopTag, world, MPI_STATUS_IGNORE);
+      MPI_Recv(nullptr, 0, MPI_BYTE, 0, kStopTag, transport.comm(), MPI_STATUS_IGNORE);
       break;
     }
     if (auto arrival = transport.wait(transport.now() + 0.01)) loop.handle(*arrival);

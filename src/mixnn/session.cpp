@@ -18,8 +18,9 @@ constexpr int kInjectTag = 7102, kObservationsTag = 7103, kAliveTag = 7104, kLiv
 // The end of a run among the ranks still alive (a server may have crashed for real,
 // and a collective over the world would wait for it forever). After the stop, every
 // server answers the designer on the network's communicator (errors return); the
-// designer waits `grace` seconds for the answers and sends the list of the ranks that
-// answered to each of them. Returns alive[r] for every world rank r.
+// designer waits `grace` seconds for the answers and sends every server the list of
+// the ranks that answered (a server left off it, one that answered too late, leaves
+// the run on its own). Returns alive[r] for every world rank r.
 std::vector<int> ranks_alive(Transport& transport, int ranks, double grace) {
   const MPI_Comm comm = transport.comm();
   std::vector<int> alive(ranks, 0);
@@ -37,8 +38,7 @@ std::vector<int> ranks_alive(Transport& transport, int ranks, double grace) {
   for (int left = ranks - 1; left > 0 && transport.now() < deadline;) {
     for (int r = 1; r < ranks; ++r) {
       int done = 0;
-      if (waiting[r] == MPI_REQUEST_NULL || MPI_Test(&waiting[r], &done, MPI_STATUS_IGNORE) != MPI_SUCCESS || !done)
-        continue;
+      if (alive[r] || MPI_Test(&waiting[r], &done, MPI_STATUS_IGNORE) != MPI_SUCCESS || !done) continue;
       alive[r] = 1;
       --left;
     }
@@ -47,15 +47,30 @@ std::vector<int> ranks_alive(Transport& transport, int ranks, double grace) {
   std::string dead;
   for (int r = 1; r < ranks; ++r) {
     if (alive[r]) continue;
+    // An answer that arrived after the last test: the cancel fails and the rank is alive.
+    MPI_Status status;
     MPI_Cancel(&waiting[r]);
-    MPI_Request_free(&waiting[r]);
+    MPI_Wait(&waiting[r], &status);
+    int cancelled = 0;
+    MPI_Test_cancelled(&status, &cancelled);
+    if (!cancelled) {
+      alive[r] = 1;
+      continue;
+    }
     dead += (dead.empty() ? "" : ", ") + std::to_string(r);
   }
   if (!dead.empty())
     log::info("MixNN: rank(s) ", dead, " did not answer the end of the run within ", grace,
               " s (crashed): the ranks alive write the result without them");
-  for (int r = 1; r < ranks; ++r)
-    if (alive[r]) MPI_Send(alive.data(), ranks, MPI_INT, r, kLivingTag, comm);
+  // Every server gets the list; the sends to a dead rank are left to the runtime.
+  for (int r = 1; r < ranks; ++r) {
+    MPI_Request request;
+    MPI_Isend(alive.data(), ranks, MPI_INT, r, kLivingTag, comm, &request);
+    if (alive[r])
+      MPI_Wait(&request, MPI_STATUS_IGNORE);
+    else
+      MPI_Request_free(&request);
+  }
   return alive;
 }
 
@@ -170,7 +185,7 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
     }
     auto plain = models::build(o.arch, o.settings.seed);
     s.result = designer.run(data, *plain);
-    for (int r = 1; r < ranks; ++r) MPI_Send(nullptr, 0, MPI_BYTE, r, kStopTag, world);
+    for (int r = 1; r < ranks; ++r) MPI_Send(nullptr, 0, MPI_BYTE, r, kStopTag, s.transport->comm());
   } else {
     std::int64_t injection[3];
     MPI_Recv(injection, 3, MPI_INT64_T, 0, kInjectTag, world, MPI_STATUS_IGNORE);
@@ -179,6 +194,11 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
   }
   const double grace = std::max(5.0, 2 * (me == 0 ? s.result.timeout : 0.0));
   s.alive = ranks_alive(*s.transport, ranks, grace);
+  if (!s.alive[me]) {
+    // Too late for the designer, which ends the run without this rank.
+    log::info("MixNN: rank ", me, " answered the end of the run too late: the other ranks write the result");
+    return s;  // comm stays MPI_COMM_NULL
+  }
   s.comm = communicator_of(s.alive, world);
   s.transport->close(s.comm, s.alive);
   MPI_Bcast(injected_ranks, 2, MPI_INT64_T, 0, s.comm);
@@ -186,6 +206,12 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
   s.byzantine_rank = static_cast<int>(injected_ranks[1]);
   if (adversaries == 0) return s;
   MPI_Bcast(s.adversary_ranks.data(), adversaries, MPI_INT, 0, s.comm);
+  agree(s.comm, [&] {
+    for (int a = 0; a < adversaries; ++a)
+      TESSERA_REQUIRE(s.adversary_ranks[a] < 1 || s.alive.at(s.adversary_ranks[a]), "--mixnn.adversary: the compromised server of part ",
+                      setup.adversary_parts[a] + 1, " (rank ", s.adversary_ranks[a],
+                      ") died during the run: nothing to extract from");
+  });
   for (int a = 0; a < adversaries; ++a) {
     TESSERA_ASSERT(s.adversary_ranks[a] >= 1, "adversary part ", setup.adversary_parts[a], " has no server");
     if (me == s.adversary_ranks[a]) send_observations(observed, world);

@@ -43,7 +43,8 @@ struct Session {
   std::vector<Observations> observed;        // rank 0: what they recorded, by adversary part
   // The ranks that reached the end of the run (alive[r] for world rank r; a server
   // may have crashed for real) and their communicator, over which the result is
-  // written (rank 0, the designer, is its rank 0).
+  // written (rank 0, the designer, is its rank 0). MPI_COMM_NULL on a rank the
+  // designer left out (it answered the end of the run too late): it writes nothing.
   std::vector<int> alive;
   MPI_Comm comm = MPI_COMM_NULL;
 };

@@ -130,7 +130,9 @@ void Transport::close(MPI_Comm living, const std::vector<int>& alive) {
     }
     MPI_Cancel(&it->request);
     MPI_Request_free(&it->request);
-    abandoned_.splice(abandoned_.end(), outgoing_, it++);
+    // MPI may hold on to the buffer until it finalizes: it is never freed.
+    static auto* const abandoned = new std::list<Outgoing>;
+    abandoned->splice(abandoned->end(), outgoing_, it++);
   }
   MPI_Request barrier;
   bool entered = false;

@@ -80,8 +80,6 @@ class Transport {
     int destination;
   };
   std::list<Outgoing> outgoing_;
-  // Sends to a rank that died, given up: MPI may hold on to their buffers.
-  std::list<Outgoing> abandoned_;
   std::deque<Arrival> inbox_;
   std::vector<SentRecord> sent_;
   std::vector<ReceivedRecord> received_;

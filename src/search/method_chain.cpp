@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "search/methods.hpp"
+#include "core/stop.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
@@ -39,13 +40,6 @@ bool settled_everywhere(const Search& search, MPI_Comm attack) {
   return settled != 0;
 }
 
-// True on every part when the leader's clock says `budget_s` (> 0) has passed since `since`.
-bool out_of_time(std::chrono::steady_clock::time_point since, double budget_s, MPI_Comm attack) {
-  int out = budget_s > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count() >= budget_s;
-  MPI_Bcast(&out, 1, MPI_INT, 0, attack);
-  return out != 0;
-}
-
 class MethodChain final : public Search {
  public:
   MethodChain(std::vector<const SearchMethod*> chain, Fitness& fitness, const Config& config,
@@ -69,7 +63,7 @@ class MethodChain final : public Search {
       std::int64_t steps = 0;
       bool settled = false, late = false;
       while (!(settled = settled_everywhere(*stage, attack_)) && steps < kMaxSettleSteps &&
-             !(late = out_of_time(started, time_budget_s_, attack_)))
+             !(late = stop::budget_spent(started, time_budget_s_, attack_)))
         stage->advance(++steps, kMaxSettleSteps);
       earlier_scored_ += stage->scored();
       double fitness = 0;

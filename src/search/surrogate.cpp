@@ -237,9 +237,7 @@ class SurrogateSearch final : public Search {
           done_steps += last - first;
           progress.advance(last - first);
           signal = stop::agreed(attack_);
-          int out = budget_s_ > 0 && elapsed() >= budget_s_;
-          MPI_Bcast(&out, 1, MPI_INT, 0, attack_);
-          late = out != 0;
+          late = stop::budget_spent(started_, budget_s_, attack_);
         }
       }
       const auto updates = round_sum(surrogate, rounds_done_, ranks);

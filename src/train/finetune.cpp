@@ -44,7 +44,8 @@ double training_flops_per_image(const std::vector<double>& macs, const std::vect
 }
 
 std::vector<Point> run_arm(Arm& arm, const data::Split& public_split, const data::Split& test,
-                           const torch::Tensor& victim_answers, const Schedule& schedule, MPI_Comm comm) {
+                           const torch::Tensor& victim_answers, const Schedule& schedule, MPI_Comm comm,
+                           int* stopped_by) {
   const auto& settings = schedule.train;
   auto optimizer = make_optimizer(arm.trained, settings);
   const std::int64_t images = public_split.size();
@@ -79,7 +80,11 @@ std::vector<Point> run_arm(Arm& arm, const data::Split& public_split, const data
       });
       point.test = evaluate(*arm.network, test, comm, 1000, victim_answers);
       points.push_back(point);
-      if (stop::agreed(comm)) return points;  // the caller records what was done and stops
+      const bool more = e < evals || epoch + 1 < settings.epochs;
+      if (const int signal = more ? stop::agreed(comm) : 0) {  // the caller records what was done and stops
+        if (stopped_by) *stopped_by = signal;
+        return points;
+      }
     }
     log::info(arm.name, ": epoch ", epoch + 1, "/", settings.epochs, ": test accuracy ", point.test.accuracy,
               ", fidelity ", point.test.agreement, ", ", point.samples, " samples, ",

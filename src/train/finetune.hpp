@@ -53,9 +53,11 @@ struct Schedule {
 // Trains `arm` on `public_split` (global batches in epoch_order(seed, epoch), data-
 // parallel over `comm`) and scores it on `test` against `victim_answers` at every
 // point. Collective; the same on every rank. A signal (core/stop.hpp) ends it after
-// the next point: the points so far are returned, and stop::agreed says why.
+// the next point when points remain: the points so far are returned and the signal
+// is put in `stopped_by` (left as it is when the arm ran to its end).
 std::vector<Point> run_arm(Arm& arm, const data::Split& public_split, const data::Split& test,
-                           const torch::Tensor& victim_answers, const Schedule& schedule, MPI_Comm comm);
+                           const torch::Tensor& victim_answers, const Schedule& schedule, MPI_Comm comm,
+                           int* stopped_by = nullptr);
 
 // Samples, flops and seconds at the first point whose test accuracy reaches `level`;
 // NaN for each when no point does.

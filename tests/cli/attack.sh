@@ -394,8 +394,9 @@ with h5py.File(sys.argv[1], "r") as before, h5py.File(sys.argv[2], "r") as after
         if not np.array_equal(before["attack/ga"][key][:], after["attack/ga"][key][:]):
             print("PROBLEM ga's", key, "changed"); sys.exit(1)
     if len(after["attack/sa/best_fitness"]) != 4: print("PROBLEM sa not replaced:", len(after["attack/sa/best_fitness"])); sys.exit(1)
-    for run in ("ga", "sa"):
-        if "generations = 5" not in after["attack/ga"].attrs["config"] or "created_utc" not in after["attack/" + run].attrs:
+    for run, generations in (("ga", 5), ("sa", 3)):
+        attrs = after["attack/" + run].attrs
+        if f"generations = {generations}" not in attrs["config"] or "created_utc" not in attrs:
             print("PROBLEM run", run, "lacks its own provenance"); sys.exit(1)
     print("ga kept as it was, sa replaced (3 generations), each with its own config")
 CHECK

@@ -197,7 +197,7 @@ finish_case "a Byzantine server is caught by the test phase and replaced"
 # the start, where a deep MLP's units are mostly silent.
 RANKS=10
 new_case
-run_tessera mixnn "${SMALL[@]}" --model.arch=mlp7 --train.lr=0.05 --mixnn.adversary=2,4,6 --mixnn.public=1000 \
+run_tessera mixnn "${SMALL[@]}" --model.arch=mlp7 --train.lr=0.05 --mixnn.adversary=2,4,6 --adversary.public=1000 \
   --mixnn.public_epochs=1 --run.out=out
 expect_all_ranks_succeeded
 out=$("$PYTHON" - "$case_dir/out/mixnn.h5" 2>&1 <<'CHECK'
@@ -281,6 +281,9 @@ bad_case "an adversary part kept by the designer" --mixnn.adversary "kept by the
 new_case
 bad_case "an adversary and a crash" --mixnn.adversary --mixnn.crash -- \
   mixnn "${SMALL[@]}" --mixnn.adversary=2 --mixnn.crash=1@10 --run.out=out
+new_case
+bad_case "an adversary without public images" --adversary.public "at least 1" -- \
+  mixnn "${SMALL[@]}" --mixnn.adversary=2 --adversary.public=0 --run.out=out
 RANKS=1
 new_case
 bad_case "no pool" "2 ranks" -- mixnn "${SMALL[@]}" --run.out=out
