@@ -49,8 +49,13 @@ void check_trace(const trace::TraceFile& file) {
 // What observe promises about the streams it returns.
 void check_observed(const trace::TraceFile& file, const streams::ObservedStreams& seen, streams::View view) {
   if (seen.graph.vertices != file.devices) fuzz::finding("observe: a graph of another size than the trace's");
-  if (seen.streams <= 0 || static_cast<std::int64_t>(seen.graph.arcs.size()) != seen.streams)
-    fuzz::finding("observe: a stream count that is not the number of arcs");
+  // Streams that closed a cycle are set aside (views with an order only); the rest
+  // are the arcs, and they form no cycle.
+  if (seen.streams <= 0 || seen.set_aside < 0 ||
+      static_cast<std::int64_t>(seen.graph.arcs.size()) + seen.set_aside != seen.streams)
+    fuzz::finding("observe: a stream count that is not the number of arcs and streams set aside");
+  if (seen.set_aside > 0 && !streams::has_order(view)) fuzz::finding("observe: streams set aside in a view without order");
+  if (streams::on_a_cycle(seen.graph) >= 0) fuzz::finding("observe: a graph with a cycle");
   for (const auto& [u, v] : seen.graph.arcs)
     if (!device(u, file.devices) || !device(v, file.devices)) fuzz::finding("observe: an arc outside the devices");
   if (!device(seen.entry, file.devices) || !device(seen.exit, file.devices))
