@@ -92,8 +92,8 @@ void add_adversary_options(po::options_description& options) {
   options.add_options()
     ("adversary.public", po::value<std::int64_t>()->default_value(10000),
      "the adversary's public images: the first K of the training split (the victim trained on them too; never "
-     "a test image). They train its surrogates and its fine-tunes; an attack's fitness scores on its "
-     "--attack.eval_samples test images instead");
+     "a test image). They train its surrogates, its fine-tunes and, in mixnn, the parts it cannot solve; an "
+     "attack's fitness scores on its --attack.eval_samples test images instead");
 }
 
 data::Split public_split(const data::Dataset& data, const Config& config, MPI_Comm comm) {
