@@ -56,6 +56,8 @@ SlurmUser=root
 SlurmctldPort=$(free_port)
 SlurmdPort=$(free_port)
 AuthType=auth/munge
+# A requeued job may start again cred_expire seconds after its requeue (default 120).
+AuthInfo=cred_expire=10
 CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none

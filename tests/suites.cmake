@@ -65,6 +65,9 @@ tessera_add_script_test(cli_study study.sh)
 tessera_add_script_test(cli_mixnn mixnn.sh)
 tessera_add_script_test(cli_gpu_check gpu_check.sh)
 tessera_add_script_test(cli_analysis_errors analysis_errors.sh)
+# The README stays short and every link of README.md and docs/ resolves.
+add_test(NAME docs COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs_check.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(docs PROPERTIES LABELS quick)
 # --- end core
 
 # --- cuda: what a CUDA build (cmake/build-cuda.sh) shows without a GPU; `ctest -L cuda`
@@ -75,11 +78,13 @@ if(TESSERA_HAVE_CUDA_TORCH)
 endif()
 # --- end cuda
 
-# --- fuzz: the libFuzzer harnesses of tests/fuzz, 45 s each, in their own clang
-# build (build-fuzz/; tests/fuzz/run.sh installs clang and libFuzzer if missing).
-# About 10 minutes on 2 cores, started first; leave it out with `ctest -LE fuzz`.
-add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 45)
-set_tests_properties(fuzz PROPERTIES LABELS fuzz TIMEOUT 1800 COST 100000 ENVIRONMENT "${TESSERA_TEST_ENV}")
+# --- fuzz: the libFuzzer harnesses of tests/fuzz, 5 s each on their seed corpus, in
+# their own clang build (build-fuzz/; tests/fuzz/run.sh installs clang and libFuzzer
+# if missing): a smoke run that every harness builds, loads its corpus and keeps its
+# promises. About 3 minutes on 2 cores (mostly the build), started first; leave it out
+# with `ctest -LE fuzz`. Long runs have their own command: `bash tests/fuzz/run.sh 600`.
+add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 5)
+set_tests_properties(fuzz PROPERTIES LABELS fuzz TIMEOUT 900 COST 100000 ENVIRONMENT "${TESSERA_TEST_ENV}")
 # --- end fuzz
 
 # Both start a one-node Slurm (slurm/local-cluster.sh): one at a time.

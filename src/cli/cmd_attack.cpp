@@ -15,6 +15,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_attack {
 namespace {
 
 std::string method_help() {
@@ -174,8 +175,9 @@ int run_attack(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_attack
 
 const Command attack_command{"attack", "search the held blocks' positions (GA, annealing, assignment, matching, chains of them) on an attack group",
-                             add_attack_options, run_attack};
+                             cmd_attack::add_attack_options, cmd_attack::run_attack};
 
 }  // namespace tessera::cli

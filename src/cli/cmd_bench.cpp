@@ -19,6 +19,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_bench {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -126,9 +127,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_bench
 
 const Command bench_train_command{"bench train",
-                                  "training images/s: tessera's loop against a bare LibTorch loop", add_options,
-                                  run};
+                                  "training images/s: tessera's loop against a bare LibTorch loop",
+                                  cmd_bench::add_options, cmd_bench::run};
 
 }  // namespace tessera::cli

@@ -24,6 +24,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_bench_assignment {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -113,9 +114,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_bench_assignment
 
 const Command bench_assignment_command{"bench assignment",
                                        "tessera's assignment solver against dlib's and LEMON's, same matrices",
-                                       add_options, run};
+                                       cmd_bench_assignment::add_options, cmd_bench_assignment::run};
 
 }  // namespace tessera::cli

@@ -29,6 +29,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_bench_fitness {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -216,8 +217,9 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_bench_fitness
 
 const Command bench_fitness_command{"bench fitness", "fitness evaluations/s: tile cache vs the seed's way vs the floor",
-                                    add_options, run};
+                                    cmd_bench_fitness::add_options, cmd_bench_fitness::run};
 
 }  // namespace tessera::cli

@@ -18,6 +18,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_bench_packets {
 namespace {
 
 constexpr double kSphinxMicroseconds = 157;
@@ -84,9 +85,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_bench_packets
 
 const Command bench_packets_command{"bench packets",
                                     "MixNN packets: a hop's open and reseal per message size, against Sphinx's 157 us",
-                                    add_options, run};
+                                    cmd_bench_packets::add_options, cmd_bench_packets::run};
 
 }  // namespace tessera::cli

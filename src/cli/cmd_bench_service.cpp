@@ -24,6 +24,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_bench_service {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -196,8 +197,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_bench_service
 
 const Command bench_service_command{
-    "bench service", "one served training/inference step against the monolithic model, same run", add_options, run};
+    "bench service", "one served training/inference step against the monolithic model, same run",
+    cmd_bench_service::add_options, cmd_bench_service::run};
 
 }  // namespace tessera::cli

@@ -19,6 +19,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_bench_sinkhorn {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -81,9 +82,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_bench_sinkhorn
 
 const Command bench_sinkhorn_command{"bench sinkhorn",
                                      "one Gumbel-Sinkhorn step against one population evaluation of the fitness engine",
-                                     add_options, run};
+                                     cmd_bench_sinkhorn::add_options, cmd_bench_sinkhorn::run};
 
 }  // namespace tessera::cli

@@ -19,6 +19,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_bench_streams {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -122,9 +123,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_bench_streams
 
 const Command bench_streams_command{
-    "bench streams", "seconds and peak memory of the eavesdropper's divisions at 10^3 to 10^5 devices", add_options,
-    run};
+    "bench streams", "seconds and peak memory of the eavesdropper's divisions at 10^3 to 10^5 devices",
+    cmd_bench_streams::add_options, cmd_bench_streams::run};
 
 }  // namespace tessera::cli

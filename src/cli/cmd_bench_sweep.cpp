@@ -22,6 +22,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_bench_sweep {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -173,9 +174,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_bench_sweep
 
 const Command bench_sweep_command{"bench sweep",
                                   "drop and swap grids: tessera's evaluator against the naive way and the floor",
-                                  add_options, run};
+                                  cmd_bench_sweep::add_options, cmd_bench_sweep::run};
 
 }  // namespace tessera::cli

@@ -11,6 +11,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_blocks {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -45,8 +46,9 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_blocks
 
 const Command blocks_command{"blocks", "cut model layers into blocks and place them on devices and ranks",
-                             add_options, run};
+                             cmd_blocks::add_options, cmd_blocks::run};
 
 }  // namespace tessera::cli

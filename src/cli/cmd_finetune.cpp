@@ -24,6 +24,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_finetune {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -228,9 +229,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_finetune
 
 const Command finetune_command{"finetune",
                                "fine-tune from stolen blocks against training from scratch: the cost to steal a model",
-                               add_options, run};
+                               cmd_finetune::add_options, cmd_finetune::run};
 
 }  // namespace tessera::cli

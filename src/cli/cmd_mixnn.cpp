@@ -22,6 +22,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_mixnn {
 namespace {
 
 train::Settings paper_sgd() {
@@ -191,14 +192,7 @@ int run(const Config& config, MPI_Comm world) {
     }
     TESSERA_REQUIRE(config.get<int>("mixnn.max_rebuilds") >= 0, "--mixnn.max_rebuilds: must be >= 0");
   });
-  const auto data = load_data_for(config, arch, world);
-  const std::int64_t steps_per_epoch = (data.train.size() + settings.batch - 1) / settings.batch;
-  const auto [crash, byzantine] = agree(world, [&] {
-    const auto total = steps_per_epoch * settings.epochs;
-    return std::make_pair(parse_position(config, "mixnn.crash", servers, total),
-                          parse_position(config, "mixnn.byzantine", servers, total));
-  });
-
+  // What can be checked without the data is checked before it is read (every rank reads it).
   const auto adversary_text = config.get<std::string>("mixnn.adversary");
   mixnn::ExtractionSettings extraction;
   extraction.settings = settings;
@@ -207,20 +201,15 @@ int run(const Config& config, MPI_Comm world) {
   const auto adversary = agree(world, [&] {
     auto parts_of = parse_adversary(adversary_text, parts, keeps_first, keeps_last);
     if (parts_of.empty()) return parts_of;
-    TESSERA_REQUIRE(crash.position < 0 && byzantine.position < 0,
-                    "--mixnn.adversary: the extraction needs the cascade the adversary was placed in to finish the "
-                    "run; leave out --mixnn.crash and --mixnn.byzantine");
+    const bool failures = !config.get<std::string>("mixnn.crash").empty() ||
+                          !config.get<std::string>("mixnn.byzantine").empty();
+    TESSERA_REQUIRE(!failures, "--mixnn.adversary: the extraction needs the cascade the adversary was placed in to "
+                               "finish the run; leave out --mixnn.crash and --mixnn.byzantine");
     TESSERA_REQUIRE(extraction.settings.epochs >= 1, "--mixnn.public_epochs: must be >= 1, got ",
                     extraction.settings.epochs);
     return parts_of;
   });
-  const auto public_data = adversary.empty() ? data::Split{} : public_split(data, config, world);
-
   mixnn::SessionSetup session;
-  session.pool = setup.pool;
-  session.adversary_parts = adversary;
-  session.crash = {crash.position, crash.step};
-  session.byzantine = {byzantine.position, byzantine.step};
   const auto key_path = config.get<std::string>("mixnn.keys");
   if (!key_path.empty())
     session.pool_keys = agree(world, [&] {
@@ -229,6 +218,20 @@ int run(const Config& config, MPI_Comm world) {
                       k.size(), " keys, the pool needs ", world_size - 1);
       return k;
     });
+
+  const auto data = load_data_for(config, arch, world);
+  const std::int64_t steps_per_epoch = (data.train.size() + settings.batch - 1) / settings.batch;
+  const auto [crash, byzantine] = agree(world, [&] {
+    const auto total = steps_per_epoch * settings.epochs;
+    return std::make_pair(parse_position(config, "mixnn.crash", servers, total),
+                          parse_position(config, "mixnn.byzantine", servers, total));
+  });
+  const auto public_data = adversary.empty() ? data::Split{} : public_split(data, config, world);
+
+  session.pool = setup.pool;
+  session.adversary_parts = adversary;
+  session.crash = {crash.position, crash.step};
+  session.byzantine = {byzantine.position, byzantine.step};
   auto& o = session.designer;
   o.arch = arch;
   o.plans = setup.plans;
@@ -313,10 +316,11 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_mixnn
 
 const Command mixnn_command{"mixnn",
                             "MixNN: train through a cascade of onion-routed servers with dummies, loop messages and "
                             "failure handling, beside the plain model",
-                            add_options, run};
+                            cmd_mixnn::add_options, cmd_mixnn::run};
 
 }  // namespace tessera::cli

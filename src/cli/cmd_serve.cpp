@@ -25,6 +25,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_serve {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -214,8 +215,9 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_serve
 
 const Command serve_command{"serve", "serve a model on simulated devices over the ranks (infer or train)",
-                            add_options, run};
+                            cmd_serve::add_options, cmd_serve::run};
 
 }  // namespace tessera::cli

@@ -18,6 +18,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_streams {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -143,9 +144,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_streams
 
 const Command streams_analyze_command{
     "streams analyze", "the eavesdropper: divide a stream trace's devices into layers (paper section VI, Algorithms 1 and 2)",
-    add_options, run};
+    cmd_streams::add_options, cmd_streams::run};
 
 }  // namespace tessera::cli

@@ -24,6 +24,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_streams_obfuscate {
 namespace {
 
 const std::vector<std::string> kOptimisers{"greedy", "evolutionary", "generator"};
@@ -191,10 +192,11 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_streams_obfuscate
 
 const Command streams_obfuscate_command{
     "streams obfuscate",
     "the provider's defence: cover traffic that hides the layers from every eavesdropper (paper section VI, S3)",
-    add_options, run};
+    cmd_streams_obfuscate::add_options, cmd_streams_obfuscate::run};
 
 }  // namespace tessera::cli

@@ -17,6 +17,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_sweeps {
 namespace {
 
 void add_shared_options(po::options_description& options, const std::string& command) {
@@ -221,10 +222,11 @@ int run_swap(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_sweeps
 
 const Command drop_command{"drop", "accuracy of the adversary's model over drop rates (P1: true positions)",
-                           add_drop_options, run_drop};
+                           cmd_sweeps::add_drop_options, cmd_sweeps::run_drop};
 const Command swap_command{"swap", "accuracy over drop rates x swapped pairs (S1: layer known, positions not)",
-                           add_swap_options, run_swap};
+                           cmd_sweeps::add_swap_options, cmd_sweeps::run_swap};
 
 }  // namespace tessera::cli

@@ -23,6 +23,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_threshold {
 namespace {
 
 using attack::format_from_log;
@@ -271,9 +272,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_threshold
 
 const Command threshold_command{
     "threshold", "the seed's granularity threshold: smallest block count N that makes the attack infeasible",
-    add_options, run};
+    cmd_threshold::add_options, cmd_threshold::run};
 
 }  // namespace tessera::cli

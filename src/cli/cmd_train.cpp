@@ -10,6 +10,7 @@
 
 namespace tessera::cli {
 
+namespace cmd_train {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -108,7 +109,9 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
+}  // namespace cmd_train
 
-const Command train_command{"train", "train a victim model and write its model file (HDF5)", add_options, run};
+const Command train_command{"train", "train a victim model and write its model file (HDF5)",
+                            cmd_train::add_options, cmd_train::run};
 
 }  // namespace tessera::cli

@@ -1,5 +1,5 @@
 // An obfuscation plan in a file: /obfuscation/plan, written by `tessera streams
-// obfuscate` and read by `tessera serve --serve.obfuscation` (README "The provider's
+// obfuscate` and read by `tessera serve --serve.obfuscation` (docs/streams.md "The provider's
 // defence"). Columns `kind` (0 cover, 1 relay, 2 loop), `from`, `to`, `bytes`, in the
 // ids of the trace it was planned on; attrs `pad_quantum`, `jitter` (seconds),
 // `devices` (that trace's device count) and `deployment` (its

@@ -1,4 +1,4 @@
-// The logical device-to-device streams (README "The stream trace", a public schema):
+// The logical device-to-device streams (docs/output.md "The stream trace", a public schema):
 // one entry per message, as equal-length columns, and what a file says about them.
 #pragma once
 

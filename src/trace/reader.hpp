@@ -1,4 +1,4 @@
-// Reads a stream trace in the documented schema (README "The stream trace"), written
+// Reads a stream trace in the documented schema (docs/output.md "The stream trace"), written
 // by `tessera serve` or by anything else: the six event columns, the device count,
 // the forward entry and exit when given, and the truth when present. A malformed
 // file is refused with one line naming the file and what is wrong. The times

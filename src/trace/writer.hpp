@@ -1,5 +1,5 @@
 // Writes a trace as /trace under a group, in the schema that trace/reader.hpp reads
-// (README "The stream trace"): the event columns, the attrs, and /trace/truth when
+// (docs/output.md "The stream trace"): the event columns, the attrs, and /trace/truth when
 // the trace has it. Collective; every rank passes the same trace.
 #pragma once
 

@@ -120,7 +120,7 @@ expect_one_message "--attack.layers_from" "was made from the trace '../served/se
 mv "$FIXTURES/served.away" "$FIXTURES/served"
 finish_case "layers from streams moved with their trace; moved without it: refused"
 
-# The same from the provider's obfuscated trace (README: obfuscated traces work): its
+# The same from the provider's obfuscated trace (docs/attack.md: obfuscated traces work): its
 # truth tables name the blocks' devices in the obfuscated ids. No bound on the
 # layers here: the obfuscation is meant to blur them.
 new_case

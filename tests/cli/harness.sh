@@ -31,6 +31,7 @@ FIXTURES=$ROOT/fixtures  # files shared by several cases (model files); never ch
 mkdir -p "$FIXTURES"
 
 passed=0
+case_started=$SECONDS
 failed=0
 case_dir=""   # the working folder of the current case
 log=""        # its captured stdout+stderr
@@ -41,6 +42,7 @@ reasons=()    # why the current case failed
 new_case() {
   case_dir=$(mktemp -d "$ROOT/case-XXXXXX")
   reasons=()
+  case_started=$SECONDS
 }
 
 # Runs tessera with the given arguments on RANKS ranks inside $case_dir, recording
@@ -123,11 +125,11 @@ expect_no_output() {
 finish_case() {
   local name=$1
   if [[ ${#reasons[@]} -eq 0 ]]; then
-    echo "PASS $name"
+    echo "PASS $name ($((SECONDS - case_started)) s)"
     echo "     message: $(tessera_lines | tail -n 1)"
     passed=$((passed + 1))
   else
-    echo "FAIL $name"
+    echo "FAIL $name ($((SECONDS - case_started)) s)"
     local reason
     for reason in "${reasons[@]}"; do echo "     - $reason"; done
     echo "     exit codes: $status; output:"

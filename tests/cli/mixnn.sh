@@ -83,7 +83,7 @@ out=$("$PYTHON" "$REPO/analysis/plot_mixnn.py" "$PLAIN" -o "$case_dir/fig4.png" 
 out=$(cd "$case_dir" && "$MPIEXEC" -n 1 "$TESSERA" streams analyze --streams.trace=out/mixnn.h5 \
         --streams.method=depth --streams.view=timed --streams.step=150 --run.out=streams 2>&1)
 [[ $out == *"adjusted Rand index"* && -s $case_dir/streams/streams.h5 ]] || reasons+=("streams analyze: $out")
-# The README's command, Algorithm 1 on the ordered view, at the first steps: loops
+# The command of docs/mixnn.md, Algorithm 1 on the ordered view, at the first steps: loops
 # that run against the cascade make cycles, whose backward streams are set aside.
 for step in 0 1 2 3 4 5; do
   out=$(cd "$case_dir" && "$MPIEXEC" -n 1 "$TESSERA" streams analyze --streams.trace=out/mixnn.h5 \

@@ -21,7 +21,7 @@ namespace {
 
 bool device(std::int64_t v, std::int64_t devices) { return v >= 0 && v < devices; }
 
-// What the reader promises about an accepted trace (its header, README "The stream trace").
+// What the reader promises about an accepted trace (its header, docs/output.md "The stream trace").
 void check_trace(const trace::TraceFile& file) {
   const auto& e = file.events;
   const std::size_t n = e.size();

@@ -222,7 +222,7 @@ def make_checkpoint():
 # --- stream traces: /trace with the int64 columns step, phase, seq, src, dst, bytes
 # (one entry per message), optionally float64 t_start and t_end, attrs devices,
 # forward_entry, forward_exit, layer_names and the deployment model, and
-# /trace/truth/device_layer (README "The stream trace", src/trace/writer.cpp)
+# /trace/truth/device_layer (docs/output.md "The stream trace", src/trace/writer.cpp)
 def trace_events(arcs, steps=(0,), backward=True, timed=True):
     """The columns of a trace whose forward streams are `arcs` (in the order they
     start), the backward ones the same reversed, per step; times in that order."""
