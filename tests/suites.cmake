@@ -68,6 +68,10 @@ tessera_add_script_test(cli_analysis_errors analysis_errors.sh)
 # The README stays short and every link of README.md and docs/ resolves.
 add_test(NAME docs COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs_check.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(docs PROPERTIES LABELS quick)
+# docs/usage.md's commands and shared options agree with the binary's --help.
+add_test(NAME docs_options COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/options_check.py ${CMAKE_SOURCE_DIR}
+                                   $<TARGET_FILE:tessera>)
+set_tests_properties(docs_options PROPERTIES LABELS quick ENVIRONMENT "${TESSERA_TEST_ENV}")
 # --- end core
 
 # --- cuda: what a CUDA build (cmake/build-cuda.sh) shows without a GPU; `ctest -L cuda`
@@ -86,6 +90,17 @@ endif()
 add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 5)
 set_tests_properties(fuzz PROPERTIES LABELS fuzz TIMEOUT 900 COST 100000 ENVIRONMENT "${TESSERA_TEST_ENV}")
 # --- end fuzz
+
+# The longest tests start first (seconds on the 2-core machine, ctest -j 2), so that
+# the two slots finish together; ctest keeps its own measured costs after a first run.
+foreach(test_cost cli_attack_resume=300 cli_study=215 cli_attack=195 cli_mixnn=190 cli_slurm=140 cli_sweeps=110
+                  cli_attack_layers=100 cli_surrogate=93 cli_streams=76 cli_finetune=51 cli_bad_input=49
+                  cli_obfuscate=38 cli_serve=31 cli_analysis_errors=31)
+  string(REPLACE "=" ";" test_cost ${test_cost})
+  list(GET test_cost 0 test_name)
+  list(GET test_cost 1 seconds)
+  set_tests_properties(${test_name} PROPERTIES COST ${seconds})
+endforeach()
 
 # Both start a one-node Slurm (slurm/local-cluster.sh): one at a time.
 set_tests_properties(cli_slurm cli_study PROPERTIES RESOURCE_LOCK local_slurm)

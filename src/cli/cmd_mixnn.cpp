@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/mixnn_output.hpp"
 #include "cli/options.hpp"
+#include "cli/runtime.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
@@ -261,9 +262,13 @@ int run(const Config& config, MPI_Comm world) {
 
   auto run = mixnn::run_session(session, data, world);
   // From here on the ranks alive: a server that crashed for real is not waited for.
-  if (run.comm == MPI_COMM_NULL) return 0;  // this rank was left out (session.hpp); the others write
+  if (run.comm == MPI_COMM_NULL) {  // this rank was left out (session.hpp); the others write
+    finalize_without_the_dead();
+    return 0;
+  }
   const MPI_Comm living = run.comm;
   const bool all_alive = size_of(living) == world_size;
+  if (!all_alive) finalize_without_the_dead();
   setup.crash_rank = run.crash_rank;
   setup.byzantine_rank = run.byzantine_rank;
   setup.injected = {crash.step, byzantine.step};

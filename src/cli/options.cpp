@@ -2,6 +2,7 @@
 
 #include "core/partial_files.hpp"
 #include "core/ranks.hpp"
+#include "models/registry.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -10,6 +11,17 @@
 #include <filesystem>
 
 namespace tessera::cli {
+
+namespace {
+
+// The architectures' names as the registry has them, for --help.
+std::string architecture_names() {
+  std::string names;
+  for (const auto& a : models::architectures()) names += (names.empty() ? "" : ", ") + a.name;
+  return names;
+}
+
+}  // namespace
 
 void add_common_options(po::options_description& options, const std::string& command,
                         const std::string& default_arch) {
@@ -29,7 +41,7 @@ void add_common_options(po::options_description& options, const std::string& com
     ("data.test_limit", po::value<std::int64_t>()->default_value(0),
      "use only the first N test images (0 = all)")
     ("model.arch", po::value<std::string>()->default_value(default_arch),
-     "architecture: mlp-mixnn, vgg-mini, vgg-mini-seedpool, vgg16-seed, vgg16-cifar")
+     ("architecture: " + architecture_names()).c_str())
     ("model.checkpoint", po::value<std::string>()->default_value(""),
      "model HDF5 file to load (written by 'tessera train')");
 }
