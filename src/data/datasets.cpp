@@ -21,11 +21,17 @@ Normalisation normalisation_of(const std::string& name) {
   return {{0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}};  // cifar100
 }
 
-torch::Tensor normalise(torch::Tensor bytes, const Normalisation& norm) {
+// Per-channel mean and std as (1, C, 1, 1) tensors.
+std::pair<torch::Tensor, torch::Tensor> moments(const Normalisation& norm) {
+  const auto channels = static_cast<std::int64_t>(norm.mean.size());
+  return {torch::tensor(norm.mean).view({1, channels, 1, 1}), torch::tensor(norm.std).view({1, channels, 1, 1})};
+}
+
+torch::Tensor normalise(const torch::Tensor& bytes, const Normalisation& norm) {
+  TESSERA_REQUIRE(bytes.dim() == 4 && bytes.size(1) == static_cast<std::int64_t>(norm.mean.size()),
+                  "images of ", bytes.sizes(), " for a data set of ", norm.mean.size(), " channel(s)");
   auto images = bytes.to(torch::kFloat32).div_(255.0f);
-  auto channels = images.size(1);
-  auto mean = torch::tensor(norm.mean).view({1, channels, 1, 1});
-  auto std = torch::tensor(norm.std).view({1, channels, 1, 1});
+  const auto [mean, std] = moments(norm);
   return images.sub_(mean).div_(std);
 }
 
@@ -102,6 +108,18 @@ Dataset load(const std::string& name, const std::string& dir_option, std::int64_
     throw Error("--data.name: unknown data set '" + name + "' (known: fashion-mnist, mnist, cifar100)");
   }
   return data;
+}
+
+torch::Tensor normalise(const torch::Tensor& bytes, const std::string& name) {
+  TESSERA_REQUIRE(bytes.scalar_type() == torch::kUInt8, "images to normalise must be bytes");
+  return normalise(bytes, normalisation_of(name));
+}
+
+torch::Tensor stored_bytes(const torch::Tensor& images, const std::string& name) {
+  const auto norm = normalisation_of(name);
+  const auto [mean, std] = moments(norm);
+  // The float error of the round trip is about 1e-4 of a grey level: rounding undoes it.
+  return images.mul(std).add_(mean).mul_(255.0f).round_().clamp_(0, 255).to(torch::kUInt8);
 }
 
 torch::Tensor epoch_order(std::int64_t size, std::uint64_t seed, int epoch) {

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
+#include "mixnn/onion_stock.hpp"
 #include "mixnn/wire.hpp"
 
 namespace tessera::mixnn {
@@ -46,11 +47,9 @@ struct Designer::State {
   std::vector<std::unique_ptr<Part>> parts;  // one per plan: trained here if kept, else the last copy
   std::vector<std::vector<float>> good;      // the last good state of every part
   std::map<std::tuple<int, std::int64_t, int>, Message> early;  // arrived before they were awaited
-  // Onions built ahead, while the designer waits for the cascade, for the routes the
-  // current phase sends on (every onion is used once: fresh keys and tags).
-  using RouteKey = std::tuple<std::vector<int>, Op, bool>;
-  std::map<RouteKey, std::deque<Onion>> onions;
-  std::vector<RouteKey> wanted;
+  // Onions built ahead for the routes the current phase sends on (every onion is used
+  // once: fresh keys and tags).
+  OnionStock onions;
   double timeout;
   std::vector<double> round_trips;
   DesignerResult result;
@@ -100,36 +99,21 @@ struct Designer::State {
     return hops;
   }
 
-  Onion onion_for(const std::vector<int>& ranks, Op op, bool back_to_me) {
-    auto& stock = onions[RouteKey{ranks, op, back_to_me}];
-    if (stock.empty()) return build_onion(route(ranks, back_to_me), op);
-    auto onion = std::move(stock.front());
-    stock.pop_front();
-    return onion;
-  }
-
-  // Builds one onion the phase will need; false when every wanted route is stocked.
-  bool stock_onions() {
-    for (const auto& key : wanted) {
-      auto& stock = onions[key];
-      if (stock.size() >= 2) continue;
-      const double t0 = net.now();
-      stock.push_back(build_onion(route(std::get<0>(key), std::get<2>(key)), std::get<1>(key)));
-      result.stats.seal_seconds += net.now() - t0;
-      return true;
-    }
-    return false;
+  OnionStock::Route route_of(const std::vector<int>& ranks, Op op, bool back_to_me) const {
+    return {OnionStock::RouteKey{ranks, op, back_to_me}, route(ranks, back_to_me)};
   }
 
   void want_training_routes() {
-    wanted = {RouteKey{cascade.ranks, Op::forward, true},
-              RouteKey{std::vector<int>(cascade.ranks.rbegin(), cascade.ranks.rend()), Op::backward, true}};
-    if (!o.keeps_last) wanted.push_back(RouteKey{{loss_server()}, Op::forward, false});
+    std::vector<OnionStock::Route> routes = {
+        route_of(cascade.ranks, Op::forward, true),
+        route_of(std::vector<int>(cascade.ranks.rbegin(), cascade.ranks.rend()), Op::backward, true)};
+    if (!o.keeps_last) routes.push_back(route_of({loss_server()}, Op::forward, false));
+    onions.want(routes);
   }
 
   void post(const std::vector<int>& ranks, Op op, const Message& m, bool back_to_me = true) {
     const double t0 = net.now();
-    const auto onion = onion_for(ranks, op, back_to_me);
+    const auto onion = onions.take(route_of(ranks, op, back_to_me));
     auto packet = seal_packet(onion.header, onion.first_in_key, encode(m), o.message_bytes);
     result.stats.seal_seconds += net.now() - t0;
     ++result.stats.sealed;
@@ -145,9 +129,7 @@ struct Designer::State {
       return m;
     }
     for (;;) {
-      auto arrival = net.wait(net.now());  // what has arrived; else build onions ahead
-      if (!arrival && stock_onions()) continue;
-      if (!arrival) arrival = net.wait(deadline);
+      auto arrival = net.wait(deadline);
       if (!arrival) return std::nullopt;
       const double t0 = net.now();
       Message m;
@@ -219,14 +201,19 @@ struct Designer::State {
   }
 
   // One training step through the cascade; returns the batch's summed loss.
-  double train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& labels) {
-    send_loops();
+  // `images` normalised, `bytes` the same as stored (what travels when the first part
+  // is a server's).
+  double train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& bytes,
+                    const torch::Tensor& labels) {
     const double t0 = net.now();
-    auto input = o.keeps_first ? parts.front()->train_forward(step, images) : images;
-    post(cascade.ranks, Op::forward,
-         Message{o.keeps_first ? Kind::activations : Kind::data, step, cascade.generation, input});
+    if (o.keeps_first)
+      post(cascade.ranks, Op::forward,
+           Message{Kind::activations, step, cascade.generation, parts.front()->train_forward(step, images)});
+    else
+      post(cascade.ranks, Op::forward, Message{Kind::data, step, cascade.generation, bytes});
     if (!o.keeps_last)
       post({loss_server()}, Op::forward, Message{Kind::labels, step, cascade.generation, labels}, false);
+    send_loops();  // while the cascade works, not before it
     auto out = await_or_throw(o.keeps_last ? Kind::activations : Kind::loss, step);
     calibrate(net.now() - t0);
     double loss = 0;
@@ -289,19 +276,23 @@ struct Designer::State {
   struct TestResult {
     double accuracy = 0, loss = 0, deviation = 0;
   };
-  TestResult test_phase(const data::Split& split) {
+  TestResult test_phase(const data::Split& split, const torch::Tensor& bytes) {
     const std::int64_t batch = o.settings.batch, n = split.size();
     const std::int64_t batches = (n + batch - 1) / batch;
     TestResult r;
     double correct = 0, loss = 0;
-    auto images_of = [&](std::int64_t b) { return split.images.narrow(0, b * batch, std::min(batch, n - b * batch)); };
-    auto send = [&](std::int64_t b) {
-      auto x = images_of(b);
-      if (o.keeps_first) x = parts.front()->test_forward(x);
-      post(cascade.ranks, Op::test,
-           Message{o.keeps_first ? Kind::activations : Kind::data, kTestStep - b, cascade.generation, x});
+    auto batch_of = [&](const torch::Tensor& t, std::int64_t b) {
+      return t.narrow(0, b * batch, std::min(batch, n - b * batch));
     };
-    wanted = {RouteKey{cascade.ranks, Op::test, true}};
+    auto images_of = [&](std::int64_t b) { return batch_of(split.images, b); };
+    auto send = [&](std::int64_t b) {
+      if (o.keeps_first)
+        post(cascade.ranks, Op::test,
+             Message{Kind::activations, kTestStep - b, cascade.generation, parts.front()->test_forward(images_of(b))});
+      else
+        post(cascade.ranks, Op::test, Message{Kind::data, kTestStep - b, cascade.generation, batch_of(bytes, b)});
+    };
+    onions.want({route_of(cascade.ranks, Op::test, true)});
     for (std::int64_t b = 0; b < std::min<std::int64_t>(o.test_window, batches); ++b) send(b);
     for (std::int64_t b = 0; b < batches; ++b) {
       auto out = await_or_throw(Kind::activations, kTestStep - b).tensor;
@@ -359,7 +350,6 @@ struct Designer::State {
       ++cascade.generation;
       early.clear();
       onions.clear();
-      wanted.clear();
       for (std::size_t p = 0; p < parts.size(); ++p) parts[p]->set_state(good[p]);
       choose_cascade(previous);
       try {
@@ -415,6 +405,14 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
   for (const auto& plan : o.plans) s.parts.push_back(std::make_unique<Part>(o.arch, plan, o.settings, &plain));
   for (const auto& part : s.parts) s.good.push_back(part->state());
   auto plain_optimizer = train::make_optimizer(plain, o.settings);
+  // The images travel as stored, a quarter of the bytes of the normalised floats; the
+  // first server normalises them as the loader did, to the same floats (checked here:
+  // MixNN's model must be the plain model's).
+  const auto train_bytes = data::stored_bytes(data.train.images, data.name);
+  const auto test_bytes = data::stored_bytes(data.test.images, data.name);
+  TESSERA_ASSERT(data::normalise(train_bytes, data.name).equal(data.train.images) &&
+                     data::normalise(test_bytes, data.name).equal(data.test.images),
+                 "the images of ", data.name, " do not survive the round trip through bytes");
 
   // Initialisation: a failing server here is handled like a crash in training.
   for (;;) {
@@ -451,15 +449,16 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
         for (std::int64_t k = 0; k < steps; ++k) {
           step = epoch * steps + k;
           const auto index = order.narrow(0, k * o.settings.batch, std::min(o.settings.batch, n - k * o.settings.batch));
-          loss += s.train_step(step, data.train.images.index_select(0, index), data.train.labels.index_select(0, index));
+          loss += s.train_step(step, data.train.images.index_select(0, index), train_bytes.index_select(0, index),
+                               data.train.labels.index_select(0, index));
           progress.advance(1);
         }
         e.mixnn_seconds = s.net.now() - t0;
         e.mixnn_train_loss = loss / static_cast<double>(n);
         step = -1;
-        s.wanted.clear();
+        s.onions.clear();
         s.pull_states();
-        const auto test = s.test_phase(data.test);
+        const auto test = s.test_phase(data.test, test_bytes);
         e.check_seconds = s.net.now() - t0 - e.mixnn_seconds;
         if (!(test.deviation <= o.check_tolerance)) {
           ++e.attempts;
@@ -494,6 +493,7 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
        s.result.loops_returned < s.result.loops_sent && s.net.now() < deadline;)
     s.await(Kind::noise, kLoopStep - 1, std::min(deadline, s.net.now() + 0.01));
   if (s.result.timeout == 0) s.result.timeout = s.timeout;
+  s.result.stats.seal_seconds += s.onions.background_seconds();
   s.result.final_states = s.good;
   return s.result;
 }

@@ -118,16 +118,18 @@ Bytes seal_packet(const Bytes& header, const Key& key, const Bytes& message, std
   if (message.size() > message_bytes)
     throw std::invalid_argument("a message of " + std::to_string(message.size()) + " bytes in packets of " +
                                 std::to_string(message_bytes));
-  Bytes plain(kLengthBytes + message_bytes, 0);
-  const auto length = static_cast<std::uint32_t>(message.size());
-  for (int i = 0; i < 4; ++i) plain[i] = static_cast<std::uint8_t>(length >> (8 * i));
-  std::copy(message.begin(), message.end(), plain.begin() + kLengthBytes);
-  Bytes packet(packet_bytes(message_bytes));
+  // Built in place: header, nonce, then the plaintext (length, message, the zero
+  // padding the packet starts with), encrypted where it lies.
+  Bytes packet(packet_bytes(message_bytes), 0);
   std::copy(header.begin(), header.end(), packet.begin());
   std::uint8_t* nonce = packet.data() + kHeaderBytes;
   randombytes_buf(nonce, kNonceBytes);
+  std::uint8_t* plain = nonce + kNonceBytes;
+  const auto length = static_cast<std::uint32_t>(message.size());
+  for (int i = 0; i < 4; ++i) plain[i] = static_cast<std::uint8_t>(length >> (8 * i));
+  std::copy(message.begin(), message.end(), plain + kLengthBytes);
   unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kNonceBytes, &written, plain.data(), plain.size(), header.data(),
+  crypto_aead_xchacha20poly1305_ietf_encrypt(plain, &written, plain, kLengthBytes + message_bytes, header.data(),
                                              header.size(), nullptr, nonce, key.data());
   return packet;
 }
@@ -146,7 +148,10 @@ Bytes open_payload(const Bytes& packet, const Key& key, std::size_t message_byte
   std::uint32_t length = 0;
   for (int i = 0; i < 4; ++i) length |= static_cast<std::uint32_t>(plain[i]) << (8 * i);
   if (length > message_bytes) throw PacketError("length beyond the payload");
-  return Bytes(plain.begin() + kLengthBytes, plain.begin() + kLengthBytes + length);
+  // The message, in the buffer it was decrypted into.
+  std::memmove(plain.data(), plain.data() + kLengthBytes, length);
+  plain.resize(length);
+  return plain;
 }
 
 }  // namespace

@@ -177,8 +177,9 @@ std::size_t largest_message(const std::string& arch, const std::vector<PartPlan>
   std::size_t largest = encoded_bytes(static_cast<std::size_t>(batch) * 8, 1, 0);
   const auto& steps = network->steps();
   for (int p = 0; p < static_cast<int>(plans.size()); ++p) {
+    const std::size_t element = p == 0 ? 1 : 4;  // the first part gets the images as stored, bytes
     if (p >= first && p < end)  // a server's input
-      largest = std::max(largest, encoded_bytes(static_cast<std::size_t>(batch * x.numel()) * 4,
+      largest = std::max(largest, encoded_bytes(static_cast<std::size_t>(batch * x.numel()) * element,
                                                        static_cast<int>(x.dim()), 0));
     for (int i = plans[p].first; i < plans[p].last; ++i) x = steps[i].apply(x);
     if (p >= first && p < end)  // its output

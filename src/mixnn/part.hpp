@@ -35,7 +35,8 @@ std::vector<PartPlan> plan_parts(const models::Network& network, int layers_per_
 std::vector<torch::Tensor> part_parameters(models::Network& network, const PartPlan& plan);
 
 // The largest message of a cascade whose servers hold parts [first, end): the
-// activations (or gradients) at any of their cuts for a batch, the labels, or a
+// activations (or gradients) at any of their cuts for a batch (the images at the
+// first part's input as stored, one byte a pixel), the labels, or a
 // small control message.
 std::size_t largest_message(const std::string& arch, const std::vector<PartPlan>& plans, int first, int end,
                             std::int64_t batch);

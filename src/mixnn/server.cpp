@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "data/datasets.hpp"
 #include "mixnn/wire.hpp"
 
 namespace tessera::mixnn {
@@ -50,11 +51,10 @@ namespace {
 
 class ServerLoop {
  public:
-  ServerLoop(Transport& transport, const KeyPair& keys, std::size_t message_bytes, const std::string& arch,
-             const std::vector<PartPlan>& plans, const train::Settings& settings, const Injection& injection,
+  ServerLoop(Transport& transport, const KeyPair& keys, const ServerSetup& setup, const Injection& injection,
              Observations* observed)
-      : transport_(transport), crypto_(keys, message_bytes), message_bytes_(message_bytes), arch_(arch),
-        plans_(plans), settings_(settings), injection_(injection), observed_(observed) {}
+      : transport_(transport), crypto_(keys, setup.message_bytes), message_bytes_(setup.message_bytes),
+        setup_(setup), injection_(injection), observed_(observed) {}
 
   void handle(const Arrival& arrival) {
     if (stats_.crashed_at >= 0) return;  // a crashed server answers nothing
@@ -87,6 +87,13 @@ class ServerLoop {
     if (opened.op == Op::report) return report(opened, message);
     if (dummy_ || !part_) return reply(opened, altered(message));
     const double c0 = transport_.now();
+    if (message.kind == Kind::data) {  // the images as stored: this server normalises them
+      if (message.tensor.scalar_type() != torch::kUInt8 || message.tensor.dim() != 4) {
+        ++stats_.rejected;
+        return;
+      }
+      message.tensor = data::normalise(message.tensor, setup_.data_name);
+    }
     switch (opened.op) {
       case Op::forward: forward(opened, std::move(message)); break;
       case Op::backward: backward(opened, message); break;
@@ -111,10 +118,10 @@ class ServerLoop {
   }
 
  private:
-  // A Byzantine server alters the activations it passes on.
+  // A Byzantine server alters the activations (or images) it passes on.
   Message altered(Message m) const {
     if (stats_.byzantine_at >= 0 && (m.kind == Kind::activations || m.kind == Kind::data) && m.tensor.defined())
-      m.tensor = -m.tensor;
+      m.tensor = m.tensor.scalar_type() == torch::kUInt8 ? 255 - m.tensor : -m.tensor;
     return m;
   }
 
@@ -155,8 +162,8 @@ class ServerLoop {
     labels_.clear();
     waiting_.clear();
     if (!dummy_) {
-      TESSERA_ASSERT(spec.part >= 0 && spec.part < static_cast<int>(plans_.size()));
-      part_ = std::make_unique<Part>(arch_, plans_[spec.part], settings_);
+      TESSERA_ASSERT(spec.part >= 0 && spec.part < static_cast<int>(setup_.plans.size()));
+      part_ = std::make_unique<Part>(setup_.arch, setup_.plans[spec.part], setup_.settings);
       part_->set_state(spec.state);
     }
     if (observed_) *observed_ = Observations{dummy_ ? -1 : spec.part, generation_, {}, {}};
@@ -225,9 +232,7 @@ class ServerLoop {
   Transport& transport_;
   Server crypto_;
   std::size_t message_bytes_;
-  std::string arch_;
-  const std::vector<PartPlan>& plans_;
-  train::Settings settings_;
+  const ServerSetup& setup_;
   Injection injection_;
   Observations* observed_;
   HopStats stats_;
@@ -243,10 +248,9 @@ class ServerLoop {
 
 }  // namespace
 
-HopStats run_server(Transport& transport, const KeyPair& keys, std::size_t message_bytes, const std::string& arch,
-                    const std::vector<PartPlan>& plans, const train::Settings& settings, const Injection& injection,
-                    MPI_Comm world, Observations* observed) {
-  ServerLoop loop(transport, keys, message_bytes, arch, plans, settings, injection, observed);
+HopStats run_server(Transport& transport, const KeyPair& keys, const ServerSetup& setup, const Injection& injection,
+                    Observations* observed) {
+  ServerLoop loop(transport, keys, setup, injection, observed);
   for (;;) {
     int stop = 0;
     // On the network's communicator, whose errors return: the designer sends the stop

@@ -55,10 +55,17 @@ struct Observations {
 // The harness's tag on `world` for "stop": sent by the designer when the run ends.
 constexpr int kStopTag = 7101;
 
+// What every server knows before the designer gives it a part.
+struct ServerSetup {
+  std::size_t message_bytes = 0;  // of the run's one packet size
+  std::string arch, data_name;    // data_name: how the first part normalises the images it gets as bytes
+  std::vector<PartPlan> plans;
+  train::Settings settings;
+};
+
 // Serves until the designer says stop; returns what this server did. With
 // `observed`, the server is compromised and records into it.
-HopStats run_server(Transport& transport, const KeyPair& keys, std::size_t message_bytes, const std::string& arch,
-                    const std::vector<PartPlan>& plans, const train::Settings& settings, const Injection& injection,
-                    MPI_Comm world, Observations* observed = nullptr);
+HopStats run_server(Transport& transport, const KeyPair& keys, const ServerSetup& setup, const Injection& injection,
+                    Observations* observed = nullptr);
 
 }  // namespace tessera::mixnn

@@ -189,8 +189,8 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
   } else {
     std::int64_t injection[3];
     MPI_Recv(injection, 3, MPI_INT64_T, 0, kInjectTag, world, MPI_STATUS_IGNORE);
-    s.mine = run_server(*s.transport, s.keys, o.message_bytes, o.arch, o.plans, o.settings,
-                        {injection[0], injection[1]}, world, injection[2] ? &observed : nullptr);
+    const ServerSetup server{o.message_bytes, o.arch, data.name, o.plans, o.settings};
+    s.mine = run_server(*s.transport, s.keys, server, {injection[0], injection[1]}, injection[2] ? &observed : nullptr);
   }
   const double grace = std::max(5.0, 2 * (me == 0 ? s.result.timeout : 0.0));
   s.alive = ranks_alive(*s.transport, ranks, grace);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace tessera::mixnn {
 
@@ -22,16 +23,23 @@ void check(int code, const char* what) {
   throw std::runtime_error(std::string("MixNN network: ") + what + ": " + std::string(text, length));
 }
 
-// A sleep: ranks that wait for packets leave the cores to the ranks that work (a
-// cascade runs more ranks than cores). It grows with the time the rank has been
-// idle, from 20 us to 1 ms: a server of the cascade, busy every few milliseconds,
-// wakes soon after its packet arrives; a dummy or a server outside the cascade
-// costs the cores almost nothing.
-void nap(double idle_seconds) {
-  const double seconds = std::clamp(idle_seconds / 20, 20e-6, 1e-3);
-  const timespec pause{0, static_cast<long>(seconds * 1e9)};
-  nanosleep(&pause, nullptr);
-}
+// How long a waiting rank sleeps when no doorbell may wake it: ranks that wait for
+// packets leave the cores to the ranks that work (a cascade runs more ranks than
+// cores). It grows with the time the rank has been idle, from 20 us to 1 ms: a
+// packet from another node (which rings no bell) is picked up soon after it arrives
+// at a server busy every few milliseconds, and an idle rank costs the cores almost
+// nothing.
+double nap_seconds(double idle_seconds) { return std::clamp(idle_seconds / 20, 20e-6, 1e-3); }
+
+// How long a rank sleeps when every packet it can get rings its bell (one node) and
+// none of its own sends is in flight (a large message may need the sender's
+// progress to finish): until rung, checking for the end of the run now and then.
+constexpr double kRungSleepSeconds = 5e-3;
+
+// Polls before a waiting rank sleeps, and again after its doorbell rang: a packet's
+// transfer may need a few rounds of progress once it has started (many without
+// bells, where the first poll after a nap is all a packet gets).
+constexpr int kPollsBeforeSleep = 50, kPollsBeforeSleepRung = 4;
 
 double monotonic_seconds() {
   timespec t;
@@ -42,7 +50,7 @@ double monotonic_seconds() {
 }  // namespace
 
 Transport::Transport(MPI_Comm world, std::size_t packet_bytes)
-    : packet_bytes_(packet_bytes), receive_buffer_(packet_bytes) {
+    : bells_(world), packet_bytes_(packet_bytes), receive_buffer_(packet_bytes) {
   TESSERA_ASSERT(packet_bytes <= static_cast<std::size_t>(INT32_MAX));
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // naps of 20 us, not the default 50 us slack on top
   MPI_Comm_dup(world, &comm_);
@@ -52,6 +60,9 @@ Transport::Transport(MPI_Comm world, std::size_t packet_bytes)
   // the times are as good as their clocks agree.
   start_ = monotonic_seconds();
   MPI_Bcast(&start_, 1, MPI_DOUBLE, 0, comm_);
+  if (!bells_.active())
+    log::info("MixNN: no doorbells (", bells_.inactive_reason(),
+              "): ranks waiting for packets poll between naps instead of sleeping until rung");
   post_receive();
 }
 
@@ -85,6 +96,7 @@ void Transport::send(Bytes packet, int destination, std::int64_t step, Op op) {
   check(MPI_Issend(out.packet.data(), static_cast<int>(packet_bytes_), MPI_BYTE, destination, kPacketTag, comm_,
                   &out.request),
         "sending a packet");
+  bells_.ring(destination);
   progress();
 }
 
@@ -107,7 +119,14 @@ void Transport::progress() {
   }
 }
 
+void Transport::sleep(std::uint32_t ticket, double deadline) {
+  const double t = now();
+  const bool rung = bells_.reach_everyone() && outgoing_.empty();
+  bells_.wait(ticket, std::min(deadline - t, rung ? kRungSleepSeconds : nap_seconds(t - last_activity_)));
+}
+
 std::optional<Arrival> Transport::wait(double deadline) {
+  std::uint32_t ticket = bells_.ticket();
   for (int polls = 0;; ++polls) {
     progress();
     if (!inbox_.empty()) {
@@ -115,9 +134,13 @@ std::optional<Arrival> Transport::wait(double deadline) {
       inbox_.pop_front();
       return a;
     }
-    const double t = now();
-    if (t >= deadline) return std::nullopt;
-    if (polls > 50) nap(t - last_activity_);
+    if (now() >= deadline) return std::nullopt;
+    if (polls < (bells_.active() ? kPollsBeforeSleepRung : kPollsBeforeSleep)) continue;
+    sleep(ticket, deadline);
+    if (const auto rung = bells_.ticket(); rung != ticket) {
+      ticket = rung;
+      polls = 0;
+    }
   }
 }
 
@@ -148,7 +171,7 @@ void Transport::close(MPI_Comm living, const std::vector<int>& alive) {
       check(MPI_Test(&barrier, &done, MPI_STATUS_IGNORE), "closing");
       if (done) break;
     }
-    nap(now() - last_activity_);
+    sleep(bells_.ticket(), now() + 1e-3);
   }
   MPI_Cancel(&receive_);
   MPI_Wait(&receive_, MPI_STATUS_IGNORE);

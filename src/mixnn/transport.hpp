@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "mixnn/doorbell.hpp"
 #include "mixnn/packet.hpp"
 
 namespace tessera::mixnn {
@@ -44,8 +45,9 @@ class Transport {
   std::size_t packet_bytes() const { return packet_bytes_; }
   // Starts sending; the buffer is kept until the send completes.
   void send(Bytes packet, int destination, std::int64_t step, Op op);
-  // The next packet, waiting (asleep between polls) until `deadline` (seconds on
-  // now()'s clock); nothing when the deadline passes first.
+  // The next packet, waiting (asleep between polls: woken by the sender's doorbell on
+  // this node, else after a nap) until `deadline` (seconds on now()'s clock); nothing
+  // when the deadline passes first.
   std::optional<Arrival> wait(double deadline);
   // Completes what it can: arrived packets go to the inbox, finished sends are freed.
   void progress();
@@ -68,7 +70,11 @@ class Transport {
 
  private:
   void post_receive();
+  // Sleeps until the doorbell rings past `ticket`, at most a nap that grows with the
+  // time since the last arrival or send, and never past `deadline`.
+  void sleep(std::uint32_t ticket, double deadline);
   MPI_Comm comm_ = MPI_COMM_NULL;
+  Doorbells bells_;
   std::size_t packet_bytes_;
   double start_ = 0;
   double last_activity_ = 0;  // the last arrival or send: naps grow with the time since

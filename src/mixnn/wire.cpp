@@ -10,7 +10,7 @@ namespace {
 constexpr std::size_t kFixedBytes = 4 + 8 + 4 + 4 + 4 + 8;
 constexpr int kMaxDims = 8;
 
-enum : std::uint8_t { kNoTensor = 0, kFloat = 1, kLong = 2 };
+enum : std::uint8_t { kNoTensor = 0, kFloat = 1, kLong = 2, kByte = 3 };
 
 template <class T>
 void put(Bytes& out, T value) {
@@ -50,7 +50,7 @@ Bytes encode(const Message& m) {
   torch::Tensor t;
   if (m.tensor.defined()) {
     t = m.tensor.contiguous();
-    dtype = t.scalar_type() == torch::kInt64 ? kLong : kFloat;
+    dtype = t.scalar_type() == torch::kInt64 ? kLong : t.scalar_type() == torch::kUInt8 ? kByte : kFloat;
     if (dtype == kFloat) t = t.to(torch::kFloat32);
   }
   const int dims = t.defined() ? static_cast<int>(t.dim()) : 0;
@@ -84,7 +84,7 @@ Message decode(const Bytes& bytes) {
   const auto dtype = in.get<std::uint8_t>();
   const int dims = in.get<std::uint8_t>();
   in.get<std::uint8_t>();
-  if (dtype > kLong || dims > kMaxDims || (dtype == kNoTensor && dims != 0)) throw PacketError("bad tensor header");
+  if (dtype > kByte || dims > kMaxDims || (dtype == kNoTensor && dims != 0)) throw PacketError("bad tensor header");
   m.step = in.get<std::int64_t>();
   m.generation = in.get<std::int32_t>();
   m.chunk = in.get<std::int32_t>();
@@ -99,8 +99,8 @@ Message decode(const Bytes& bytes) {
       numel *= static_cast<std::uint64_t>(s);
       if (numel > bytes.size()) throw PacketError("message is cut short");
     }
-    const auto scalar = dtype == kLong ? torch::kInt64 : torch::kFloat32;
-    const std::size_t element = dtype == kLong ? 8 : 4;
+    const auto scalar = dtype == kLong ? torch::kInt64 : dtype == kByte ? torch::kUInt8 : torch::kFloat32;
+    const std::size_t element = dtype == kLong ? 8 : dtype == kByte ? 1 : 4;
     const auto* data = in.take(numel * element);
     m.tensor = torch::empty(shape, torch::TensorOptions().dtype(scalar));
     std::memcpy(m.tensor.data_ptr(), data, numel * element);

@@ -23,7 +23,7 @@ enum class Kind : std::uint8_t {
   state_request = 7,   // report: send chunk `chunk` of your state
   state_chunk = 8,     // report result
   noise = 9,           // loop: cover traffic, random bytes
-  data = 10,           // forward and test: the designer's images (no gradient goes back for them)
+  data = 10,           // forward and test: the designer's images as stored, bytes (no gradient goes back)
 };
 
 struct Message {
@@ -34,7 +34,7 @@ struct Message {
   std::int64_t step = 0;         // the training step (test batches: -1 - batch index)
   std::int32_t generation = 0;   // the cascade it was sent on (stale generations are dropped)
   std::int32_t chunk = 0, chunks = 0;
-  torch::Tensor tensor;          // float32 or int64, any shape (may be undefined)
+  torch::Tensor tensor;          // float32, int64 or uint8 (images as stored), any shape (may be undefined)
   Bytes blob;                    // init and state chunks, noise
 };
 
