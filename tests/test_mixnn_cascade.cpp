@@ -19,10 +19,10 @@ using namespace tessera::mixnn;
 
 namespace {
 
-bool opens_at(const Bytes& packet, std::size_t offset, const KeyPair& keys) {
+// Can a rank with `keys` and `slot_keys` open the slot at `offset` of `packet`?
+bool opens_at(const Bytes& packet, std::size_t offset, const KeyPair& keys, const std::vector<Key>& slot_keys) {
   std::vector<std::uint8_t> plain(kSlotPlainBytes);
-  return crypto_box_seal_open(plain.data(), packet.data() + offset, kSlotBytes, keys.public_key.data(),
-                              keys.secret_key.data()) == 0;
+  return open_slot(packet.data() + offset, keys, slot_keys, plain.data());
 }
 
 }  // namespace
@@ -47,10 +47,16 @@ TEST(MixnnCascade, EachServerLearnsOnlyItsNeighbours) {
   setup.capture = 100000;
   auto session = run_session(setup, data, world);
 
-  // Every rank's secret key and received packets, to rank 0.
+  // Every rank's secret key, slot keys (at most two) and received packets, to rank 0.
   const int me = rank_of(world);
   std::vector<std::uint8_t> secrets(32 * 6);
   MPI_Gather(session.keys.secret_key.data(), 32, MPI_BYTE, secrets.data(), 32, MPI_BYTE, 0, world);
+  ASSERT_LE(session.slot_keys.size(), 2u);
+  std::vector<std::uint8_t> mine(2 * 32 + 1, 0), slot_bytes(6 * (2 * 32 + 1));
+  mine[0] = static_cast<std::uint8_t>(session.slot_keys.size());
+  for (std::size_t k = 0; k < session.slot_keys.size(); ++k)
+    std::copy(session.slot_keys[k].begin(), session.slot_keys[k].end(), mine.begin() + 1 + 32 * k);
+  MPI_Gather(mine.data(), 65, MPI_BYTE, slot_bytes.data(), 65, MPI_BYTE, 0, world);
   const std::size_t size = packet_bytes(o.message_bytes);
   std::map<int, std::vector<Bytes>> received;
   if (me > 0) {
@@ -70,9 +76,13 @@ TEST(MixnnCascade, EachServerLearnsOnlyItsNeighbours) {
     }
   }
   std::vector<KeyPair> keys(6);
+  std::vector<std::vector<Key>> slot_keys(6);
   for (int r = 0; r < 6; ++r) {
     std::copy_n(secrets.begin() + 32 * r, 32, keys[r].secret_key.begin());
     crypto_scalarmult_base(keys[r].public_key.data(), keys[r].secret_key.data());
+    const auto* at = slot_bytes.data() + 65 * r;
+    slot_keys[r].resize(at[0]);
+    for (int k = 0; k < at[0]; ++k) std::copy_n(at + 1 + 32 * k, 32, slot_keys[r][k].begin());
   }
 
   const auto& result = session.result;
@@ -90,14 +100,20 @@ TEST(MixnnCascade, EachServerLearnsOnlyItsNeighbours) {
     }
     const int i = position[r];
     ASSERT_FALSE(received[r].empty()) << "rank " << r;
+    // Every server of the cascade got a slot key, and the training packets use it.
+    EXPECT_EQ(slot_keys[r].size(), 1u) << "rank " << r;
     Server own(keys[r], o.message_bytes);
+    for (auto k = slot_keys[r].rbegin(); k != slot_keys[r].rend(); ++k) own.add_slot_key(*k);
+    int sealed_to_the_public_key = 0;
     std::map<Op, int> ops;
     for (const auto& p : received[r]) {
       ASSERT_EQ(p.size(), size);
       for (int t = 0; t < 6; ++t)
-        if (t != r) EXPECT_FALSE(opens_at(p, 0, keys[t])) << "rank " << t << " opened rank " << r << "'s slot";
+        if (t != r)
+          EXPECT_FALSE(opens_at(p, 0, keys[t], slot_keys[t])) << "rank " << t << " opened rank " << r << "'s slot";
       for (int slot = 1; slot < kMaxHops; ++slot)
-        EXPECT_FALSE(opens_at(p, slot * kSlotBytes, keys[r])) << "rank " << r << " opened slot " << slot;
+        EXPECT_FALSE(opens_at(p, slot * kSlotBytes, keys[r], slot_keys[r])) << "rank " << r << " opened slot " << slot;
+      sealed_to_the_public_key += opens_at(p, 0, keys[r], {});
       Opened opened;
       ASSERT_NO_THROW(opened = own.open(p));
       ++ops[opened.op];
@@ -115,6 +131,8 @@ TEST(MixnnCascade, EachServerLearnsOnlyItsNeighbours) {
     EXPECT_EQ(ops[Op::forward], ops[Op::backward] + (cascade.parts[i] == loss_part ? 10 : 0)) << "rank " << r;
     EXPECT_EQ(ops[Op::forward] - (cascade.parts[i] == loss_part ? 10 : 0), 10) << "10 steps, rank " << r;
     EXPECT_EQ(ops[Op::test], 4) << "256 test images in batches of 64, rank " << r;
+    // Only the initialisation (in chunks) comes sealed to the public key.
+    EXPECT_EQ(sealed_to_the_public_key, ops[Op::init]) << "rank " << r;
   }
   ASSERT_EQ(result.epochs.size(), 1u);
   EXPECT_NEAR(result.epochs[0].mixnn_accuracy, result.epochs[0].plain_accuracy, 0.001);

@@ -114,6 +114,37 @@ TEST(MixnnPacket, EveryFlippedBitIsRejected) {
   EXPECT_NO_THROW(c.servers[1].open(second));
 }
 
+TEST(MixnnPacket, SlotKeysTakeThePlaceOfThePublicKey) {
+  Cascade c(3);
+  // The middle hop got a slot key: its slot is sealed with it, the others' to their
+  // public keys; a slot of either kind has the same size and the route delivers.
+  const Key slot_key = random_key();
+  c.servers[1].add_slot_key(slot_key);
+  auto route = c.route;
+  route[1].has_slot_key = true;
+  route[1].slot_key = slot_key;
+  const auto onion = build_onion(route, Op::forward);
+  auto packet = seal_packet(onion.header, onion.first_in_key, {4, 2}, kMessageBytes);
+  auto first = c.servers[0].open(packet);
+  packet = seal_packet(first.next_header, first.out_key, first.message, kMessageBytes);
+  std::vector<std::uint8_t> plain(kSlotPlainBytes);
+  EXPECT_FALSE(open_slot(packet.data(), c.keys[1], {}, plain.data())) << "the public key opens a slot-key slot";
+  EXPECT_FALSE(open_slot(packet.data(), c.keys[1], {random_key()}, plain.data())) << "another slot key opens it";
+  EXPECT_TRUE(open_slot(packet.data(), c.keys[2], {slot_key}, plain.data())) << "the slot key alone opens it";
+  auto second = c.servers[1].open(packet);
+  EXPECT_EQ(second.next, c.route[2].address);
+  packet = seal_packet(second.next_header, second.out_key, second.message, kMessageBytes);
+  EXPECT_EQ(packet.size(), packet_bytes(kMessageBytes));
+  EXPECT_EQ(c.servers[2].open(packet).message, (Bytes{4, 2}));
+  // A newer key does not lock out packets sealed under the one before.
+  const auto again = build_onion(route, Op::forward);
+  auto p2 = seal_packet(again.header, again.first_in_key, {1}, kMessageBytes);
+  auto o2 = c.servers[0].open(p2);
+  p2 = seal_packet(o2.next_header, o2.out_key, o2.message, kMessageBytes);
+  c.servers[1].add_slot_key(random_key());
+  EXPECT_NO_THROW(c.servers[1].open(p2));
+}
+
 TEST(MixnnPacket, ReplaysAreRejected) {
   Cascade c(2);
   const auto onion = build_onion(c.route, Op::forward);

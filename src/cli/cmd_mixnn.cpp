@@ -11,6 +11,7 @@
 #include "cli/mixnn_output.hpp"
 #include "cli/options.hpp"
 #include "cli/runtime.hpp"
+#include "core/affinity.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
@@ -50,6 +51,10 @@ void add_options(po::options_description& options) {
     ("mixnn.designer_keeps", po::value<std::string>()->default_value(""),
      "parts the designer runs itself: first, last, first,last or empty (MixNN section 4.4)")
     ("mixnn.loop_rate", real_value(0.5), "loop messages the designer sends per training step (Poisson mean)")
+    ("mixnn.bind", po::value<std::string>()->default_value("auto"),
+     "auto: on a node with more ranks than cores, bind each rank to one core, round robin (as mpiexec --bind-to "
+     "core:overload-allowed), unless the launcher bound it already; none: leave the ranks where the launcher put "
+     "them")
     ("mixnn.timeout_factor", real_value(50),
      "T = this x the median round trip of the first 20 steps (T >> n delta + (n-1) t)")
     ("mixnn.min_timeout", real_value(0.25), "T is never below this (seconds)")
@@ -192,6 +197,8 @@ int run(const Config& config, MPI_Comm world) {
       TESSERA_REQUIRE(std::isfinite(v) && v > 0, "--", o, ": must be a finite number > 0, got ", v);
     }
     TESSERA_REQUIRE(config.get<int>("mixnn.max_rebuilds") >= 0, "--mixnn.max_rebuilds: must be >= 0");
+    const auto bind = config.get<std::string>("mixnn.bind");
+    TESSERA_REQUIRE(bind == "auto" || bind == "none", "--mixnn.bind: 'auto' or 'none', got '", bind, "'");
   });
   // What can be checked without the data is checked before it is read (every rank reads it).
   const auto adversary_text = config.get<std::string>("mixnn.adversary");
@@ -260,6 +267,10 @@ int run(const Config& config, MPI_Comm world) {
   log::info("MixNN: ", arch, " in ", parts, " parts, ", servers, " servers (", servers - setup.dummies, " real, ",
             setup.dummies, " dummies) from a pool of ", setup.pool, "; packets of ", setup.packet_bytes, " bytes");
 
+  if (config.get<std::string>("mixnn.bind") == "auto") {
+    const auto bound = bind_oversubscribed_ranks(world);
+    if (bound.core >= 0) log::info("MixNN: every rank bound to one core (", bound.reason, "; --mixnn.bind=none leaves them free)");
+  }
   auto run = mixnn::run_session(session, data, world);
   // From here on the ranks alive: a server that crashed for real is not waited for.
   if (run.comm == MPI_COMM_NULL) {  // this rank was left out (session.hpp); the others write

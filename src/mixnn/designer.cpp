@@ -44,6 +44,11 @@ struct Designer::State {
   Rng rng;
   Cascade cascade;
   std::set<int> crashed, suspects;
+  // The slot key of every server the designer initialised and heard back from: its
+  // slots are sealed with it (a symmetric AEAD for the server to open, not an X25519
+  // exchange). The designer's own slots use a key of its own.
+  std::map<int, Key> slot_keys;
+  Key own_slot_key = random_key();
   std::vector<std::unique_ptr<Part>> parts;  // one per plan: trained here if kept, else the last copy
   std::vector<std::vector<float>> good;      // the last good state of every part
   std::map<std::tuple<int, std::int64_t, int>, Message> early;  // arrived before they were awaited
@@ -57,7 +62,9 @@ struct Designer::State {
 
   State(Transport& t, const KeyPair& k, std::map<int, Key> p, const DesignerOptions& options)
       : net(t), keys(k), self(k, options.message_bytes), pool(std::move(p)), o(options),
-        rng(make_rng(options.seed, "mixnn-cascade")), timeout(options.startup_timeout) {}
+        rng(make_rng(options.seed, "mixnn-cascade")), timeout(options.startup_timeout) {
+    self.add_slot_key(own_slot_key);
+  }
 
   int first_server_part() const { return o.keeps_first ? 1 : 0; }
   int end_server_part() const { return static_cast<int>(o.plans.size()) - (o.keeps_last ? 1 : 0); }
@@ -94,8 +101,11 @@ struct Designer::State {
   // --- packets -----------------------------------------------------------------
   std::vector<Hop> route(const std::vector<int>& ranks, bool back_to_me) const {
     std::vector<Hop> hops;
-    for (int r : ranks) hops.push_back({r, pool.at(r)});
-    if (back_to_me) hops.push_back({0, keys.public_key});
+    for (int r : ranks) {
+      const auto key = slot_keys.find(r);
+      hops.push_back({r, pool.at(r), key != slot_keys.end(), key != slot_keys.end() ? key->second : Key{}});
+    }
+    if (back_to_me) hops.push_back({0, keys.public_key, true, own_slot_key});
     return hops;
   }
 
@@ -185,6 +195,7 @@ struct Designer::State {
       PartSpec spec;
       spec.dummy = cascade.parts[i] < 0;
       spec.part = cascade.parts[i];
+      spec.slot_key = random_key();
       if (!spec.dummy) spec.state = good[spec.part];
       const auto blob = encode_spec(spec);
       const auto chunks = static_cast<int>((blob.size() + chunk_bytes() - 1) / chunk_bytes());
@@ -197,6 +208,7 @@ struct Designer::State {
         post({cascade.ranks[i]}, Op::init, m);
         await_or_throw(Kind::init_done, step, c);
       }
+      slot_keys[cascade.ranks[i]] = spec.slot_key;
     }
   }
 
@@ -206,9 +218,10 @@ struct Designer::State {
   double train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& bytes,
                     const torch::Tensor& labels) {
     const double t0 = net.now();
-    if (o.keeps_first)
+    if (o.keeps_first)  // the images are data: no gradient is computed for them
       post(cascade.ranks, Op::forward,
-           Message{Kind::activations, step, cascade.generation, parts.front()->train_forward(step, images)});
+           Message{Kind::activations, step, cascade.generation,
+                   parts.front()->train_forward(step, images, {}, /*input_gradient=*/false)});
     else
       post(cascade.ranks, Op::forward, Message{Kind::data, step, cascade.generation, bytes});
     if (!o.keeps_last)
@@ -398,6 +411,8 @@ Designer::Designer(Transport& transport, const KeyPair& keys, std::map<int, Key>
 Designer::~Designer() = default;
 
 Cascade Designer::cascade() const { return s_->result.cascades.front(); }
+
+std::vector<Key> Designer::slot_keys() const { return {s_->own_slot_key}; }
 
 DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) {
   auto& s = *s_;

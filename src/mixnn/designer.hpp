@@ -85,6 +85,8 @@ class Designer {
   // The cascade the run starts with (chosen at construction).
   Cascade cascade() const;
   DesignerResult run(const data::Dataset& data, models::Network& plain);
+  // The key that seals the designer's own slots (it is the last hop of its routes).
+  std::vector<Key> slot_keys() const;
 
  private:
   struct State;

@@ -47,11 +47,6 @@ Slot decode(const std::uint8_t* p) {
   return s;
 }
 
-Key random_key() {
-  Key k;
-  randombytes_buf(k.data(), k.size());
-  return k;
-}
 
 // XORs the header's bytes from kSlotBytes on with the keystream of `key` (a fresh
 // key per hop and packet, so the all-zero nonce is never reused with it).
@@ -62,7 +57,39 @@ void xor_rest(std::uint8_t* rest, std::size_t bytes, const Key& key) {
 
 constexpr std::size_t kRestBytes = kHeaderBytes - kSlotBytes;
 
+// A slot under a slot key: nonce, AEAD of the plain slot, random filler to kSlotBytes.
+constexpr std::size_t kSymmetricSlotBytes = kNonceBytes + kSlotPlainBytes + kTagBytes;
+static_assert(kSymmetricSlotBytes <= kSlotBytes, "a symmetric slot fits where a sealed box does");
+
+void seal_slot(std::uint8_t* slot, const Bytes& plain, const Hop& hop) {
+  if (!hop.has_slot_key) {
+    crypto_box_seal(slot, plain.data(), plain.size(), hop.public_key.data());
+    return;
+  }
+  randombytes_buf(slot, kNonceBytes);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(slot + kNonceBytes, &written, plain.data(), plain.size(), nullptr, 0,
+                                             nullptr, slot, hop.slot_key.data());
+  randombytes_buf(slot + kSymmetricSlotBytes, kSlotBytes - kSymmetricSlotBytes);
+}
+
 }  // namespace
+
+Key random_key() {
+  init_sodium();
+  Key k;
+  randombytes_buf(k.data(), k.size());
+  return k;
+}
+
+bool open_slot(const std::uint8_t* slot, const KeyPair& keys, const std::vector<Key>& slot_keys, std::uint8_t* plain) {
+  unsigned long long read = 0;
+  for (const auto& key : slot_keys)
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &read, nullptr, slot + kNonceBytes,
+                                                   kSlotPlainBytes + kTagBytes, nullptr, 0, slot, key.data()) == 0)
+      return true;
+  return crypto_box_seal_open(plain, slot, kSlotBytes, keys.public_key.data(), keys.secret_key.data()) == 0;
+}
 
 void init_sodium() {
   static std::once_flag once;
@@ -105,8 +132,7 @@ Onion build_onion(const std::vector<Hop>& route, Op op) {
     Bytes next(kHeaderBytes);
     std::memcpy(next.data() + kSlotBytes, header.data(), kRestBytes);
     xor_rest(next.data() + kSlotBytes, kRestBytes, slots[i].stream_key);
-    const auto plain = encode(slots[i]);
-    crypto_box_seal(next.data(), plain.data(), plain.size(), route[i].public_key.data());
+    seal_slot(next.data(), encode(slots[i]), route[i]);
     header = std::move(next);
   }
   return {header, slots.front().in_key, slots.back().out_key};
@@ -166,11 +192,15 @@ Server::Server(KeyPair keys, std::size_t message_bytes) : keys_(keys), message_b
   init_sodium();
 }
 
+void Server::add_slot_key(const Key& key) {
+  slot_keys_.insert(slot_keys_.begin(), key);
+  if (slot_keys_.size() > 2) slot_keys_.pop_back();
+}
+
 Opened Server::open(const Bytes& packet) {
   if (packet.size() != packet_bytes(message_bytes_)) throw PacketError("a packet of the wrong size");
   Bytes plain(kSlotPlainBytes);
-  if (crypto_box_seal_open(plain.data(), packet.data(), kSlotBytes, keys_.public_key.data(),
-                           keys_.secret_key.data()) != 0)
+  if (!open_slot(packet.data(), keys_, slot_keys_, plain.data()))
     throw PacketError("header slot not for this server, or changed");
   const Slot slot = decode(plain.data());
   if (tags_.count(slot.tag)) throw PacketError("replayed (header tag seen before)");

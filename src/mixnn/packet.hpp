@@ -3,11 +3,15 @@
 // payload of a fixed number of bytes.
 //
 //   header:  [slot for this hop | the rest, under this hop's keystream] (kHeaderBytes)
-//   slot:    sealed box (X25519) of {next address, op, stream key, in key, out key, tag}
+//   slot:    {next address, op, stream key, in key, out key, tag}, sealed to the hop:
+//            a sealed box (X25519) to its public key, or, once the designer has given
+//            the hop a slot key of its own (in the packet that initialised it),
+//            XChaCha20-Poly1305 under that key (a fresh random nonce in front, random
+//            bytes behind: the same size, and both look random on the wire)
 //   payload: XChaCha20-Poly1305 of {length, message, zero padding}, the header as
 //            associated data, a fresh random nonce in front
 //
-// A hop opens the first slot with its secret key alone, learns where to send next
+// A hop opens the first slot with its secret key (or slot key) alone, learns where to send next
 // and nothing else, decrypts the rest of the header with the slot's stream key, and
 // appends random bytes so the header keeps its size: what follows its own slot is
 // the next hop's sealed slot and, beyond it, bytes under keystreams it does not hold,
@@ -52,10 +56,13 @@ struct KeyPair {
 // The packet size for payloads of up to `message_bytes`.
 std::size_t packet_bytes(std::size_t message_bytes);
 
-// One hop of a route: its address and public key.
+// One hop of a route: its address and public key, and the slot key it holds, if any
+// (a slot under it costs the hop a symmetric AEAD instead of an X25519 exchange).
 struct Hop {
   std::int32_t address = 0;
   Key public_key{};
+  bool has_slot_key = false;
+  Key slot_key{};
 };
 
 // What the designer keeps of a route it built: the key to encrypt the first hop's
@@ -70,6 +77,9 @@ struct Onion {
 Onion build_onion(const std::vector<Hop>& route, Op op);
 
 // A packet: `header` and `message` (at most `message_bytes`) under `key`.
+// A fresh random key (a slot key, for instance).
+Key random_key();
+
 Bytes seal_packet(const Bytes& header, const Key& key, const Bytes& message, std::size_t message_bytes);
 
 // The designer reads a result that came back under `key` (last_out_key); throws
@@ -89,16 +99,25 @@ struct Opened {
   Key out_key{};      // the key to seal the next hop's payload with
 };
 
-// A server: its key pair and the tags and nonces it has seen.
+// Opens the slot at `slot` (kSlotBytes) with the slot keys (newest first), then the
+// key pair; false when none opens it. `plain` receives kSlotPlainBytes.
+bool open_slot(const std::uint8_t* slot, const KeyPair& keys, const std::vector<Key>& slot_keys, std::uint8_t* plain);
+
+// A server: its key pair, its slot keys, and the tags and nonces it has seen.
 class Server {
  public:
   Server(KeyPair keys, std::size_t message_bytes);
   // Throws PacketError (wrong size, not for this key or tampered, replayed).
   Opened open(const Bytes& packet);
   const Key& public_key() const { return keys_.public_key; }
+  // A slot key the designer gave this server. The two newest are kept, so that
+  // packets sealed before the newest arrived still open.
+  void add_slot_key(const Key& key);
+  const std::vector<Key>& slot_keys() const { return slot_keys_; }
 
  private:
   KeyPair keys_;
+  std::vector<Key> slot_keys_;  // newest first
   std::size_t message_bytes_;
   std::set<std::array<std::uint8_t, kTagBytes>> tags_;
   std::set<std::array<std::uint8_t, kNonceBytes>> nonces_;

@@ -29,21 +29,30 @@ HopStats HopStats::from(const double* v) {
   return s;
 }
 
+namespace {
+constexpr std::size_t kSpecFixedBytes = 1 + 4 + 32;  // dummy, part, slot key
+}
+
 Bytes encode_spec(const PartSpec& spec) {
-  Bytes out(1 + 4 + spec.state.size() * sizeof(float));
+  Bytes out(kSpecFixedBytes + spec.state.size() * sizeof(float));
   out[0] = spec.dummy ? 1 : 0;
   std::memcpy(out.data() + 1, &spec.part, 4);
-  if (!spec.state.empty()) std::memcpy(out.data() + 5, spec.state.data(), spec.state.size() * sizeof(float));
+  std::memcpy(out.data() + 5, spec.slot_key.data(), 32);
+  if (!spec.state.empty())
+    std::memcpy(out.data() + kSpecFixedBytes, spec.state.data(), spec.state.size() * sizeof(float));
   return out;
 }
 
 PartSpec decode_spec(const Bytes& bytes) {
-  if (bytes.size() < 5 || (bytes.size() - 5) % sizeof(float)) throw PacketError("bad part description");
+  if (bytes.size() < kSpecFixedBytes || (bytes.size() - kSpecFixedBytes) % sizeof(float))
+    throw PacketError("bad part description");
   PartSpec spec;
   spec.dummy = bytes[0] != 0;
   std::memcpy(&spec.part, bytes.data() + 1, 4);
-  spec.state.resize((bytes.size() - 5) / sizeof(float));
-  if (!spec.state.empty()) std::memcpy(spec.state.data(), bytes.data() + 5, spec.state.size() * sizeof(float));
+  std::memcpy(spec.slot_key.data(), bytes.data() + 5, 32);
+  spec.state.resize((bytes.size() - kSpecFixedBytes) / sizeof(float));
+  if (!spec.state.empty())
+    std::memcpy(spec.state.data(), bytes.data() + kSpecFixedBytes, spec.state.size() * sizeof(float));
   return spec;
 }
 
@@ -111,6 +120,7 @@ class ServerLoop {
   }
 
   const HopStats& stats() const { return stats_; }
+  const std::vector<Key>& slot_keys() const { return crypto_.slot_keys(); }
 
   // The compromised server's final record: its part's state now.
   void finish_observations() {
@@ -156,6 +166,7 @@ class ServerLoop {
     }
     init_chunks_.clear();
     init_next_chunk_ = 0;
+    crypto_.add_slot_key(spec.slot_key);
     generation_ = m.generation;
     dummy_ = spec.dummy;
     part_.reset();
@@ -248,8 +259,8 @@ class ServerLoop {
 
 }  // namespace
 
-HopStats run_server(Transport& transport, const KeyPair& keys, const ServerSetup& setup, const Injection& injection,
-                    Observations* observed) {
+ServerRun run_server(Transport& transport, const KeyPair& keys, const ServerSetup& setup, const Injection& injection,
+                     Observations* observed) {
   ServerLoop loop(transport, keys, setup, injection, observed);
   for (;;) {
     int stop = 0;
@@ -263,7 +274,7 @@ HopStats run_server(Transport& transport, const KeyPair& keys, const ServerSetup
     if (auto arrival = transport.wait(transport.now() + 0.01)) loop.handle(*arrival);
   }
   loop.finish_observations();
-  return loop.stats();
+  return {loop.stats(), loop.slot_keys()};
 }
 
 }  // namespace tessera::mixnn

@@ -34,10 +34,12 @@ struct HopStats {
 };
 
 // The init blob: whether the server is a dummy, its part (an index into the
-// designer's plan) and the part's state.
+// designer's plan), the slot key the designer seals this server's slots with from
+// now on, and the part's state.
 struct PartSpec {
   bool dummy = false;
   std::int32_t part = -1;
+  Key slot_key{};
   std::vector<float> state;
 };
 Bytes encode_spec(const PartSpec& spec);
@@ -63,9 +65,15 @@ struct ServerSetup {
   train::Settings settings;
 };
 
-// Serves until the designer says stop; returns what this server did. With
-// `observed`, the server is compromised and records into it.
-HopStats run_server(Transport& transport, const KeyPair& keys, const ServerSetup& setup, const Injection& injection,
-                    Observations* observed = nullptr);
+// What a server did, and the slot keys it ended with (newest first).
+struct ServerRun {
+  HopStats stats;
+  std::vector<Key> slot_keys;
+};
+
+// Serves until the designer says stop. With `observed`, the server is compromised
+// and records into it.
+ServerRun run_server(Transport& transport, const KeyPair& keys, const ServerSetup& setup, const Injection& injection,
+                     Observations* observed = nullptr);
 
 }  // namespace tessera::mixnn

@@ -185,12 +185,16 @@ Session run_session(const SessionSetup& setup, const data::Dataset& data, MPI_Co
     }
     auto plain = models::build(o.arch, o.settings.seed);
     s.result = designer.run(data, *plain);
+    s.slot_keys = designer.slot_keys();
     for (int r = 1; r < ranks; ++r) MPI_Send(nullptr, 0, MPI_BYTE, r, kStopTag, s.transport->comm());
   } else {
     std::int64_t injection[3];
     MPI_Recv(injection, 3, MPI_INT64_T, 0, kInjectTag, world, MPI_STATUS_IGNORE);
     const ServerSetup server{o.message_bytes, o.arch, data.name, o.plans, o.settings};
-    s.mine = run_server(*s.transport, s.keys, server, {injection[0], injection[1]}, injection[2] ? &observed : nullptr);
+    auto served = run_server(*s.transport, s.keys, server, {injection[0], injection[1]},
+                             injection[2] ? &observed : nullptr);
+    s.mine = served.stats;
+    s.slot_keys = std::move(served.slot_keys);
   }
   const double grace = std::max(5.0, 2 * (me == 0 ? s.result.timeout : 0.0));
   s.alive = ranks_alive(*s.transport, ranks, grace);

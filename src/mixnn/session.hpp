@@ -37,6 +37,7 @@ struct Session {
   DesignerResult result;  // rank 0's
   HopStats mine;          // a server's own
   KeyPair keys;           // this rank's
+  std::vector<Key> slot_keys;  // this rank's slot keys at the end, newest first (a server's; the designer's own)
   std::unique_ptr<Transport> transport;  // closed: its logs and captures
   int crash_rank = -1, byzantine_rank = -1;  // the ranks the injections hit (every rank)
   std::vector<int> adversary_ranks;          // the compromised servers, by adversary part (every rank)
