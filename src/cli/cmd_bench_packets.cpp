@@ -1,7 +1,9 @@
 // tessera bench packets: MixNN's packet processing per hop (docs/DESIGN.md 11.1):
-// a server opens a packet (its sealed slot, the payload's AEAD, the header's
-// keystream) and seals the next one, for a route of --bench.hops servers and each
-// message size; and the designer's cost of building one onion. Prints medians in
+// a server opens a packet (its slot, the payload's AEAD, the header's keystream) and
+// seals the next one, for a route of --bench.hops servers and each message size,
+// with the slots under the servers' slot keys (a cascade's packets once its servers
+// are initialised) and as sealed boxes (initialisation, loops, probes); and the
+// designer's cost of building one onion of each kind. Prints medians in
 // microseconds against Sphinx's published 157 microseconds per hop (Nym's
 // implementation on a 2018 laptop, small payloads), which tessera's packets are meant
 // to be compared with.
@@ -55,16 +57,19 @@ int run(const Config& config, MPI_Comm world) {
   if (rank_of(world) != 0) return 0;  // one process measures
 
   std::vector<mixnn::KeyPair> keys;
-  std::vector<mixnn::Hop> route;
+  std::vector<mixnn::Hop> sealed_route, keyed_route;
   for (int i = 0; i < hops; ++i) {
     keys.push_back(mixnn::KeyPair::generate());
-    route.push_back({i + 1, keys.back().public_key});
+    sealed_route.push_back({i + 1, keys.back().public_key});
+    keyed_route.push_back({i + 1, keys.back().public_key, true, mixnn::random_key()});
   }
-  std::printf("%-14s %10s %14s %12s %14s %16s\n", "message bytes", "packet", "per hop (us)", "MB/s", "/ Sphinx 157us",
-              "onion build (us)");
-  for (const auto size : sizes) {
+  // Median microseconds of a hop (open and reseal) and of building the onion.
+  auto measure = [&](const std::vector<mixnn::Hop>& route, std::size_t size) {
     std::vector<mixnn::Server> servers;
-    for (const auto& k : keys) servers.emplace_back(k, size);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      servers.emplace_back(keys[i], size);
+      if (route[i].has_slot_key) servers.back().add_slot_key(route[i].slot_key);
+    }
     const mixnn::Bytes message(size, 7);
     std::vector<double> per_hop, build;
     for (int r = 0; r < repeats; ++r) {
@@ -78,10 +83,20 @@ int run(const Config& config, MPI_Comm world) {
                           }) * 1e6);
       }
     }
-    const double hop = median(per_hop);
-    std::printf("%-14zu %10zu %14.1f %12.1f %14.2f %16.1f\n", size, mixnn::packet_bytes(size), hop,
-                mixnn::packet_bytes(size) / hop, hop / kSphinxMicroseconds, median(build));
+    return std::make_pair(median(per_hop), median(build));
+  };
+  std::printf("%-14s %10s %12s %12s %10s %15s %13s %13s\n", "message bytes", "packet", "hop, key us", "hop, box us",
+              "MB/s", "/ Sphinx 157us", "onion, keys", "onion, boxes");
+  for (const auto size : sizes) {
+    const auto [keyed_hop, keyed_build] = measure(keyed_route, size);
+    const auto [sealed_hop, sealed_build] = measure(sealed_route, size);
+    std::printf("%-14zu %10zu %12.1f %12.1f %10.1f %15.2f %13.1f %13.1f\n", size, mixnn::packet_bytes(size),
+                keyed_hop, sealed_hop, mixnn::packet_bytes(size) / keyed_hop, keyed_hop / kSphinxMicroseconds,
+                keyed_build, sealed_build);
   }
+  std::printf("(hop, key: slots under the servers' slot keys, a cascade's packets once its servers are initialised; "
+              "hop, box: sealed-box slots, for initialisation, loops and probes; MB/s and the Sphinx ratio for the "
+              "first)\n");
   return 0;
 }
 

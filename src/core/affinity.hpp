@@ -1,8 +1,8 @@
 // Ranks bound to cores on an oversubscribed node. With more ranks than cores and no
 // binding, the kernel moves a rank to whichever core is free when it wakes, and the
 // rank then finds its working set (a layer's weights, its packets) in another
-// core's cache. A cascade of MixNN servers, which wake one after the other, ran
-// 10-25% slower so (docs/mixnn.md). Bound the way `mpiexec --bind-to
+// core's cache. A cascade of MixNN servers, which wake one after the other, ran up
+// to a tenth slower so (docs/mixnn.md). Bound the way `mpiexec --bind-to
 // core:overload-allowed` binds them, each rank stays on one core and keeps its cache.
 #pragma once
 

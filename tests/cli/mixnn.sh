@@ -273,6 +273,9 @@ new_case
 bad_case "an unknown part kept by the designer" --mixnn.designer_keeps "'middle'" -- \
   mixnn "${SMALL[@]}" --mixnn.designer_keeps=middle --run.out=out
 new_case
+bad_case "an unknown binding" --mixnn.bind "'auto' or 'none'" "'sometimes'" -- \
+  mixnn "${SMALL[@]}" --mixnn.bind=sometimes --run.out=out
+new_case
 bad_case "an adversary part the model lacks" --mixnn.adversary "part 4 does not exist" -- \
   mixnn "${SMALL[@]}" --mixnn.adversary=2,4 --run.out=out
 new_case
