@@ -3,29 +3,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <random>
 #include <set>
-#include <tuple>
 
 #include "core/stop.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/rng.hpp"
-#include "mixnn/onion_stock.hpp"
-#include "mixnn/wire.hpp"
+#include "mixnn/designer_state.hpp"
 
 namespace tessera::mixnn {
 
 namespace {
-
-// A result the designer waited for in vain: the cascade is taken as crashed.
-struct Timeout {
-  std::int64_t step;
-};
-
-// The step numbers of messages outside training (their slots never repeat).
-constexpr std::int64_t kInitStep = -10, kReportStep = -20, kProbeStep = -30, kLoopStep = -40, kTestStep = -1000;
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -35,373 +24,245 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-struct Designer::State {
-  Transport& net;
-  KeyPair keys;
-  Server self;
-  std::map<int, Key> pool;
-  DesignerOptions o;
-  Rng rng;
-  Cascade cascade;
-  std::set<int> crashed, suspects;
-  // The slot key of every server the designer initialised and heard back from: its
-  // slots are sealed with it (a symmetric AEAD for the server to open, not an X25519
-  // exchange). The designer's own slots use a key of its own.
-  std::map<int, Key> slot_keys;
-  Key own_slot_key = random_key();
-  std::vector<std::unique_ptr<Part>> parts;  // one per plan: trained here if kept, else the last copy
-  std::vector<std::vector<float>> good;      // the last good state of every part
-  std::map<std::tuple<int, std::int64_t, int>, Message> early;  // arrived before they were awaited
-  // Onions built ahead for the routes the current phase sends on (every onion is used
-  // once: fresh keys and tags).
-  OnionStock onions;
-  double timeout;
-  std::vector<double> round_trips;
-  DesignerResult result;
-  int rebuilds = 0;
-
-  State(Transport& t, const KeyPair& k, std::map<int, Key> p, const DesignerOptions& options)
-      : net(t), keys(k), self(k, options.message_bytes), pool(std::move(p)), o(options),
-        rng(make_rng(options.seed, "mixnn-cascade")), timeout(options.startup_timeout) {
-    self.add_slot_key(own_slot_key);
-  }
-
-  int first_server_part() const { return o.keeps_first ? 1 : 0; }
-  int end_server_part() const { return static_cast<int>(o.plans.size()) - (o.keeps_last ? 1 : 0); }
-
-  // --- the cascade -------------------------------------------------------------
-  void choose_cascade(const std::vector<int>& previous) {
-    std::vector<int> candidates;
-    for (const auto& [rank, key] : pool)
-      if (!crashed.count(rank)) candidates.push_back(rank);
-    shuffle(candidates.begin(), candidates.end(), rng);
-    // Fresh servers first (the paper replaces the whole cascade), suspects last.
-    auto rank_of = [&](int r) {
-      return suspects.count(r) ? 2 : std::count(previous.begin(), previous.end(), r) ? 1 : 0;
-    };
-    std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) { return rank_of(a) < rank_of(b); });
-    std::vector<int> sequence;
-    for (int p = first_server_part(); p < end_server_part(); ++p) sequence.push_back(p);
-    for (int d = 0; d < o.dummies; ++d)
-      sequence.insert(sequence.begin() + static_cast<std::ptrdiff_t>(uniform_below(sequence.size() + 1, rng)), -1);
-    if (candidates.size() < sequence.size())
-      throw Error("MixNN: " + std::to_string(candidates.size()) + " servers of the pool are left, a cascade needs " +
-                  std::to_string(sequence.size()) + " (raise --mixnn.pool or --mixnn.max_rebuilds is spent)");
-    cascade.ranks.assign(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(sequence.size()));
-    cascade.parts = sequence;
-    result.cascades.push_back(cascade);
-  }
-
-  int loss_server() const {
-    for (std::size_t i = 0; i < cascade.parts.size(); ++i)
-      if (cascade.parts[i] == static_cast<int>(o.plans.size()) - 1) return cascade.ranks[i];
-    return -1;
-  }
-
-  // --- packets -----------------------------------------------------------------
-  std::vector<Hop> route(const std::vector<int>& ranks, bool back_to_me) const {
-    std::vector<Hop> hops;
-    for (int r : ranks) {
-      const auto key = slot_keys.find(r);
-      hops.push_back({r, pool.at(r), key != slot_keys.end(), key != slot_keys.end() ? key->second : Key{}});
-    }
-    if (back_to_me) hops.push_back({0, keys.public_key, true, own_slot_key});
-    return hops;
-  }
-
-  OnionStock::Route route_of(const std::vector<int>& ranks, Op op, bool back_to_me) const {
-    return {OnionStock::RouteKey{ranks, op, back_to_me}, route(ranks, back_to_me)};
-  }
-
-  void want_training_routes() {
-    std::vector<OnionStock::Route> routes = {
-        route_of(cascade.ranks, Op::forward, true),
-        route_of(std::vector<int>(cascade.ranks.rbegin(), cascade.ranks.rend()), Op::backward, true)};
-    if (!o.keeps_last) routes.push_back(route_of({loss_server()}, Op::forward, false));
-    onions.want(routes);
-  }
-
-  void post(const std::vector<int>& ranks, Op op, const Message& m, bool back_to_me = true) {
-    const double t0 = net.now();
-    const auto onion = onions.take(route_of(ranks, op, back_to_me));
-    auto packet = seal_packet(onion.header, onion.first_in_key, encode(m), o.message_bytes);
-    result.stats.seal_seconds += net.now() - t0;
-    ++result.stats.sealed;
-    net.send(std::move(packet), ranks.front(), m.step, op);
-  }
-
-  // The message of `kind` for `step` (and `chunk`) on this cascade; nothing by `deadline`.
-  std::optional<Message> await(Kind kind, std::int64_t step, double deadline, int chunk = 0) {
-    const auto key = std::make_tuple(static_cast<int>(kind), step, chunk);
-    if (auto e = early.find(key); e != early.end()) {
-      auto m = std::move(e->second);
-      early.erase(e);
-      return m;
-    }
-    for (;;) {
-      auto arrival = net.wait(deadline);
-      if (!arrival) return std::nullopt;
-      const double t0 = net.now();
-      Message m;
-      try {
-        m = decode(self.open(arrival->packet).message);
-      } catch (const PacketError&) {
-        ++result.stats.rejected;
-        continue;
-      }
-      ++result.stats.opened;
-      result.stats.open_seconds += net.now() - t0;
-      if (m.kind == Kind::noise && m.step == kLoopStep) {
-        ++result.loops_returned;
-        continue;
-      }
-      if (m.kind != Kind::noise && m.generation != cascade.generation) {
-        ++result.stats.stale;
-        continue;
-      }
-      const auto got = std::make_tuple(static_cast<int>(m.kind), m.step, m.chunk);
-      if (got == key) return m;
-      early[got] = std::move(m);
-    }
-  }
-
-  Message await_or_throw(Kind kind, std::int64_t step, int chunk = 0) {
-    auto m = await(kind, step, net.now() + timeout, chunk);
-    if (!m) throw Timeout{step};
-    return std::move(*m);
-  }
-
-  void send_loops() {
-    if (o.loop_rate <= 0) return;
-    std::poisson_distribution<int> count(o.loop_rate);
-    std::vector<int> alive;
-    for (const auto& [rank, key] : pool)
-      if (!crashed.count(rank)) alive.push_back(rank);
-    for (int k = count(rng); k > 0 && !alive.empty(); --k) {
-      std::vector<int> hops;
-      const auto length = 1 + uniform_below(std::min<std::size_t>(3, alive.size()), rng);
-      shuffle(alive.begin(), alive.end(), rng);
-      hops.assign(alive.begin(), alive.begin() + static_cast<std::ptrdiff_t>(length));
-      post(hops, Op::loop, Message{Kind::noise, kLoopStep, cascade.generation});
-      ++result.loops_sent;
-    }
-  }
-
-  std::size_t chunk_bytes() const { return o.message_bytes - encoded_bytes(0, 0, 0); }
-
-  // --- phases ------------------------------------------------------------------
-  void init_cascade() {
-    for (std::size_t i = 0; i < cascade.ranks.size(); ++i) {
-      PartSpec spec;
-      spec.dummy = cascade.parts[i] < 0;
-      spec.part = cascade.parts[i];
-      spec.slot_key = random_key();
-      if (!spec.dummy) spec.state = good[spec.part];
-      const auto blob = encode_spec(spec);
-      const auto chunks = static_cast<int>((blob.size() + chunk_bytes() - 1) / chunk_bytes());
-      const std::int64_t step = kInitStep - static_cast<std::int64_t>(i);
-      for (int c = 0; c < chunks; ++c) {
-        Message m{Kind::init_chunk, step, cascade.generation, {}, c, chunks};
-        const auto begin = static_cast<std::size_t>(c) * chunk_bytes();
-        m.blob.assign(blob.begin() + static_cast<std::ptrdiff_t>(begin),
-                      blob.begin() + static_cast<std::ptrdiff_t>(std::min(blob.size(), begin + chunk_bytes())));
-        post({cascade.ranks[i]}, Op::init, m);
-        await_or_throw(Kind::init_done, step, c);
-      }
-      slot_keys[cascade.ranks[i]] = spec.slot_key;
-    }
-  }
-
-  // One training step through the cascade; returns the batch's summed loss.
-  // `images` normalised, `bytes` the same as stored (what travels when the first part
-  // is a server's).
-  double train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& bytes,
-                    const torch::Tensor& labels) {
-    const double t0 = net.now();
-    if (o.keeps_first)  // the images are data: no gradient is computed for them
-      post(cascade.ranks, Op::forward,
-           Message{Kind::activations, step, cascade.generation,
-                   parts.front()->train_forward(step, images, {}, /*input_gradient=*/false)});
-    else
-      post(cascade.ranks, Op::forward, Message{Kind::data, step, cascade.generation, bytes});
-    if (!o.keeps_last)
-      post({loss_server()}, Op::forward, Message{Kind::labels, step, cascade.generation, labels}, false);
-    send_loops();  // while the cascade works, not before it
-    auto out = await_or_throw(o.keeps_last ? Kind::activations : Kind::loss, step);
-    calibrate(net.now() - t0);
-    double loss = 0;
-    Message back{Kind::start_backward, step, cascade.generation};
-    if (o.keeps_last) {
-      loss = parts.back()->train_forward(step, out.tensor, labels).item<double>();
-      back.kind = Kind::gradient;
-      back.tensor = parts.back()->train_backward(step, {});
-    } else {
-      loss = out.tensor.item<double>();
-    }
-    std::vector<int> reversed(cascade.ranks.rbegin(), cascade.ranks.rend());
-    post(reversed, Op::backward, back);
-    auto grad = await_or_throw(Kind::gradient, step);
-    if (o.keeps_first) parts.front()->train_backward(step, grad.tensor);
-    return loss;
-  }
-
-  void calibrate(double round_trip) {
-    if (round_trips.size() >= 20) return;
-    round_trips.push_back(round_trip);
-    if (round_trips.size() == 20) {
-      result.median_round_trip = median(round_trips);
-      timeout = std::max(o.min_timeout, o.timeout_factor * result.median_round_trip);
-      result.timeout = timeout;
-      log::info("MixNN: median round trip ", result.median_round_trip * 1e3, " ms over the cascade of ",
-                cascade.ranks.size(), " servers: timeout T = ", timeout, " s");
-    }
-  }
-
-  // The report phase: every server's part state, into the designer's copies.
-  void pull_states() {
-    for (std::size_t i = 0; i < cascade.ranks.size(); ++i) {
-      if (cascade.parts[i] < 0) continue;
-      auto& part = *parts[cascade.parts[i]];
-      Bytes bytes;
-      const std::int64_t step = kReportStep - static_cast<std::int64_t>(i);
-      Message request{Kind::state_request, step, cascade.generation};
-      request.blob.resize(8);
-      const std::uint64_t per_chunk = chunk_bytes() - 8;
-      std::memcpy(request.blob.data(), &per_chunk, 8);
-      for (int c = 0, chunks = 1; c < chunks; ++c) {
-        request.chunk = c;
-        post({cascade.ranks[i]}, Op::report, request);
-        auto m = await_or_throw(Kind::state_chunk, step, c);
-        chunks = m.chunks;
-        bytes.insert(bytes.end(), m.blob.begin(), m.blob.end());
-      }
-      std::vector<float> state(bytes.size() / sizeof(float));
-      std::memcpy(state.data(), bytes.data(), state.size() * sizeof(float));
-      // A server that answers nonsense (or non-finite values) is not a good state.
-      if (state.size() != part.state_size() ||
-          !std::all_of(state.begin(), state.end(), [](float v) { return std::isfinite(v); }))
-        throw Timeout{step};
-      part.set_state(state);
-    }
-  }
-
-  // The test phase through the cascade, checked against the designer's recomputation.
-  struct TestResult {
-    double accuracy = 0, loss = 0, deviation = 0;
+void Designer::State::choose_cascade(const std::vector<int>& previous) {
+  std::vector<int> candidates;
+  for (const auto& [rank, key] : pool)
+    if (!crashed.count(rank)) candidates.push_back(rank);
+  shuffle(candidates.begin(), candidates.end(), rng);
+  // Fresh servers first (the paper replaces the whole cascade), suspects last.
+  auto rank_of = [&](int r) {
+    return suspects.count(r) ? 2 : std::count(previous.begin(), previous.end(), r) ? 1 : 0;
   };
-  TestResult test_phase(const data::Split& split, const torch::Tensor& bytes) {
-    const std::int64_t batch = o.settings.batch, n = split.size();
-    const std::int64_t batches = (n + batch - 1) / batch;
-    TestResult r;
-    double correct = 0, loss = 0;
-    auto batch_of = [&](const torch::Tensor& t, std::int64_t b) {
-      return t.narrow(0, b * batch, std::min(batch, n - b * batch));
-    };
-    auto images_of = [&](std::int64_t b) { return batch_of(split.images, b); };
-    auto send = [&](std::int64_t b) {
-      if (o.keeps_first)
-        post(cascade.ranks, Op::test,
-             Message{Kind::activations, kTestStep - b, cascade.generation, parts.front()->test_forward(images_of(b))});
-      else
-        post(cascade.ranks, Op::test, Message{Kind::data, kTestStep - b, cascade.generation, batch_of(bytes, b)});
-    };
-    onions.want({route_of(cascade.ranks, Op::test, true)});
-    for (std::int64_t b = 0; b < std::min<std::int64_t>(o.test_window, batches); ++b) send(b);
-    for (std::int64_t b = 0; b < batches; ++b) {
-      auto out = await_or_throw(Kind::activations, kTestStep - b).tensor;
-      if (b + o.test_window < batches) send(b + o.test_window);
-      if (o.keeps_last) out = parts.back()->test_forward(out);
-      auto expected = images_of(b);
-      for (auto& part : parts) expected = part->test_forward(expected);
-      if (out.sizes() != expected.sizes()) {
-        r.deviation = INFINITY;
-        continue;
-      }
-      // NaN counts as the largest deviation (std::max would drop it).
-      const double d = (out - expected).abs().max().item<double>();
-      if (!(d <= r.deviation)) r.deviation = std::isnan(d) ? INFINITY : d;
-      const auto labels = split.labels.narrow(0, b * batch, out.size(0));
-      correct += out.argmax(1).eq(labels).sum().item<double>();
-      loss += torch::nll_loss(out, labels, {}, at::Reduction::Sum).item<double>();
-    }
-    r.accuracy = correct / static_cast<double>(std::max<std::int64_t>(1, n));
-    r.loss = loss / static_cast<double>(std::max<std::int64_t>(1, n));
-    if (!std::isfinite(r.deviation)) r.deviation = INFINITY;
-    return r;
-  }
+  std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) { return rank_of(a) < rank_of(b); });
+  std::vector<int> sequence;
+  for (int p = first_server_part(); p < end_server_part(); ++p) sequence.push_back(p);
+  for (int d = 0; d < o.dummies; ++d)
+    sequence.insert(sequence.begin() + static_cast<std::ptrdiff_t>(uniform_below(sequence.size() + 1, rng)), -1);
+  if (candidates.size() < sequence.size())
+    throw Error("MixNN: " + std::to_string(candidates.size()) + " servers of the pool are left, a cascade needs " +
+                std::to_string(sequence.size()) + " (raise --mixnn.pool or --mixnn.max_rebuilds is spent)");
+  cascade.ranks.assign(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(sequence.size()));
+  cascade.parts = sequence;
+  result.cascades.push_back(cascade);
+}
 
-  // The servers of the cascade that answer a probe (a one-hop loop) within T, or,
-  // once one has answered, within the factor of T's rule times its answer's delay (at
-  // least the least T): before the round trip is measured T is the long start-up
-  // value, and a dead server would otherwise cost all of it a second time.
-  std::set<int> responsive() {
-    const double sent = net.now();
-    for (int r : cascade.ranks) post({r}, Op::loop, Message{Kind::noise, kProbeStep, cascade.generation, {}, r, 0});
-    std::set<int> alive;
-    double deadline = sent + timeout;
-    // In turns of 1 ms each, so that a silent server first in the cascade does not
-    // hold up the answers of the others.
-    while (alive.size() < cascade.ranks.size() && net.now() < deadline)
-      for (int r : cascade.ranks)
-        if (!alive.count(r) && await(Kind::noise, kProbeStep, std::min(deadline, net.now() + 1e-3), r)) {
-          if (alive.empty()) {
-            const double delay = net.now() - sent;
-            deadline = std::min(deadline, net.now() + std::max(o.min_timeout, o.timeout_factor * delay));
-          }
-          alive.insert(r);
-        }
-    return alive;
+std::vector<Hop> Designer::State::route(const std::vector<int>& ranks, bool back_to_me) const {
+  std::vector<Hop> hops;
+  for (int r : ranks) {
+    const auto key = slot_keys.find(r);
+    hops.push_back({r, pool.at(r), key != slot_keys.end(), key != slot_keys.end() ? key->second : Key{}});
   }
+  if (back_to_me) hops.push_back({0, keys.public_key, true, own_slot_key});
+  return hops;
+}
 
-  // A failure of the cascade: find who to take out, then rebuild on other servers from
-  // the last good state (a rebuild that fails in its own initialisation counts as
-  // another crash).
-  void rebuild(FailureKind kind, int epoch, std::int64_t step) {
-    for (;;) {
-      record_failure(kind, epoch, step);
-      const auto previous = cascade.ranks;
-      ++cascade.generation;
-      early.clear();
-      onions.clear();
-      for (std::size_t p = 0; p < parts.size(); ++p) parts[p]->set_state(good[p]);
-      choose_cascade(previous);
-      try {
-        init_cascade();
-        result.failures.back().handled_at = net.now();
-        return;
-      } catch (const Timeout& t) {
-        kind = FailureKind::crash;
-        step = t.step;
-      }
-    }
-  }
+OnionStock::Route Designer::State::route_of(const std::vector<int>& ranks, Op op, bool back_to_me) const {
+  return {OnionStock::RouteKey{ranks, op, back_to_me}, route(ranks, back_to_me)};
+}
 
-  void record_failure(FailureKind kind, int epoch, std::int64_t step) {
-    FailureRecord f{kind, epoch, step, net.now(), timeout, cascade.generation, {}};
-    if (kind == FailureKind::crash) {
-      const auto alive = responsive();
-      for (int r : cascade.ranks)
-        if (!alive.count(r)) f.removed.push_back(r);
-      crashed.insert(f.removed.begin(), f.removed.end());
-      // A timeout with every server answering: the designer cannot tell which one
-      // failed (section 4.1), so all of them become suspects.
-      if (f.removed.empty()) suspects.insert(cascade.ranks.begin(), cascade.ranks.end());
-    } else {
-      f.removed = cascade.ranks;
-      suspects.insert(cascade.ranks.begin(), cascade.ranks.end());
-    }
-    log::info("MixNN: ", kind == FailureKind::crash ? "crash" : "Byzantine server", " detected in epoch ", epoch + 1,
-              kind == FailureKind::byzantine ? std::string(" by the test-phase check")
-              : step >= 0                   ? " at training step " + std::to_string(step)
-                                            : std::string(" outside training (initialisation, report or test)"),
-              " (cascade ",
-              cascade.generation, "); ", f.removed.size(), " server(s) taken out; rebuilding from the last good state");
-    result.failures.push_back(f);
-    if (++rebuilds > o.max_rebuilds)
-      throw Error("MixNN: " + std::to_string(rebuilds) + " failed cascades, more than --mixnn.max_rebuilds=" +
-                  std::to_string(o.max_rebuilds));
+void Designer::State::want_training_routes() {
+  std::vector<OnionStock::Route> routes = {
+      route_of(cascade.ranks, Op::forward, true),
+      route_of(std::vector<int>(cascade.ranks.rbegin(), cascade.ranks.rend()), Op::backward, true)};
+  if (!o.keeps_last) routes.push_back(route_of({loss_server()}, Op::forward, false));
+  onions.want(routes);
+}
+
+void Designer::State::post(const std::vector<int>& ranks, Op op, const Message& m, bool back_to_me) {
+  const double t0 = net.now();
+  const auto onion = onions.take(route_of(ranks, op, back_to_me));
+  auto packet = seal_packet(onion.header, onion.first_in_key, encode(m), o.message_bytes);
+  result.stats.seal_seconds += net.now() - t0;
+  ++result.stats.sealed;
+  net.send(std::move(packet), ranks.front(), m.step, op);
+}
+
+std::optional<Message> Designer::State::await(Kind kind, std::int64_t step, double deadline, int chunk) {
+  const auto key = std::make_tuple(static_cast<int>(kind), step, chunk);
+  if (auto e = early.find(key); e != early.end()) {
+    auto m = std::move(e->second);
+    early.erase(e);
+    return m;
   }
-};
+  for (;;) {
+    auto arrival = net.wait(deadline);
+    if (!arrival) return std::nullopt;
+    const double t0 = net.now();
+    Message m;
+    try {
+      m = decode(self.open(arrival->packet).message);
+    } catch (const PacketError&) {
+      ++result.stats.rejected;
+      continue;
+    }
+    ++result.stats.opened;
+    result.stats.open_seconds += net.now() - t0;
+    if (m.kind == Kind::noise && m.step == kLoopStep) {
+      ++result.loops_returned;
+      continue;
+    }
+    if (m.kind != Kind::noise && m.generation != cascade.generation) {
+      ++result.stats.stale;
+      continue;
+    }
+    const auto got = std::make_tuple(static_cast<int>(m.kind), m.step, m.chunk);
+    if (got == key) return m;
+    early[got] = std::move(m);
+  }
+}
+
+Message Designer::State::await_or_throw(Kind kind, std::int64_t step, int chunk) {
+  auto m = await(kind, step, net.now() + timeout, chunk);
+  if (!m) throw Timeout{step};
+  return std::move(*m);
+}
+
+void Designer::State::send_loops() {
+  if (o.loop_rate <= 0) return;
+  std::poisson_distribution<int> count(o.loop_rate);
+  std::vector<int> alive;
+  for (const auto& [rank, key] : pool)
+    if (!crashed.count(rank)) alive.push_back(rank);
+  for (int k = count(rng); k > 0 && !alive.empty(); --k) {
+    std::vector<int> hops;
+    const auto length = 1 + uniform_below(std::min<std::size_t>(3, alive.size()), rng);
+    shuffle(alive.begin(), alive.end(), rng);
+    hops.assign(alive.begin(), alive.begin() + static_cast<std::ptrdiff_t>(length));
+    post(hops, Op::loop, Message{Kind::noise, kLoopStep, cascade.generation});
+    ++result.loops_sent;
+  }
+}
+
+void Designer::State::init_cascade() {
+  for (std::size_t i = 0; i < cascade.ranks.size(); ++i) {
+    PartSpec spec;
+    spec.dummy = cascade.parts[i] < 0;
+    spec.part = cascade.parts[i];
+    spec.slot_key = random_key();
+    if (!spec.dummy) spec.state = good[spec.part];
+    const auto blob = encode_spec(spec);
+    const auto chunks = static_cast<int>((blob.size() + chunk_bytes() - 1) / chunk_bytes());
+    const std::int64_t step = kInitStep - static_cast<std::int64_t>(i);
+    for (int c = 0; c < chunks; ++c) {
+      Message m{Kind::init_chunk, step, cascade.generation, {}, c, chunks};
+      const auto begin = static_cast<std::size_t>(c) * chunk_bytes();
+      m.blob.assign(blob.begin() + static_cast<std::ptrdiff_t>(begin),
+                    blob.begin() + static_cast<std::ptrdiff_t>(std::min(blob.size(), begin + chunk_bytes())));
+      post({cascade.ranks[i]}, Op::init, m);
+      await_or_throw(Kind::init_done, step, c);
+    }
+    slot_keys[cascade.ranks[i]] = spec.slot_key;
+  }
+}
+
+double Designer::State::train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& bytes, const torch::Tensor& labels) {
+  const double t0 = net.now();
+  if (o.keeps_first)  // the images are data: no gradient is computed for them
+    post(cascade.ranks, Op::forward,
+         Message{Kind::activations, step, cascade.generation,
+                 parts.front()->train_forward(step, images, {}, /*input_gradient=*/false)});
+  else
+    post(cascade.ranks, Op::forward, Message{Kind::data, step, cascade.generation, bytes});
+  if (!o.keeps_last)
+    post({loss_server()}, Op::forward, Message{Kind::labels, step, cascade.generation, labels}, false);
+  send_loops();  // while the cascade works, not before it
+  auto out = await_or_throw(o.keeps_last ? Kind::activations : Kind::loss, step);
+  calibrate(net.now() - t0);
+  double loss = 0;
+  Message back{Kind::start_backward, step, cascade.generation};
+  if (o.keeps_last) {
+    loss = parts.back()->train_forward(step, out.tensor, labels).item<double>();
+    back.kind = Kind::gradient;
+    back.tensor = parts.back()->train_backward(step, {});
+  } else {
+    loss = out.tensor.item<double>();
+  }
+  std::vector<int> reversed(cascade.ranks.rbegin(), cascade.ranks.rend());
+  post(reversed, Op::backward, back);
+  auto grad = await_or_throw(Kind::gradient, step);
+  if (o.keeps_first) parts.front()->train_backward(step, grad.tensor);
+  return loss;
+}
+
+void Designer::State::calibrate(double round_trip) {
+  if (round_trips.size() >= 20) return;
+  round_trips.push_back(round_trip);
+  if (round_trips.size() == 20) {
+    result.median_round_trip = median(round_trips);
+    timeout = std::max(o.min_timeout, o.timeout_factor * result.median_round_trip);
+    result.timeout = timeout;
+    log::info("MixNN: median round trip ", result.median_round_trip * 1e3, " ms over the cascade of ",
+              cascade.ranks.size(), " servers: timeout T = ", timeout, " s");
+  }
+}
+
+void Designer::State::pull_states() {
+  for (std::size_t i = 0; i < cascade.ranks.size(); ++i) {
+    if (cascade.parts[i] < 0) continue;
+    auto& part = *parts[cascade.parts[i]];
+    Bytes bytes;
+    const std::int64_t step = kReportStep - static_cast<std::int64_t>(i);
+    Message request{Kind::state_request, step, cascade.generation};
+    request.blob.resize(8);
+    const std::uint64_t per_chunk = chunk_bytes() - 8;
+    std::memcpy(request.blob.data(), &per_chunk, 8);
+    for (int c = 0, chunks = 1; c < chunks; ++c) {
+      request.chunk = c;
+      post({cascade.ranks[i]}, Op::report, request);
+      auto m = await_or_throw(Kind::state_chunk, step, c);
+      chunks = m.chunks;
+      bytes.insert(bytes.end(), m.blob.begin(), m.blob.end());
+    }
+    std::vector<float> state(bytes.size() / sizeof(float));
+    std::memcpy(state.data(), bytes.data(), state.size() * sizeof(float));
+    // A server that answers nonsense (or non-finite values) is not a good state.
+    if (state.size() != part.state_size() ||
+        !std::all_of(state.begin(), state.end(), [](float v) { return std::isfinite(v); }))
+      throw Timeout{step};
+    part.set_state(state);
+  }
+}
+
+Designer::State::TestResult Designer::State::test_phase(const data::Split& split, const torch::Tensor& bytes) {
+  const std::int64_t batch = o.settings.batch, n = split.size();
+  const std::int64_t batches = (n + batch - 1) / batch;
+  TestResult r;
+  double correct = 0, loss = 0;
+  auto batch_of = [&](const torch::Tensor& t, std::int64_t b) {
+    return t.narrow(0, b * batch, std::min(batch, n - b * batch));
+  };
+  auto images_of = [&](std::int64_t b) { return batch_of(split.images, b); };
+  auto send = [&](std::int64_t b) {
+    if (o.keeps_first)
+      post(cascade.ranks, Op::test,
+           Message{Kind::activations, kTestStep - b, cascade.generation, parts.front()->test_forward(images_of(b))});
+    else
+      post(cascade.ranks, Op::test, Message{Kind::data, kTestStep - b, cascade.generation, batch_of(bytes, b)});
+  };
+  onions.want({route_of(cascade.ranks, Op::test, true)});
+  for (std::int64_t b = 0; b < std::min<std::int64_t>(o.test_window, batches); ++b) send(b);
+  for (std::int64_t b = 0; b < batches; ++b) {
+    auto out = await_or_throw(Kind::activations, kTestStep - b).tensor;
+    if (b + o.test_window < batches) send(b + o.test_window);
+    if (o.keeps_last) out = parts.back()->test_forward(out);
+    auto expected = images_of(b);
+    for (auto& part : parts) expected = part->test_forward(expected);
+    if (out.sizes() != expected.sizes()) {
+      r.deviation = INFINITY;
+      continue;
+    }
+    // NaN counts as the largest deviation (std::max would drop it).
+    const double d = (out - expected).abs().max().item<double>();
+    if (!(d <= r.deviation)) r.deviation = std::isnan(d) ? INFINITY : d;
+    const auto labels = split.labels.narrow(0, b * batch, out.size(0));
+    correct += out.argmax(1).eq(labels).sum().item<double>();
+    loss += torch::nll_loss(out, labels, {}, at::Reduction::Sum).item<double>();
+  }
+  r.accuracy = correct / static_cast<double>(std::max<std::int64_t>(1, n));
+  r.loss = loss / static_cast<double>(std::max<std::int64_t>(1, n));
+  if (!std::isfinite(r.deviation)) r.deviation = INFINITY;
+  return r;
+}
 
 Designer::Designer(Transport& transport, const KeyPair& keys, std::map<int, Key> pool, const DesignerOptions& options)
     : s_(std::make_unique<State>(transport, keys, std::move(pool), options)) {
