@@ -155,14 +155,14 @@ void Designer::State::init_cascade() {
   }
 }
 
-double Designer::State::train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& bytes, const torch::Tensor& labels) {
+double Designer::State::train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& labels) {
   const double t0 = net.now();
   if (o.keeps_first)  // the images are data: no gradient is computed for them
     post(cascade.ranks, Op::forward,
          Message{Kind::activations, step, cascade.generation,
                  parts.front()->train_forward(step, images, {}, /*input_gradient=*/false)});
   else
-    post(cascade.ranks, Op::forward, Message{Kind::data, step, cascade.generation, bytes});
+    post(cascade.ranks, Op::forward, Message{Kind::data, step, cascade.generation, images});
   if (!o.keeps_last)
     post({loss_server()}, Op::forward, Message{Kind::labels, step, cascade.generation, labels}, false);
   send_loops();  // while the cascade works, not before it
@@ -223,7 +223,7 @@ void Designer::State::pull_states() {
   }
 }
 
-Designer::State::TestResult Designer::State::test_phase(const data::Split& split, const torch::Tensor& bytes) {
+Designer::State::TestResult Designer::State::test_phase(const data::Split& split, const torch::Tensor& sent) {
   const std::int64_t batch = o.settings.batch, n = split.size();
   const std::int64_t batches = (n + batch - 1) / batch;
   TestResult r;
@@ -237,7 +237,7 @@ Designer::State::TestResult Designer::State::test_phase(const data::Split& split
       post(cascade.ranks, Op::test,
            Message{Kind::activations, kTestStep - b, cascade.generation, parts.front()->test_forward(images_of(b))});
     else
-      post(cascade.ranks, Op::test, Message{Kind::data, kTestStep - b, cascade.generation, batch_of(bytes, b)});
+      post(cascade.ranks, Op::test, Message{Kind::data, kTestStep - b, cascade.generation, batch_of(sent, b)});
   };
   onions.want({route_of(cascade.ranks, Op::test, true)});
   for (std::int64_t b = 0; b < std::min<std::int64_t>(o.test_window, batches); ++b) send(b);
@@ -281,14 +281,18 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
   for (const auto& plan : o.plans) s.parts.push_back(std::make_unique<Part>(o.arch, plan, o.settings, &plain));
   for (const auto& part : s.parts) s.good.push_back(part->state());
   auto plain_optimizer = train::make_optimizer(plain, o.settings);
-  // The images travel as stored, a quarter of the bytes of the normalised floats; the
-  // first server normalises them as the loader did, to the same floats (checked here:
-  // MixNN's model must be the plain model's).
-  const auto train_bytes = data::stored_bytes(data.train.images, data.name);
-  const auto test_bytes = data::stored_bytes(data.test.images, data.name);
-  TESSERA_ASSERT(data::normalise(train_bytes, data.name).equal(data.train.images) &&
-                     data::normalise(test_bytes, data.name).equal(data.test.images),
-                 "the images of ", data.name, " do not survive the round trip through bytes");
+  // The images as the cascade's first hop takes them. A server gets them as stored, a
+  // quarter of the bytes of the normalised floats, and normalises them as the loader
+  // did, to the same floats (checked here: MixNN's model must be the plain model's);
+  // a first part the designer keeps takes the floats.
+  auto as_sent = [&](const torch::Tensor& images) {
+    if (o.keeps_first) return images;
+    auto bytes = data::stored_bytes(images, data.name);
+    TESSERA_ASSERT(data::normalise(bytes, data.name).equal(images), "the images of ", data.name,
+                   " do not survive the round trip through bytes");
+    return bytes;
+  };
+  const auto train_sent = as_sent(data.train.images), test_sent = as_sent(data.test.images);
 
   // Initialisation: a failing server here is handled like a crash in training.
   for (;;) {
@@ -325,7 +329,7 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
         for (std::int64_t k = 0; k < steps; ++k) {
           step = epoch * steps + k;
           const auto index = order.narrow(0, k * o.settings.batch, std::min(o.settings.batch, n - k * o.settings.batch));
-          loss += s.train_step(step, data.train.images.index_select(0, index), train_bytes.index_select(0, index),
+          loss += s.train_step(step, train_sent.index_select(0, index),
                                data.train.labels.index_select(0, index));
           progress.advance(1);
         }
@@ -334,7 +338,7 @@ DesignerResult Designer::run(const data::Dataset& data, models::Network& plain) 
         step = -1;
         s.onions.clear();
         s.pull_states();
-        const auto test = s.test_phase(data.test, test_bytes);
+        const auto test = s.test_phase(data.test, test_sent);
         e.check_seconds = s.net.now() - t0 - e.mixnn_seconds;
         if (!(test.deviation <= o.check_tolerance)) {
           ++e.attempts;

@@ -89,11 +89,10 @@ struct Designer::State {
   // Every server of the cascade gets its part (or "dummy"), its state and a slot key.
   void init_cascade();
 
-  // One training step through the cascade; returns the batch's summed loss.
-  // `images` normalised, `bytes` the same as stored (what travels when the first part
-  // is a server's).
-  double train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& bytes,
-                    const torch::Tensor& labels);
+  // One training step through the cascade; returns the batch's summed loss. `images`
+  // as the cascade's first hop takes them: normalised when the designer keeps the
+  // first part, else as stored (bytes).
+  double train_step(std::int64_t step, const torch::Tensor& images, const torch::Tensor& labels);
 
   // T from the median round trip of the first 20 steps.
   void calibrate(double round_trip);
@@ -105,7 +104,8 @@ struct Designer::State {
   struct TestResult {
     double accuracy = 0, loss = 0, deviation = 0;
   };
-  TestResult test_phase(const data::Split& split, const torch::Tensor& bytes);
+  // `sent`: the split's images as the first hop takes them (see train_step).
+  TestResult test_phase(const data::Split& split, const torch::Tensor& sent);
 
   // --- failures (designer_failures.cpp) -----------------------------------------
   // The servers of the cascade that answer a probe (a one-hop loop) within T, or,

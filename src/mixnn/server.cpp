@@ -97,11 +97,12 @@ class ServerLoop {
     if (dummy_ || !part_) return reply(opened, altered(message));
     const double c0 = transport_.now();
     if (message.kind == Kind::data) {  // the images as stored: this server normalises them
-      if (message.tensor.scalar_type() != torch::kUInt8 || message.tensor.dim() != 4) {
+      try {
+        message.tensor = data::normalise(message.tensor, setup_.data_name);
+      } catch (const Error&) {  // not a batch of this data set's images as bytes
         ++stats_.rejected;
         return;
       }
-      message.tensor = data::normalise(message.tensor, setup_.data_name);
     }
     switch (opened.op) {
       case Op::forward: forward(opened, std::move(message)); break;
