@@ -8,42 +8,15 @@
 
 #include "core/error.hpp"
 #include "streams/obfuscation_search.hpp"
+#include "stream_fixtures.hpp"
 
 using namespace tessera;
 using streams::Move;
 using streams::MoveKind;
 using streams::Plan;
+using test::served;
 
 namespace {
-
-// entry 0 -> a 1 -> block devices 2..5 -> b 6 -> block devices 7..9 -> exit 10, one
-// step, forward at 1 s per hop and backward mirrored; every message 100 bytes.
-trace::TraceFile served() {
-  trace::TraceFile file;
-  file.devices = 11;
-  file.entry = 0;
-  file.exit = 10;
-  file.device_layer = std::vector<std::int64_t>{0, 1, 2, 2, 2, 2, 3, 4, 4, 4, 5};
-  std::vector<std::pair<std::int64_t, std::int64_t>> arcs{{0, 1}};
-  for (std::int64_t v = 2; v <= 5; ++v) arcs.insert(arcs.end(), {{1, v}, {v, 6}});
-  for (std::int64_t v = 7; v <= 9; ++v) arcs.insert(arcs.end(), {{6, v}, {v, 10}});
-  auto& e = file.events;
-  const auto& layer = *file.device_layer;
-  for (std::int64_t phase : {0, 1})
-    for (const auto& [u, v] : arcs) {
-      const auto src = phase == 0 ? u : v, dst = phase == 0 ? v : u;
-      const double t = phase == 0 ? static_cast<double>(layer[u]) : 10.0 + static_cast<double>(5 - layer[v]);
-      e.step.push_back(0);
-      e.phase.push_back(phase);
-      e.seq.push_back(static_cast<std::int64_t>(e.seq.size()));
-      e.src.push_back(src);
-      e.dst.push_back(dst);
-      e.bytes.push_back(100);
-      e.t_start.push_back(t);
-      e.t_end.push_back(t + 0.5);
-    }
-  return file;
-}
 
 std::int64_t count_layer(const trace::TraceFile& file, std::int64_t layer) {
   return std::count(file.device_layer->begin(), file.device_layer->end(), layer);
@@ -63,8 +36,13 @@ TEST(Obfuscation, AnEmptyPlanChangesNothingButTheIds) {
   EXPECT_EQ(cost.arcs, 30);  // 15 streams a phase
   EXPECT_EQ((*same.device_layer)[*same.entry], 0);
   EXPECT_EQ((*same.device_layer)[*same.exit], 5);
-  // Every eavesdropper divides the plain streams exactly.
-  for (double ari : streams::judge(same, 0, 2).ari) EXPECT_DOUBLE_EQ(ari, 1.0);
+  // Every eavesdropper divides the plain streams exactly, but the size eavesdropper:
+  // layers 2 and 4 send and receive alike (one message of 100 bytes each way).
+  const auto judgement = streams::judge(same, 0, 2);
+  ASSERT_EQ(judgement.ari.size(), streams::eavesdroppers().size());
+  for (std::size_t m = 0; m < judgement.ari.size(); ++m)
+    if (std::string(streams::eavesdroppers()[m].name) == "sizes") EXPECT_LT(judgement.ari[m], 0.9);
+    else EXPECT_DOUBLE_EQ(judgement.ari[m], 1.0) << streams::eavesdroppers()[m].name;
 }
 
 TEST(Obfuscation, CoverFromTheEntryBreaksTheDepthOfItsTarget) {
@@ -159,12 +137,13 @@ TEST(Obfuscation, SearchesKeepEveryPlanAndOnlyEverSendForward) {
   // The first point is the plain trace. Every plan was scored (so its passes were one-way:
   // observe() refuses a cycle), and every move goes to a device no earlier in the flow.
   EXPECT_DOUBLE_EQ(search.points().front().judgement.worst(), 1.0);
+  EXPECT_EQ(search.tuned().size(), streams::eavesdroppers().size());  // none named: all
   const auto& layer = *plain.device_layer;
   for (const auto& point : search.points())
     for (const auto& move : point.plan.moves)
-      if (move.kind != MoveKind::loop) EXPECT_LE(layer[move.from], layer[move.to]);
+      if (streams::sends_to(move.kind)) EXPECT_LE(layer[move.from], layer[move.to]);
   // The front: no point on it is beaten on all three, and it is sorted by extra bytes.
-  const auto front = streams::pareto_front(search.points());
+  const auto front = streams::pareto_front(search.points(), search.tuned());
   ASSERT_FALSE(front.empty());
   for (std::size_t k = 1; k < front.size(); ++k)
     EXPECT_LE(search.points()[front[k - 1]].cost.byte_fraction(), search.points()[front[k]].cost.byte_fraction());

@@ -1,6 +1,6 @@
-// tessera bench streams: seconds and peak memory of the eavesdropper's divisions
-// (Algorithm 1 on the timed view, Algorithm 2 on the flat view, the depth
-// eavesdropper on the edges view) on traces of a served model cut ever finer: the
+// tessera bench streams: seconds and peak memory of every eavesdropper's division
+// (each on the least detailed view it can use: timed for those that read the order
+// or times, flat for the size eavesdropper, edges for the rest) on traces of a served model cut ever finer: the
 // default block sizes give about 10^3, 10^4 and 10^5 devices. One process; the
 // traces are built from the architecture's shapes (no training). Peak memory is the
 // growth of this process's resident peak during the division (Linux resets the peak
@@ -14,7 +14,7 @@
 #include "cli/options.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
-#include "streams/view.hpp"
+#include "streams/eavesdroppers.hpp"
 #include "trace/devices.hpp"
 
 namespace tessera::cli {
@@ -80,7 +80,7 @@ int run(const Config& config, MPI_Comm world) {
   });
   const auto& shape = models::architecture(arch);
   auto network = models::build(arch, settings.seed);
-  std::printf("%10s %9s  %-22s %10s %12s  %s\n", "devices", "streams", "method (view)", "seconds", "peak MB",
+  std::printf("%10s %9s  %-26s %10s %12s  %s\n", "devices", "streams", "method (view)", "seconds", "peak MB",
               "adjusted Rand index");
   for (auto size : sizes) {
     settings.bh = settings.bw = size;
@@ -88,32 +88,22 @@ int run(const Config& config, MPI_Comm world) {
     const trace::LogicalDevices devices(*network, targets, {shape.channels, shape.height, shape.width}, settings.seed);
     auto file = devices.trace(1, 1, false, {}, settings.seed);
     file.path = "(bench trace)";
-    struct Method {
-      const char* name;
-      streams::View view;
-    };
-    for (const auto& method : {Method{"sequential", streams::View::timed}, Method{"flattened", streams::View::flat},
-                               Method{"depth", streams::View::edges}}) {
-      const auto seen = streams::observe(file, 0, trace::kForward, method.view);
+    // Each eavesdropper on the least detailed view it can use.
+    for (const auto& method : streams::eavesdroppers()) {
+      const auto view = method.needs_order ? streams::View::timed
+                        : method.needs_sizes ? streams::View::flat
+                                             : streams::View::edges;
+      const auto seen = streams::observe(file, 0, trace::kForward, view);
       std::vector<double> seconds;
       double peak = 0;
       streams::Division division;
-      for (int r = 0; r < repeats; ++r) {
-        const std::string name = method.name;
+      for (int r = 0; r < repeats; ++r)
         peak = std::max(peak, peak_growth_mb([&] {
-          seconds.push_back(seconds_of([&] {
-            if (name == "sequential")
-              division = streams::divide_sequential(seen.graph, seen.entry, seen.exit, seen.first_seen);
-            else if (name == "flattened")
-              division = streams::divide_flattened(seen.graph, th);
-            else
-              division = streams::divide_by_depth(seen.graph, seen.entry, false);
-          }));
+          seconds.push_back(seconds_of([&] { division = method.divide(seen, trace::kForward, th).division; }));
         }));
-      }
       const auto score = streams::score_division(division.group, *file.device_layer);
-      const std::string label = std::string(method.name) + " (" + streams::view_name(method.view) + ")";
-      std::printf("%10lld %9lld  %-22s %10.3f %12.1f  %.3f\n", static_cast<long long>(file.devices),
+      const std::string label = std::string(method.name) + " (" + streams::view_name(view) + ")";
+      std::printf("%10lld %9lld  %-26s %10.3f %12.1f  %.3f\n", static_cast<long long>(file.devices),
                   static_cast<long long>(seen.streams), label.c_str(), median(seconds), peak,
                   score.adjusted_rand_index);
       std::fflush(stdout);

@@ -134,8 +134,20 @@ int run(const Config& config, MPI_Comm world) {
                       "--blocks option or model); plan on a trace of this service");
       return read;
     });
+    // One step of the plain deployment: the padding the plan sends, and the step its
+    // holds must not exceed.
+    const auto one_step = devices.trace(1, settings.batch, settings.mode == "train", settings.deployment,
+                                        config.get<std::uint64_t>("run.seed"));
+    agree(world, [&] {
+      try {
+        streams::check_holds(one_step, plan->plan);
+      } catch (const Error& e) {
+        throw Error("--serve.obfuscation: '" + plan_path + "': " + e.what());
+      }
+    });
     cover = agree(world, [&] {
-      return std::make_unique<service::CoverTraffic>(plan->plan, devices.host_rank(), comm->size(), comm->rank());
+      return std::make_unique<service::CoverTraffic>(plan->plan, devices.host_rank(), comm->size(), comm->rank(),
+                                                     &one_step.events);
     });
   }
   const auto data = agree(world, [&] {
@@ -193,13 +205,16 @@ int run(const Config& config, MPI_Comm world) {
   blocks::write_targets(targets, file.root());
   auto trace = devices.trace(settings.trace_steps, settings.batch, settings.mode == "train", settings.deployment, seed);
   if (plan) {
-    // What an eavesdropper sees of the service with its cover traffic (which does not
-    // pad or delay the real messages: the service aggregates them per rank).
-    auto sent = plan->plan;
-    sent.pad_quantum = 0;
-    sent.jitter = 0;
-    trace = agree(world, [&] { return streams::obfuscate_trace(trace, sent, seed); });
+    // What an eavesdropper sees of the service with its cover traffic, padding and
+    // holds, and what they cost in the deployment's time.
+    streams::PlanCost cost;
+    trace = agree(world, [&] { return streams::obfuscate_trace(trace, plan->plan, seed, &cost); });
     group.set_attr("obfuscation", plan_path);
+    group.set_attr("obfuscation_byte_fraction", cost.byte_fraction());
+    group.set_attr("obfuscation_time_fraction", cost.time_fraction());
+    log::info("serve: the obfuscated trace: +", 100 * cost.byte_fraction(), "% bytes, +", 100 * cost.message_fraction(),
+              "% messages, the traced steps end ", 100 * cost.time_fraction(), "% later (", cost.extra_seconds,
+              " s of the deployment's ", cost.seconds, " s)");
   }
   trace::write_trace(trace, file.root());
   // Peak resident memory of the largest rank, after everything (trace included) was built.

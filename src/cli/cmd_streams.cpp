@@ -21,14 +21,20 @@ namespace tessera::cli {
 namespace cmd_streams {
 namespace {
 
+std::string method_help() {
+  std::string help = "the eavesdropper, one of:";
+  for (const auto& e : streams::eavesdroppers())
+    help += std::string(" ") + e.name + " (" + e.reads + (e.needs_order ? "; the timed or ordered view" : "") +
+            (e.needs_sizes ? "; any view but edges" : "") + "),";
+  help.back() = '.';
+  return help + " Each finds the number of groups itself.";
+}
+
 void add_options(po::options_description& options) {
   options.add_options()
     ("streams.trace", po::value<std::string>()->default_value(""),
      "HDF5 file with a /trace group (written by 'tessera serve', or by anything in its schema)")
-    ("streams.method", po::value<std::string>()->default_value("sequential"),
-     "sequential (Algorithm 1: vertex connectivity, devices in minimum vertex cuts as pivots; needs the "
-     "timed or ordered view), flattened (Algorithm 2: reachable counts seen fewer than --streams.th times as "
-     "pivots) or depth (hops from the input: one group per depth; every view)")
+    ("streams.method", po::value<std::string>()->default_value("sequential"), method_help().c_str())
     ("streams.view", po::value<std::string>()->default_value("ordered"),
      "what the eavesdropper sees: timed (sender, receiver, bytes, start and end times), ordered (the order "
      "of the streams, no times), flat (no order), edges (sender and receiver only)")
@@ -60,12 +66,12 @@ Settings settings_of(const Config& config) {
   TESSERA_REQUIRE(!s.trace.empty(), "--streams.trace: give the trace file (e.g. runs/serve/serve.h5)");
   TESSERA_REQUIRE(std::filesystem::is_regular_file(s.trace), "--streams.trace: '", s.trace, "' is not a file");
   s.method = config.get<std::string>("streams.method");
-  TESSERA_REQUIRE(streams::is_method(s.method), "--streams.method: '",
-                  s.method, "' is not one of sequential, flattened, depth");
+  const auto& method = streams::eavesdropper(s.method);
   s.view = streams::parse_view(config.get<std::string>("streams.view"));
-  TESSERA_REQUIRE(s.method != "sequential" || streams::has_order(s.view),
-                  "--streams.method=sequential sorts its pivots by the order of the streams: it needs "
-                  "--streams.view=timed or ordered (flattened and depth work on every view)");
+  TESSERA_REQUIRE(!method.needs_order || streams::has_order(s.view), "--streams.method=", s.method,
+                  " reads the order or times of the streams: it needs --streams.view=timed or ordered");
+  TESSERA_REQUIRE(!method.needs_sizes || streams::has_sizes(s.view), "--streams.method=", s.method,
+                  " reads the sizes of the streams: the edges view has none");
   s.th = config.get<std::int64_t>("streams.th");
   TESSERA_REQUIRE(s.th >= 1, "--streams.th: must be >= 1, got ", s.th);
   const auto phase = config.get<std::string>("streams.phase");

@@ -9,19 +9,22 @@
 
 namespace tessera::service {
 
-CoverTraffic::CoverTraffic(const streams::Plan& plan, const std::vector<std::int32_t>& host_rank, int ranks, int rank) {
+CoverTraffic::CoverTraffic(const streams::Plan& plan, const std::vector<std::int32_t>& host_rank, int ranks, int rank,
+                           const trace::TraceEvents* one_step) {
   const auto devices = static_cast<std::int64_t>(host_rank.size());
   std::vector<std::int64_t> bytes[2];  // [phase][sender * ranks + receiver]
   for (auto& b : bytes) b.assign(static_cast<std::size_t>(ranks) * ranks, 0);
   const auto add = [&](int phase, int from, int to, std::int64_t n) { bytes[phase][from * ranks + to] += n; };
   std::int64_t dummies = 0;
   for (const auto& m : plan.moves) {
-    for (auto d : {m.from, m.kind == streams::MoveKind::loop ? m.from : m.to})
+    for (auto d : {m.from, streams::sends_to(m.kind) ? m.to : m.from})
       TESSERA_REQUIRE(d >= 0 && d < devices, "--serve.obfuscation: the plan names device ", d, " of ", devices,
                       " (a plan for another trace: serve with the same model, --blocks options and run.seed)");
     const int from = host_rank[m.from];
     switch (m.kind) {
+      case streams::MoveKind::delay: break;  // a hold, in the deployment's time (the trace)
       case streams::MoveKind::cover:
+      case streams::MoveKind::lead:
         add(0, from, host_rank[m.to], m.bytes);
         add(1, host_rank[m.to], from, m.bytes);
         break;
@@ -39,6 +42,15 @@ CoverTraffic::CoverTraffic(const streams::Plan& plan, const std::vector<std::int
         add(1, dummy, from, m.bytes);
         break;
       }
+    }
+  }
+  // Padding: what rounding every real message of a step up to the quantum adds.
+  if (one_step && plan.pad_quantum > 0) {
+    const auto q = plan.pad_quantum;
+    for (std::size_t i = 0; i < one_step->size(); ++i) {
+      const auto padded = (one_step->bytes[i] + q - 1) / q * q;
+      add(static_cast<int>(one_step->phase[i]), host_rank.at(one_step->src[i]), host_rank.at(one_step->dst[i]),
+          padded - one_step->bytes[i]);
     }
   }
   // The matrix is the same on every rank, so every rank reaches the same verdict: MPI

@@ -74,6 +74,25 @@ struct DepthDivision : Division {
 // depth; pivots are the vertices alone at their depth.
 DepthDivision divide_by_depth(const DeviceGraph& graph, std::int64_t origin, bool against_arcs);
 
+// The timing eavesdroppers (tessera's own): one time per device (when its first
+// incoming stream starts, say), sorted, and cut at the widest gaps. The number of
+// groups is inferred, not given: the gaps sorted from the widest, the cut falls at
+// the steepest drop (the largest ratio of one gap to the next; gaps under a tenth
+// of the mean spacing count as ties), and nowhere when no gap stands out (every
+// ratio under 2). In a served trace the devices of one layer get their input at
+// the same moment, and layers are a compute and a transfer apart, so an
+// unobfuscated trace is divided exactly; delays that spread one layer's times over
+// another's are what defeat it. Devices without a time (kNeverSeen, e.g. the entry
+// for its incoming streams) form one group of their own; groups in time order.
+Division divide_by_gaps(const std::vector<double>& when);
+
+// The size eavesdropper: devices with the same messages and bytes in and out are one
+// group (the number of groups is what it finds). Devices of one layer cut into
+// equal blocks send and receive alike; padding to a quantum and cover sized like
+// the real messages are what defeat it. Groups in order of the profiles.
+Division divide_by_profile(const std::vector<std::int64_t>& messages_in, const std::vector<std::int64_t>& bytes_in,
+                           const std::vector<std::int64_t>& messages_out, const std::vector<std::int64_t>& bytes_out);
+
 // Scores of a division against the true layer of every vertex, never seen by the
 // division itself. Group -1 counts as one more group; devices of true layer -1 (the
 // provider's dummies) are left out.

@@ -1,34 +1,55 @@
 // The eavesdroppers by name, and all of them at once on a trace: what the provider's
-// obfuscation is scored against (docs/DESIGN.md section 9.3).
+// obfuscation is scored against (docs/DESIGN.md section 9.3). One table: each row
+// says what the eavesdropper reads of the streams (the graph, their order, their
+// times, their sizes) and whether it finds the number of layers itself. No row is
+// given the number of layers: each either infers it or does not need it.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "streams/view.hpp"
 
 namespace tessera::streams {
 
-// sequential (Algorithm 1), flattened (Algorithm 2 with threshold `th`) or depth.
-bool is_method(const std::string& method);
 struct MethodDivision {
   Division division;
   std::int64_t connectivity = 0;        // sequential only
   std::vector<std::int64_t> reachable;  // flattened only
 };
+
+struct Eavesdropper {
+  const char* name;
+  const char* reads;   // in words, for --help and the docs
+  bool needs_order;    // the timed or ordered view (first_seen, first_in, first_out)
+  bool needs_sizes;    // any view but edges
+  MethodDivision (*divide)(const ObservedStreams& seen, std::int64_t phase, std::int64_t th);
+};
+
+// sequential (Algorithm 1), flattened (Algorithm 2 with threshold `th`), depth,
+// first-arrival, first-departure, sizes: the paper's two, then tessera's own.
+const std::vector<Eavesdropper>& eavesdroppers();
+// The row named `name`; errors (naming `option`) list the names.
+const Eavesdropper& eavesdropper(const std::string& name, const std::string& option = "--streams.method");
+std::size_t eavesdropper_index(const std::string& name, const std::string& option);
+std::string eavesdropper_names(const char* separator = ", ");
+// "sequential,flattened,depth": the eavesdroppers of the paper and tessera's first
+// (graph and order only), what the obfuscation search is tuned against by default.
+extern const char* const kGraphEavesdroppers;
+
 MethodDivision divide(const std::string& method, const ObservedStreams& seen, std::int64_t phase, std::int64_t th);
 
-constexpr std::array<const char*, 3> kMethods{"sequential", "flattened", "depth"};
-
 // Each eavesdropper's adjusted Rand index on `step` of a trace with its truth, on the
-// best view it can use (Algorithm 1: timed when the trace has times, else ordered;
-// the others see only the graph, which every view shows alike), the worse for the
-// provider of the two phases (the larger index).
+// best view it can use (timed when the trace has times, else ordered), the worse for
+// the provider of the two phases (the larger index). Indexed like eavesdroppers().
 struct Judgement {
-  std::array<double, kMethods.size()> ari{};
+  std::vector<double> ari;
   double worst() const;  // the largest
   double mean() const;
+  // The same over a subset (indices into eavesdroppers()).
+  double worst(const std::vector<std::size_t>& of) const;
+  double mean(const std::vector<std::size_t>& of) const;
 };
 Judgement judge(const trace::TraceFile& file, std::int64_t step, std::int64_t th);
 

@@ -14,11 +14,11 @@ namespace tessera::streams {
 namespace {
 
 constexpr std::int64_t kBundlesPerPlan = 8;
-constexpr int kKinds = 4;  // cover, relay, loop, hub
+constexpr int kKinds = 6;  // cover, relay, loop, hub, lead, delay
 constexpr double kEntropyBonus = 0.01;
 
 // State: how far into the plan, and the last bundle's kind. Action: a bundle's kind
-// (cover, relay, loop or hub), source (hub) layer and target layer.
+// (cover, relay, loop, hub, lead or delay), source (hub) layer and target layer.
 struct GeneratorImpl : torch::nn::Module {
   GeneratorImpl(std::int64_t actions)
       : hidden(register_module("hidden", torch::nn::Linear(2 + kKinds, 32))),
@@ -70,8 +70,10 @@ void search_policy_gradient(PlanSearch& search) {
       entropies.push_back(-(log_p.exp() * log_p).sum());
       last_kind = static_cast<int>(a / (L * L));
       const auto from_layer = (a / L) % L, to_layer = a % L;
+      const MoveKind kinds[kKinds] = {MoveKind::cover, MoveKind::relay, MoveKind::loop,
+                                      MoveKind::cover, MoveKind::lead,  MoveKind::delay};
       const auto moves = last_kind == 3 ? search.propose_hub(rng, from_layer, to_layer)
-                                        : search.propose(rng, static_cast<MoveKind>(last_kind), from_layer, to_layer);
+                                        : search.propose(rng, kinds[last_kind], from_layer, to_layer);
       plan.moves.insert(plan.moves.end(), moves.begin(), moves.end());
     }
     const double loss = search.evaluate(plan, "generator").loss;

@@ -1,6 +1,8 @@
 #include "streams/obfuscation_search.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <deque>
 
 #include "core/error.hpp"
@@ -62,6 +64,10 @@ PlanSearch::PlanSearch(const trace::TraceFile& plain, const SearchSettings& sett
   TESSERA_REQUIRE(settings.bundle <= plain.devices, "--obfuscate.bundle: at most the trace's ", plain.devices,
                   " devices, got ", settings.bundle);
   bundle_ = settings.bundle > 0 ? settings.bundle : std::max<std::int64_t>(1, plain.devices / 50);
+  tuned_ = settings.against;
+  if (tuned_.empty())
+    for (std::size_t i = 0; i < eavesdroppers().size(); ++i) tuned_.push_back(i);
+  delay_scale_ = first_step_seconds(plain.events) / 10;
   TESSERA_REQUIRE(!by_layer_.empty() && !sizes_.empty(), "'", plain.path, "': no forward streams between devices of a "
                   "known layer in step ", settings.step, ": nothing to plan cover for");
 }
@@ -72,8 +78,9 @@ const PlanPoint& PlanSearch::evaluate(const Plan& plan, const std::string& optim
   point.plan = plan;
   const auto obfuscated = obfuscate_trace(plain_, plan, settings_.seed, &point.cost);
   point.judgement = judge(obfuscated, settings_.step, settings_.th);
-  point.loss = (point.judgement.worst() + point.judgement.mean()) / 2 +
-               settings_.c * static_cast<double>(point.cost.new_arcs) / static_cast<double>(std::max<std::int64_t>(1, point.cost.arcs));
+  point.loss = (point.judgement.worst(tuned_) + point.judgement.mean(tuned_)) / 2 +
+               settings_.c * static_cast<double>(point.cost.new_arcs) / static_cast<double>(std::max<std::int64_t>(1, point.cost.arcs)) +
+               settings_.c_time * point.cost.time_fraction();
   points_.push_back(std::move(point));
   return points_.back();
 }
@@ -90,6 +97,14 @@ std::vector<Move> PlanSearch::propose(Rng& rng, MoveKind kind, std::int64_t from
   const auto& sources = by_layer_[pick_layer(from_layer)];
   const auto from = sources[uniform_below(sources.size(), rng)];
   std::vector<Move> moves;
+  if (kind == MoveKind::delay) {
+    // Mixes in front of devices of the target layer, each of its own mean hold.
+    const auto& held = by_layer_[pick_layer(to_layer)];
+    for (std::int64_t k = 0; delay_scale_ > 0 && k < bundle_; ++k)
+      moves.push_back({kind, held[uniform_below(held.size(), rng)], -1, 0,
+                       delay_scale_ * std::pow(10.0, -3.0 * uniform_unit(rng))});
+    return moves;
+  }
   if (kind == MoveKind::loop) {
     for (std::int64_t k = 0; k < bundle_; ++k) {
       const auto& any = by_layer_[pick_layer(from_layer)];
@@ -126,7 +141,7 @@ std::vector<Move> PlanSearch::propose_hub(Rng& rng, std::int64_t hub_layer, std:
 }
 
 std::vector<Move> PlanSearch::propose(Rng& rng) const {
-  const auto draw = uniform_below(5, rng);
+  const auto draw = uniform_below(7, rng);
   // The target layer: half the time in proportion to its devices (a large layer is what
   // must be split), half the time uniform (streams into a single-device layer bypass
   // the vertex cuts Algorithm 1 looks for); the source layer uniform up to it.
@@ -142,7 +157,10 @@ std::vector<Move> PlanSearch::propose(Rng& rng) const {
   }
   const auto from_layer = static_cast<std::int64_t>(uniform_below(to_layer + 1, rng));
   if (draw == 2) return propose_hub(rng, from_layer, to_layer);
-  return propose(rng, draw < 2 ? MoveKind::cover : draw == 3 ? MoveKind::relay : MoveKind::loop, from_layer, to_layer);
+  const MoveKind kinds[7] = {MoveKind::cover, MoveKind::cover, MoveKind::cover, MoveKind::relay,
+                             MoveKind::loop,  MoveKind::lead,  MoveKind::delay};
+  const auto kind = kinds[draw] == MoveKind::delay && delay_scale_ <= 0 ? MoveKind::cover : kinds[draw];
+  return propose(rng, kind, from_layer, to_layer);
 }
 
 namespace {
@@ -245,10 +263,10 @@ Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint6
   return plan;
 }
 
-std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points) {
+std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points, const std::vector<std::size_t>& of) {
   const auto key = [&](std::size_t i) {
-    return std::array<double, 3>{points[i].judgement.worst(), points[i].cost.byte_fraction(),
-                                 points[i].cost.message_fraction()};
+    return std::array<double, 4>{points[i].judgement.worst(of), points[i].cost.byte_fraction(),
+                                 points[i].cost.message_fraction(), points[i].cost.time_fraction()};
   };
   std::vector<std::size_t> front;
   for (std::size_t i = 0; i < points.size(); ++i) {
@@ -256,13 +274,28 @@ std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points) {
     bool beaten = false;
     for (std::size_t j = 0; j < points.size() && !beaten; ++j) {
       const auto b = key(j);
-      const bool no_worse = b[0] <= a[0] && b[1] <= a[1] && b[2] <= a[2];
+      bool no_worse = true;
+      for (std::size_t k = 0; k < a.size(); ++k) no_worse = no_worse && b[k] <= a[k];
       beaten = no_worse && (b != a || j < i);  // of equal points the first stands
     }
     if (!beaten) front.push_back(i);
   }
   std::stable_sort(front.begin(), front.end(), [&](auto a, auto b) { return key(a)[1] < key(b)[1]; });
   return front;
+}
+
+std::vector<std::size_t> eavesdroppers_named(const std::string& names, const std::string& option) {
+  std::vector<std::size_t> out;
+  std::size_t begin = 0;
+  while (begin <= names.size()) {
+    const auto end = std::min(names.find(',', begin), names.size());
+    const auto index = eavesdropper_index(names.substr(begin, end - begin), option);
+    TESSERA_REQUIRE(std::find(out.begin(), out.end(), index) == out.end(), option, ": '",
+                    names.substr(begin, end - begin), "' is named twice");
+    out.push_back(index);
+    begin = end + 1;
+  }
+  return out;
 }
 
 }  // namespace tessera::streams

@@ -1,6 +1,8 @@
 // Finding a good obfuscation plan (the paper's S3 loss, docs/DESIGN.md section 9.3):
-//   loss(plan) = (worst + mean of the eavesdroppers' adjusted Rand indices) / 2
-//                + c * |E' xor E| / |E|.
+//   loss(plan) = (worst + mean of the tuned eavesdroppers' adjusted Rand indices) / 2
+//                + c * |E' xor E| / |E| + c_time * (how much later the trace ends) / (its length).
+// The search is tuned against a named subset of the eavesdroppers; every plan is
+// scored by all of them, so a plan's worth against those it never saw is on record.
 // The paper's credit(i, j) sum over device pairs with credit a = 1 for a pair the
 // eavesdropper judges right (same layer and same group, or neither) and b = 0 otherwise
 // is the Rand index; tessera takes its chance-adjusted form, so that putting every
@@ -23,6 +25,8 @@ namespace tessera::streams {
 struct SearchSettings {
   std::int64_t step = 0, th = 2;
   double c = 0.5;                 // the weight of the new arcs in the loss
+  double c_time = 1.0;            // the weight of the extra time in the loss
+  std::vector<std::size_t> against;  // tuned eavesdroppers (indices of eavesdroppers()); empty: all
   std::int64_t bundle = 0;        // moves per proposal; 0: 2% of the devices (at least 1)
   std::int64_t evaluations = 100; // plans each optimiser evaluates
   std::uint64_t seed = 1;
@@ -43,6 +47,8 @@ class PlanSearch {
 
   const SearchSettings& settings() const { return settings_; }
   std::int64_t layers() const { return static_cast<std::int64_t>(by_layer_.size()); }
+  // The eavesdroppers the loss counts.
+  const std::vector<std::size_t>& tuned() const { return tuned_; }
 
   // Scores `plan` and keeps the point.
   const PlanPoint& evaluate(const Plan& plan, const std::string& optimiser);
@@ -57,7 +63,8 @@ class PlanSearch {
   // (so that it lies in a minimum vertex cut: Algorithm 1 takes it for a pivot) and to
   // devices of `fan_layer` after it (which then join its group).
   std::vector<Move> propose_hub(Rng& rng, std::int64_t hub_layer, std::int64_t fan_layer) const;
-  // A proposal with kind and layers drawn too: cover 2/5, hub, relay and loop 1/5 each;
+  // A proposal with kind and layers drawn too: cover 2/7, hub, relay, loop, lead and
+  // delay 1/7 each (delay only on a timed trace, else cover);
   // the target layer in proportion to its devices half the time, else uniform; the
   // source layer uniform up to it.
   std::vector<Move> propose(Rng& rng) const;
@@ -69,6 +76,10 @@ class PlanSearch {
 
   const trace::TraceFile& plain_;
   SearchSettings settings_;
+  std::vector<std::size_t> tuned_;
+  // A delay move's mean hold is drawn log-uniform from a thousandth of this to this: a
+  // tenth of the plain trace's first step.
+  double delay_scale_ = 0;
   std::vector<std::int64_t> rank_;                  // per device: place in a topological order of the forward dataflow
   std::vector<std::vector<std::int64_t>> by_layer_; // devices of each true layer, by rank
   std::vector<std::int64_t> sizes_;                 // the plain step's message sizes (cover is sized like them)
@@ -86,8 +97,12 @@ void search_policy_gradient(PlanSearch& search);
 // (what `tessera bench service` sends to measure the overhead of cover traffic).
 Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint64_t seed, PlanCost* cost);
 
-// Indices of the points no other point beats on all of worst ARI, extra bytes and
-// extra messages (and beats on one), by extra bytes.
-std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points);
+// Indices of the points no other point beats on all of the worst index of the
+// eavesdroppers `of`, extra bytes, extra messages and extra time (and beats on one),
+// by extra bytes.
+std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points, const std::vector<std::size_t>& of);
+
+// Indices of the eavesdroppers named in a comma-separated list (errors name `option`).
+std::vector<std::size_t> eavesdroppers_named(const std::string& names, const std::string& option);
 
 }  // namespace tessera::streams

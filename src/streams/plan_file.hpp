@@ -1,9 +1,10 @@
 // An obfuscation plan in a file: /obfuscation/plan, written by `tessera streams
 // obfuscate` and read by `tessera serve --serve.obfuscation` (docs/streams.md "The provider's
-// defence"). Columns `kind` (0 cover, 1 relay, 2 loop), `from`, `to`, `bytes`, in the
-// ids of the trace it was planned on; attrs `pad_quantum`, `jitter` (seconds),
-// `devices` (that trace's device count) and `deployment` (its
-// trace::deployment_fingerprint, empty for a trace without truth tables).
+// defence"). Columns `kind` (0 cover, 1 relay, 2 loop, 3 lead, 4 delay), `from`, `to`,
+// `bytes`, `seconds` (a delay's mean hold), in the ids of the trace it was planned on;
+// attrs `pad_quantum`, `jitter` (seconds), `devices` (that trace's device count) and
+// `deployment` (its trace::deployment_fingerprint, empty for a trace without truth
+// tables).
 #pragma once
 
 #include <mpi.h>

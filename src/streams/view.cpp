@@ -26,6 +26,7 @@ const char* view_name(View view) {
 }
 
 bool has_order(View view) { return view == View::timed || view == View::ordered; }
+bool has_sizes(View view) { return view != View::edges; }
 
 namespace {
 
@@ -72,18 +73,31 @@ ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::in
   const auto& e = file.events;
   ObservedStreams seen;
   seen.graph.vertices = file.devices;
-  const double never = std::numeric_limits<double>::max();
+  const double never = kNeverSeen;
+  static_assert(kNeverSeen == std::numeric_limits<double>::max());
   TESSERA_REQUIRE(view != View::timed || e.timed(), "'", file.path,
                   "' has no /trace/t_start and t_end: --streams.view=timed needs them (ordered uses seq)");
-  if (has_order(view)) seen.first_seen.assign(file.devices, never);
+  if (has_order(view))
+    for (auto* times : {&seen.first_seen, &seen.first_in, &seen.first_out}) times->assign(file.devices, never);
+  if (has_sizes(view))
+    for (auto* counts : {&seen.messages_in, &seen.messages_out, &seen.bytes_in, &seen.bytes_out})
+      counts->assign(file.devices, 0);
   for (std::size_t i = 0; i < e.size(); ++i) {
     if (e.step[i] != step || e.phase[i] != phase) continue;
     seen.graph.arcs.emplace_back(e.src[i], e.dst[i]);
     ++seen.streams;
     seen.bytes += e.bytes[i];
+    if (has_sizes(view)) {
+      ++seen.messages_out[e.src[i]];
+      ++seen.messages_in[e.dst[i]];
+      seen.bytes_out[e.src[i]] += e.bytes[i];
+      seen.bytes_in[e.dst[i]] += e.bytes[i];
+    }
     if (!has_order(view)) continue;
     const double when = view == View::timed ? e.t_start[i] : static_cast<double>(e.seq[i]);
     for (auto device : {e.src[i], e.dst[i]}) seen.first_seen[device] = std::min(seen.first_seen[device], when);
+    seen.first_out[e.src[i]] = std::min(seen.first_out[e.src[i]], when);
+    seen.first_in[e.dst[i]] = std::min(seen.first_in[e.dst[i]], when);
   }
   TESSERA_REQUIRE(seen.streams > 0, "'", file.path, "': no streams in step ", step, ", phase ", phase,
                   " (see --streams.step, --streams.phase)");

@@ -17,6 +17,9 @@ namespace tessera::streams {
 
 enum class View { timed, ordered, flat, edges };
 bool has_order(View view);  // timed or ordered
+bool has_sizes(View view);  // every view but edges
+// The never-seen value of first_seen, first_in and first_out.
+constexpr double kNeverSeen = 1.7976931348623157e308;
 View parse_view(const std::string& name);  // error naming --streams.view
 const char* view_name(View view);
 
@@ -26,6 +29,13 @@ struct ObservedStreams {
   // receives starts; devices that neither send nor receive come last. Only in the
   // timed and ordered views.
   std::vector<double> first_seen;
+  // Per device, in the same units: when its first incoming (and first outgoing)
+  // stream starts; a device with none gets the never-seen value. Only in the timed
+  // and ordered views.
+  std::vector<double> first_in, first_out;
+  // Per device: messages and bytes it receives and sends (every view but edges, which
+  // has no sizes, where they stay empty).
+  std::vector<std::int64_t> messages_in, messages_out, bytes_in, bytes_out;
   std::int64_t entry = -1, exit = -1;  // where the phase's data enters and leaves
   std::int64_t streams = 0, bytes = 0;
   // Streams that closed a cycle (a pass's data flows one way, so the cover traffic

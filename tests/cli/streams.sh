@@ -127,6 +127,17 @@ for view in timed ordered flat edges; do
     finish_case "depth division, two layers cut, $view view, $phase"
   done
 done
+# The timing eavesdroppers: a layer's devices get their input at one moment, and
+# layers are a compute and a transfer apart, so the first arrivals divide both served
+# traces exactly, with the number of groups found from the gaps.
+for trace in "$TRACE" "$TWO"; do
+  new_case
+  run_tessera streams analyze --streams.trace="$trace" --streams.method=first-arrival --streams.view=timed \
+    --run.out=out
+  expect_all_ranks_succeeded
+  check_streams "$case_dir/out/streams.h5" first-arrival-timed groups=7 layers=7 adjusted_rand_index=1 exact_fraction=1
+  finish_case "first-arrival division of $(basename "$(dirname "$trace")")/serve.h5, timed view"
+done
 for method in "sequential --streams.view=timed" "flattened --streams.view=flat"; do
   new_case
   run_tessera streams analyze --streams.trace="$TWO" --streams.method=$method --streams.run=baseline --run.out=out
@@ -202,6 +213,9 @@ bad_case "columns of different lengths" "short.h5'" "/trace/bytes" -- \
 new_case
 bad_case "Algorithm 1 without the order of the streams" --streams.view=timed -- \
   streams analyze --streams.trace="$TRACE" --streams.view=flat --run.out=out
+new_case
+bad_case "a timing eavesdropper without the order of the streams" --streams.method=first-arrival --streams.view=timed -- \
+  streams analyze --streams.trace="$TRACE" --streams.method=first-arrival --streams.view=flat --run.out=out
 new_case
 bad_case "an unknown method" --streams.method "'spectral'" -- \
   streams analyze --streams.trace="$TRACE" --streams.method=spectral --run.out=out

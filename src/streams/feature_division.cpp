@@ -1,0 +1,104 @@
+// The timing and size eavesdroppers (streams/division.hpp): a division by one time
+// per device, cut at the gaps that stand out, and a division by equal traffic.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "streams/division.hpp"
+#include "streams/view.hpp"
+
+namespace tessera::streams {
+
+namespace {
+
+// How many of the widest gaps to cut: the drop from one gap to the next (sorted from
+// the widest) that is the largest, when it is at least twice; else none.
+std::size_t gaps_to_cut(std::vector<double> gaps, double tie) {
+  std::sort(gaps.begin(), gaps.end(), std::greater<>());
+  std::size_t cut = 0;
+  double steepest = 2.0;
+  for (std::size_t j = 0; j + 1 < gaps.size(); ++j) {
+    const double ratio = std::max(gaps[j], tie) / std::max(gaps[j + 1], tie);
+    if (ratio >= steepest) {
+      steepest = ratio;
+      cut = j + 1;
+    }
+  }
+  return cut;
+}
+
+}  // namespace
+
+Division divide_by_gaps(const std::vector<double>& when) {
+  const auto n = static_cast<std::int64_t>(when.size());
+  Division division;
+  division.group.assign(n, -1);
+  std::vector<std::int64_t> timed;
+  for (std::int64_t v = 0; v < n; ++v) {
+    TESSERA_REQUIRE(when[v] == kNeverSeen || std::isfinite(when[v]), "streams: device ", v, " has time ", when[v]);
+    if (when[v] != kNeverSeen) timed.push_back(v);
+  }
+  std::stable_sort(timed.begin(), timed.end(), [&](auto a, auto b) { return when[a] < when[b]; });
+  if (!timed.empty()) {
+    std::vector<double> gaps;
+    for (std::size_t i = 1; i < timed.size(); ++i) gaps.push_back(when[timed[i]] - when[timed[i - 1]]);
+    const double span = when[timed.back()] - when[timed.front()];
+    // Gaps under a tenth of the mean spacing are ties: no cut among them.
+    const double tie = std::max(span / static_cast<double>(gaps.size()) / 10, std::numeric_limits<double>::min());
+    const auto cuts = gaps_to_cut(gaps, tie);
+    // The cuts' width: every gap at least as wide as the cuts-th widest.
+    double width = std::numeric_limits<double>::infinity();
+    if (cuts > 0) {
+      auto sorted = gaps;
+      std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(cuts - 1), sorted.end(),
+                       std::greater<>());
+      width = std::max(sorted[cuts - 1], tie * (1 + 1e-12));
+    }
+    std::int64_t group = 0;
+    division.group[timed.front()] = 0;
+    for (std::size_t i = 1; i < timed.size(); ++i) {
+      if (gaps[i - 1] >= width) ++group;
+      division.group[timed[i]] = group;
+    }
+    division.groups = group + 1;
+  }
+  if (static_cast<std::int64_t>(timed.size()) < n) {
+    for (auto& g : division.group)
+      if (g < 0) g = division.groups;
+    ++division.groups;
+  }
+  std::vector<std::int64_t> size(division.groups, 0);
+  for (auto g : division.group) ++size[g];
+  for (std::int64_t v = 0; v < n; ++v)
+    if (size[division.group[v]] == 1) division.pivots.push_back(v);
+  std::sort(division.pivots.begin(), division.pivots.end(),
+            [&](auto a, auto b) { return division.group[a] < division.group[b]; });
+  return division;
+}
+
+Division divide_by_profile(const std::vector<std::int64_t>& messages_in, const std::vector<std::int64_t>& bytes_in,
+                           const std::vector<std::int64_t>& messages_out, const std::vector<std::int64_t>& bytes_out) {
+  const auto n = messages_in.size();
+  TESSERA_REQUIRE(bytes_in.size() == n && messages_out.size() == n && bytes_out.size() == n,
+                  "streams: the size eavesdropper needs messages and bytes for every device (not the edges view)");
+  using Profile = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+  std::map<Profile, std::int64_t> number;
+  for (std::size_t v = 0; v < n; ++v) number.emplace(Profile{messages_in[v], bytes_in[v], messages_out[v], bytes_out[v]}, 0);
+  Division division;
+  for (auto& [profile, g] : number) g = division.groups++;
+  std::vector<std::int64_t> size(division.groups, 0);
+  division.group.resize(n);
+  for (std::size_t v = 0; v < n; ++v) {
+    division.group[v] = number.at(Profile{messages_in[v], bytes_in[v], messages_out[v], bytes_out[v]});
+    ++size[division.group[v]];
+  }
+  for (std::size_t v = 0; v < n; ++v)
+    if (size[division.group[v]] == 1) division.pivots.push_back(static_cast<std::int64_t>(v));
+  return division;
+}
+
+}  // namespace tessera::streams
