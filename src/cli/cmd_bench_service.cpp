@@ -2,8 +2,11 @@
 // of the served model on all ranks of the job, one thread each, against the
 // monolithic LibTorch model on rank 0 with as many threads as the job has ranks,
 // measured alternately in the same run, and the served training step again with the
-// cover traffic of a random obfuscation plan (--bench.cover_bytes of the step's bytes)
-// against the plain one. Prints medians and ratios per block size.
+// cover traffic of a random obfuscation plan (--bench.cover_bytes of the step's bytes,
+// padding to --bench.pad_bytes included, sent between the ranks) against the plain
+// one; beside it, the step of the deployment the trace models with the plan's holds
+// (--bench.jitter_ms) and padding against the plain step. Prints medians and ratios
+// per block size.
 #include <sched.h>
 #include <unistd.h>
 
@@ -38,7 +41,12 @@ void add_options(po::options_description& options) {
     ("bench.repeats", po::value<int>()->default_value(7), "timed steps of each kind (after one warm-up)")
     ("bench.cover_bytes", po::value<double>()->default_value(0.2),
      "the covered training step: a random obfuscation plan adding this fraction of the step's bytes in cover "
-     "traffic, sent between the ranks that host its devices (serve --serve.obfuscation)");
+     "traffic, sent between the ranks that host its devices (serve --serve.obfuscation)")
+    ("bench.pad_bytes", po::value<std::int64_t>()->default_value(1024),
+     "the covered step's plan pads every message to a multiple of this many bytes (0 = none)")
+    ("bench.jitter_ms", po::value<double>()->default_value(1.0),
+     "the covered step's plan holds every message for up to this, ms (the deployment's time: a hold costs "
+     "no bytes; its cost is the 'deployment step' ratio)");
 }
 
 // A barrier that sleeps instead of spinning, so idle ranks leave the cores to the
@@ -73,12 +81,16 @@ struct Row {
   std::int64_t block = 0, devices = 0;
   double mono_train, dist_train, mono_infer, dist_infer, covered_train;
   double cover_fraction = 0;  // extra bytes of the plan over the traced step's
+  double deployment_step = 0, deployment_time_fraction = 0;  // the traced step (s) and what the plan adds to it
 };
 
 int run(const Config& config, MPI_Comm world) {
   const auto batch = config.get<std::int64_t>("bench.batch");
   const int repeats = config.get<int>("bench.repeats");
   const double cover_bytes = config.get<double>("bench.cover_bytes");
+  streams::Plan base;
+  base.pad_quantum = config.get<std::int64_t>("bench.pad_bytes");
+  base.jitter = config.get<double>("bench.jitter_ms") / 1000;
   const auto arch = config.get<std::string>("model.arch");
   std::vector<std::int64_t> sizes;
   agree(world, [&] {
@@ -87,6 +99,8 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(batch >= size_of(world), "--bench.batch: must be >= the number of ranks");
     TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
     TESSERA_REQUIRE(cover_bytes >= 0 && std::isfinite(cover_bytes), "--bench.cover_bytes: must be >= 0");
+    TESSERA_REQUIRE(base.pad_quantum >= 0, "--bench.pad_bytes: must be >= 0, got ", base.pad_quantum);
+    TESSERA_REQUIRE(base.jitter >= 0 && std::isfinite(base.jitter), "--bench.jitter_ms: must be >= 0");
     models::architecture(arch);
   });
   const auto data = agree(world, [&] {
@@ -144,8 +158,17 @@ int run(const Config& config, MPI_Comm world) {
     const trace::LogicalDevices devices(*network, targets, {arch_info.channels, arch_info.height, arch_info.width}, 1);
     const auto traced = devices.trace(1, batch, true, trace::DeploymentModel{}, 1);
     streams::PlanCost cost;
-    const auto plan = agree(world, [&] { return streams::random_plan(traced, cover_bytes, 1, &cost); });
-    auto cover = agree(world, [&] { return service::CoverTraffic(plan, devices.host_rank(), comm->size(), comm->rank()); });
+    const auto plan = agree(world, [&] {
+      try {
+        streams::check_holds(traced, base);
+      } catch (const Error& e) {
+        throw Error(std::string("--bench.jitter_ms: ") + e.what());
+      }
+      return streams::random_plan(traced, cover_bytes, 1, &cost, base);
+    });
+    auto cover = agree(world, [&] {
+      return service::CoverTraffic(plan, devices.host_rank(), comm->size(), comm->rank(), &traced.events);
+    });
     service::Service served(network, targets, *comm, 1);
     auto optimizer = service::make_optimizer(served, settings);
     const auto lengths = service::batch_split(batch, *comm);
@@ -164,6 +187,8 @@ int run(const Config& config, MPI_Comm world) {
     Row row;
     row.block = size;
     row.cover_fraction = cost.byte_fraction();
+    row.deployment_step = cost.seconds;
+    row.deployment_time_fraction = cost.time_fraction();
     for (const auto& t : targets) row.devices += t.placement.devices();
     std::vector<double> times[5];
     log::Progress progress("bench service " + std::to_string(size) + "x" + std::to_string(size), repeats + 1, 5.0);
@@ -183,15 +208,18 @@ int run(const Config& config, MPI_Comm world) {
     rows.push_back(row);
   }
   if (log::printing()) {
-    std::printf("%-8s %9s %14s %14s %8s %14s %14s %8s %8s %15s %8s\n", "blocks", "devices", "mono train s",
+    std::printf("%-8s %9s %14s %14s %8s %14s %14s %8s %8s %15s %8s %16s\n", "blocks", "devices", "mono train s",
                 "served train s", "ratio", "mono infer s", "served infer s", "ratio", "cover", "covered train s",
-                "ratio");
+                "ratio", "deployment step");
     for (const auto& r : rows)
-      std::printf("%-8s %9lld %14.4f %14.4f %8.3f %14.4f %14.4f %8.3f %7.1f%% %15.4f %8.3f\n",
+      std::printf("%-8s %9lld %14.4f %14.4f %8.3f %14.4f %14.4f %8.3f %7.1f%% %15.4f %8.3f %7.4f s %6.3fx\n",
                   (std::to_string(r.block) + "x" + std::to_string(r.block)).c_str(),
                   static_cast<long long>(r.devices), r.mono_train, r.dist_train, r.dist_train / r.mono_train,
                   r.mono_infer, r.dist_infer, r.dist_infer / r.mono_infer, 100 * r.cover_fraction, r.covered_train,
-                  r.covered_train / r.dist_train);
+                  r.covered_train / r.dist_train, r.deployment_step, 1 + r.deployment_time_fraction);
+    std::printf("cover: the plan's extra bytes (cover and padding to %lld bytes) over the step's; deployment step: "
+                "the traced step of the modelled deployment, and the plan's (holds of up to %g ms) over it\n",
+                static_cast<long long>(base.pad_quantum), 1000 * base.jitter);
   }
   return 0;
 }

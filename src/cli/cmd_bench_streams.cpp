@@ -1,6 +1,7 @@
 // tessera bench streams: seconds and peak memory of every eavesdropper's division
 // (each on the least detailed view it can use: timed for those that read the order
-// or times, flat for the size eavesdropper, edges for the rest) on traces of a served model cut ever finer: the
+// or times, flat for the size eavesdropper, edges for the rest; the learned one,
+// trained on a trace of another seed, on the timed view) on traces of a served model cut ever finer: the
 // default block sizes give about 10^3, 10^4 and 10^5 devices. One process; the
 // traces are built from the architecture's shapes (no training). Peak memory is the
 // growth of this process's resident peak during the division (Linux resets the peak
@@ -15,6 +16,7 @@
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 #include "streams/eavesdroppers.hpp"
+#include "streams/learned.hpp"
 #include "trace/devices.hpp"
 
 namespace tessera::cli {
@@ -52,6 +54,13 @@ double peak_growth_mb(Body&& body) {
   body();
   const auto after = resident_kb();
   return std::max(0.0, after.second - before.first) / 1024.0;
+}
+
+void print_row(const trace::TraceFile& file, const streams::ObservedStreams& seen, const std::string& label,
+               double seconds, double peak, double ari) {
+  std::printf("%10lld %9lld  %-26s %10.3f %12.1f  %.3f\n", static_cast<long long>(file.devices),
+              static_cast<long long>(seen.streams), label.c_str(), seconds, peak, ari);
+  std::fflush(stdout);
 }
 
 int run(const Config& config, MPI_Comm world) {
@@ -103,11 +112,28 @@ int run(const Config& config, MPI_Comm world) {
         }));
       const auto score = streams::score_division(division.group, *file.device_layer);
       const std::string label = std::string(method.name) + " (" + streams::view_name(view) + ")";
-      std::printf("%10lld %9lld  %-26s %10.3f %12.1f  %.3f\n", static_cast<long long>(file.devices),
-                  static_cast<long long>(seen.streams), label.c_str(), median(seconds), peak,
-                  score.adjusted_rand_index);
-      std::fflush(stdout);
+      print_row(file, seen, label, median(seconds), peak, score.adjusted_rand_index);
     }
+    // The learned eavesdropper, trained on the trace of another seed (other ids, other
+    // jitter) of the same cut; its division timed like the others, its training apart.
+    const trace::LogicalDevices other(*network, targets, {shape.channels, shape.height, shape.width}, settings.seed + 1);
+    std::vector<trace::TraceFile> train{other.trace(1, 1, false, {}, settings.seed + 1)};
+    std::unique_ptr<streams::LearnedEavesdropper> learned;
+    const double training = seconds_of([&] {
+      learned = std::make_unique<streams::LearnedEavesdropper>(train, trace::kForward, streams::LearnedSettings{});
+    });
+    const auto seen = streams::observe(file, 0, trace::kForward, streams::View::timed);
+    std::vector<double> seconds;
+    double peak = 0;
+    streams::Division division;
+    for (int r = 0; r < repeats; ++r)
+      peak = std::max(peak, peak_growth_mb([&] {
+        seconds.push_back(seconds_of([&] { division = learned->divide(seen, trace::kForward); }));
+      }));
+    print_row(file, seen, "learned (timed)", median(seconds), peak,
+              streams::score_division(division.group, *file.device_layer).adjusted_rand_index);
+    std::printf("%10s %9s  trained in %.1f s on a trace of run.seed + 1\n", "", "", training);
+    std::fflush(stdout);
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "core/ranks.hpp"
 #include "io/output_file.hpp"
 #include "streams/eavesdroppers.hpp"
+#include "streams/learned.hpp"
 #include "trace/reader.hpp"
 
 namespace tessera::cli {
@@ -26,9 +27,12 @@ std::string method_help() {
   for (const auto& e : streams::eavesdroppers())
     help += std::string(" ") + e.name + " (" + e.reads + (e.needs_order ? "; the timed or ordered view" : "") +
             (e.needs_sizes ? "; any view but edges" : "") + "),";
-  help.back() = '.';
-  return help + " Each finds the number of groups itself.";
+  help += " learned (a classifier of each device's times, sizes, hops and reach, trained on --streams.train; the "
+          "timed or ordered view). Each finds the number of groups itself.";
+  return help;
 }
+
+const std::string kLearned = "learned";
 
 void add_options(po::options_description& options) {
   options.add_options()
@@ -38,6 +42,11 @@ void add_options(po::options_description& options) {
     ("streams.view", po::value<std::string>()->default_value("ordered"),
      "what the eavesdropper sees: timed (sender, receiver, bytes, start and end times), ordered (the order "
      "of the streams, no times), flat (no order), edges (sender and receiver only)")
+    ("streams.train", po::value<std::string>()->default_value(""),
+     "learned: comma-separated trace files with their truth to train on (other seeds, other plans: e.g. "
+     "serve.h5 of other run.seed, obfuscate.h5), never the trace analysed")
+    ("learn.epochs", po::value<std::int64_t>()->default_value(300), "learned: full-batch training epochs")
+    ("learn.hidden", po::value<std::int64_t>()->default_value(64), "learned: width of its two hidden layers")
     ("streams.th", po::value<std::int64_t>()->default_value(2),
      "flattened: a reachable count seen fewer than this many times marks pivots (the paper's th)")
     ("streams.phase", po::value<std::string>()->default_value("forward"), "forward or backward")
@@ -55,6 +64,8 @@ void add_options(po::options_description& options) {
 
 struct Settings {
   std::string trace, method, run;
+  std::vector<std::string> train;
+  streams::LearnedSettings learn;
   bool replace = false;
   streams::View view = streams::View::ordered;
   std::int64_t th = 2, phase = 0, step = 0;
@@ -66,12 +77,32 @@ Settings settings_of(const Config& config) {
   TESSERA_REQUIRE(!s.trace.empty(), "--streams.trace: give the trace file (e.g. runs/serve/serve.h5)");
   TESSERA_REQUIRE(std::filesystem::is_regular_file(s.trace), "--streams.trace: '", s.trace, "' is not a file");
   s.method = config.get<std::string>("streams.method");
-  const auto& method = streams::eavesdropper(s.method);
   s.view = streams::parse_view(config.get<std::string>("streams.view"));
-  TESSERA_REQUIRE(!method.needs_order || streams::has_order(s.view), "--streams.method=", s.method,
-                  " reads the order or times of the streams: it needs --streams.view=timed or ordered");
-  TESSERA_REQUIRE(!method.needs_sizes || streams::has_sizes(s.view), "--streams.method=", s.method,
-                  " reads the sizes of the streams: the edges view has none");
+  const auto train = config.get<std::string>("streams.train");
+  if (s.method == kLearned) {
+    TESSERA_REQUIRE(streams::has_order(s.view), "--streams.method=learned reads the times and sizes of the streams: "
+                    "it needs --streams.view=timed or ordered");
+    TESSERA_REQUIRE(!train.empty(), "--streams.train: the learned eavesdropper needs traces to train on");
+    s.train = split_list(train, "--streams.train");
+    for (const auto& path : s.train) {
+      TESSERA_REQUIRE(std::filesystem::is_regular_file(path), "--streams.train: '", path, "' is not a file");
+      TESSERA_REQUIRE(std::filesystem::weakly_canonical(path) != std::filesystem::weakly_canonical(s.trace),
+                      "--streams.train: '", path, "' is the trace analysed: a learned eavesdropper is tested on "
+                      "traces it never saw");
+    }
+    s.learn.epochs = config.get<std::int64_t>("learn.epochs");
+    TESSERA_REQUIRE(s.learn.epochs >= 1, "--learn.epochs: must be >= 1, got ", s.learn.epochs);
+    s.learn.hidden = config.get<std::int64_t>("learn.hidden");
+    TESSERA_REQUIRE(s.learn.hidden >= 1, "--learn.hidden: must be >= 1, got ", s.learn.hidden);
+    s.learn.seed = config.get<std::uint64_t>("run.seed");
+  } else {
+    TESSERA_REQUIRE(train.empty(), "--streams.train: only the learned eavesdropper trains (--streams.method=learned)");
+    const auto& method = streams::eavesdropper(s.method);
+    TESSERA_REQUIRE(!method.needs_order || streams::has_order(s.view), "--streams.method=", s.method,
+                    " reads the order or times of the streams: it needs --streams.view=timed or ordered");
+    TESSERA_REQUIRE(!method.needs_sizes || streams::has_sizes(s.view), "--streams.method=", s.method,
+                    " reads the sizes of the streams: the edges view has none");
+  }
   s.th = config.get<std::int64_t>("streams.th");
   TESSERA_REQUIRE(s.th >= 1, "--streams.th: must be >= 1, got ", s.th);
   const auto phase = config.get<std::string>("streams.phase");
@@ -98,6 +129,16 @@ int run(const Config& config, MPI_Comm world) {
   const io::RunName run{"streams/" + s.run, "--streams.run", "--streams.replace", s.replace};
   io::require_room_for_runs(path, world, "streams analyze", {run});
   const auto file = agree(world, [&] { return trace::read_trace(s.trace, world); });
+  std::unique_ptr<streams::LearnedEavesdropper> learned;
+  if (s.method == kLearned) {
+    learned = agree(world, [&] {
+      std::vector<trace::TraceFile> traces;
+      for (const auto& path : s.train) traces.push_back(trace::read_trace(path, world));
+      return std::make_unique<streams::LearnedEavesdropper>(traces, s.phase, s.learn);
+    });
+    log::info("streams: learned: trained on ", s.train.size(), " traces (", learned->training_devices(),
+              " devices, ", learned->layers(), " layers), training accuracy ", learned->training_accuracy());
+  }
   const auto seen = agree(world, [&] { return streams::observe(file, s.step, s.phase, s.view); });
   log::info("streams: ", seen.streams, " streams (", seen.bytes, " bytes) among ", file.devices,
             " devices in step ", s.step, " ", s.phase == trace::kForward ? "forward" : "backward", ", view ",
@@ -105,7 +146,10 @@ int run(const Config& config, MPI_Comm world) {
   if (seen.set_aside > 0)
     log::info("streams: they form cycles: ", seen.set_aside, " streams that run against the order in which the "
               "devices first appear are set aside (cover traffic such as MixNN's loops)");
-  const auto result = agree(world, [&] { return streams::divide(s.method, seen, s.phase, s.th); });
+  const auto result = agree(world, [&] {
+    return learned ? streams::MethodDivision{learned->divide(seen, s.phase), 0, {}}
+                   : streams::divide(s.method, seen, s.phase, s.th);
+  });
   const auto& division = result.division;
   const auto connectivity = result.connectivity;
   const auto& reachable = result.reachable;
@@ -125,6 +169,13 @@ int run(const Config& config, MPI_Comm world) {
   group.set_attr("bytes", seen.bytes);
   group.set_attr("streams_set_aside", seen.set_aside);
   group.set_attr("groups", division.groups);
+  if (learned) {
+    std::string files;
+    for (const auto& path : s.train) files += (files.empty() ? "" : "\n") + path;
+    group.set_attr("train", files);
+    group.set_attr("training_accuracy", learned->training_accuracy());
+    group.set_attr("learn_epochs", s.learn.epochs);
+  }
   if (s.method == "sequential") group.set_attr("connectivity", connectivity);
   write_ints(group, "group", division.group);
   write_ints(group, "pivots", division.pivots);

@@ -245,19 +245,23 @@ void search_evolutionary(PlanSearch& search) {
   log::info("obfuscate: evolutionary: best ", best->second.moves.size(), " moves, loss ", best->first);
 }
 
-Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint64_t seed, PlanCost* cost_out) {
+Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint64_t seed, PlanCost* cost_out,
+                 const Plan& base) {
   PlanCost local;
   auto* cost = cost_out ? cost_out : &local;
   SearchSettings settings;
   settings.seed = seed;
   const PlanSearch search(plain, settings);
   auto rng = make_rng(seed, "obfuscate-random-plan");
-  Plan plan;
+  Plan plan = base;
   obfuscate_trace(plain, plan, seed, cost);
   for (int proposals = 0; cost->byte_fraction() < byte_fraction; ++proposals) {
     TESSERA_REQUIRE(proposals < 100000, "obfuscation: no plan of random cover reaches ", byte_fraction,
                     " extra bytes");
-    plan = with(plan, search.propose(rng));
+    // Cover only: holds are the base plan's (a delay move adds no bytes, so the loop
+    // would pile them up without end).
+    for (const auto& move : search.propose(rng))
+      if (move.kind != MoveKind::delay) plan.moves.push_back(move);
     obfuscate_trace(plain, plan, seed, cost);
   }
   return plan;

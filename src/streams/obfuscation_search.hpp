@@ -93,9 +93,11 @@ void search_evolutionary(PlanSearch& search);
 // bundle at a time, trained by REINFORCE on -loss (Div is not differentiable).
 void search_policy_gradient(PlanSearch& search);
 
-// Random proposals until the plan adds at least `byte_fraction` of the trace's bytes
-// (what `tessera bench service` sends to measure the overhead of cover traffic).
-Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint64_t seed, PlanCost* cost);
+// Random proposals added to `base` (its padding and jitter kept) until the plan adds
+// at least `byte_fraction` of the trace's bytes (what `tessera bench service` sends to
+// measure the overhead of cover traffic).
+Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint64_t seed, PlanCost* cost,
+                 const Plan& base = {});
 
 // Indices of the points no other point beats on all of the worst index of the
 // eavesdroppers `of`, extra bytes, extra messages and extra time (and beats on one),

@@ -8,7 +8,9 @@
 # obfuscated trace (written beside) reads back and `streams analyze` scores it as the
 # search did; the same run twice writes the same file; plot_streams.py draws the
 # front; `serve --serve.obfuscation` sends the plan and writes the same obfuscated
-# trace; bad input fails cleanly (one line, every rank non-zero, no file).
+# trace, holds included; the learned eavesdropper trains on two seeds' traces and is
+# tested on a third's; bad input fails cleanly (one line, every rank non-zero, no
+# file).
 #
 # usage: obfuscate.sh TESSERA [MPIEXEC]
 
@@ -145,6 +147,54 @@ echo "     $out"
 expect_search_score "$HELD" "$case_dir/out/serve.h5" "the served trace with holds" first-arrival timed
 finish_case "serve --serve.obfuscation applies the plan's holds: they show in t_start"
 
+# The learned eavesdropper: trained on the traces of two seeds (plain, and obfuscated
+# by plans searched on them), tested on a third seed's trace, plain and obfuscated by
+# a plan searched on it (which it never saw). On the plain trace it names every
+# device's layer (1.000 seen); on the obfuscated one its index is printed with the
+# plan's, which the search tuned against the other eavesdroppers.
+for seed in 2 3; do
+  new_case
+  run_tessera serve --model.checkpoint="$MODEL" --data.test_limit=64 --run.seed=$seed --run.out="$FIXTURES/s$seed"
+  expect_all_ranks_succeeded
+  finish_case "served trace, run.seed=$seed"
+done
+for seed in 1 2 3; do
+  new_case
+  trace=$FIXTURES/s$seed/serve.h5
+  [[ $seed == 1 ]] && trace=$TRACE
+  run_tessera streams obfuscate --streams.trace="$trace" --run.seed=$seed --obfuscate.evaluations=40 \
+    --run.out="$FIXTURES/o$seed"
+  expect_all_ranks_succeeded
+  finish_case "a plan for the trace of run.seed=$seed"
+done
+TRAIN=$TRACE,$FIXTURES/s2/serve.h5,$FIXTURES/o1/obfuscate.h5,$FIXTURES/o2/obfuscate.h5
+new_case
+run_tessera streams analyze --streams.method=learned --streams.view=timed --streams.train="$TRAIN" \
+  --streams.trace="$FIXTURES/s3/serve.h5" --run.out=out
+expect_all_ranks_succeeded
+run_tessera streams analyze --streams.method=learned --streams.view=timed --streams.train="$TRAIN" \
+  --streams.trace="$FIXTURES/o3/obfuscate.h5" --streams.run=obfuscated --run.out=out
+expect_all_ranks_succeeded
+out=$("$PYTHON" - "$case_dir/out/streams.h5" "$FIXTURES/o3/obfuscate.h5" <<'PY' 2>&1
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+plain, hidden = f["streams/learned-timed"].attrs, f["streams/obfuscated"].attrs
+g = h5py.File(sys.argv[2], "r")["obfuscation"]
+problems = []
+if len(plain["train"].split("\n") if isinstance(plain["train"], str) else plain["train"].decode().split("\n")) != 4:
+    problems.append("train attr %s" % plain["train"])
+if plain["training_accuracy"] < 0.9: problems.append("training accuracy %s" % plain["training_accuracy"])
+if plain["adjusted_rand_index"] < 0.9: problems.append("the plain third trace: ARI %s" % plain["adjusted_rand_index"])
+if not -1 <= hidden["adjusted_rand_index"] <= 1: problems.append("obfuscated: ARI %s" % hidden["adjusted_rand_index"])
+print("learned: plain third seed ARI %.3f; obfuscated third seed ARI %.3f against a plan whose worst tuned index is %.3f" % (
+    plain["adjusted_rand_index"], hidden["adjusted_rand_index"], g.attrs["chosen_worst_tuned"]))
+for x in problems: print("PROBLEM", x)
+sys.exit(1 if problems else 0)
+PY
+) || reasons+=("learned: $(echo $out)")
+echo "     $out"
+finish_case "the learned eavesdropper: trained on two seeds, tested on a third"
+
 # --- bad input: one line, every rank non-zero, no file
 new_case
 bad_case "a plan file without a plan" --serve.obfuscation "serve.h5'" "/obfuscation/plan" -- \
@@ -214,5 +264,19 @@ new_case
 bad_case "a plan with a negative delay" --serve.obfuscation "negative_delay.h5'" "delay of -1" -- \
   serve --model.checkpoint="$MODEL" --data.test_limit=64 --serve.obfuscation="$FIXTURES/negative_delay.h5" --run.out=out
 
+new_case
+bad_case "the learned eavesdropper trained on the trace it is tested on" --streams.train "never saw" -- \
+  streams analyze --streams.method=learned --streams.view=timed --streams.train="$TRACE" --streams.trace="$TRACE" \
+  --run.out=out
+new_case
+bad_case "the learned eavesdropper with nothing to train on" --streams.train -- \
+  streams analyze --streams.method=learned --streams.view=timed --streams.trace="$TRACE" --run.out=out
+new_case
+bad_case "training traces for an eavesdropper that does not train" --streams.train "learned" -- \
+  streams analyze --streams.method=depth --streams.train="$TRACE" --streams.trace="$OBFUSCATED" --run.out=out
+new_case
+bad_case "a training trace without its truth" "no_truth.h5'" "truth" -- \
+  streams analyze --streams.method=learned --streams.view=timed --streams.train="$FIXTURES/no_truth.h5" \
+  --streams.trace="$TRACE" --run.out=out
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
