@@ -1,7 +1,7 @@
-// tessera's timing and size eavesdroppers (src/streams/feature_division.cpp, the
-// table in src/streams/eavesdroppers.*) on traces built by hand: a case each solves
-// exactly and a case it cannot; and the holds a plan applies (delays, lead cover),
-// which keep every device's sends after the real messages it waited for.
+// tessera's timing, size and structure eavesdroppers (src/streams/feature_division.cpp,
+// the table in src/streams/eavesdroppers.*) on traces built by hand: a case each
+// solves exactly and a case it cannot; and the holds a plan applies (delays, lead
+// cover), which keep every device's sends after the real messages it waited for.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -99,6 +99,23 @@ TEST(Eavesdroppers, SizesDivideDistinctTrafficExactlyAndMergeEqualTraffic) {
   // No sizes in the edges view.
   const auto edges = streams::observe(plain, 0, trace::kForward, streams::View::edges);
   EXPECT_THROW(streams::divide("sizes", edges, trace::kForward, 2), Error);
+}
+
+TEST(Eavesdroppers, StructureGroupsDevicesWithTheSameNeighboursOnly) {
+  // The served streams: each layer's devices share their senders and receivers.
+  const auto plain = served();
+  EXPECT_DOUBLE_EQ(ari_of("structure", plain), 1.0);
+  // Rows with owners of their own: entry 0 -> 1..4 (layer 1); 1, 2 -> 5 and 3, 4 -> 6
+  // (layer 2, two row owners) -> exit 7. Each row is a group; depth still divides it.
+  const streams::DeviceGraph rows{8, {{0, 1}, {0, 2}, {0, 3}, {0, 4}, {1, 5}, {2, 5}, {3, 6}, {4, 6}, {5, 7}, {6, 7}}};
+  const std::vector<std::int64_t> layer{0, 1, 1, 1, 1, 2, 2, 3};
+  const auto d = streams::divide_by_neighbours(rows);
+  EXPECT_EQ(d.group[1], d.group[2]);
+  EXPECT_NE(d.group[2], d.group[3]);
+  EXPECT_NE(d.group[5], d.group[6]);
+  EXPECT_LT(streams::score_division(d.group, layer).adjusted_rand_index, 0.9);
+  EXPECT_DOUBLE_EQ(
+      streams::score_division(streams::divide_by_depth(rows, 0, false).group, layer).adjusted_rand_index, 1.0);
 }
 
 TEST(Eavesdroppers, DelaysSplitALayersArrivalsAndKeepEverySendAfterWhatItWaitedFor) {

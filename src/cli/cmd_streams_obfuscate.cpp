@@ -30,7 +30,7 @@ namespace cmd_streams_obfuscate {
 namespace {
 
 const std::vector<std::string> kOptimisers{"greedy", "evolutionary", "generator"};
-// The graph eavesdroppers and the first timing one; first-departure and sizes are held out.
+// The graph eavesdroppers and the first timing one; the others are held out.
 const char* const kTunedByDefault = "sequential,flattened,depth,first-arrival";
 
 void add_options(po::options_description& options) {

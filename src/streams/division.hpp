@@ -93,6 +93,13 @@ Division divide_by_gaps(const std::vector<double>& when);
 Division divide_by_profile(const std::vector<std::int64_t>& messages_in, const std::vector<std::int64_t>& bytes_in,
                            const std::vector<std::int64_t>& messages_out, const std::vector<std::int64_t>& bytes_out);
 
+// The structure eavesdropper: structural equivalence, devices that receive from the
+// same devices and send to the same devices are one group (repeats and self-loops
+// aside). In a served trace a layer's devices all hear from the layer before, but a
+// cut layer's devices send to their row's owner, so each row is a group of its own;
+// it divides exactly only layers whose devices share their neighbours.
+Division divide_by_neighbours(const DeviceGraph& graph);
+
 // Scores of a division against the true layer of every vertex, never seen by the
 // division itself. Group -1 counts as one more group; devices of true layer -1 (the
 // provider's dummies) are left out.

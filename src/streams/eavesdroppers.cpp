@@ -45,9 +45,11 @@ MethodDivision sizes(const ObservedStreams& seen, std::int64_t, std::int64_t) {
   return {divide_by_profile(seen.messages_in, seen.bytes_in, seen.messages_out, seen.bytes_out), 0, {}};
 }
 
-}  // namespace
+MethodDivision structure(const ObservedStreams& seen, std::int64_t, std::int64_t) {
+  return {divide_by_neighbours(seen.graph), 0, {}};
+}
 
-const char* const kGraphEavesdroppers = "sequential,flattened,depth";
+}  // namespace
 
 const std::vector<Eavesdropper>& eavesdroppers() {
   static const std::vector<Eavesdropper> table{
@@ -61,6 +63,8 @@ const std::vector<Eavesdropper>& eavesdroppers() {
       {"first-departure", "when each device's first outgoing stream starts, cut at the gaps that stand out", true,
        false, first_departure},
       {"sizes", "messages and bytes each device receives and sends (equal traffic, one group)", false, true, sizes},
+      {"structure", "the graph (structural equivalence: the same senders and receivers, one group)", false, false,
+       structure},
   };
   return table;
 }

@@ -28,15 +28,13 @@ struct Eavesdropper {
 };
 
 // sequential (Algorithm 1), flattened (Algorithm 2 with threshold `th`), depth,
-// first-arrival, first-departure, sizes: the paper's two, then tessera's own.
+// first-arrival, first-departure, sizes, structure: the paper's two, then tessera's
+// own.
 const std::vector<Eavesdropper>& eavesdroppers();
 // The row named `name`; errors (naming `option`) list the names.
 const Eavesdropper& eavesdropper(const std::string& name, const std::string& option = "--streams.method");
 std::size_t eavesdropper_index(const std::string& name, const std::string& option);
 std::string eavesdropper_names(const char* separator = ", ");
-// "sequential,flattened,depth": the eavesdroppers of the paper and tessera's first
-// (graph and order only), what the obfuscation search is tuned against by default.
-extern const char* const kGraphEavesdroppers;
 
 MethodDivision divide(const std::string& method, const ObservedStreams& seen, std::int64_t phase, std::int64_t th);
 

@@ -1,5 +1,6 @@
-// The timing and size eavesdroppers (streams/division.hpp): a division by one time
-// per device, cut at the gaps that stand out, and a division by equal traffic.
+// The timing, size and structure eavesdroppers (streams/division.hpp): a division by
+// one time per device, cut at the gaps that stand out, by equal traffic, and by equal
+// neighbours.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -98,6 +99,40 @@ Division divide_by_profile(const std::vector<std::int64_t>& messages_in, const s
   }
   for (std::size_t v = 0; v < n; ++v)
     if (size[division.group[v]] == 1) division.pivots.push_back(static_cast<std::int64_t>(v));
+  return division;
+}
+
+Division divide_by_neighbours(const DeviceGraph& graph) {
+  const auto n = graph.vertices;
+  std::vector<std::vector<std::int64_t>> senders(n), receivers(n);
+  for (const auto& [u, v] : graph.arcs) {
+    TESSERA_REQUIRE(u >= 0 && u < n && v >= 0 && v < n, "device graph: stream ", u, " -> ", v,
+                    " names a device outside 0..", n - 1);
+    if (u == v) continue;
+    receivers[u].push_back(v);
+    senders[v].push_back(u);
+  }
+  for (std::int64_t v = 0; v < n; ++v)
+    for (auto* list : {&senders[v], &receivers[v]}) {
+      std::sort(list->begin(), list->end());
+      list->erase(std::unique(list->begin(), list->end()), list->end());
+    }
+  // Groups numbered in order of their first device's id; a group of one is a pivot.
+  std::map<std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>, std::int64_t> number;
+  Division division;
+  division.group.resize(n);
+  std::vector<std::int64_t> size;
+  for (std::int64_t v = 0; v < n; ++v) {
+    const auto [at, added] = number.emplace(std::pair{std::move(senders[v]), std::move(receivers[v])}, division.groups);
+    if (added) {
+      ++division.groups;
+      size.push_back(0);
+    }
+    division.group[v] = at->second;
+    ++size[at->second];
+  }
+  for (std::int64_t v = 0; v < n; ++v)
+    if (size[division.group[v]] == 1) division.pivots.push_back(v);
   return division;
 }
 
