@@ -91,6 +91,16 @@ TEST(Obfuscation, RelaysAndLoopsAddDummiesThatAreNotScored) {
     if (!sends_forward) loop_dummy = d;
   }
   ASSERT_GE(loop_dummy, 0);
+  // The relay's dummy forwards after a real device's compute time: in the hand-built
+  // trace every device leaves 0.5 s after its input has arrived.
+  for (auto d : dummies) {
+    if (d == loop_dummy) continue;
+    double arrived = -1, left = -1;
+    for (std::size_t i = 0; i < e.size(); ++i)
+      if (e.phase[i] == 0 && e.dst[i] == d) arrived = e.t_end[i];
+      else if (e.phase[i] == 0 && e.src[i] == d) left = e.t_start[i];
+    EXPECT_NEAR(left - arrived, 0.5, 1e-12);
+  }
   for (std::size_t i = 0; i < e.size(); ++i)
     if (e.phase[i] == 1 && e.dst[i] == loop_dummy) ADD_FAILURE() << "the loop's dummy receives backward";
 }

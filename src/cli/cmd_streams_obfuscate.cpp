@@ -199,10 +199,15 @@ int run(const Config& config, MPI_Comm world) {
   const auto& points = search->points();
   const auto& tuned = search->tuned();
   const auto front = streams::pareto_front(points, tuned);
+  // The lowest tuned worst index within the budgets; of equal ones, the fewest extra bytes.
+  const auto better = [&](std::size_t a, std::size_t b) {
+    const auto wa = points[a].judgement.worst(tuned), wb = points[b].judgement.worst(tuned);
+    return wa < wb || (wa == wb && points[a].cost.byte_fraction() < points[b].cost.byte_fraction());
+  };
   std::optional<std::size_t> within;
   for (std::size_t i = 0; i < points.size(); ++i)
     if (points[i].cost.byte_fraction() <= s.byte_budget && points[i].cost.time_fraction() <= s.time_budget &&
-        (!within || points[i].judgement.worst(tuned) < points[*within].judgement.worst(tuned)))
+        (!within || better(i, *within)))
       within = i;
   agree(world, [&] {
     TESSERA_REQUIRE(within, "--obfuscate.byte_budget, --obfuscate.time_budget: no plan adds at most ", s.byte_budget,

@@ -57,9 +57,11 @@ class Obfuscator {
       if (!fresh) start->second = std::min(start->second, when);
       sort_key_.push_back(when);
     }
+    compute_times();
   }
 
-  void add_moves() {
+  void add_moves(std::uint64_t seed) {
+    auto rng = make_rng(seed, "obfuscation-dummy-compute");
     std::int64_t next_dummy = plain_.devices;
     for (const auto& move : plan_.moves) {
       for (auto device : {move.from, sends_to(move.kind) ? move.to : move.from})
@@ -83,8 +85,10 @@ class Obfuscator {
           case MoveKind::cover: send(step, key % 2, sender, receiver, move.bytes, unseen_start(key, sender, receiver)); break;
           case MoveKind::lead: send(step, key % 2, sender, receiver, move.bytes, start_of(key, sender)); break;
           case MoveKind::relay: {
+            // The dummy forwards after a compute time of a real device: its timing
+            // looks like a layer's, not like a mix that forwards at once.
             const double arrived = send(step, key % 2, sender, dummy, move.bytes, unseen_start(key, sender, receiver));
-            send(step, key % 2, dummy, receiver, move.bytes, arrived);
+            send(step, key % 2, dummy, receiver, move.bytes, arrived + compute_time(rng));
             break;
           }
           case MoveKind::loop:
@@ -107,6 +111,28 @@ class Obfuscator {
   }
 
  private:
+  // What an observer sees of a device's compute in the plain trace: from its first
+  // incoming stream's end to its first outgoing stream's start, per pass (timed only).
+  void compute_times() {
+    if (!e_.timed()) return;
+    const auto& e = plain_.events;
+    std::map<std::int64_t, std::pair<std::vector<double>, std::vector<double>>> pass;  // arrived, left
+    for (std::size_t i = 0; i < e.size(); ++i) {
+      auto& [arrived, left] = pass.try_emplace(e.step[i] * 2 + e.phase[i]).first->second;
+      if (arrived.empty()) arrived.assign(plain_.devices, kNeverSeconds), left.assign(plain_.devices, kNeverSeconds);
+      arrived[e.dst[i]] = std::min(arrived[e.dst[i]], e.t_end[i]);
+      left[e.src[i]] = std::min(left[e.src[i]], e.t_start[i]);
+    }
+    for (const auto& [key, times] : pass)
+      for (std::int64_t d = 0; d < plain_.devices; ++d)
+        if (times.first[d] < kNeverSeconds && times.second[d] < kNeverSeconds && times.second[d] >= times.first[d])
+          compute_.push_back(times.second[d] - times.first[d]);
+  }
+
+  double compute_time(Rng& rng) const {
+    return compute_.empty() ? 0.0 : compute_[uniform_below(compute_.size(), rng)];
+  }
+
   double time_of(std::size_t i) const { return e_.timed() ? e_.t_start[i] : static_cast<double>(e_.seq[i]); }
 
   double start_of(std::int64_t key, std::int64_t device) const {
@@ -267,6 +293,7 @@ class Obfuscator {
   std::map<std::int64_t, double> phase_start_;
   std::vector<double> sort_key_;
   std::map<std::int64_t, double> mean_hold_;  // per device with a mix in front: its mean hold
+  std::vector<double> compute_;                // the plain trace's compute times (seconds)
   std::int64_t dummies_ = 0;
 };
 
@@ -305,7 +332,7 @@ trace::TraceFile obfuscate_trace(const trace::TraceFile& plain, const Plan& plan
                   "and forward_exit attrs: the provider plans with what it knows of its own model");
   check_holds(plain, plan);
   Obfuscator obfuscator(plain, plan);
-  obfuscator.add_moves();
+  obfuscator.add_moves(seed);
   return obfuscator.finish(seed, cost);
 }
 

@@ -4,7 +4,9 @@
 // same moves mirrored, as the service's backward pass mirrors its forward one:
 // - cover:  `from` sends `bytes` to `to` (backward: `to` to `from`), between existing
 //           devices;
-// - relay:  a dummy device (MixNN's dummy server) between them: from -> dummy -> to;
+// - relay:  a dummy device (MixNN's dummy server) between them: from -> dummy -> to,
+//           the dummy forwarding after the compute time of a real device of the trace
+//           (drawn, seeded), so that its timing looks like computation;
 // - loop:   `from` sends to a dummy in the forward phase and the dummy sends back in
 //           the backward phase (Loopix's loop cover traffic: a device's stream to
 //           itself through another, each pass still one-way);

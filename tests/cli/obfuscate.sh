@@ -48,6 +48,8 @@ chosen = g.attrs["chosen"]
 if p["byte_fraction"][chosen] > 0.2: problems.append("chosen plan over budget: %s" % p["byte_fraction"][chosen])
 within = (p["byte_fraction"] <= 0.2) & (p["time_fraction"] <= 0.5)
 if worst[chosen] != worst[within].min(): problems.append("chosen is not the best within budget")
+elif p["byte_fraction"][chosen] != p["byte_fraction"][within & (worst == worst[chosen])].min():
+    problems.append("chosen is not the cheapest of the best within budget")
 if "first-arrival" not in tuned: problems.append("the timing eavesdropper is not tuned against by default")
 # A plan that defeats the timing eavesdropper: 0.04 to 0.2 seen; the plain trace is 1.
 arrival = p["ari_first-arrival"]
