@@ -56,10 +56,19 @@ double peak_growth_mb(Body&& body) {
   return std::max(0.0, after.second - before.first) / 1024.0;
 }
 
-void print_row(const trace::TraceFile& file, const streams::ObservedStreams& seen, const std::string& label,
-               double seconds, double peak, double ari) {
+// Times `divide` (a Division of `seen`) `repeats` times and prints its row: the median
+// seconds, the peak memory growth and the division's index against the truth.
+template <class Divide>
+void time_division(const trace::TraceFile& file, const streams::ObservedStreams& seen, const std::string& label,
+                   int repeats, Divide&& divide) {
+  std::vector<double> seconds;
+  double peak = 0;
+  streams::Division division;
+  for (int r = 0; r < repeats; ++r)
+    peak = std::max(peak, peak_growth_mb([&] { seconds.push_back(seconds_of([&] { division = divide(); })); }));
+  const auto ari = streams::score_division(division.group, *file.device_layer).adjusted_rand_index;
   std::printf("%10lld %9lld  %-26s %10.3f %12.1f  %.3f\n", static_cast<long long>(file.devices),
-              static_cast<long long>(seen.streams), label.c_str(), seconds, peak, ari);
+              static_cast<long long>(seen.streams), label.c_str(), median(seconds), peak, ari);
   std::fflush(stdout);
 }
 
@@ -103,16 +112,8 @@ int run(const Config& config, MPI_Comm world) {
                         : method.needs_sizes ? streams::View::flat
                                              : streams::View::edges;
       const auto seen = streams::observe(file, 0, trace::kForward, view);
-      std::vector<double> seconds;
-      double peak = 0;
-      streams::Division division;
-      for (int r = 0; r < repeats; ++r)
-        peak = std::max(peak, peak_growth_mb([&] {
-          seconds.push_back(seconds_of([&] { division = method.divide(seen, trace::kForward, th).division; }));
-        }));
-      const auto score = streams::score_division(division.group, *file.device_layer);
-      const std::string label = std::string(method.name) + " (" + streams::view_name(view) + ")";
-      print_row(file, seen, label, median(seconds), peak, score.adjusted_rand_index);
+      time_division(file, seen, std::string(method.name) + " (" + streams::view_name(view) + ")", repeats,
+                    [&] { return method.divide(seen, trace::kForward, th).division; });
     }
     // The learned eavesdropper, trained on the trace of another seed (other ids, other
     // jitter) of the same cut; its division timed like the others, its training apart.
@@ -123,15 +124,7 @@ int run(const Config& config, MPI_Comm world) {
       learned = std::make_unique<streams::LearnedEavesdropper>(train, trace::kForward, streams::LearnedSettings{});
     });
     const auto seen = streams::observe(file, 0, trace::kForward, streams::View::timed);
-    std::vector<double> seconds;
-    double peak = 0;
-    streams::Division division;
-    for (int r = 0; r < repeats; ++r)
-      peak = std::max(peak, peak_growth_mb([&] {
-        seconds.push_back(seconds_of([&] { division = learned->divide(seen, trace::kForward); }));
-      }));
-    print_row(file, seen, "learned (timed)", median(seconds), peak,
-              streams::score_division(division.group, *file.device_layer).adjusted_rand_index);
+    time_division(file, seen, "learned (timed)", repeats, [&] { return learned->divide(seen, trace::kForward); });
     std::printf("%10s %9s  trained in %.1f s on a trace of run.seed + 1\n", "", "", training);
     std::fflush(stdout);
   }

@@ -100,6 +100,13 @@ Division divide_by_profile(const std::vector<std::int64_t>& messages_in, const s
 // it divides exactly only layers whose devices share their neighbours.
 Division divide_by_neighbours(const DeviceGraph& graph);
 
+// Per vertex, the distinct vertices that send to it and that it sends to, sorted
+// (self-loops aside).
+struct Neighbours {
+  std::vector<std::vector<std::int64_t>> senders, receivers;
+};
+Neighbours distinct_neighbours(const DeviceGraph& graph);
+
 // Scores of a division against the true layer of every vertex, never seen by the
 // division itself. Group -1 counts as one more group; devices of true layer -1 (the
 // provider's dummies) are left out.

@@ -102,21 +102,27 @@ Division divide_by_profile(const std::vector<std::int64_t>& messages_in, const s
   return division;
 }
 
-Division divide_by_neighbours(const DeviceGraph& graph) {
+Neighbours distinct_neighbours(const DeviceGraph& graph) {
   const auto n = graph.vertices;
-  std::vector<std::vector<std::int64_t>> senders(n), receivers(n);
+  Neighbours out{std::vector<std::vector<std::int64_t>>(n), std::vector<std::vector<std::int64_t>>(n)};
   for (const auto& [u, v] : graph.arcs) {
     TESSERA_REQUIRE(u >= 0 && u < n && v >= 0 && v < n, "device graph: stream ", u, " -> ", v,
                     " names a device outside 0..", n - 1);
     if (u == v) continue;
-    receivers[u].push_back(v);
-    senders[v].push_back(u);
+    out.receivers[u].push_back(v);
+    out.senders[v].push_back(u);
   }
   for (std::int64_t v = 0; v < n; ++v)
-    for (auto* list : {&senders[v], &receivers[v]}) {
+    for (auto* list : {&out.senders[v], &out.receivers[v]}) {
       std::sort(list->begin(), list->end());
       list->erase(std::unique(list->begin(), list->end()), list->end());
     }
+  return out;
+}
+
+Division divide_by_neighbours(const DeviceGraph& graph) {
+  const auto n = graph.vertices;
+  auto [senders, receivers] = distinct_neighbours(graph);
   // Groups numbered in order of their first device's id; a group of one is a pivot.
   std::map<std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>, std::int64_t> number;
   Division division;

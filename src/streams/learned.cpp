@@ -65,19 +65,11 @@ std::vector<float> device_features(const ObservedStreams& seen, std::int64_t pha
   auto reach = reachable_counts(seen.graph);
   for (std::int64_t v = 0; v < n; ++v)
     f[v * kLearnedFeatures + 10] = static_cast<float>(reach[v]) / static_cast<float>(std::max<std::int64_t>(1, n));
-  std::vector<std::vector<std::int64_t>> senders(n), receivers(n);
-  for (const auto& [u, v] : seen.graph.arcs) {
-    receivers[u].push_back(v);
-    senders[v].push_back(u);
-  }
+  const auto neighbours = distinct_neighbours(seen.graph);
   std::vector<std::int64_t> in(n), out(n);
   for (std::int64_t v = 0; v < n; ++v) {
-    for (auto* list : {&senders[v], &receivers[v]}) {
-      std::sort(list->begin(), list->end());
-      list->erase(std::unique(list->begin(), list->end()), list->end());
-    }
-    in[v] = static_cast<std::int64_t>(senders[v].size());
-    out[v] = static_cast<std::int64_t>(receivers[v].size());
+    in[v] = static_cast<std::int64_t>(neighbours.senders[v].size());
+    out[v] = static_cast<std::int64_t>(neighbours.receivers[v].size());
   }
   add_scaled(f, 11, in, true);
   add_scaled(f, 12, out, true);

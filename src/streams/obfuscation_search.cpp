@@ -5,6 +5,7 @@
 #include <cmath>
 #include <deque>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -290,14 +291,12 @@ std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points, cons
 
 std::vector<std::size_t> eavesdroppers_named(const std::string& names, const std::string& option) {
   std::vector<std::size_t> out;
-  std::size_t begin = 0;
-  while (begin <= names.size()) {
-    const auto end = std::min(names.find(',', begin), names.size());
-    const auto index = eavesdropper_index(names.substr(begin, end - begin), option);
-    TESSERA_REQUIRE(std::find(out.begin(), out.end(), index) == out.end(), option, ": '",
-                    names.substr(begin, end - begin), "' is named twice");
+  const auto items = split_list(names, option);
+  TESSERA_REQUIRE(!items.empty(), option, ": name at least one of ", eavesdropper_names());
+  for (const auto& name : items) {
+    const auto index = eavesdropper_index(name, option);
+    TESSERA_REQUIRE(std::find(out.begin(), out.end(), index) == out.end(), option, ": '", name, "' is named twice");
     out.push_back(index);
-    begin = end + 1;
   }
   return out;
 }
