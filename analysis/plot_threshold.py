@@ -3,13 +3,17 @@
 searches at several block sizes, drawn against the block count N. Panels: position
 recovery, functional recovery, the assembled model's test accuracy (dotted: the held
 blocks at their true positions) and its fidelity to the victim; one line per victim
-and held fraction. The measured threshold of each line (the smallest N from which
+and held fraction. Thin lines on the position recovery panel: the ceiling of any
+template on the same held set (the held blocks placed by the victim's own update,
+recorded by template searches on victims whose initialisation can be regenerated).
+The measured threshold of each line (the smallest N from which
 every run places fewer than half the held blocks right) is marked, and so is the seed
 formula's (tessera threshold's report, --formula). --table writes the Markdown table.
 
     plot_threshold.py MERGED.h5 [--formula threshold.txt] --out FIG.png [--table TABLE.md]
 """
 import argparse
+import math
 import re
 from collections import defaultdict
 
@@ -40,10 +44,18 @@ def read_runs(path):
                              "functional": float(a["functional_recovery"]), "accuracy": float(a["test_accuracy"]),
                              "true_accuracy": float(a["true_test_accuracy"]), "fidelity": float(a["test_fidelity"]),
                              "victim": float(a["victim_test_accuracy"]), "seconds": float(a["seconds"]),
+                             # absent from files written before the template was assessed
+                             "ceiling": float(a.get("template_ceiling", float("nan"))),
+                             "correlation": float(a.get("template_correlation", float("nan"))),
                              "where": f"{name}:/attack/{label}"})
         if not rows:
             raise Bad("no attack run")
     return rows
+
+
+def number(value, digits):
+    """`value` to `digits` decimals, or a dash when it was not measured (NaN)."""
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
 
 
 def measured_threshold(line):
@@ -101,6 +113,9 @@ def main():
             ax.plot(ns, [r[key] for r in line], style, color=color, marker="o", label=label)
             if key == "accuracy":
                 ax.plot(ns, [r["true_accuracy"] for r in line], ":", color=color, alpha=0.6)
+        ceiling = [(r["N"], r["ceiling"]) for r in line if not math.isnan(r["ceiling"])]
+        if ceiling:
+            axes[0][0].plot(*zip(*ceiling), style, color=color, linewidth=0.8, alpha=0.5)
         n = measured_threshold(line)
         if n is not None:
             axes[0][0].axvline(n, color=color, linestyle=style, alpha=0.4)
@@ -122,6 +137,8 @@ def main():
             ax.axhline(BAR, color="grey", linewidth=0.6)
     for ax in axes[1]:
         ax.set_xlabel("blocks in the layer, N")
+    if any(not math.isnan(r["ceiling"]) for line in lines.values() for r in line):
+        axes[0][0].plot([], [], "-", color="grey", linewidth=0.8, alpha=0.5, label="thin: the ceiling of any template")
     axes[0][0].legend(fontsize=8)
     fig.suptitle("the granularity threshold\n" + "\n".join(notes), fontsize=8)
     fig.tight_layout()
@@ -129,12 +146,14 @@ def main():
     table = None
     if args.table:
         out = ["| model | held | blocks | N | method | position recovery | functional recovery | test accuracy | "
-               "at true positions | victim | fidelity | seconds |", "|" + "---|" * 12]
+               "at true positions | victim | fidelity | template ceiling | template correlation | seconds |",
+               "|" + "---|" * 14]
         for (arch, fraction), line in sorted(lines.items()):
             for r in line:
                 out.append(f"| {arch} | {fraction:.0%} | {r['block']} | {r['N']} | `{r['method']}` | {r['recovery']:.3f} | "
                            f"{r['functional']:.3f} | {r['accuracy']:.4f} | {r['true_accuracy']:.4f} | "
-                           f"{r['victim']:.4f} | {r['fidelity']:.4f} | {r['seconds']:.1f} |")
+                           f"{r['victim']:.4f} | {r['fidelity']:.4f} | {number(r['ceiling'], 3)} | "
+                           f"{number(r['correlation'], 3)} | {r['seconds']:.1f} |")
         out += [""] + [f"- {note}" for note in notes]
         table = "\n".join(out) + "\n"
     save_figure(fig, args.out, {args.table: table} if args.table else None, dpi=120)

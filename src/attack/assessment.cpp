@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "models/metrics.hpp"
+#include "search/searches.hpp"
 
 namespace tessera::attack {
 
@@ -58,6 +59,25 @@ Assessment assess(const scoring::Fitness& fitness, const search::Genome& best, c
   a.true_test_accuracy = models::agreement(at_truth, test_labels);
   a.test_fidelity = models::agreement(found, predictions(k, victim_weight, test_features));
   return a;
+}
+
+TemplateQuality assess_template(const scoring::Fitness& fitness, const torch::Tensor& reference,
+                                const search::Genome& truth, const torch::Tensor& victim_weight,
+                                const torch::Tensor& victim_initial) {
+  torch::NoGradGuard no_grad;
+  const auto& k = fitness.knowledge();
+  const auto w = victim_weight.to(torch::kDouble), w0 = victim_initial.to(torch::kDouble);
+  const auto learned = w - (w * w0).sum() / (w0 * w0).sum() * w0;
+  TemplateQuality q;
+  q.correlation = (search::standardised_rows(reference.reshape({1, -1})) *
+                   search::standardised_rows(learned.reshape({1, -1})))
+                      .sum()
+                      .item<double>();
+  const auto placed = search::most_correlated_placement(k.held, learned.to(torch::kFloat), k.grid);
+  std::int64_t right = 0;
+  for (std::size_t b = 0; b < truth.size(); ++b) right += truth[b] >= 0 && placed[b] == truth[b];
+  q.ceiling = truth.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(truth.size());
+  return q;
 }
 
 }  // namespace tessera::attack

@@ -22,6 +22,25 @@ struct Assessment {
   double test_fidelity = 0;
 };
 
+// What limits a template search (the surrogate): its template against what it
+// stands for, the victim's update. The victim's trained weight W keeps a share `a` of
+// its initial weight W0 (a = <W, W0> / <W0, W0>, the least-squares fit; weight decay
+// and training both shrink it); its update net of that share, W - a W0, is what the
+// victim learned, and the best template any adversary could train.
+struct TemplateQuality {
+  // Pearson correlation of the template with W - a W0, over the whole layer.
+  double correlation = 0;
+  // The position recovery of the held blocks placed by correlation with W - a W0
+  // itself: what a perfect template would reach on this held set and grid.
+  double ceiling = 0;
+};
+
+// `reference`: the search's template (out x in); `victim_weight`, `victim_initial`:
+// the target layer's trained and initial weights; `truth`: the held blocks' true positions.
+TemplateQuality assess_template(const scoring::Fitness& fitness, const torch::Tensor& reference,
+                                const search::Genome& truth, const torch::Tensor& victim_weight,
+                                const torch::Tensor& victim_initial);
+
 // The functional recovery of `best` alone. A held block whose `truth` is negative
 // (it belongs in another layer) is never recovered.
 double functional_recovery(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth);

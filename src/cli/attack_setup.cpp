@@ -206,6 +206,7 @@ LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack:
   outcome.evaluations = counts[0];
   outcome.computed = counts[1];
   outcome.floor_seconds = static_cast<double>(outcome.evaluations) * fitness.floor_flops() / rate;
+  result.reference = search->reference();
   return result;
 }
 
@@ -237,6 +238,8 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
   group.set_attr("test_accuracy", outcome.test_accuracy);
   group.set_attr("true_test_accuracy", outcome.true_test_accuracy);
   group.set_attr("test_fidelity", outcome.test_fidelity);
+  group.set_attr("template_correlation", outcome.template_correlation);
+  group.set_attr("template_ceiling", outcome.template_ceiling);
   group.set_attr("victim_test_accuracy", setup.model.info.test_accuracy);
 }
 

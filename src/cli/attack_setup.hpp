@@ -72,6 +72,7 @@ search::CampaignSettings campaign_settings(const Config& config, const std::stri
 struct LayerSearch {
   std::unique_ptr<scoring::Fitness> fitness;
   search::Outcome outcome;
+  torch::Tensor reference;  // the search's template, when it has one (Search::reference)
 };
 LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack::Knowledge knowledge,
                          const search::Genome& truth, const search::CampaignSettings& settings,

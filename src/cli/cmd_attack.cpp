@@ -2,9 +2,11 @@
 // (the seed's P2, section IV), on its own rank group. The service ranks hand over
 // the compromised devices' blocks (the hijack); the attack ranks run the chosen
 // search method (or chain of methods) on the tile-cached fitness and write the history.
+#include <cmath>
 #include <filesystem>
 
 #include "attack/assessment.hpp"
+#include "blocks/grid.hpp"
 #include "cli/attack_setup.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -12,6 +14,7 @@
 #include "core/ranks.hpp"
 #include "core/stop.hpp"
 #include "io/output_file.hpp"
+#include "models/registry.hpp"
 
 namespace tessera::cli {
 
@@ -132,6 +135,14 @@ int run_attack(const Config& config, MPI_Comm world) {
       outcome.test_accuracy = a.test_accuracy;
       outcome.true_test_accuracy = a.true_test_accuracy;
       outcome.test_fidelity = a.test_fidelity;
+      if (result.reference.defined() && setup.model.info.init_seed >= 0) {
+        const auto initial = blocks::as_matrix(
+            models::build(setup.model.info.arch, static_cast<std::uint64_t>(setup.model.info.init_seed))
+                ->named_parameters()[target.layer + ".weight"]);
+        const auto q = attack::assess_template(*result.fitness, result.reference, loot.truth, victim_weight, initial);
+        outcome.template_correlation = q.correlation;
+        outcome.template_ceiling = q.ceiling;
+      }
     }
   }
   attack::wait_for_attack(groups);
@@ -164,6 +175,10 @@ int run_attack(const Config& config, MPI_Comm world) {
   log::info("attack: test accuracy with the held blocks where the search put them ", outcome.test_accuracy,
             ", at their true positions ", outcome.true_test_accuracy, " (the victim: ", setup.model.info.test_accuracy,
             "; the other blocks dropped); fidelity to the victim's answers ", outcome.test_fidelity);
+  if (!std::isnan(outcome.template_ceiling))
+    log::info("attack: the template correlates ", outcome.template_correlation, " with the victim's own update; ",
+              "placed by that update itself, ", outcome.template_ceiling, " of the held blocks would be at their ",
+              "true positions (the ceiling of any template)");
   log::info("attack: ", outcome.evaluations, " candidates scored, ",
             outcome.computed < outcome.evaluations
                 ? std::to_string(outcome.computed) + " of them computed (the others repeated a scored placement)"

@@ -1,5 +1,8 @@
 #include "models/model_file.hpp"
 
+#include <boost/program_options.hpp>
+
+#include <map>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -11,6 +14,27 @@ std::string shape_text(const std::vector<std::int64_t>& dims) {
   std::ostringstream out;
   for (std::size_t i = 0; i < dims.size(); ++i) out << (i ? "x" : "") << dims[i];
   return out.str();
+}
+
+// The initialisation seed of a model that `tessera train` trained from scratch with
+// the seed derived from --run.seed (cmd_train.cpp), or -1. Provenance it cannot read
+// (another writer, a damaged attribute) only means the seed is unknown: the model
+// itself still loads.
+std::int64_t recorded_init_seed(const h5::Group& root) {
+  try {
+    if (!root.has_attr("command") || root.attr_string("command") != "train" || !root.has_attr("config") ||
+        !root.has_attr("seed"))
+      return -1;
+    std::istringstream text(root.attr_string("config"));
+    std::map<std::string, std::string> settings;
+    for (const auto& option :
+         boost::program_options::parse_config_file(text, boost::program_options::options_description(), true).options)
+      if (!option.value.empty()) settings[option.string_key] = option.value.front();
+    const bool derived = settings["train.init_seed"] == "-1" && settings["model.checkpoint"].empty();
+    return derived ? root.attr_int("seed") : -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 }  // namespace
 
@@ -37,6 +61,7 @@ LoadedModel load(const std::string& path, MPI_Comm comm, const std::string& expe
     loaded.info.arch = group.attr_string("arch");
     loaded.info.dataset = group.attr_string("dataset");
     loaded.info.test_accuracy = group.attr_double("test_accuracy");
+    loaded.info.init_seed = recorded_init_seed(root);
     TESSERA_REQUIRE(expected_arch.empty() || expected_arch == loaded.info.arch, "model file '", path,
                     "' holds a ", loaded.info.arch, ", not the ", expected_arch, " of --model.arch");
     loaded.network = build(loaded.info.arch, 0);

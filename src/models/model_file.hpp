@@ -15,6 +15,11 @@ namespace tessera::models {
 struct ModelInfo {
   std::string arch, dataset;
   double test_accuracy = 0;
+  // The seed its initial weights were built from (build(arch, seed)) when its file
+  // says so: trained from scratch by `tessera train` with the initialisation derived
+  // from --run.seed. -1 otherwise (a secret seed, a continued training, another
+  // writer). For assessing a search afterwards only: no search reads it.
+  std::int64_t init_seed = -1;
 };
 
 // Collective; writes the group /model under `root`.

@@ -206,7 +206,8 @@ void share_from_leader(Outcome& outcome, MPI_Comm comm) {
   MPI_Bcast(&outcome.computed, 1, MPI_INT64_T, 0, comm);
   MPI_Bcast(&outcome.floor_seconds, 1, MPI_DOUBLE, 0, comm);
   for (double* value :
-       {&outcome.functional_recovery, &outcome.test_accuracy, &outcome.true_test_accuracy, &outcome.test_fidelity})
+       {&outcome.functional_recovery, &outcome.test_accuracy, &outcome.true_test_accuracy, &outcome.test_fidelity,
+        &outcome.template_correlation, &outcome.template_ceiling})
     MPI_Bcast(value, 1, MPI_DOUBLE, 0, comm);
   int checkpointed = outcome.checkpointed;
   MPI_Bcast(&checkpointed, 1, MPI_INT, 0, comm);

@@ -52,6 +52,10 @@ struct Outcome {
   // The best genome judged beyond the search's score (attack/assessment.hpp), filled
   // in by the caller on the leader.
   double functional_recovery = 0, test_accuracy = 0, true_test_accuracy = 0, test_fidelity = 0;
+  // The search's template judged against the truth (attack::TemplateQuality), NaN when
+  // the search has none or the victim's initialisation cannot be regenerated.
+  double template_correlation = std::numeric_limits<double>::quiet_NaN(),
+         template_ceiling = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Checkpoint;

@@ -66,6 +66,7 @@ class MethodChain final : public Search {
              !(late = stop::budget_spent(started, time_budget_s_, attack_)))
         stage->advance(++steps, kMaxSettleSteps);
       earlier_scored_ += stage->scored();
+      if (!reference_.defined()) reference_ = stage->reference();
       double fitness = 0;
       std::tie(placement, fitness) = best_over_parts(*stage, attack_);
       log::info("attack: chain stage ", i + 1, " (", chain_[i]->name, ") ",
@@ -85,6 +86,9 @@ class MethodChain final : public Search {
 
   bool finished() const override { return last_->finished(); }
   bool settled() const override { return last_->settled(); }
+  // The first stage's template that has one (none after a resume: the stages before
+  // the last are not run again).
+  torch::Tensor reference() const override { return reference_.defined() ? reference_ : last_->reference(); }
 
   // The checkpoint holds the last stage's members: the earlier stages are done.
   void restore(std::vector<search::Genome> members, Scores evaluation) override {
@@ -116,6 +120,7 @@ class MethodChain final : public Search {
   double time_budget_s_;
   std::unique_ptr<Search> last_;
   std::int64_t earlier_scored_ = 0;
+  torch::Tensor reference_;
 };
 
 }  // namespace

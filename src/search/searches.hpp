@@ -66,6 +66,11 @@ class Search {
   // integers below 2^53 do). Most searches keep nothing beyond their members.
   virtual std::vector<double> save_state() const { return {}; }
   virtual void load_state(const std::vector<double>& state);
+  // The template of the cut layer's weight (out x in) its placement was read from,
+  // for a method whose answer is a correlation with one (the surrogate's mean
+  // update); undefined for the others. Only assessed after the search, against the
+  // truth (attack/assessment.hpp).
+  virtual torch::Tensor reference() const { return {}; }
 
  protected:
   // Member `member` becomes `genome`, scored by the first entry of `scores`.

@@ -11,7 +11,8 @@
 //
 // The adversary reads nothing of the cut layer but its held blocks, trains only on
 // its public images (the training split's, never a test image) with the train.*
-// recipe, and draws its initialisations from its own seed. Training runs in the
+// recipe, and draws its initialisations from its own seed (--surrogate.init_seed gives
+// one, for measuring what the victim's initialisation would add). Training runs in the
 // campaign's generation 0, so the run's seconds and --attack.time_budget cover it;
 // on a signal or when the budget is spent it stops, keeps what the surrogates have
 // learned so far, and the campaign records the stop.
@@ -40,18 +41,22 @@ constexpr std::int64_t kStepsPerCheck = 8;
 struct SurrogateSettings {
   train::Settings recipe;  // train.*: epochs, batch, lr, momentum, weight decay, lr steps
   std::int64_t count = 3;  // surrogates averaged
+  std::int64_t init_seed = -1;  // -1: each surrogate its own, from the run's seed
 };
 
 SurrogateSettings surrogate_settings(const Config& c) {
   SurrogateSettings s;
   s.recipe = train::training_settings(c);
   s.count = c.get<std::int64_t>("surrogate.count");
+  s.init_seed = c.get<std::int64_t>("surrogate.init_seed");
   return s;
 }
 
 void check_surrogate(const Config& c) {
   const auto s = surrogate_settings(c);  // checks train.*
   TESSERA_REQUIRE(s.count >= 1, "--surrogate.count: the surrogates averaged, at least 1, got ", s.count);
+  TESSERA_REQUIRE(s.init_seed >= -1, "--surrogate.init_seed: a seed >= 0, or -1 for the adversary's own; got ",
+                  s.init_seed);
   TESSERA_REQUIRE(c.get<std::string>("attack.knowledge") == "layer", "--attack.method=surrogate: the surrogate trains ",
                   "the cut layer with every other layer known (--attack.knowledge=layer); with knowledge '",
                   c.get<std::string>("attack.knowledge"), "' the other cut layers are unknown around it");
@@ -61,7 +66,11 @@ void add_surrogate_options(po::options_description& options) {
   options.add_options()
     ("surrogate.count", po::value<std::int64_t>()->default_value(3),
      "surrogates trained from different initialisations of the adversary's own and averaged into one "
-     "template (they train on the attack ranks in turn); each trains with train.* on --adversary.public images");
+     "template (they train on the attack ranks in turn); each trains with train.* on --adversary.public images")
+    ("surrogate.init_seed", po::value<std::int64_t>()->default_value(-1),
+     "the seed every surrogate's initial weights are built from; -1 = the adversary's own, one per surrogate, "
+     "derived from --run.seed. Giving the victim's seed (when its file records it) measures what knowing the "
+     "victim's initialisation would add to the template");
 }
 
 // The network around the cut layer: the adversary's own initialisation, every known
@@ -144,6 +153,8 @@ class SurrogateSearch final : public Search {
 
   bool finished() const override { return finished_; }
 
+  torch::Tensor reference() const override { return template_; }
+
   void restore(std::vector<search::Genome> members, Scores evaluation) override {
     members_ = std::move(members);
     evaluation_ = std::move(evaluation);
@@ -173,6 +184,7 @@ class SurrogateSearch final : public Search {
       sum_ = torch::tensor(std::vector<double>(state.begin() + 3, state.end()), torch::kDouble)
                  .to(torch::kFloat)
                  .reshape({g.out, g.in});
+    template_ = sum_;  // a finished run's template; an unfinished one builds it again
   }
 
  private:
@@ -182,8 +194,13 @@ class SurrogateSearch final : public Search {
     std::shared_ptr<models::Network> trained;  // what the trainer runs: the network, or its Head on features
     std::optional<torch::optim::SGD> optimizer;
     torch::Tensor initial;
+    // Its weight net of the share of its initialisation it kept (the least-squares
+    // fit W ~ a W0; training and weight decay shrink a below 1): what it learned, the
+    // template. With the adversary's own initialisation a is close to 1.
     torch::Tensor update(const std::string& name) const {
-      return (target_weight(*network, name).detach() - initial).contiguous();
+      const auto weight = target_weight(*network, name).detach();
+      const auto kept = (weight * initial).sum() / (initial * initial).sum();
+      return (weight - kept * initial).contiguous();
     }
   };
 
@@ -214,7 +231,10 @@ class SurrogateSearch final : public Search {
       const std::int64_t mine = rounds_done_ * ranks + me;
       Surrogate surrogate;
       if (mine < settings_.count) {
-        surrogate.network = surrogate_network(k, derive_seed(seed_, "surrogate-init", static_cast<std::uint64_t>(mine)));
+        const auto init_seed = settings_.init_seed >= 0
+                                   ? static_cast<std::uint64_t>(settings_.init_seed)
+                                   : derive_seed(seed_, "surrogate-init", static_cast<std::uint64_t>(mine));
+        surrogate.network = surrogate_network(k, init_seed);
         auto weight = target_weight(*surrogate.network, k.target_parameter);
         const auto layer = k.target_parameter.substr(0, k.target_parameter.size() - std::string(".weight").size());
         surrogate.trained = features_fixed(k) ? std::make_shared<Head>(surrogate.network, layer) : surrogate.network;
@@ -257,8 +277,8 @@ class SurrogateSearch final : public Search {
                 " after ", done_steps, " of ", steps, " steps of round ", rounds_done_ + 1, " of ", rounds,
                 "; the placement is made from what the surrogates learned so far");
     progress.finish();
-    const auto update = partial.defined() ? (summed_ ? sum_ + partial : partial) : sum_;
-    members_ = {most_correlated_placement(k.held, update, k.grid)};
+    template_ = partial.defined() ? (summed_ ? sum_ + partial : partial) : sum_;
+    members_ = {most_correlated_placement(k.held, template_, k.grid)};
     evaluation_ = fitness_.evaluate(members_);
     scored_ += 1;
   }
@@ -289,6 +309,7 @@ class SurrogateSearch final : public Search {
   std::int64_t rounds_done_ = 0, summed_ = 0;
   data::Split features_;  // the cut layer's input on the public images (when features_fixed)
   torch::Tensor sum_;  // the completed rounds' updates summed (the scale does not matter to a correlation)
+  torch::Tensor template_;  // what the placement was read from: sum_ and the interrupted round's updates
 };
 
 }  // namespace
@@ -310,6 +331,7 @@ const SearchMethod surrogate_method{
     true,
     [](const h5::Group& group, const Config& c) {
       group.set_attr("surrogate_count", c.get<std::int64_t>("surrogate.count"));
+      group.set_attr("surrogate_init_seed", c.get<std::int64_t>("surrogate.init_seed"));
       // The recipe of the adversary's own training (train.*).
       for (const char* key : {"train.epochs", "train.batch", "train.lr_step"})
         group.set_attr(std::string("surrogate_") + (key + 6), static_cast<std::int64_t>(c.get<int>(key)));

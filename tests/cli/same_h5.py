@@ -12,6 +12,14 @@ import h5py
 import numpy as np
 
 
+def equal(a, b):
+    """Equal values; NaN equals NaN (a value recorded as not measured, in both files)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind in "fc" and b.dtype.kind in "fc":
+        return np.array_equal(a, b, equal_nan=True)
+    return np.array_equal(a, b)
+
+
 def open_part(spec):
     path, _, group = spec.partition(":")
     f = h5py.File(path, "r")
@@ -32,11 +40,11 @@ def main():
         for k in set(x.attrs) | set(y.attrs):
             if k in ignored:
                 continue
-            if k not in x.attrs or k not in y.attrs or not np.array_equal(np.asarray(x.attrs[k]), np.asarray(y.attrs[k])):
+            if k not in x.attrs or k not in y.attrs or not equal(x.attrs[k], y.attrs[k]):
                 problems.append(f"{path} attr {k}")
         if isinstance(x, h5py.Dataset):
             count += 1
-            if path.rsplit("/", 1)[-1] not in ignored and not np.array_equal(x[()], y[()]):
+            if path.rsplit("/", 1)[-1] not in ignored and not equal(x[()], y[()]):
                 problems.append(path)
             return
         if set(x) != set(y):

@@ -16,7 +16,10 @@ BASE=(attack --attack.method=surrogate --blocks.layers=layers.2 --blocks.bh=16 -
 SURROGATE=("${BASE[@]}" --train.epochs=1 --surrogate.count=2)
 
 # check_run FILE MIN_RECOVERY: the run's group records the surrogate's settings and
-# its adversary's data, and places at least MIN_RECOVERY of the held blocks.
+# its adversary's data, places at least MIN_RECOVERY of the held blocks, and judges
+# its template against the victim's own update (the victim's initialisation is
+# derived from its --run.seed): a perfect template places every block of this easy
+# instance, and the surrogates' template correlates with it.
 check_run() {
   local out
   out=$("$PYTHON" - "$1" "$2" 2>&1 <<'CHECK'
@@ -32,7 +35,11 @@ with h5py.File(path, "r") as f:
     rec = g["position_recovery"][:]
     if len(rec) != 1: print("PROBLEM", len(rec), "generations recorded, expected 1 (one placement)"); sys.exit(1)
     if not rec[-1] >= bound: print("PROBLEM position recovery", rec[-1], "below", bound); sys.exit(1)
-    print(f"position recovery {rec[-1]:.3f} of {a['held']} held blocks in {a['seconds']:.2f} s")
+    ceiling, correlation = a["template_ceiling"], a["template_correlation"]
+    if not ceiling >= 0.95: print("PROBLEM template ceiling", ceiling, "below 0.95"); sys.exit(1)
+    if not 0.2 <= correlation <= 1: print("PROBLEM template correlation", correlation, "outside [0.2, 1]"); sys.exit(1)
+    print(f"position recovery {rec[-1]:.3f} of {a['held']} held blocks in {a['seconds']:.2f} s; "
+          f"template ceiling {ceiling:.3f}, correlation {correlation:.3f}")
 CHECK
   ) || reasons+=("results: $(echo $out)")
   echo "     $out"
@@ -117,6 +124,9 @@ if not np.array_equal(a["best_genome"][-1], b["best_genome"][-1]):
 if a["best_fitness"][-1] == b["best_fitness"][-1]: print("PROBLEM the eval images' scores did not change"); sys.exit(1)
 rec = a["position_recovery"][-1]
 if not rec >= 0.9: print("PROBLEM position recovery", rec, "on the secret-seed victim"); sys.exit(1)
+for g in (a, b):  # a secret initialisation cannot be regenerated: the template is not judged
+    if not (np.isnan(g.attrs["template_ceiling"]) and np.isnan(g.attrs["template_correlation"])):
+        print("PROBLEM a template judged against a secret initialisation"); sys.exit(1)
 print(f"the same placement (recovery {rec:.3f}); fitness {a['best_fitness'][-1]:.3f} -> {b['best_fitness'][-1]:.3f}")
 CHECK
 ) || reasons+=("results: $(echo $out)")
@@ -177,6 +187,9 @@ bad_case "no training epoch" --train.epochs ">= 1" -- \
 new_case
 bad_case "no surrogate" --surrogate.count "at least 1" -- \
   "${BASE[@]}" --model.checkpoint="$MLP" --surrogate.count=0 --run.out=out
+new_case
+bad_case "an initialisation seed below -1" --surrogate.init_seed "seed >= 0" -- \
+  "${BASE[@]}" --model.checkpoint="$MLP" --surrogate.init_seed=-2 --run.out=out
 new_case
 bad_case "a cut layer whose neighbours are unknown (knowledge none)" --attack.method=surrogate "knowledge" -- \
   attack --attack.method=surrogate --model.checkpoint="$MLP" --attack.knowledge=none --blocks.layers=layers.0,layers.2 \
