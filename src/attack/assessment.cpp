@@ -66,14 +66,11 @@ TemplateQuality assess_template(const scoring::Fitness& fitness, const torch::Te
                                 const torch::Tensor& victim_initial) {
   torch::NoGradGuard no_grad;
   const auto& k = fitness.knowledge();
-  const auto w = victim_weight.to(torch::kDouble), w0 = victim_initial.to(torch::kDouble);
-  const auto learned = w - (w * w0).sum() / (w0 * w0).sum() * w0;
+  const auto learned =
+      search::learned_part(victim_weight.to(torch::kDouble), victim_initial.to(torch::kDouble)).to(torch::kFloat);
   TemplateQuality q;
-  q.correlation = (search::standardised_rows(reference.reshape({1, -1})) *
-                   search::standardised_rows(learned.reshape({1, -1})))
-                      .sum()
-                      .item<double>();
-  const auto placed = search::most_correlated_placement(k.held, learned.to(torch::kFloat), k.grid);
+  q.correlation = search::correlation(reference, learned);
+  const auto placed = search::most_correlated_placement(k.held, learned, k.grid);
   std::int64_t right = 0;
   for (std::size_t b = 0; b < truth.size(); ++b) right += truth[b] >= 0 && placed[b] == truth[b];
   q.ceiling = truth.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(truth.size());

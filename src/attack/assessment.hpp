@@ -23,10 +23,9 @@ struct Assessment {
 };
 
 // What limits a template search (the surrogate): its template against what it
-// stands for, the victim's update. The victim's trained weight W keeps a share `a` of
-// its initial weight W0 (a = <W, W0> / <W0, W0>, the least-squares fit; weight decay
-// and training both shrink it); its update net of that share, W - a W0, is what the
-// victim learned, and the best template any adversary could train.
+// stands for, what the victim's layer learned (search::learned_part: W - a W0, its
+// weight net of the share of its initial weight it kept), the best template any
+// adversary could train.
 struct TemplateQuality {
   // Pearson correlation of the template with W - a W0, over the whole layer.
   double correlation = 0;

@@ -138,6 +138,14 @@ torch::Tensor standardised_rows(torch::Tensor rows) {
   return rows / rows.norm(2, 1, true).clamp_min(1e-30);
 }
 
+double correlation(const torch::Tensor& a, const torch::Tensor& b) {
+  return (standardised_rows(a.reshape({1, -1})) * standardised_rows(b.reshape({1, -1}))).sum().item<double>();
+}
+
+torch::Tensor learned_part(const torch::Tensor& weight, const torch::Tensor& initial) {
+  return weight - (weight * initial).sum() / (initial * initial).sum() * initial;
+}
+
 search::Genome least_cost_placement(const torch::Tensor& costs) {
   const auto H = costs.size(0), N = costs.size(1);
   const auto c = costs.to(torch::kDouble).contiguous();

@@ -19,11 +19,6 @@ namespace tessera::search {
 
 namespace {
 
-// Pearson correlation of two tensors of one size.
-double correlation(const torch::Tensor& a, const torch::Tensor& b) {
-  return (standardised_rows(a.reshape({1, -1})) * standardised_rows(b.reshape({1, -1}))).sum().item<double>();
-}
-
 struct Guess {
   std::int64_t seed = -1;      // -1: none confirmed
   double correlation = 0;      // the known layers' mean correlation with their initialisation

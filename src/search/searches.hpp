@@ -100,6 +100,12 @@ std::unique_ptr<Search> make_ga(Fitness& fitness, const GaSettings& settings, st
 // Each row of `rows` centred and scaled to unit norm (a constant row becomes zeros),
 // float64: the product of two such matrices is the Pearson correlation of their rows.
 torch::Tensor standardised_rows(torch::Tensor rows);
+// Pearson correlation of two tensors of one size.
+double correlation(const torch::Tensor& a, const torch::Tensor& b);
+// What a trained weight learned: `weight` net of the share of its initial weight it
+// kept, weight - a initial with a = <weight, initial> / <initial, initial> (the
+// least-squares fit; training and weight decay shrink a below 1).
+torch::Tensor learned_part(const torch::Tensor& weight, const torch::Tensor& initial);
 
 // The blocks of `weight` (out, in) as rows (N, bh * bw), position p = r * cols + c
 // (blocks of one shape).

@@ -194,13 +194,10 @@ class SurrogateSearch final : public Search {
     std::shared_ptr<models::Network> trained;  // what the trainer runs: the network, or its Head on features
     std::optional<torch::optim::SGD> optimizer;
     torch::Tensor initial;
-    // Its weight net of the share of its initialisation it kept (the least-squares
-    // fit W ~ a W0; training and weight decay shrink a below 1): what it learned, the
-    // template. With the adversary's own initialisation a is close to 1.
+    // What it learned (its weight net of the share of its initialisation it kept):
+    // the template. With the adversary's own initialisation that share is close to 1.
     torch::Tensor update(const std::string& name) const {
-      const auto weight = target_weight(*network, name).detach();
-      const auto kept = (weight * initial).sum() / (initial * initial).sum();
-      return (weight - kept * initial).contiguous();
+      return learned_part(target_weight(*network, name).detach(), initial).contiguous();
     }
   };
 
