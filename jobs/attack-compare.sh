@@ -11,7 +11,7 @@
 #                               [--held "0.1 0.5 1"] [--methods "ga sa ..."] [--keep]
 # --keep: a run whose file is already in runs/attack-compare/ is kept, not run again
 # (an interrupted grid continues where it stopped; the merge takes every run asked for).
-# The full grid (2 models x 3 fractions x 11 methods at 60 s) takes about 70 minutes on
+# The full grid (2 models x 3 fractions x 11 methods at 60 s) took 64 minutes on
 # 2 cores; the victims are trained first when runs/quickstart/ does not hold them.
 set -euo pipefail
 cd "$(dirname "$0")/.."

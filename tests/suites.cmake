@@ -72,6 +72,9 @@ tessera_add_script_test(cli_analysis_errors analysis_errors.sh)
 # The README stays short and every link of README.md and docs/ resolves.
 add_test(NAME docs COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs_check.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(docs PROPERTIES LABELS quick)
+# src/ is layered: no folder includes one at its level or above (no cycle).
+add_test(NAME layering COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/layering_check.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(layering PROPERTIES LABELS quick)
 # docs/usage.md's commands and shared options agree with the binary's --help.
 add_test(NAME docs_options COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/options_check.py ${CMAKE_SOURCE_DIR}
                                    $<TARGET_FILE:tessera>)

@@ -1,4 +1,5 @@
-// tessera's timing, size and structure eavesdroppers (src/streams/feature_division.cpp,
+// tessera's timing, size, structure and spectral eavesdroppers (src/streams/feature_division.cpp,
+// src/streams/spectral_division.cpp,
 // the table in src/streams/eavesdroppers.*) on traces built by hand: a case each
 // solves exactly and a case it cannot; and the holds a plan applies (delays, lead
 // cover), which keep every device's sends after the real messages it waited for.
@@ -118,6 +119,40 @@ TEST(Eavesdroppers, StructureGroupsDevicesWithTheSameNeighboursOnly) {
       streams::score_division(streams::divide_by_depth(rows, 0, false).group, layer).adjusted_rand_index, 1.0);
 }
 
+TEST(Eavesdroppers, SpectralGroupsDevicesThatShareMostOfTheirNeighbours) {
+  auto ari = [](const streams::Division& d, const std::vector<std::int64_t>& layer) {
+    return streams::score_division(d.group, layer).adjusted_rand_index;
+  };
+  const auto plain = served();
+  EXPECT_DOUBLE_EQ(ari_of("spectral", plain), 1.0);
+  // Rows with owners of their own (structure splits layer 1 by rows): layer 1's
+  // devices share their sender, layer 2's their receiver, so each layer is found.
+  const streams::DeviceGraph rows{8, {{0, 1}, {0, 2}, {0, 3}, {0, 4}, {1, 5}, {2, 5}, {3, 6}, {4, 6}, {5, 7}, {6, 7}}};
+  const std::vector<std::int64_t> layer{0, 1, 1, 1, 1, 2, 2, 3};
+  auto d = streams::divide_spectrally(rows);
+  EXPECT_EQ(d.groups, 4);
+  EXPECT_DOUBLE_EQ(ari(d, layer), 1.0);
+  EXPECT_EQ(streams::divide_spectrally(rows).group, d.group);  // the same division every time
+  // More separate layers (a chain of single devices) than the embedding is wide:
+  // the layers are the blocks of the similarity, found exactly.
+  streams::DeviceGraph chain{20, {}};
+  std::vector<std::int64_t> own(20);
+  for (std::int64_t v = 0; v < 20; ++v) {
+    own[v] = v;
+    if (v + 1 < 20) chain.arcs.push_back({v, v + 1});
+  }
+  EXPECT_DOUBLE_EQ(ari(streams::divide_spectrally(chain), own), 1.0);
+  // What it cannot do: devices of two layers with the same senders and receivers.
+  const streams::DeviceGraph twins{6, {{0, 1}, {0, 2}, {0, 3}, {0, 4}, {1, 5}, {2, 5}, {3, 5}, {4, 5}}};
+  d = streams::divide_spectrally(twins);
+  EXPECT_EQ(d.group[1], d.group[3]);
+  EXPECT_LT(ari(d, {0, 1, 1, 2, 2, 3}), 0.9);
+  // A device with no stream is a group of its own.
+  d = streams::divide_spectrally({3, {{0, 1}}});
+  EXPECT_NE(d.group[2], d.group[0]);
+  EXPECT_NE(d.group[2], d.group[1]);
+}
+
 TEST(Eavesdroppers, DelaysSplitALayersArrivalsAndKeepEverySendAfterWhatItWaitedFor) {
   const auto plain = served();
   // Mixes in front of two of layer 2's four devices hold what they receive, for
@@ -165,10 +200,10 @@ TEST(Eavesdroppers, HoldsLongerThanTheStepAndUnknownNamesAreRefused) {
   EXPECT_THROW(streams::obfuscate_trace(plain, Plan{{{MoveKind::delay, 2, -1, 0, -1.0}}, 0, 0}, 1), Error);
   EXPECT_THROW(streams::obfuscate_trace(plain, Plan{{}, -8, 0}, 1), Error);
   try {
-    streams::eavesdropper("spectral", "--obfuscate.against");
+    streams::eavesdropper("telepathy", "--obfuscate.against");
     ADD_FAILURE() << "an unknown eavesdropper was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--obfuscate.against: 'spectral' is not one of sequential"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("--obfuscate.against: 'telepathy' is not one of sequential"), std::string::npos)
         << e.what();
   }
 }

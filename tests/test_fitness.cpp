@@ -8,6 +8,7 @@
 #include "scoring/column_products.hpp"
 #include "scoring/gather_scorer.hpp"
 #include "scoring/swap_chain.hpp"
+#include "search/operators.hpp"
 #include "blocks/grid.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -34,7 +35,7 @@ struct Victim {
     blocks = blocks::split(layer.weight, grid);
     test = data::load("fashion-mnist", "", 1, kImages).test;
     auto rng = make_rng(5, "test-fitness");
-    for (auto p : search::random_genome(static_cast<std::int32_t>(grid.count()), rng)) order.push_back(p);
+    for (auto p : blocks::random_genome(static_cast<std::int32_t>(grid.count()), rng)) order.push_back(p);
   }
 
   scoring::Fitness fitness(std::int64_t cache_bytes, std::int64_t holds = kHeld) const {
@@ -42,13 +43,13 @@ struct Victim {
     for (std::int64_t k = 0; k < holds; ++k) held.push_back(blocks[order[k]]);
     auto known = layer;
     known.weight = torch::Tensor();
-    attack::Knowledge knowledge{grid, known, layer.features(test.images), test.labels, test.labels,
+    scoring::Knowledge knowledge{grid, known, layer.features(test.images), test.labels, test.labels,
                                 torch::stack(held), {}, {}, {}, {}, {}, {}};
     return scoring::Fitness(std::move(knowledge), scoring::FitnessKind::loss, cache_bytes);
   }
 
   // The loss of the full model with the candidate weight, computed independently.
-  double loss_of(const search::Genome& genome, std::int64_t holds = kHeld) const {
+  double loss_of(const blocks::Genome& genome, std::int64_t holds = kHeld) const {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> placed;
     for (const auto& b : blocks) placed.push_back(torch::zeros_like(b));
@@ -58,10 +59,10 @@ struct Victim {
   }
 };
 
-std::vector<search::Genome> random_population(std::int64_t size, std::int32_t positions, std::uint64_t seed) {
+std::vector<blocks::Genome> random_population(std::int64_t size, std::int32_t positions, std::uint64_t seed) {
   auto rng = make_rng(seed, "test-population");
-  std::vector<search::Genome> population;
-  for (std::int64_t i = 0; i < size; ++i) population.push_back(search::random_genome(positions, rng));
+  std::vector<blocks::Genome> population;
+  for (std::int64_t i = 0; i < size; ++i) population.push_back(blocks::random_genome(positions, rng));
   return population;
 }
 
@@ -84,7 +85,7 @@ TEST(Fitness, EqualsTheFullModelWithTheCandidateWeight) {
   auto fitness = s.fitness(1 << 30);
   ASSERT_TRUE(fitness.cached());
   auto population = random_population(6, static_cast<std::int32_t>(s.grid.count()), 1);
-  population.push_back(search::Genome(s.order.begin(), s.order.end()));  // the true positions
+  population.push_back(blocks::Genome(s.order.begin(), s.order.end()));  // the true positions
   const auto evaluation = fitness.evaluate(population);
   for (std::size_t i = 0; i < population.size(); ++i)
     EXPECT_NEAR(evaluation.fitness[i], -s.loss_of(population[i]), 1e-4) << "candidate " << i;
@@ -101,13 +102,13 @@ TEST(Fitness, RowsWithTheSamePairsKeepTheirOwnBias) {
   ASSERT_TRUE(fitness.cached());
   const auto N = static_cast<std::int32_t>(s.grid.count()), C = static_cast<std::int32_t>(s.grid.cols);
   auto rng = make_rng(4, "test-rows");
-  const auto a = search::random_genome(N, rng);
+  const auto a = blocks::random_genome(N, rng);
   auto lower = a;  // the held blocks one row lower (wrapping), the other positions after them
   std::vector<char> taken(N, 0);
   for (std::int64_t k = 0; k < kFew; ++k) taken[lower[k] = (a[k] + C) % N] = 1;
   for (std::int32_t p = 0, next = kFew; p < N; ++p)
     if (!taken[p]) lower[next++] = p;
-  ASSERT_TRUE(search::is_valid_permutation(lower));
+  ASSERT_TRUE(blocks::is_valid_permutation(lower));
   const auto together = fitness.evaluate({a, lower});
   const auto after = fitness.evaluate({lower, a});  // every slice was in the call before
   for (const auto& [genome, score] : {std::pair{a, together.fitness[0]}, std::pair{lower, together.fitness[1]},
@@ -126,7 +127,7 @@ TEST(Fitness, CachedChunkedAndKeptSlicesAgree) {
   // Children as a GA makes them: copies and swaps of the parents, so most of their
   // row slices were in the last call; 40 of them, more than one chunk of the layers after.
   auto rng = make_rng(9, "test-children");
-  std::vector<search::Genome> children;
+  std::vector<blocks::Genome> children;
   for (std::size_t i = 0; i < 40; ++i) {
     auto child = parents[i % parents.size()];
     if (i % 3) search::swap_mutation(child, kHeld, rng);
@@ -163,7 +164,7 @@ TEST(Fitness, SpreadsOverThreadsWithTheSameNumbers) {
   auto two = s.fitness(1 << 30).evaluate(population).fitness;
   auto two_uncached = s.fitness(kFiveColumnsOfTiles).evaluate(population).fitness;
   auto rng = make_rng(8, "test-threads");
-  const auto start = search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
+  const auto start = blocks::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
   auto chain_from_scratch = [&] {
     auto fitness = s.fitness(1 << 30);
     return scoring::SwapChain(fitness, start).evaluation().fitness;
@@ -184,13 +185,13 @@ TEST(Fitness, ChainMovesScoreAsTheGenomeFromScratch) {
   auto fitness = s.fitness(1 << 30);
   ASSERT_NE(fitness.row_products(), nullptr);
   auto rng = make_rng(6, "test-chain");
-  scoring::SwapChain chain(fitness, search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng));
+  scoring::SwapChain chain(fitness, blocks::random_genome(static_cast<std::int32_t>(s.grid.count()), rng));
   int accepted = 0;
   for (int step = 0; step < 60; ++step) {
-    const auto move = search::random_swap_move(static_cast<std::int32_t>(s.grid.count()), kHeld, rng);
+    const auto move = blocks::random_swap_move(static_cast<std::int32_t>(s.grid.count()), kHeld, rng);
     const auto tried = chain.try_swap(move).fitness[0];
     auto moved = chain.genome();
-    search::apply_swap(moved, move);
+    blocks::apply_swap(moved, move);
     // Only the touched rows were made anew, and the numbers are those of a chain
     // started from the moved genome, to round-off.
     EXPECT_NEAR(tried, scoring::SwapChain(fitness, moved).evaluation().fitness[0], 1e-5) << "move " << step;
@@ -209,12 +210,12 @@ TEST(Fitness, SwapMovesUpdateThePreActivation) {
   Victim s;
   auto fitness = s.fitness(1 << 30);
   auto rng = make_rng(4, "test-swaps");
-  auto genome = search::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
+  auto genome = blocks::random_genome(static_cast<std::int32_t>(s.grid.count()), rng);
   auto pre = fitness.pre_activation(genome);
   for (int step = 0; step < 50; ++step) {
-    const auto move = search::random_swap_move(static_cast<std::int32_t>(s.grid.count()), kHeld, rng);
+    const auto move = blocks::random_swap_move(static_cast<std::int32_t>(s.grid.count()), kHeld, rng);
     fitness.apply_swap(pre, genome, move);
-    search::apply_swap(genome, move);
+    blocks::apply_swap(genome, move);
   }
   EXPECT_TRUE(torch::allclose(pre, fitness.pre_activation(genome), 1e-4, 1e-4));
   EXPECT_NEAR(fitness.score(pre, 1).fitness[0], -s.loss_of(genome), 1e-4);
@@ -271,7 +272,7 @@ TEST(GatherScorer, ScoresAsTheCpuEngine) {
     auto fitness = s.fitness(1 << 30, holds);
     scoring::GatherScorer gather(fitness.knowledge(), scoring::FitnessKind::loss, torch::kCPU, 1 << 30, "--test");
     auto population = random_population(7, positions, 11);
-    population.push_back(search::Genome(s.order.begin(), s.order.end()));
+    population.push_back(blocks::Genome(s.order.begin(), s.order.end()));
     const auto expected = fitness.evaluate(population), scored = gather.evaluate(population);
     expect_same_scores(scored.fitness, expected.fitness, "gathered");
     for (std::size_t i = 0; i < population.size(); ++i) {

@@ -46,7 +46,7 @@ TEST(LayerUnknown, NoLayerTakesMoreBlocksThanItHasPositions) {
 TEST(LayerUnknown, PlaceBlocksPutsEachBlockWhereItSays) {
   const auto grid = blocks::Grid::make(4, 6, 2, 3, "w");  // 2 x 2 positions
   auto b = torch::arange(12, torch::kFloat32).view({2, 2, 3});
-  auto weight = attack::place_blocks(grid, b, {3, 0});
+  auto weight = blocks::place_blocks(grid, b, {3, 0});
   EXPECT_TRUE(torch::equal(weight.narrow(0, 2, 2).narrow(1, 3, 3), b[0]));
   EXPECT_TRUE(torch::equal(weight.narrow(0, 0, 2).narrow(1, 0, 3), b[1]));
   EXPECT_EQ(weight.abs().sum().item<float>(), b.abs().sum().item<float>());

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "attack/stolen_blocks.hpp"
-#include "cli/finetune_arms.hpp"
+#include "attack/finetune_arms.hpp"
 #include "train/finetune.hpp"
 #include "train/trainer.hpp"
 
@@ -94,10 +94,10 @@ TEST(Finetune, FrozenHeldBlocksStayExactTunedOnesMove) {
   schedule.train.epochs = 1;
   schedule.evals_per_epoch = 2;
   auto data = first(1024, 128);
-  const auto answers = cli::predictions(*victim, data.test.images);
+  const auto answers = attack::predictions(*victim, data.test.images);
   const auto victim_weight = victim->named_parameters()["layers.0.weight"].detach().clone();
   for (const std::string held : {"frozen", "tuned"}) {
-    auto arm = cli::make_arm("stolen", *victim, "mlp-mixnn", "layers.0", &stolen, {held, "known"}, 7,
+    auto arm = attack::make_arm("stolen", *victim, "mlp-mixnn", "layers.0", &stolen, {held, "known"}, 7,
                              data.test.images.narrow(0, 0, 1));
     ASSERT_EQ(arm.trained.size(), 1u);  // the rest is known: only the layer's weight trains
     auto points = train::run_arm(arm, data.train, data.test, answers, schedule, MPI_COMM_SELF);

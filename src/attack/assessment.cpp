@@ -9,8 +9,8 @@ namespace tessera::attack {
 namespace {
 
 // The held positions of `truth`, then the free positions in increasing order.
-search::Genome complete(const search::Genome& truth, std::int64_t positions) {
-  search::Genome genome = truth;
+blocks::Genome complete(const blocks::Genome& truth, std::int64_t positions) {
+  blocks::Genome genome = truth;
   std::vector<char> taken(positions, 0);
   for (auto p : truth) taken[p] = 1;
   for (std::int32_t p = 0; p < positions; ++p)
@@ -20,19 +20,19 @@ search::Genome complete(const search::Genome& truth, std::int64_t positions) {
 
 // True when held block k placed in column group c adds exactly zero to every
 // pre-activation of the adversary's images.
-bool adds_nothing(const Knowledge& k, std::int64_t block, std::int64_t column) {
+bool adds_nothing(const scoring::Knowledge& k, std::int64_t block, std::int64_t column) {
   const auto bw = k.grid.bw;
   auto x = k.features.narrow(1, column * bw, bw);
   return torch::mm(x, k.held[block].t()).abs().max().item<float>() == 0.0f;
 }
 
-torch::Tensor predictions(const Knowledge& k, const torch::Tensor& weight, const torch::Tensor& features) {
+torch::Tensor predictions(const scoring::Knowledge& k, const torch::Tensor& weight, const torch::Tensor& features) {
   return k.layer.after_layer(torch::addmm(k.layer.bias, features, weight.t()), true).argmax(1);
 }
 
 }  // namespace
 
-double functional_recovery(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth) {
+double functional_recovery(const scoring::Fitness& fitness, const blocks::Genome& best, const blocks::Genome& truth) {
   torch::NoGradGuard no_grad;
   const auto& k = fitness.knowledge();
   const auto H = fitness.held(), C = k.grid.cols;
@@ -46,7 +46,7 @@ double functional_recovery(const scoring::Fitness& fitness, const search::Genome
   return H > 0 ? static_cast<double>(functional) / static_cast<double>(H) : 0.0;
 }
 
-Assessment assess(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth,
+Assessment assess(const scoring::Fitness& fitness, const blocks::Genome& best, const blocks::Genome& truth,
                   const torch::Tensor& test_features, const torch::Tensor& test_labels,
                   const torch::Tensor& victim_weight) {
   torch::NoGradGuard no_grad;
@@ -62,7 +62,7 @@ Assessment assess(const scoring::Fitness& fitness, const search::Genome& best, c
 }
 
 TemplateQuality assess_template(const scoring::Fitness& fitness, const torch::Tensor& reference,
-                                const search::Genome& truth, const torch::Tensor& victim_weight,
+                                const blocks::Genome& truth, const torch::Tensor& victim_weight,
                                 const torch::Tensor& victim_initial) {
   torch::NoGradGuard no_grad;
   const auto& k = fitness.knowledge();

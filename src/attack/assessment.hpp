@@ -37,17 +37,17 @@ struct TemplateQuality {
 // `reference`: the search's template (out x in); `victim_weight`, `victim_initial`:
 // the target layer's trained and initial weights; `truth`: the held blocks' true positions.
 TemplateQuality assess_template(const scoring::Fitness& fitness, const torch::Tensor& reference,
-                                const search::Genome& truth, const torch::Tensor& victim_weight,
+                                const blocks::Genome& truth, const torch::Tensor& victim_weight,
                                 const torch::Tensor& victim_initial);
 
 // The functional recovery of `best` alone. A held block whose `truth` is negative
 // (it belongs in another layer) is never recovered.
-double functional_recovery(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth);
+double functional_recovery(const scoring::Fitness& fitness, const blocks::Genome& best, const blocks::Genome& truth);
 
 // `best`: a genome; `truth`: the held blocks' true positions (H). The test set
 // enters as the target layer's input features and the labels; `victim_weight` is the
 // target layer's whole trained weight.
-Assessment assess(const scoring::Fitness& fitness, const search::Genome& best, const search::Genome& truth,
+Assessment assess(const scoring::Fitness& fitness, const blocks::Genome& best, const blocks::Genome& truth,
                   const torch::Tensor& test_features, const torch::Tensor& test_labels,
                   const torch::Tensor& victim_weight);
 

@@ -89,7 +89,7 @@ Loot hijack(const Groups& groups, const blocks::Target& target, const torch::Ten
 
   // The order of arrival follows the ranks and devices; a seeded shuffle removes it.
   auto rng = make_rng(seed, "hijack-order");
-  const auto shuffled = search::random_genome(static_cast<std::int32_t>(H), rng);
+  const auto shuffled = blocks::random_genome(static_cast<std::int32_t>(H), rng);
   const std::vector<std::int64_t> order(shuffled.begin(), shuffled.end());
   auto blocks = torch::from_blob(data.data(), {H, bh, bw}, torch::kFloat32);
   loot.held = blocks.index_select(0, torch::tensor(order, torch::kInt64)).contiguous();

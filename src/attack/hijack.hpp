@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "search/operators.hpp"
+#include "blocks/genome.hpp"
 #include "blocks/targets.hpp"
 
 namespace tessera::attack {
@@ -28,7 +28,7 @@ struct Loot {
   torch::Tensor victim_predictions;  // (E): the service's answers on the eval images
   // Ground truth, for the history's scorer only (never given to a search): the
   // true position of the k-th block that arrived.
-  search::Genome truth;
+  blocks::Genome truth;
 };
 
 // Collective over world. Every service rank sends the blocks of its compromised

@@ -11,26 +11,17 @@
 
 namespace tessera::attack {
 
-torch::Tensor place_blocks(const blocks::Grid& grid, const torch::Tensor& blocks,
-                           const std::vector<std::int64_t>& positions) {
-  torch::NoGradGuard no_grad;
-  TESSERA_ASSERT(blocks.size(0) == static_cast<std::int64_t>(positions.size()));
-  auto all = torch::zeros({grid.count(), grid.bh, grid.bw});
-  if (!positions.empty()) all.index_copy_(0, torch::tensor(positions, torch::kInt64), blocks);
-  return all.view({grid.rows, grid.cols, grid.bh, grid.bw}).permute({0, 2, 1, 3}).reshape({grid.out, grid.in});
-}
-
 PooledLoot pool(const std::vector<Loot>& loots, std::uint64_t seed) {
   std::vector<torch::Tensor> held;
   std::vector<std::int32_t> layer;
-  search::Genome position;
+  blocks::Genome position;
   for (std::size_t l = 0; l < loots.size(); ++l) {
     held.push_back(loots[l].held);
     layer.insert(layer.end(), loots[l].truth.size(), static_cast<std::int32_t>(l));
     position.insert(position.end(), loots[l].truth.begin(), loots[l].truth.end());
   }
   auto rng = make_rng(seed, "pool-order");
-  const auto order = search::random_genome(static_cast<std::int32_t>(layer.size()), rng);
+  const auto order = blocks::random_genome(static_cast<std::int32_t>(layer.size()), rng);
   PooledLoot pooled;
   pooled.held = torch::cat(held).index_select(0, torch::tensor(std::vector<std::int64_t>(order.begin(), order.end())))
                     .contiguous();

@@ -12,14 +12,9 @@
 
 #include "attack/hijack.hpp"
 #include "blocks/grid.hpp"
-#include "search/operators.hpp"
+#include "blocks/genome.hpp"
 
 namespace tessera::attack {
-
-// The weight (grid.out, grid.in) with blocks[k] (bh, bw) at position positions[k],
-// zeros elsewhere.
-torch::Tensor place_blocks(const blocks::Grid& grid, const torch::Tensor& blocks,
-                           const std::vector<std::int64_t>& positions);
 
 // What the adversary knows of a cut layer without its weight: its name, its number
 // of positions and its fan-in (the architecture says both).
@@ -33,7 +28,7 @@ struct CutLayer {
 struct PooledLoot {
   torch::Tensor held;                // (H, bh, bw)
   std::vector<std::int32_t> true_layer;  // index into the cut layers
-  search::Genome true_position;      // within its layer
+  blocks::Genome true_position;      // within its layer
 };
 PooledLoot pool(const std::vector<Loot>& loots, std::uint64_t seed);
 
@@ -54,8 +49,8 @@ double chance_layer_recovery(const std::vector<std::int32_t>& found, const std::
 // A cut layer's blocks as the adversary placed them, beside the truth.
 struct PlacedLayer {
   blocks::Grid grid;
-  search::Genome found;  // the positions of the blocks put in this layer
-  search::Genome truth;  // their true positions; -1 for a block of another layer
+  blocks::Genome found;  // the positions of the blocks put in this layer
+  blocks::Genome truth;  // their true positions; -1 for a block of another layer
   // Its outputs are the next cut layer's inputs, with only ReLU and Dropout between.
   bool feeds_next = false;
 };

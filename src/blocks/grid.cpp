@@ -52,4 +52,12 @@ torch::Tensor assemble(const std::vector<torch::Tensor>& blocks, const Grid& gri
   return matrix;
 }
 
+torch::Tensor place_blocks(const Grid& grid, const torch::Tensor& blocks, const std::vector<std::int64_t>& positions) {
+  torch::NoGradGuard no_grad;
+  TESSERA_ASSERT(blocks.size(0) == static_cast<std::int64_t>(positions.size()));
+  auto all = torch::zeros({grid.count(), grid.bh, grid.bw});
+  if (!positions.empty()) all.index_copy_(0, torch::tensor(positions, torch::kInt64), blocks);
+  return all.view({grid.rows, grid.cols, grid.bh, grid.bw}).permute({0, 2, 1, 3}).reshape({grid.out, grid.in});
+}
+
 }  // namespace tessera::blocks

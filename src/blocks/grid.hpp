@@ -38,4 +38,9 @@ std::vector<torch::Tensor> split(const torch::Tensor& matrix, const Grid& grid);
 // The inverse of split: exactly the original matrix.
 torch::Tensor assemble(const std::vector<torch::Tensor>& blocks, const Grid& grid);
 
+// The weight (grid.out, grid.in) with blocks[k] (bh, bw) at position positions[k],
+// zeros elsewhere: the adversary's held blocks where it placed them. The grid must
+// tile the matrix (every block full size).
+torch::Tensor place_blocks(const Grid& grid, const torch::Tensor& blocks, const std::vector<std::int64_t>& positions);
+
 }  // namespace tessera::blocks

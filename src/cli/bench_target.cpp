@@ -22,7 +22,7 @@ BenchTarget load_bench_target(const Config& config, std::int64_t images, MPI_Com
   return b;
 }
 
-attack::Knowledge bench_knowledge(const BenchTarget& b, const search::Genome& order, std::int64_t H) {
+scoring::Knowledge bench_knowledge(const BenchTarget& b, const blocks::Genome& order, std::int64_t H) {
   std::vector<torch::Tensor> held;
   for (std::int64_t k = 0; k < H; ++k) held.push_back(b.blocks[order[k]]);
   auto known = b.layer;

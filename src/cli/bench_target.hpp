@@ -28,6 +28,6 @@ struct BenchTarget {
 BenchTarget load_bench_target(const Config& config, std::int64_t images, MPI_Comm world);
 
 // The adversary's knowledge when it holds the blocks at positions order[0..H).
-attack::Knowledge bench_knowledge(const BenchTarget& bench, const search::Genome& order, std::int64_t H);
+scoring::Knowledge bench_knowledge(const BenchTarget& bench, const blocks::Genome& order, std::int64_t H);
 
 }  // namespace tessera::cli

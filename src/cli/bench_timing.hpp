@@ -28,22 +28,6 @@ double seconds_of(Body&& body) {
   return seconds_since(start);
 }
 
-// Single-precision GEMM rate of this process on `device` (flop/s): best of 5
-// products of two n x n matrices, n = 1024 on the CPU and 8192 on a GPU (large
-// enough to keep one busy). The benchmarks' floors are flop counts at this rate.
-inline double sgemm_rate(torch::Device device = torch::kCPU) {
-  const std::int64_t n = device.is_cpu() ? 1024 : 8192;
-  const auto options = torch::TensorOptions().device(device);
-  auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options);
-  auto c = torch::mm(a, b);
-  comm::finish_device_work(device);
-  double best = 1e30;
-  for (int i = 0; i < 5; ++i)
-    best = std::min(best, seconds_of([&] {
-                      torch::mm_out(c, a, b);
-                      comm::finish_device_work(device);
-                    }));
-  return 2.0 * n * n * n / best;
-}
+using comm::sgemm_rate;  // the benchmarks' floors are flop counts at this rate
 
 }  // namespace tessera::cli

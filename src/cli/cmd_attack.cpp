@@ -1,20 +1,12 @@
 // tessera attack: the adversary's search for the positions of the blocks it holds
-// (the seed's P2, section IV), on its own rank group. The service ranks hand over
-// the compromised devices' blocks (the hijack); the attack ranks run the chosen
-// search method (or chain of methods) on the tile-cached fitness and write the history.
+// (the seed's P2, section IV), on its own rank group. This file holds the options;
+// the pipeline is attack/pipeline.hpp's.
 #include <cmath>
-#include <filesystem>
 
-#include "attack/assessment.hpp"
-#include "blocks/grid.hpp"
-#include "cli/attack_setup.hpp"
+#include "attack/pipeline.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/log.hpp"
-#include "core/ranks.hpp"
 #include "core/stop.hpp"
-#include "io/output_file.hpp"
-#include "models/registry.hpp"
 
 namespace tessera::cli {
 
@@ -85,108 +77,48 @@ void add_attack_options(po::options_description& options) {
 const std::vector<std::string> kContinuationOptions = {"attack.resume", "attack.time_budget", "attack.checkpoint_every",
                                                        "attack.replace", "run.out"};
 
-std::string fingerprint(const Config& config) { return config.fingerprint(kContinuationOptions); }
+// The attack.* options (and run.seed, adversary.public), read once.
+attack::Settings attack_settings(const Config& config) {
+  attack::Settings s;
+  s.ranks = config.get<int>("attack.ranks");
+  s.seed = config.get<std::uint64_t>("run.seed");
+  s.method = config.get<std::string>("attack.method");
+  s.knowledge = config.get<std::string>("attack.knowledge");
+  s.fitness = config.get<std::string>("attack.fitness");
+  s.device = config.get<std::string>("attack.device");
+  s.run = config.get<std::string>("attack.run");
+  s.layers_from = config.get<std::string>("attack.layers_from");
+  s.eval_images = config.get<std::int64_t>("attack.eval_samples");
+  s.public_images = config.get<std::int64_t>("adversary.public");
+  s.repeat = config.get<std::int64_t>("attack.repeat");
+  s.generations = config.get<std::int64_t>("attack.generations");
+  s.cache_mb = config.get<std::int64_t>("attack.cache_mb");
+  s.layer_rounds = config.get<std::int64_t>("attack.layer_rounds");
+  s.snapshot_every = config.get<std::int64_t>("attack.snapshot_every");
+  s.checkpoint_every = config.get<std::int64_t>("attack.checkpoint_every");
+  s.drop_rate = config.get<double>("attack.drop_rate");
+  s.time_budget = config.get<double>("attack.time_budget");
+  s.target_fitness = config.get<double>("attack.target_fitness");
+  s.history = config.get<bool>("attack.history");
+  s.resume = config.get<bool>("attack.resume");
+  s.replace = config.get<bool>("attack.replace");
+  return s;
+}
 
 int run_attack(const Config& config, MPI_Comm world) {
   stop::install_handlers();
-  auto setup = prepare_attack(config, world);
-  if (setup.knowledge == "none") return run_attack_layer_unknown(setup, config, world);
-  auto& groups = setup.groups;
-  const auto& target = setup.targets.front();
-  const auto held = held_of(setup, config, target, world);
-  const auto checkpoint_path = cli::checkpoint_path(setup.path);
-  std::unique_ptr<search::Checkpoint> resume;
-  // A fresh run would replace a stopped run's checkpoint, and with it the work done.
-  const bool stopped_run = agree(world, [&] { return std::filesystem::exists(checkpoint_path); });
-  if (stopped_run && !config.get<bool>("attack.resume"))
-    agree_on_message(world, "'" + checkpoint_path + "' holds a stopped attack run: continue it with "
-                            "--attack.resume=true, or remove the file to start again");
-  if (config.get<bool>("attack.resume")) {
-    resume = std::make_unique<search::Checkpoint>(search::read_checkpoint(checkpoint_path, world));
-    agree(world, [&] {
-      TESSERA_REQUIRE(resume->fingerprint == fingerprint(config), "--attack.resume: '", checkpoint_path,
-                      "' was written with other settings: ", first_difference(fingerprint(config), resume->fingerprint));
-      TESSERA_REQUIRE(resume->history.positions == target.grid.count() &&
-                          resume->history.held == static_cast<std::int64_t>(held.size()),
-                      "--attack.resume: '", checkpoint_path, "' places ", resume->history.held, " blocks on ",
-                      resume->history.positions, " positions, this run ", held.size(), " on ", target.grid.count());
-    });
-  }
-  auto layer = models::split_at(*setup.model.network, target.layer);
-  const auto answers = service_answers(setup, world);
-  auto loot = attack::hijack(groups, target, layer.weight, held, answers, setup.images, setup.seed);
-
-  search::Outcome outcome;
-  if (groups.attacker) {
-    const auto victim_weight = layer.weight;  // for the assessment after the search, as the truth
-    layer.weight = torch::Tensor();           // the search never sees the target weight
-    auto settings = campaign_settings(config, checkpoint_path);
-    settings.fingerprint = fingerprint(config);
-    auto result = search_layer(setup, config,
-                               knowledge_of(setup, target.grid, layer, loot.held, loot.victim_predictions,
-                                            target.layer + ".weight", {}),
-                               loot.truth, settings, resume.get());
-    outcome = std::move(result.outcome);
-    if (rank_of(groups.group) == 0 && !outcome.checkpointed) {
-      torch::NoGradGuard no_grad;
-      const auto a = attack::assess(*result.fitness, outcome.best, loot.truth, layer.features(setup.test.images),
-                                    setup.test.labels, victim_weight);
-      outcome.functional_recovery = a.functional_recovery;
-      outcome.test_accuracy = a.test_accuracy;
-      outcome.true_test_accuracy = a.true_test_accuracy;
-      outcome.test_fidelity = a.test_fidelity;
-      if (result.reference.defined() && setup.model.info.init_seed >= 0) {
-        const auto initial = blocks::as_matrix(
-            models::build(setup.model.info.arch, static_cast<std::uint64_t>(setup.model.info.init_seed))
-                ->named_parameters()[target.layer + ".weight"]);
-        const auto q = attack::assess_template(*result.fitness, result.reference, loot.truth, victim_weight, initial);
-        outcome.template_correlation = q.correlation;
-        outcome.template_ceiling = q.ceiling;
-      }
-    }
-  }
-  attack::wait_for_attack(groups);
-  search::share_from_leader(outcome, world);
-  if (outcome.checkpointed) {
-    log::info("attack: stopped by ", outcome.stop_reason, " at generation ", outcome.history.generations() - 1,
-              "; checkpoint '", checkpoint_path, "' written; continue with --attack.resume=true");
-    attack::free_groups(groups);
-    return 0;
-  }
-
-  io::OutputFile file(setup.path, world,
-                      {"attack", config.ini_text(), setup.seed, setup.service_ranks, groups.attack_ranks},
-                      io::Existing::add_run);
-  auto group = file.create_run(run_groups(config, setup).front());
-  describe(group, config, setup, target, static_cast<std::int64_t>(held.size()), outcome);
-  search::write_history(outcome.history, group);
-  std::vector<std::int32_t> truth(held.begin(), held.end());
-  if (rank_of(world) == 0) truth = loot.truth;
-  group.create_dataset<std::int32_t>("truth", {truth.size()}).write(truth.data());
-  write_cut_once({target}, file.root(), world);
-  file.commit();
-  std::error_code ignored;
-  if (rank_of(world) == 0) std::filesystem::remove(checkpoint_path, ignored);  // superseded by the complete file
-  const auto& h = outcome.history;
-  log::info("attack: stopped on ", outcome.stop_reason, " after ", h.generations() - 1, " generations in ",
-            outcome.seconds, " s: best fitness ", h.best_fitness.back(), ", best accuracy ", h.best_accuracy.back(),
-            ", position recovery ", h.position_recovery.back(), " (functional ", outcome.functional_recovery,
-            "); wrote '", setup.path, "'");
-  log::info("attack: test accuracy with the held blocks where the search put them ", outcome.test_accuracy,
-            ", at their true positions ", outcome.true_test_accuracy, " (the victim: ", setup.model.info.test_accuracy,
-            "; the other blocks dropped); fidelity to the victim's answers ", outcome.test_fidelity);
-  if (!std::isnan(outcome.template_ceiling))
-    log::info("attack: the template correlates ", outcome.template_correlation, " with the victim's own update; ",
-              "placed by that update itself, ", outcome.template_ceiling, " of the held blocks would be at their ",
-              "true positions (the ceiling of any template)");
-  log::info("attack: ", outcome.evaluations, " candidates scored, ",
-            outcome.computed < outcome.evaluations
-                ? std::to_string(outcome.computed) + " of them computed (the others repeated a scored placement)"
-                : std::string("all computed"),
-            "; floor (the GEMMs after the target layer for every candidate scored, at the "
-            "sgemm rate measured here) ", outcome.floor_seconds, " s; floor ratio ", outcome.seconds / outcome.floor_seconds);
-  attack::free_groups(groups);
-  return 0;
+  attack::Inputs inputs;
+  inputs.model_path = config.get<std::string>("model.checkpoint");
+  inputs.model_arch = config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch");
+  inputs.data_name = config.get<std::string>("data.name");
+  inputs.data_dir = config.get<std::string>("data.dir");
+  inputs.blocks = agree(world, [&] { return block_settings(config); });
+  inputs.output_path = [&](const std::string& arch) { return output_path(config, world, "attack-" + arch); };
+  inputs.public_data = [&](const std::string& arch) {
+    return public_split(load_data_for(config, arch, world), config, world);
+  };
+  inputs.fingerprint = config.fingerprint(kContinuationOptions);
+  return attack::run(attack_settings(config), inputs, config, world);
 }
 
 }  // namespace

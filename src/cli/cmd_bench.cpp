@@ -10,7 +10,7 @@
 
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
-#include "cli/finetune_arms.hpp"
+#include "attack/finetune_arms.hpp"
 #include "cli/options.hpp"
 #include "comm/device.hpp"
 #include "core/ranks.hpp"
@@ -85,7 +85,7 @@ int run(const Config& config, MPI_Comm world) {
   attack::StolenBlocks stolen{layer, blocks::Grid::make(weight.size(0), weight.size(1), 64, 64, layer), {}, {}, "", ""};
   for (std::int64_t b = 0; b < stolen.grid.count(); b += 2) stolen.held.push_back(b);
   stolen.positions = stolen.held;
-  auto arm = make_arm("bench", *victim, arch, layer, &stolen, {"frozen", "fresh"}, 1,
+  auto arm = attack::make_arm("bench", *victim, arch, layer, &stolen, {"frozen", "fresh"}, 1,
                       data.train.images.narrow(0, 0, 1));
   arm.network->to(device);
   auto tune_optimizer = train::make_optimizer(arm.trained, settings);

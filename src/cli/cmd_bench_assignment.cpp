@@ -46,7 +46,7 @@ std::vector<double> costs(std::int64_t rows, std::int64_t cols, bool planted, Rn
   std::vector<double> cost(rows * cols);
   for (auto& c : cost) c = uniform_unit(rng);
   if (planted) {
-    const auto columns = search::random_genome(static_cast<std::int32_t>(cols), rng);
+    const auto columns = blocks::random_genome(static_cast<std::int32_t>(cols), rng);
     for (std::int64_t r = 0; r < rows; ++r) cost[r * cols + columns[r]] -= 1.0;
   }
   return cost;

@@ -112,16 +112,16 @@ int run(const Config& config, MPI_Comm world) {
   for (double fraction : fractions) {
     const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
     auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-fitness");
-    const auto order = search::random_genome(static_cast<std::int32_t>(N), rng);
+    const auto order = blocks::random_genome(static_cast<std::int32_t>(N), rng);
     const auto knowledge = bench_knowledge(bench, order, H);
     scoring::Fitness fitness(knowledge, scoring::FitnessKind::loss,
                                   config.get<std::int64_t>("bench.cache_mb") << 20);
     // A fresh random population per call (the warm-up's first): no row slice recurs,
     // so nothing is kept from one call to the next -- the worst case for the cache.
-    std::vector<std::vector<search::Genome>> populations(repeats + 1);
+    std::vector<std::vector<blocks::Genome>> populations(repeats + 1);
     for (auto& candidates : populations)
       for (std::int64_t i = 0; i < population; ++i)
-        candidates.push_back(search::random_genome(static_cast<std::int32_t>(N), rng));
+        candidates.push_back(blocks::random_genome(static_cast<std::int32_t>(N), rng));
     fitness.evaluate(populations.front());  // warm-up
     std::unique_ptr<scoring::Fitness> on_device;
     if (device.is_cuda()) {
@@ -136,7 +136,7 @@ int run(const Config& config, MPI_Comm world) {
     torch::NoGradGuard no_grad;
     auto& linear = model.network->steps()[target.step].linear;
     const auto original = linear->weight.detach().clone();
-    auto seed_way = [&](const search::Genome& candidate) {
+    auto seed_way = [&](const blocks::Genome& candidate) {
       auto weight = torch::zeros_like(original);
       for (std::int64_t k = 0; k < H; ++k) {
         const auto p = candidate[k];
@@ -148,10 +148,10 @@ int run(const Config& config, MPI_Comm world) {
       torch::nn::functional::cross_entropy(logits, data.test.labels).item<double>();
     };
     // Hill climbing from the repeat's first candidate: `moves` swap moves scored.
-    auto climb = [&](const search::Genome& start) {
+    auto climb = [&](const blocks::Genome& start) {
       scoring::SwapChain chain(fitness, start);
       for (std::int64_t m = 0; m < moves; ++m)
-        if (chain.try_swap(search::random_swap_move(static_cast<std::int32_t>(N), static_cast<std::int32_t>(H), rng))
+        if (chain.try_swap(blocks::random_swap_move(static_cast<std::int32_t>(N), static_cast<std::int32_t>(H), rng))
                 .fitness[0] >= chain.evaluation().fitness[0])
           chain.accept();
     };

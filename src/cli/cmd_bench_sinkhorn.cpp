@@ -49,17 +49,17 @@ int run(const Config& config, MPI_Comm world) {
   const auto N = bench.target.grid.count();
   const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
   auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-sinkhorn");
-  const auto order = search::random_genome(static_cast<std::int32_t>(N), rng);
+  const auto order = blocks::random_genome(static_cast<std::int32_t>(N), rng);
   scoring::Fitness fitness(bench_knowledge(bench, order, H), scoring::FitnessKind::loss,
                                 config.get<std::int64_t>("bench.cache_mb") << 20);
   log::info("bench sinkhorn: ", bench.model.info.arch, " ", bench.target.layer, ", ", H, " of ", N, " ",
             bench.target.grid.bh, "x", bench.target.grid.bw, " blocks held, ", images, " eval images, population ",
             population, ", ", torch::get_num_threads(), " threads");
   auto search = search::sinkhorn_method.make(fitness, config, config.get<std::uint64_t>("run.seed"), MPI_COMM_SELF);
-  std::vector<std::vector<search::Genome>> populations(repeats + 1);
+  std::vector<std::vector<blocks::Genome>> populations(repeats + 1);
   for (auto& candidates : populations)
     for (std::int64_t i = 0; i < population; ++i)
-      candidates.push_back(search::random_genome(static_cast<std::int32_t>(N), rng));
+      candidates.push_back(blocks::random_genome(static_cast<std::int32_t>(N), rng));
   fitness.evaluate(populations.front());  // warm-up
   search->start();                        // theta from the gradient at the empty placement (not timed)
   search->advance(1, repeats + 2);        // warm-up

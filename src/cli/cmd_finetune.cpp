@@ -10,7 +10,7 @@
 #include "attack/stolen_blocks.hpp"
 #include "blocks/targets.hpp"
 #include "cli/commands.hpp"
-#include "cli/finetune_arms.hpp"
+#include "attack/finetune_arms.hpp"
 #include "cli/options.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
@@ -53,7 +53,7 @@ void add_options(po::options_description& options) {
 
 struct Settings {
   train::Schedule schedule;
-  ArmModes modes;
+  attack::ArmModes modes;
   std::int64_t public_images = 0;
   std::vector<double> drop_rates;
   std::int64_t repeat = 0;
@@ -167,13 +167,13 @@ int run(const Config& config, MPI_Comm world) {
   const auto& arch = victim.info.arch;
   const auto stolen = stolen_sets(s, config, *victim.network, arch, world);
   auto data = load_data_for(config, arch, world);
-  const VictimTraining training{data.train.size(), victim_epochs(checkpoint, world)};
+  const attack::VictimTraining training{data.train.size(), victim_epochs(checkpoint, world)};
   data.train = public_split(data, config, world);
   const auto path = output_path(config, world, "finetune-" + arch);
 
   // The victim's answers serve every fidelity; its accuracy follows from them (one
   // pass over the test split, not two).
-  const auto answers = predictions(*victim.network, data.test.images);
+  const auto answers = attack::predictions(*victim.network, data.test.images);
   const double victim_accuracy = answers.eq(data.test.labels).to(torch::kDouble).mean().item<double>();
   const auto& layer = stolen.front().layer;
   log::info("finetune: victim ", arch, " (test accuracy ", victim_accuracy, " on ", data.test.size(),
@@ -182,13 +182,13 @@ int run(const Config& config, MPI_Comm world) {
 
   const auto init_seed = derive_seed(s.schedule.train.seed, "finetune-init");
   const auto sample = data.test.images.narrow(0, 0, 1);
-  std::vector<ArmResult> results;
+  std::vector<attack::ArmResult> results;
   // A signal ends the arm in progress at its next point (or, between arms, the run)
   // and skips the arms after it.
   int signal = 0;
-  ArmModes fresh = s.modes;
+  attack::ArmModes fresh = s.modes;
   fresh.rest = "fresh";
-  const std::vector<std::pair<const char*, ArmModes>> scratch = {{"layer_scratch", s.modes}, {"model_scratch", fresh}};
+  const std::vector<std::pair<const char*, attack::ArmModes>> scratch = {{"layer_scratch", s.modes}, {"model_scratch", fresh}};
   const std::size_t arms = stolen.size() + scratch.size();
   auto run = [&](train::Arm& arm) {
     auto points = train::run_arm(arm, data.train, data.test, answers, s.schedule, world, &signal);
@@ -197,7 +197,7 @@ int run(const Config& config, MPI_Comm world) {
   };
   for (const auto& set : stolen) {
     if (signal) break;
-    auto arm = make_arm("stolen", *victim.network, arch, layer, &set, s.modes, init_seed, sample);
+    auto arm = attack::make_arm("stolen", *victim.network, arch, layer, &set, s.modes, init_seed, sample);
     log::info("finetune: ", set.name, ": ", set.held.size(), " of ", set.grid.count(), " blocks held (",
               set.grid.bh, "x", set.grid.bw, "), share at their true position ", set.recovery(), " (", set.source, ")");
     auto points = run(arm);
@@ -205,7 +205,7 @@ int run(const Config& config, MPI_Comm world) {
   }
   for (const auto& [name, modes] : scratch) {
     if (signal) break;
-    auto arm = make_arm(name, *victim.network, arch, layer, nullptr, modes, init_seed, sample);
+    auto arm = attack::make_arm(name, *victim.network, arch, layer, nullptr, modes, init_seed, sample);
     auto points = run(arm);
     results.push_back({name, arm, std::move(points), nullptr});
   }
@@ -213,13 +213,13 @@ int run(const Config& config, MPI_Comm world) {
   if (results.empty()) throw stop::Stopped(stop::signal_name(signal) + " received before the first arm: nothing written");
   io::OutputFile file(path, world, {"finetune", config.ini_text(), s.schedule.train.seed});
   auto group = file.root().require_group("finetune");
-  write_finetune(group, results, victim_accuracy, s.schedule, s.modes, s.public_images, arch, data.test.size(),
+  attack::write_finetune(group, results, victim_accuracy, s.schedule, s.modes, s.public_images, arch, data.test.size(),
                  training);
   // A partial result says so: the arms that ran, the last one up to its last point.
   group.set_attr("complete", static_cast<std::int64_t>(signal == 0));
   group.set_attr("stopped_by", signal ? stop::signal_name(signal) : std::string());
   file.commit();
-  print_cost_table(results, victim_accuracy);
+  attack::print_cost_table(results, victim_accuracy);
   if (signal)
     throw stop::Stopped(stop::signal_name(signal) + " received: the arms done so far (" +
                         std::to_string(results.size()) + " of " + std::to_string(arms) + ") written to '" + path +

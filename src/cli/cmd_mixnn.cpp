@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
-#include "cli/mixnn_output.hpp"
+#include "mixnn/output.hpp"
 #include "cli/options.hpp"
 #include "cli/runtime.hpp"
 #include "core/affinity.hpp"
@@ -136,7 +136,7 @@ int run(const Config& config, MPI_Comm world) {
   stop::install_handlers();
   const int me = rank_of(world), world_size = size_of(world);
   const auto arch = config.get<std::string>("model.arch");
-  MixnnRun setup;
+  mixnn::MixnnRun setup;
   setup.arch = arch;
   const auto settings = agree(world, [&] {
     TESSERA_REQUIRE(world_size >= 2, "tessera mixnn needs a designer and a pool: run it on 2 ranks or more "
@@ -318,8 +318,8 @@ int run(const Config& config, MPI_Comm world) {
   int stopped_by = run.result.stopped_by;  // the designer's
   MPI_Bcast(&stopped_by, 1, MPI_INT, 0, living);
   io::OutputFile file(path, living, {"mixnn", config.ini_text(), settings.seed});
-  write_mixnn(file.root(), setup, run.result, run.mine, *run.transport, living, run.alive);
-  if (!adversary.empty()) write_extraction(file.root(), adversary, public_images, extraction, extracted, living);
+  mixnn::write_mixnn(file.root(), setup, run.result, run.mine, *run.transport, living, run.alive);
+  if (!adversary.empty()) mixnn::write_extraction(file.root(), adversary, public_images, extraction, extracted, living);
   const auto group = file.root().group("mixnn");
   group.set_attr("complete", static_cast<std::int64_t>(stopped_by == 0));
   group.set_attr("stopped_by", stopped_by ? stop::signal_name(stopped_by) : std::string());

@@ -94,7 +94,7 @@ Setup prepare(const Config& config, MPI_Comm world, const std::string& command) 
   setup.evaluator = std::make_unique<threat::Evaluator>(*setup.model.network, setup.target.layer,
                                                         setup.target.grid, eval);
   setup.path = output_path(config, world, command + "-" + setup.model.info.arch);
-  setup.checkpointing.path = checkpoint_path(setup.path);
+  setup.checkpointing.path = io::checkpoint_path(setup.path);
   setup.checkpointing.fingerprint = config.fingerprint(kContinuationOptions);
   setup.checkpointing.resume = config.get<bool>("run.resume");
   setup.checkpointing.every_seconds = config.get<double>("run.checkpoint_seconds");

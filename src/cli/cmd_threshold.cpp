@@ -8,7 +8,6 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,7 +18,7 @@
 #include "cli/options.hpp"
 #include "core/ranks.hpp"
 #include "core/log.hpp"
-#include "core/partial_files.hpp"
+#include "io/output_file.hpp"
 
 namespace tessera::cli {
 
@@ -213,28 +212,14 @@ std::vector<std::string> measured_report(const std::vector<attack::AttackRun>& r
   return lines;
 }
 
-// Rank 0 writes the report as text; "NAME.partial" first, renamed once complete.
+// Rank 0 writes the report as text.
 void write_report(const std::string& folder, const std::vector<std::string>& lines, MPI_Comm world) {
   const auto path = (std::filesystem::path(folder) / "threshold.txt").string();
   agree(world, [&] {
     if (rank_of(world) != 0) return;
-    const auto partial = path + ".partial";
-    partial_files::add(partial);
-    std::error_code error;
-    try {
-      {
-        std::ofstream out(partial);
-        for (const auto& line : lines) out << line << "\n";
-        TESSERA_REQUIRE(out.good(), "--run.out: cannot write '", partial, "'");
-      }
-      std::filesystem::rename(partial, path, error);
-      TESSERA_REQUIRE(!error, "--run.out: cannot rename '", partial, "': ", error.message());
-    } catch (...) {
-      std::filesystem::remove(partial, error);  // never leave a partial file behind
-      partial_files::forget(partial);
-      throw;
-    }
-    partial_files::forget(partial);
+    std::string text;
+    for (const auto& line : lines) text += line + "\n";
+    io::write_text_file(path, text, "--run.out");
   });
   log::info("wrote '", path, "'");
 }

@@ -174,8 +174,4 @@ std::string checked_output_file(const std::string& path, MPI_Comm comm) {
   return path;
 }
 
-std::string checkpoint_path(const std::string& output_path) {
-  return (std::filesystem::path(output_path).replace_extension("").string()) + ".checkpoint.h5";
-}
-
 }  // namespace tessera::cli

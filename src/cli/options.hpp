@@ -54,7 +54,4 @@ std::string output_path(const Config& config, MPI_Comm comm, const std::string& 
 // there later: found before the work rather than after it.
 std::string checked_output_file(const std::string& path, MPI_Comm comm);
 
-// The checkpoint beside an output file: "out/drop-x.h5" -> "out/drop-x.checkpoint.h5".
-std::string checkpoint_path(const std::string& output_path);
-
 }  // namespace tessera::cli

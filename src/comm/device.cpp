@@ -1,5 +1,8 @@
 #include "comm/device.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "core/error.hpp"
 
 namespace tessera::comm {
@@ -32,6 +35,22 @@ torch::Device require_device(const std::string& option, const std::string& value
 
 void finish_device_work(torch::Device device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+double sgemm_rate(torch::Device device) {
+  const std::int64_t n = device.is_cpu() ? 1024 : 8192;
+  const auto options = torch::TensorOptions().device(device);
+  auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options);
+  auto c = torch::mm(a, b);
+  finish_device_work(device);
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    torch::mm_out(c, a, b);
+    finish_device_work(device);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return 2.0 * n * n * n / best;
 }
 
 }  // namespace tessera::comm

@@ -24,4 +24,10 @@ torch::Device require_device(const std::string& option, const std::string& value
 // of GPU work end here.
 void finish_device_work(torch::Device device);
 
+// Single-precision GEMM rate of this process on `device` (flop/s): best of 5
+// products of two n x n matrices, n = 1024 on the CPU and 8192 on a GPU (large
+// enough to keep one busy). The floors of the benchmarks and of the attack's
+// searches are flop counts at this rate.
+double sgemm_rate(torch::Device device = torch::kCPU);
+
 }  // namespace tessera::comm

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "core/ranks.hpp"
 #include "core/error.hpp"
@@ -140,6 +141,30 @@ void OutputFile::abandon() {
 OutputFile::~OutputFile() {
   // Reached while an error unwinds on every rank: close (collective) and remove.
   if (!committed_) abandon();
+}
+
+std::string checkpoint_path(const std::string& output_path) {
+  return (std::filesystem::path(output_path).replace_extension("").string()) + ".checkpoint.h5";
+}
+
+void write_text_file(const std::string& path, const std::string& text, const std::string& option) {
+  const auto partial = path + ".partial";
+  partial_files::add(partial);
+  std::error_code error;
+  try {
+    {
+      std::ofstream out(partial);
+      out << text;
+      TESSERA_REQUIRE(out.good(), option, ": cannot write '", partial, "'");
+    }
+    std::filesystem::rename(partial, path, error);
+    TESSERA_REQUIRE(!error, option, ": cannot rename '", partial, "': ", error.message());
+  } catch (...) {
+    std::filesystem::remove(partial, error);  // never leave a partial file behind
+    partial_files::forget(partial);
+    throw;
+  }
+  partial_files::forget(partial);
 }
 
 }  // namespace tessera::io

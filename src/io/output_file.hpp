@@ -89,4 +89,12 @@ class OutputFile {
 // "2026-11-21T23:59:59Z", the same text on every rank (rank 0's clock).
 std::string utc_now(MPI_Comm comm);
 
+// Writes `text` to `path` as a file appears only once complete: "PATH.partial" first
+// (registered, so that an abort removes it), renamed when written. Not collective;
+// an error names `option` (the option that chose the path) and leaves no file.
+void write_text_file(const std::string& path, const std::string& text, const std::string& option);
+
+// The checkpoint beside an output file: "out/drop-x.h5" -> "out/drop-x.checkpoint.h5".
+std::string checkpoint_path(const std::string& output_path);
+
 }  // namespace tessera::io

@@ -74,7 +74,7 @@ torch::Tensor Fitness::tile(std::int64_t column, std::int64_t block) const {
   return torch::mm(knowledge_.features.narrow(1, column * grid_.bw, grid_.bw), knowledge_.held[block].t());
 }
 
-std::vector<Placed> placed_by_column(const search::Genome& genome, std::int64_t held, std::int64_t cols) {
+std::vector<Placed> placed_by_column(const blocks::Genome& genome, std::int64_t held, std::int64_t cols) {
   std::vector<Placed> placed(held);
   for (std::int64_t k = 0; k < held; ++k)
     placed[k] = {static_cast<std::int32_t>(genome[k] % cols), static_cast<std::int32_t>(k),
@@ -83,7 +83,7 @@ std::vector<Placed> placed_by_column(const search::Genome& genome, std::int64_t 
   return placed;
 }
 
-void Fitness::add_tiles(float* pre, const std::vector<search::Genome>& population, const torch::Tensor& tiles,
+void Fitness::add_tiles(float* pre, const std::vector<blocks::Genome>& population, const torch::Tensor& tiles,
                         std::int64_t first, std::int64_t last) const {
   const std::int64_t E = images_, H = held_, bh = grid_.bh, out = grid_.out, C = grid_.cols;
   const float* tile_data = tiles.data_ptr<float>();
@@ -101,7 +101,7 @@ void Fitness::add_tiles(float* pre, const std::vector<search::Genome>& populatio
   });
 }
 
-torch::Tensor Fitness::build(const std::vector<search::Genome>& population) {
+torch::Tensor Fitness::build(const std::vector<blocks::Genome>& population) {
   torch::NoGradGuard no_grad;
   const std::int64_t P = population.size(), E = images_, out = grid_.out;
   for (const auto& genome : population) TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());
@@ -116,7 +116,7 @@ torch::Tensor Fitness::build(const std::vector<search::Genome>& population) {
   return row_slices_->build(population);
 }
 
-Scores Fitness::evaluate(const std::vector<search::Genome>& population) {
+Scores Fitness::evaluate(const std::vector<blocks::Genome>& population) {
   torch::NoGradGuard no_grad;
   const std::int64_t P = population.size(), E = images_, out = grid_.out;
   if (gather_) {
@@ -148,7 +148,7 @@ Scores Fitness::evaluate(const std::vector<search::Genome>& population) {
   return score_logits(logits.size() == 1 ? logits.front() : torch::cat(logits), P);
 }
 
-void Fitness::row_product(const search::Genome& genome, std::int64_t row, float* z) const {
+void Fitness::row_product(const blocks::Genome& genome, std::int64_t row, float* z) const {
   std::vector<float> slice(images_ * grid_.bh);
   row_slices_->slice_of(genome, row, slice.data());
   products_->product(slice.data(), row, z);
@@ -161,16 +161,16 @@ Scores Fitness::score_sum(const torch::Tensor& sum) {
 
 // Uncached, one candidate's dense product is H/R times cheaper than its tiles (the
 // annealing rebuilds its chain from here every generation).
-torch::Tensor Fitness::pre_activation(const search::Genome& genome) {
+torch::Tensor Fitness::pre_activation(const blocks::Genome& genome) {
   return cached() || held_ <= grid_.rows ? build({genome})[0] : dense_pre_activation(genome);
 }
 
-torch::Tensor Fitness::dense_pre_activation(const search::Genome& genome) const {
+torch::Tensor Fitness::dense_pre_activation(const blocks::Genome& genome) const {
   torch::NoGradGuard no_grad;
   return torch::addmm(bias_, knowledge_.features, weight_of(genome).t());
 }
 
-void Fitness::apply_swap(torch::Tensor& pre, const search::Genome& before, search::SwapMove move) const {
+void Fitness::apply_swap(torch::Tensor& pre, const blocks::Genome& before, blocks::SwapMove move) const {
   torch::NoGradGuard no_grad;
   const auto C = grid_.cols, bh = grid_.bh;
   auto shift = [&](std::int64_t block, std::int64_t from, std::int64_t to) {

@@ -24,17 +24,15 @@
 #include <memory>
 #include <vector>
 
-#include "attack/knowledge.hpp"
+#include "scoring/knowledge.hpp"
 #include "blocks/grid.hpp"
 #include "scoring/column_products.hpp"
 #include "scoring/row_products.hpp"
 #include "scoring/row_slices.hpp"
 #include "models/metrics.hpp"
-#include "search/operators.hpp"
+#include "blocks/genome.hpp"
 
 namespace tessera::scoring {
-
-using attack::Knowledge;
 
 enum class FitnessKind { accuracy, loss, fidelity };
 // "accuracy", "loss" or "fidelity"; error naming --attack.fitness otherwise.
@@ -45,7 +43,7 @@ FitnessKind parse_fitness(const std::string& name);
 struct Placed {
   std::int32_t column, block, row;
 };
-std::vector<Placed> placed_by_column(const search::Genome& genome, std::int64_t held, std::int64_t cols);
+std::vector<Placed> placed_by_column(const blocks::Genome& genome, std::int64_t held, std::int64_t cols);
 
 // The scores of a population, one entry per member.
 struct Scores {
@@ -88,25 +86,25 @@ class Fitness {
 
   // A whole population in one call. Not const: the row slices kept from the last
   // call change, and the evaluations are counted.
-  Scores evaluate(const std::vector<search::Genome>& population);
+  Scores evaluate(const std::vector<blocks::Genome>& population);
 
   // The swap chain's other path (and the tests'): a candidate's pre-activation
   // (E, out), updated in place by a swap move (genome as it was before the move),
   // and scored.
-  torch::Tensor pre_activation(const search::Genome& genome);
-  void apply_swap(torch::Tensor& pre_activation, const search::Genome& before, search::SwapMove move) const;
+  torch::Tensor pre_activation(const blocks::Genome& genome);
+  void apply_swap(torch::Tensor& pre_activation, const blocks::Genome& before, blocks::SwapMove move) const;
   // With `overwrite`, the pre-activations may be used as scratch space.
   Scores score(const torch::Tensor& pre_activations, std::int64_t candidates, bool overwrite = false);
 
   // The target weight (out, in) with the held blocks placed as `genome` says, zeros
   // elsewhere (an empty genome: all zeros).
-  torch::Tensor weight_of(const search::Genome& genome) const;
+  torch::Tensor weight_of(const blocks::Genome& genome) const;
   // The differentiable scorer (src/scoring/fitness_gradient.cpp): the gradient
   // (out, in) of the adversary's loss (the cross-entropy against the labels, or
   // against the service's answers for fidelity) with respect to the target layer's
   // weight, at the weight that places the held blocks as `genome` says (an empty
   // genome: no block placed, the weight all zeros).
-  torch::Tensor loss_gradient(const search::Genome& genome) const;
+  torch::Tensor loss_gradient(const blocks::Genome& genome) const;
   // The differentiable scorer for soft placements: the adversary's loss (as
   // loss_gradient's) at a weight (out, in) on device(), differentiable in the weight, and the
   // weight that puts blocks (N, bh, bw) at positions 0..N-1 (a soft placement's
@@ -124,11 +122,11 @@ class Fitness {
  private:
   friend class SwapChain;
   // The pre-activations (P, E, out) of a population.
-  torch::Tensor build(const std::vector<search::Genome>& population);
+  torch::Tensor build(const std::vector<blocks::Genome>& population);
   Scores score_logits(const torch::Tensor& logits, std::int64_t candidates);
   // The chain's product path: row `row`'s product (E, width) for a genome into `z`,
   // and the score of one candidate from its sum of products (E, width).
-  void row_product(const search::Genome& genome, std::int64_t row, float* z) const;
+  void row_product(const blocks::Genome& genome, std::int64_t row, float* z) const;
   Scores score_sum(const torch::Tensor& sum);
   // Tiles of columns [first, last) (a chunk's) as (columns, H, E, bh), from the
   // cache or computed.
@@ -137,9 +135,9 @@ class Fitness {
   // (a swap move needs four, not four columns of every held block's).
   torch::Tensor tile(std::int64_t column, std::int64_t block) const;
   // A candidate's pre-activation (E, out) by one dense product with its weight.
-  torch::Tensor dense_pre_activation(const search::Genome& genome) const;
+  torch::Tensor dense_pre_activation(const blocks::Genome& genome) const;
   // Adds the tiles of the genomes' blocks placed in columns [first, last) to `pre` (P, E, out).
-  void add_tiles(float* pre, const std::vector<search::Genome>& population, const torch::Tensor& tiles,
+  void add_tiles(float* pre, const std::vector<blocks::Genome>& population, const torch::Tensor& tiles,
                  std::int64_t first, std::int64_t last) const;
 
   Knowledge knowledge_;

@@ -3,7 +3,7 @@
 // linearise the loss (docs/DESIGN.md section 8) read the gradient block by block.
 #include "scoring/fitness.hpp"
 
-#include "attack/layer_unknown.hpp"
+#include "blocks/grid.hpp"
 #include "core/error.hpp"
 
 namespace tessera::scoring {
@@ -12,10 +12,10 @@ torch::Tensor Fitness::weight_from_blocks(const torch::Tensor& blocks) const {
   return blocks.view({grid_.rows, grid_.cols, grid_.bh, grid_.bw}).permute({0, 2, 1, 3}).reshape({grid_.out, grid_.in});
 }
 
-torch::Tensor Fitness::weight_of(const search::Genome& genome) const {
+torch::Tensor Fitness::weight_of(const blocks::Genome& genome) const {
   TESSERA_ASSERT(genome.empty() || static_cast<std::int64_t>(genome.size()) == grid_.count());
-  if (genome.empty()) return attack::place_blocks(grid_, knowledge_.held.narrow(0, 0, 0), {});
-  return attack::place_blocks(grid_, knowledge_.held, std::vector<std::int64_t>(genome.begin(), genome.begin() + held_));
+  if (genome.empty()) return blocks::place_blocks(grid_, knowledge_.held.narrow(0, 0, 0), {});
+  return blocks::place_blocks(grid_, knowledge_.held, std::vector<std::int64_t>(genome.begin(), genome.begin() + held_));
 }
 
 torch::Tensor Fitness::loss_at(const torch::Tensor& weight) const {
@@ -26,7 +26,7 @@ torch::Tensor Fitness::loss_at(const torch::Tensor& weight) const {
   return torch::nn::functional::cross_entropy(logits, targets);
 }
 
-torch::Tensor Fitness::loss_gradient(const search::Genome& genome) const {
+torch::Tensor Fitness::loss_gradient(const blocks::Genome& genome) const {
   torch::AutoGradMode enabled(true);
   auto weight = weight_of(genome).to(device()).requires_grad_(true);
   return torch::autograd::grad({loss_at(weight)}, {weight})[0].detach().to(torch::kCPU);

@@ -30,7 +30,7 @@ GatherScorer::GatherScorer(const Knowledge& knowledge, FitnessKind kind, torch::
                .view({C * H, E, bh});
 }
 
-torch::Tensor GatherScorer::pre_activations(const std::vector<search::Genome>& population, std::int64_t first,
+torch::Tensor GatherScorer::pre_activations(const std::vector<blocks::Genome>& population, std::int64_t first,
                                             std::int64_t count) const {
   const std::int64_t R = grid_.rows, C = grid_.cols, E = images_, bh = grid_.bh;
   // Pass j adds the j-th block (in column order) of every (candidate, row).
@@ -56,7 +56,7 @@ torch::Tensor GatherScorer::pre_activations(const std::vector<search::Genome>& p
   return pre.view({count, R, E, bh}).permute({0, 2, 1, 3}).reshape({count * E, R * bh}).add_(layer_.bias);
 }
 
-Scores GatherScorer::evaluate(const std::vector<search::Genome>& population) {
+Scores GatherScorer::evaluate(const std::vector<blocks::Genome>& population) {
   torch::NoGradGuard no_grad;
   const auto P = static_cast<std::int64_t>(population.size());
   for (const auto& genome : population) TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == grid_.count());

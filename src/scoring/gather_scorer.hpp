@@ -29,7 +29,7 @@ class GatherScorer {
 
   torch::Device device() const { return tiles_.device(); }
   // One call for a whole population; scores on the host.
-  Scores evaluate(const std::vector<search::Genome>& population);
+  Scores evaluate(const std::vector<blocks::Genome>& population);
 
   // Bytes of tiles for a knowledge of this shape.
   static std::int64_t tile_bytes(const Knowledge& knowledge);
@@ -37,7 +37,7 @@ class GatherScorer {
   static constexpr std::int64_t kPassBytes = std::int64_t{1} << 30;
 
  private:
-  torch::Tensor pre_activations(const std::vector<search::Genome>& population, std::int64_t first,
+  torch::Tensor pre_activations(const std::vector<blocks::Genome>& population, std::int64_t first,
                                 std::int64_t count) const;
 
   FitnessKind kind_;

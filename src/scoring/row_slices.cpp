@@ -52,7 +52,7 @@ void RowSlices::copy_out(const float* slice, float* out, bool relu) const {
   }
 }
 
-torch::Tensor RowSlices::build(const std::vector<search::Genome>& population) {
+torch::Tensor RowSlices::build(const std::vector<blocks::Genome>& population) {
   prepare(population);
   const auto P = static_cast<std::int64_t>(population.size());
   auto pre = torch::empty({P, images_, grid_.out});
@@ -60,7 +60,7 @@ torch::Tensor RowSlices::build(const std::vector<search::Genome>& population) {
   return pre;
 }
 
-void RowSlices::pairs_of(const search::Genome& genome, Pairs* rows) const {
+void RowSlices::pairs_of(const blocks::Genome& genome, Pairs* rows) const {
   const std::int64_t C = grid_.cols;
   for (std::int64_t k = 0; k < held_; ++k)
     rows[genome[k] / C].emplace_back(genome[k] % C, static_cast<std::int32_t>(k));
@@ -74,7 +74,7 @@ std::vector<const float*> RowSlices::tiles_of(const Pairs& pairs) const {
   return tiles;
 }
 
-void RowSlices::slice_of(const search::Genome& genome, std::int64_t row, float* out) const {
+void RowSlices::slice_of(const blocks::Genome& genome, std::int64_t row, float* out) const {
   // Only this row's pairs: a chain asks for every row in turn.
   const std::int64_t C = grid_.cols;
   Pairs pairs;
@@ -84,7 +84,7 @@ void RowSlices::slice_of(const search::Genome& genome, std::int64_t row, float* 
   add(Sum{-1, row, -1, tiles_of(pairs)}, out);
 }
 
-void RowSlices::prepare(const std::vector<search::Genome>& population) {
+void RowSlices::prepare(const std::vector<blocks::Genome>& population) {
   const std::int64_t P = population.size(), R = grid_.rows, E = images_, bh = grid_.bh;
   // Per candidate and row (u = candidate x R + row): the (column, block) pairs in
   // column order, and as a key the row and the pairs' bytes.

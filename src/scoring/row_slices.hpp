@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "blocks/grid.hpp"
-#include "search/operators.hpp"
+#include "blocks/genome.hpp"
 
 namespace tessera::scoring {
 
@@ -26,10 +26,10 @@ class RowSlices {
   RowSlices(const blocks::Grid& grid, const torch::Tensor& tiles, const torch::Tensor& bias);
 
   // The pre-activations (P, E, out) of a population: prepare, then fill all.
-  torch::Tensor build(const std::vector<search::Genome>& population);
+  torch::Tensor build(const std::vector<blocks::Genome>& population);
   // Finds the population's slices among those kept and assigns the new ones a place;
   // sums nothing yet. The slices kept from the call before are then those of this one.
-  void prepare(const std::vector<search::Genome>& population);
+  void prepare(const std::vector<blocks::Genome>& population);
   // Writes candidates [first, first + count) of the prepared population into `pre`
   // (count, E, out), summing the slices they are the first to use; with `relu`,
   // max(0, x) is written (the sums kept are the pre-activations themselves).
@@ -37,7 +37,7 @@ class RowSlices {
 
   // Row slice `row` (E x bh) of one genome, summed as for a population (same bits),
   // nothing kept.
-  void slice_of(const search::Genome& genome, std::int64_t row, float* out) const;
+  void slice_of(const blocks::Genome& genome, std::int64_t row, float* out) const;
 
   // Slices summed and slices reused by the calls so far (for the benchmarks).
   std::int64_t summed() const { return summed_; }
@@ -53,7 +53,7 @@ class RowSlices {
   std::int64_t take_slot();
   // The (column, block) pairs a genome places in each row, in column order.
   using Pairs = std::vector<std::pair<std::int32_t, std::int32_t>>;
-  void pairs_of(const search::Genome& genome, Pairs* rows) const;
+  void pairs_of(const blocks::Genome& genome, Pairs* rows) const;
   std::vector<const float*> tiles_of(const Pairs& pairs) const;
   void add(const Sum& sum, float* scratch) const;
   // Copies the slice in `slot` into rows of `out` (row stride out), optionally max(0, x).

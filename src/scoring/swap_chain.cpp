@@ -6,7 +6,7 @@
 
 namespace tessera::scoring {
 
-SwapChain::SwapChain(Fitness& fitness, const search::Genome& genome) : fitness_(&fitness), genome_(genome) {
+SwapChain::SwapChain(Fitness& fitness, const blocks::Genome& genome) : fitness_(&fitness), genome_(genome) {
   torch::NoGradGuard no_grad;
   TESSERA_ASSERT(static_cast<std::int64_t>(genome.size()) == fitness.positions());
   const auto* row_products = fitness.products_.get();
@@ -28,12 +28,12 @@ SwapChain::SwapChain(Fitness& fitness, const search::Genome& genome) : fitness_(
   evaluation_ = fitness.score_sum(sum_);
 }
 
-const Scores& SwapChain::try_swap(search::SwapMove move) {
+const Scores& SwapChain::try_swap(blocks::SwapMove move) {
   TESSERA_ASSERT(fitness_, "a chain to move");
   torch::NoGradGuard no_grad;
   auto& fitness = *fitness_;
   moved_ = genome_;
-  search::apply_swap(moved_, move);
+  blocks::apply_swap(moved_, move);
   const auto* row_products = fitness.products_.get();
   if (!row_products) {
     moved_pre_ = pre_.clone();

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "scoring/fitness.hpp"
-#include "search/operators.hpp"
+#include "blocks/genome.hpp"
 
 namespace tessera::scoring {
 
@@ -21,24 +21,24 @@ class SwapChain {
  public:
   SwapChain() = default;  // no chain yet
   // Scores `genome` (one evaluation); `fitness` must outlive the chain.
-  SwapChain(Fitness& fitness, const search::Genome& genome);
+  SwapChain(Fitness& fitness, const blocks::Genome& genome);
 
-  const search::Genome& genome() const { return genome_; }
+  const blocks::Genome& genome() const { return genome_; }
   const Scores& evaluation() const { return evaluation_; }
 
   // Scores the genome with `move` applied; the chain stays where it is until accept().
-  const Scores& try_swap(search::SwapMove move);
+  const Scores& try_swap(blocks::SwapMove move);
   void accept();  // the move tried last
 
  private:
   Fitness* fitness_ = nullptr;
-  search::Genome genome_;
+  blocks::Genome genome_;
   Scores evaluation_;
   torch::Tensor products_, sum_;  // (R, E, width) and (E, width): the product path
   torch::Tensor pre_;             // (E, out): the other path
   // The last move tried: its genome, the rows it touched and their new products,
   // and its sum or pre.
-  search::Genome moved_;
+  blocks::Genome moved_;
   std::vector<std::int64_t> rows_;
   torch::Tensor moved_products_, moved_sum_, moved_pre_;
   Scores moved_evaluation_;

@@ -43,13 +43,13 @@ bool settled_everywhere(const Search& search, MPI_Comm attack) {
 class MethodChain final : public Search {
  public:
   MethodChain(std::vector<const SearchMethod*> chain, Fitness& fitness, const Config& config,
-              std::uint64_t seed, MPI_Comm attack)
+              std::uint64_t seed, MPI_Comm attack, double time_budget_s)
       : chain_(std::move(chain)),
         fitness_(fitness),
         config_(config),
         seed_(seed),
         attack_(attack),
-        time_budget_s_(config.get<double>("attack.time_budget")) {}
+        time_budget_s_(time_budget_s) {}
 
   // A stage runs until it has come to rest, for at most kMaxSettleSteps steps, and
   // takes no step once the run's time budget is spent (counted from here; a later
@@ -152,9 +152,9 @@ const SearchMethod& largest_stage(const std::vector<const SearchMethod*>& chain,
 }
 
 std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, Fitness& fitness,
-                                    const Config& config, std::uint64_t seed, MPI_Comm attack) {
+                                    const Config& config, std::uint64_t seed, MPI_Comm attack, double time_budget_s) {
   if (chain.size() == 1) return chain.front()->make(fitness, config, seed, attack);
-  return std::make_unique<MethodChain>(chain, fitness, config, seed, attack);
+  return std::make_unique<MethodChain>(chain, fitness, config, seed, attack, time_budget_s);
 }
 
 }  // namespace tessera::search

@@ -62,9 +62,10 @@ void check_chain(const std::vector<const SearchMethod*>& chain, const Config& co
 // The stage that keeps the most genomes per attack rank at a time.
 const SearchMethod& largest_stage(const std::vector<const SearchMethod*>& chain, const Config& config);
 // One attack rank's part of the chain (collective over `attack`): the earlier stages
-// run to rest inside start(), the last one is the campaign's search.
+// run to rest inside start(), taking no step once `time_budget_s` (the campaign's;
+// 0: none) is spent; the last one is the campaign's search.
 std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, Fitness& fitness,
-                                    const Config& config, std::uint64_t seed, MPI_Comm attack);
+                                    const Config& config, std::uint64_t seed, MPI_Comm attack, double time_budget_s);
 
 // The entries, one per file.
 extern const SearchMethod island_ga_method;

@@ -1,11 +1,5 @@
-// Genetic-algorithm and local-search operators on permutation genomes.
-//
-// Genome (docs/DESIGN.md section 1): a permutation g of [0, N). The adversary holds
-// H <= N blocks; held block k sits at grid position g[k] for k < H, and
-// g[H..N) are the positions left empty. Keeping the empty positions in the
-// genome as a reservoir means every operator only has to preserve "is a
-// permutation" for a candidate to be a valid placement (distinct positions),
-// which is the property the seed's GA never had (docs/DESIGN.md section 7).
+// Genetic-algorithm and local-search operators on permutation genomes (the
+// placement of blocks/genome.hpp, whose names this namespace uses as its own).
 //
 // Pure std C++ (no LibTorch, no MPI) so it builds into tessera_base and is
 // tested in isolation. Every random operator takes the caller's
@@ -22,28 +16,26 @@
 #include <random>
 #include <vector>
 
+#include "blocks/genome.hpp"
 #include "core/rng.hpp"
 
 namespace tessera::search {
-
-using Genome = std::vector<std::int32_t>;
 
 // --- portable random draws (core/rng.hpp) ----------------------------------
 
 using tessera::uniform_below;
 using tessera::uniform_unit;
 
-// --- genomes ---------------------------------------------------------------
+// --- genomes (blocks/genome.hpp) -------------------------------------------
 
-// 0, 1, ..., n-1 (every held block at position k; the "truth" when the grid
-// positions are numbered in held-block order). n >= 0.
-Genome identity(std::int32_t n);
-
-// Uniform random permutation of [0, n) by Fisher-Yates. n >= 0.
-Genome random_genome(std::int32_t n, std::mt19937_64& rng);
-
-// True when g holds each of 0..g.size()-1 exactly once.
-bool is_valid_permutation(const Genome& g);
+using blocks::apply_swap;
+using blocks::Genome;
+using blocks::identity;
+using blocks::is_valid_permutation;
+using blocks::position_recovery;
+using blocks::random_genome;
+using blocks::random_swap_move;
+using blocks::SwapMove;
 
 // --- crossovers (one child from two parents of equal length N) -------------
 
@@ -76,22 +68,6 @@ Genome order_crossover(const Genome& a, const Genome& b, std::mt19937_64& rng);
 Genome pmx_crossover(const Genome& a, const Genome& b, std::mt19937_64& rng);
 
 // --- mutations (in place; the result is always a permutation) --------------
-
-// A transposition of entries i and j of a genome.
-struct SwapMove {
-  std::int32_t i;
-  std::int32_t j;
-};
-
-// i uniform in [0, h), j uniform in [0, n) \ {i}: a held block always moves,
-// either onto another held block's position (which moves that one back) or
-// onto an empty position (j >= h). Two empty positions are never exchanged:
-// that would not change the placement. Requires 1 <= h <= n and n >= 2.
-SwapMove random_swap_move(std::int32_t n, std::int32_t h, std::mt19937_64& rng);
-
-// std::swap(g[m.i], g[m.j]). Applying the same move again undoes it, which is
-// how simulated annealing rejects a move.
-void apply_swap(Genome& g, SwapMove m);
 
 // apply_swap(g, random_swap_move(g.size(), h, rng)). A no-op that draws
 // nothing when no such move exists (h == 0, e.g. drop rate 1, or N < 2).
@@ -132,11 +108,6 @@ std::size_t tournament(const std::vector<double>& fitness, int k, std::mt19937_6
 std::vector<std::size_t> elite_indices(const std::vector<double>& fitness, std::size_t e);
 
 // --- measures --------------------------------------------------------------
-
-// Fraction of the held blocks k < h with g[k] == truth[k] (truth[k] is the true
-// position of held block k). 0 when h == 0. Requires h <= g.size() and
-// h <= truth.size().
-double position_recovery(const Genome& g, std::int32_t h, const Genome& truth);
 
 // Mean over held slots k < h of 1 - (count of the most frequent value at slot
 // k) / P, for a population of P genomes of one length N. 0 when all genomes

@@ -19,7 +19,7 @@ namespace tessera::search {
 // Every search scores its candidates on the adversary's scoring engine (src/scoring/fitness.hpp).
 using scoring::Fitness;
 using scoring::Scores;
-using attack::Knowledge;
+using scoring::Knowledge;
 
 struct GaSettings {
   std::int64_t population = 100;  // per island

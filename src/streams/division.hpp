@@ -100,6 +100,21 @@ Division divide_by_profile(const std::vector<std::int64_t>& messages_in, const s
 // it divides exactly only layers whose devices share their neighbours.
 Division divide_by_neighbours(const DeviceGraph& graph);
 
+// The spectral eavesdropper: structural equivalence made tolerant of a few streams
+// added or missing. Devices are similar by the senders and receivers they share
+// (S = A A^T + A^T A over the distinct arcs, never formed: O(arcs) a product); the
+// leading eigenvectors of D^-1/2 S D^-1/2 (subspace iteration, at most 16) embed each
+// device, the widest gap between their eigenvalues gives the number of groups, and
+// k-means (farthest-first start) on the unit-length rows finds them (Ng, Jordan and
+// Weiss). A layer's devices all hear from the layer before, so each layer of an
+// unobfuscated trace is a block of S of its own and is found exactly; cover streams
+// that tie layers together weigh against the blocks only as much as they add to
+// them. When every eigenvalue found is 1 (more separate blocks than the embedding
+// is wide), the blocks themselves (the components of S) are the groups. Devices
+// with no stream are one group; groups in order of their first device's id. `seed`
+// draws the starting subspace.
+Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed = 1);
+
 // Per vertex, the distinct vertices that send to it and that it sends to, sorted
 // (self-loops aside).
 struct Neighbours {

@@ -49,6 +49,10 @@ MethodDivision structure(const ObservedStreams& seen, std::int64_t, std::int64_t
   return {divide_by_neighbours(seen.graph), 0, {}};
 }
 
+MethodDivision spectral(const ObservedStreams& seen, std::int64_t, std::int64_t) {
+  return {divide_spectrally(seen.graph), 0, {}};
+}
+
 }  // namespace
 
 const std::vector<Eavesdropper>& eavesdroppers() {
@@ -65,6 +69,8 @@ const std::vector<Eavesdropper>& eavesdroppers() {
       {"sizes", "messages and bytes each device receives and sends (equal traffic, one group)", false, true, sizes},
       {"structure", "the graph (structural equivalence: the same senders and receivers, one group)", false, false,
        structure},
+      {"spectral", "the graph (devices that share most of their senders and receivers, by the leading "
+       "eigenvectors of that similarity; the number of groups from their eigenvalues)", false, false, spectral},
   };
   return table;
 }

@@ -28,8 +28,8 @@ struct Eavesdropper {
 };
 
 // sequential (Algorithm 1), flattened (Algorithm 2 with threshold `th`), depth,
-// first-arrival, first-departure, sizes, structure: the paper's two, then tessera's
-// own.
+// first-arrival, first-departure, sizes, structure, spectral: the paper's two, then
+// tessera's own.
 const std::vector<Eavesdropper>& eavesdroppers();
 // The row named `name`; errors (naming `option`) list the names.
 const Eavesdropper& eavesdropper(const std::string& name, const std::string& option = "--streams.method");

@@ -236,8 +236,8 @@ new_case
 bad_case "no evaluations" --obfuscate.evaluations -- \
   streams obfuscate --streams.trace="$TRACE" --obfuscate.evaluations=0 --run.out=out
 new_case
-bad_case "an unknown eavesdropper to tune against" --obfuscate.against "'spectral'" -- \
-  streams obfuscate --streams.trace="$TRACE" --obfuscate.against=depth,spectral --run.out=out
+bad_case "an unknown eavesdropper to tune against" --obfuscate.against "'telepathy'" -- \
+  streams obfuscate --streams.trace="$TRACE" --obfuscate.against=depth,telepathy --run.out=out
 new_case
 bad_case "a negative padding quantum" --obfuscate.pad_bytes -- \
   streams obfuscate --streams.trace="$TRACE" --obfuscate.pad_bytes=-8 --run.out=out

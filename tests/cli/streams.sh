@@ -217,8 +217,8 @@ new_case
 bad_case "a timing eavesdropper without the order of the streams" --streams.method=first-arrival --streams.view=timed -- \
   streams analyze --streams.trace="$TRACE" --streams.method=first-arrival --streams.view=flat --run.out=out
 new_case
-bad_case "an unknown method" --streams.method "'spectral'" -- \
-  streams analyze --streams.trace="$TRACE" --streams.method=spectral --run.out=out
+bad_case "an unknown method" --streams.method "'telepathy'" -- \
+  streams analyze --streams.trace="$TRACE" --streams.method=telepathy --run.out=out
 new_case
 bad_case "an unknown view" --streams.view "'hidden'" -- \
   streams analyze --streams.trace="$TRACE" --streams.view=hidden --run.out=out

@@ -1,4 +1,4 @@
-#include "cli/mixnn_output.hpp"
+#include "mixnn/output.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "trace/events.hpp"
 #include "trace/writer.hpp"
 
-namespace tessera::cli {
+namespace tessera::mixnn {
 
 namespace {
 
@@ -65,7 +65,7 @@ trace::TraceFile build_trace(const std::vector<double>& sent, const std::vector<
       const auto& times = arrivals[{src, dst}];
       const auto index = next[{src, dst}]++;
       e.step.push_back(step);
-      e.phase.push_back(op == static_cast<std::int64_t>(mixnn::Op::backward) ? trace::kBackward : trace::kForward);
+      e.phase.push_back(op == static_cast<std::int64_t>(Op::backward) ? trace::kBackward : trace::kForward);
       e.seq.push_back(k);
       e.src.push_back(src);
       e.dst.push_back(dst == 0 ? ranks : dst);
@@ -98,8 +98,8 @@ trace::TraceFile build_trace(const std::vector<double>& sent, const std::vector<
 
 }  // namespace
 
-void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::DesignerResult& result,
-                 const mixnn::HopStats& mine, const mixnn::Transport& transport, MPI_Comm living,
+void write_mixnn(const h5::Group& root, const MixnnRun& run, const DesignerResult& result,
+                 const HopStats& mine, const Transport& transport, MPI_Comm living,
                  const std::vector<int>& alive) {
   const MPI_Comm world = living;  // every collective below is over the ranks alive
   const bool designer = rank_of(world) == 0;
@@ -107,10 +107,10 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
   // Hop costs of every rank (zeros for a rank that crashed for real).
   std::vector<int> rows;
   const auto stats =
-      gather_rows((designer ? result.stats : mine).to_vector(), mixnn::HopStats::kFields, rows, world, alive);
-  std::vector<mixnn::HopStats> hops;
-  for (int r = 0, at = 0; designer && r < ranks; at += rows[r] * mixnn::HopStats::kFields, ++r)
-    hops.push_back(rows[r] ? mixnn::HopStats::from(&stats[at]) : mixnn::HopStats{});
+      gather_rows((designer ? result.stats : mine).to_vector(), HopStats::kFields, rows, world, alive);
+  std::vector<HopStats> hops;
+  for (int r = 0, at = 0; designer && r < ranks; at += rows[r] * HopStats::kFields, ++r)
+    hops.push_back(rows[r] ? HopStats::from(&stats[at]) : HopStats{});
   // Packet logs.
   std::vector<double> sent_mine, received_mine;
   for (const auto& s : transport.sent())
@@ -204,14 +204,14 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
   }
   {  // per rank
     auto h = g.require_group("hops");
-    std::vector<double> cols[mixnn::HopStats::kFields];
+    std::vector<double> cols[HopStats::kFields];
     for (const auto& s : hops) {
       const auto v = s.to_vector();
-      for (int c = 0; c < mixnn::HopStats::kFields; ++c) cols[c].push_back(v[c]);
+      for (int c = 0; c < HopStats::kFields; ++c) cols[c].push_back(v[c]);
     }
-    const char* names9[mixnn::HopStats::kFields] = {"opened", "rejected", "stale", "sealed", "open_seconds",
+    const char* names9[HopStats::kFields] = {"opened", "rejected", "stale", "sealed", "open_seconds",
                                                      "seal_seconds", "compute_seconds", "crashed_at", "byzantine_at"};
-    for (int c = 0; c < mixnn::HopStats::kFields; ++c) column(h, names9[c], cols[c], world);
+    for (int c = 0; c < HopStats::kFields; ++c) column(h, names9[c], cols[c], world);
     // Crypto per hop: a server's open plus seal, over the packets it handled.
     std::vector<double> per_hop;
     for (std::size_t r = 1; r < hops.size(); ++r)
@@ -236,7 +236,7 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
       removed_count.push_back(static_cast<std::int64_t>(x.removed.size()));
       double injected = -1;
       for (int r : x.removed) {
-        const double at = x.kind == mixnn::FailureKind::crash ? hops[r].crashed_at : hops[r].byzantine_at;
+        const double at = x.kind == FailureKind::crash ? hops[r].crashed_at : hops[r].byzantine_at;
         if (at >= 0) injected = injected < 0 ? at : std::min(injected, at);
         removed.push_back(r);
       }
@@ -271,7 +271,7 @@ void write_mixnn(const h5::Group& root, const MixnnRun& run, const mixnn::Design
 }
 
 void write_extraction(const h5::Group& root, const std::vector<int>& adversary, std::int64_t public_images,
-                      const mixnn::ExtractionSettings& settings, const std::optional<mixnn::ExtractionReport>& report,
+                      const ExtractionSettings& settings, const std::optional<ExtractionReport>& report,
                       MPI_Comm world) {
   auto g = root.require_group("mixnn").require_group("extraction");
   g.set_attr("public_images", public_images);
@@ -323,4 +323,4 @@ void write_extraction(const h5::Group& root, const std::vector<int>& adversary, 
   for (int c = 0; c < kLayerColumns; ++c) column(per_layer, layer_names[c], layers[c], world);
 }
 
-}  // namespace tessera::cli
+}  // namespace tessera::mixnn

@@ -9,7 +9,7 @@
 
 #include "attack/assessment.hpp"
 #include "attack/layer_unknown.hpp"
-#include "cli/attack_setup.hpp"
+#include "attack/pipeline.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 #include "core/rng.hpp"
@@ -17,8 +17,9 @@
 #include "io/output_file.hpp"
 #include "models/metrics.hpp"
 
-namespace tessera::cli {
+namespace tessera::attack {
 
+namespace pooled_layers {
 namespace {
 
 // The pooled run's numbers over all cut layers (on the attack leader, then shared).
@@ -51,8 +52,11 @@ bool feeds(const models::Network& network, const blocks::Target& lower, const bl
 }
 
 }  // namespace
+}  // namespace pooled_layers
 
-int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm world) {
+int run_pooled_layers(AttackSetup& setup, const Config& config, MPI_Comm world) {
+  using namespace pooled_layers;
+  const auto& a = setup.settings;
   auto& groups = setup.groups;
   auto& network = *setup.model.network;
   const auto& targets = setup.targets;
@@ -61,17 +65,17 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
   std::vector<torch::Tensor> victim(L);  // the truth, for the assessment only
   std::vector<std::string> secret;        // no cut layer's weight is known
   for (std::size_t l = 0; l < L; ++l) {
-    held[l] = held_of(setup, config, targets[l], world);
+    held[l] = held_of(setup, targets[l], world);
     victim[l] = blocks::as_matrix(weight_parameter(network, targets[l].layer)).detach().clone();
     secret.push_back(targets[l].layer + ".weight");
   }
   const auto answers = service_answers(setup, world);
-  std::vector<attack::Loot> loots;
+  std::vector<Loot> loots;
   for (std::size_t l = 0; l < L; ++l)
-    loots.push_back(attack::hijack(groups, targets[l], victim[l], held[l], answers, setup.images, setup.seed));
+    loots.push_back(hijack(groups, targets[l], victim[l], held[l], answers, a.eval_images, a.seed));
 
   std::vector<search::Outcome> outcomes(L);
-  std::vector<search::Genome> truth(L);  // of the blocks each layer's search placed; -1: another layer's
+  std::vector<blocks::Genome> truth(L);  // of the blocks each layer's search placed; -1: another layer's
   std::vector<std::vector<std::int32_t>> true_layer(L);
   PooledResult pooled_result;
   if (groups.attacker) {
@@ -80,8 +84,8 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     const bool leader = rank_of(groups.group) == 0;
     torch::Tensor victim_test;  // the victim's answers on the test set, for the fidelity
     if (leader) victim_test = predictions(network, targets[0].layer, setup.test.images);
-    const auto pooled = attack::pool(loots, setup.seed);
-    std::vector<attack::CutLayer> cut;
+    const auto pooled = pool(loots, a.seed);
+    std::vector<CutLayer> cut;
     for (const auto& t : targets) cut.push_back({t.layer, t.grid.count(), t.grid.in});
     std::vector<std::string> names;
     std::vector<std::int64_t> positions;
@@ -90,17 +94,17 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
       positions.push_back(t.grid.count());
     }
     // From the streams the adversary's devices saw, or else from the blocks' weights.
-    const auto found = setup.stream_groups ? attack::layers_from_streams(*setup.stream_groups, names, positions,
-                                                                         pooled.true_layer, pooled.true_position)
-                                           : attack::assign_layers(pooled.held, cut);
+    const auto found = setup.stream_groups ? layers_from_streams(*setup.stream_groups, names, positions,
+                                                                 pooled.true_layer, pooled.true_position)
+                                           : assign_layers(pooled.held, cut);
     const auto H = static_cast<std::int64_t>(found.size());
-    pooled_result.layer_recovery = attack::layer_recovery(found, pooled.true_layer);
-    pooled_result.chance = attack::chance_layer_recovery(found, pooled.true_layer, L);
+    pooled_result.layer_recovery = layer_recovery(found, pooled.true_layer);
+    pooled_result.chance = chance_layer_recovery(found, pooled.true_layer, L);
     // Each layer's blocks, and where they are placed now (the first round: at random).
     std::vector<std::vector<std::int64_t>> members(L);
     for (std::int64_t k = 0; k < H; ++k) members[found[k]].push_back(k);
     std::vector<torch::Tensor> blocks(L);
-    std::vector<search::Genome> placed(L);
+    std::vector<blocks::Genome> placed(L);
     auto set_layer = [&](std::size_t l, const torch::Tensor& weight) {
       weight_parameter(network, targets[l].layer).copy_(weight.view_as(weight_parameter(network, targets[l].layer)));
     };
@@ -114,21 +118,21 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
       }
       TESSERA_ASSERT(static_cast<std::int64_t>(members[l].size()) <= targets[l].grid.count(), members[l].size(),
                      " blocks sorted into ", targets[l].layer, ", which has ", targets[l].grid.count(), " positions");
-      auto rng = make_rng(setup.seed, "layer-start", l);
-      const auto start = search::random_genome(static_cast<std::int32_t>(targets[l].grid.count()), rng);
+      auto rng = make_rng(a.seed, "layer-start", l);
+      const auto start = blocks::random_genome(static_cast<std::int32_t>(targets[l].grid.count()), rng);
       placed[l].assign(start.begin(), start.begin() + static_cast<std::ptrdiff_t>(members[l].size()));
-      set_layer(l, attack::place_blocks(targets[l].grid, blocks[l], {placed[l].begin(), placed[l].end()}));
+      set_layer(l, blocks::place_blocks(targets[l].grid, blocks[l], {placed[l].begin(), placed[l].end()}));
       counts += (l ? ", " : "") + std::to_string(members[l].size()) + " to " + targets[l].layer + " (" +
                 std::to_string(loots[l].truth.size()) + " held)";
     }
     log::info("attack: knowledge none: ", H, " pooled blocks sorted into ", L, " layers: ", counts,
               "; layer recovery ", pooled_result.layer_recovery, " (chance ", pooled_result.chance, ")");
 
-    const auto rounds = config.get<std::int64_t>("attack.layer_rounds");
-    auto settings = campaign_settings(config, "");  // no checkpoint: a signal ends the rounds
+    const auto rounds = a.layer_rounds;
+    auto campaign = campaign_settings(a, "");  // no checkpoint: a signal ends the rounds
     // The time budget is the whole run's: each search gets an even share of what is
     // left (setting up a search's tiles takes time too).
-    const double budget = settings.time_budget_s;
+    const double budget = campaign.time_budget_s;
     std::int64_t searches_left = 0;
     for (const auto& m : members) searches_left += m.empty() ? 0 : rounds;
     bool stopped = false;
@@ -140,7 +144,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
           const double used = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
           double share = std::max(1e-3, (budget - used) / static_cast<double>(searches_left));  // 0 would be no limit
           MPI_Bcast(&share, 1, MPI_DOUBLE, 0, groups.group);
-          settings.time_budget_s = share;
+          campaign.time_budget_s = share;
         }
         --searches_left;
         auto layer = models::split_at(network, targets[l].layer);
@@ -148,7 +152,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
         auto result = search_layer(setup, config,
                                    knowledge_of(setup, targets[l].grid, layer, blocks[l], loots[l].victim_predictions,
                                                 targets[l].layer + ".weight", secret),
-                                   truth[l], settings);
+                                   truth[l], campaign);
         // Every attack rank places the leader's best (the others hold no outcome.best).
         auto best = result.outcome.best;
         share_vector(best, MPI_INT32_T, groups.group);
@@ -156,7 +160,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
         set_layer(l, result.fitness->weight_of(best));
         outcomes[l] = std::move(result.outcome);
         if (leader)
-          outcomes[l].functional_recovery = attack::functional_recovery(*result.fitness, best, truth[l]);
+          outcomes[l].functional_recovery = functional_recovery(*result.fitness, best, truth[l]);
         stopped = stop::agreed(groups.group) != 0;
       }
     }
@@ -167,7 +171,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
       pooled_result.test_accuracy = models::agreement(assembled, setup.test.labels);
       pooled_result.test_fidelity = models::agreement(assembled, victim_test);
       for (std::size_t l = 0; l < L; ++l)
-        set_layer(l, attack::place_blocks(targets[l].grid, loots[l].held,
+        set_layer(l, blocks::place_blocks(targets[l].grid, loots[l].held,
                                           {loots[l].truth.begin(), loots[l].truth.end()}));
       pooled_result.true_test_accuracy =
           models::agreement(predictions(network, targets[0].layer, setup.test.images), setup.test.labels);
@@ -177,16 +181,16 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
         functional += outcomes[l].functional_recovery * static_cast<double>(members[l].size());
       }
       pooled_result.position_recovery = positions / static_cast<double>(H);
-      std::vector<attack::PlacedLayer> placements;
+      std::vector<PlacedLayer> placements;
       for (std::size_t l = 0; l < L; ++l)
         placements.push_back({targets[l].grid, placed[l], truth[l],
                               l + 1 < L && feeds(network, targets[l], targets[l + 1])});
-      pooled_result.aligned_recovery = attack::aligned_recovery(placements);
+      pooled_result.aligned_recovery = aligned_recovery(placements);
       pooled_result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       pooled_result.functional_recovery = functional / static_cast<double>(H);
     }
   }
-  attack::wait_for_attack(groups);
+  wait_for_attack(groups);
   MPI_Bcast(&pooled_result, sizeof(PooledResult), MPI_BYTE, 0, world);
   for (std::size_t l = 0; l < L; ++l) {
     search::share_from_leader(outcomes[l], world);
@@ -195,7 +199,7 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
   }
 
   io::OutputFile file(setup.path, world,
-                      {"attack", config.ini_text(), setup.seed, setup.service_ranks, groups.attack_ranks},
+                      {"attack", config.ini_text(), a.seed, setup.service_ranks, groups.attack_ranks},
                       io::Existing::add_run);
   std::string cut_layers;
   for (const auto& t : targets) cut_layers += (cut_layers.empty() ? "" : ",") + t.layer;
@@ -208,11 +212,11 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
     outcome.test_accuracy = r.test_accuracy;
     outcome.true_test_accuracy = r.true_test_accuracy;
     outcome.test_fidelity = r.test_fidelity;
-    auto group = file.create_run(run_groups(config, setup)[l]);
+    auto group = file.create_run(run_groups(setup)[l]);
     describe(group, config, setup, targets[l], static_cast<std::int64_t>(truth[l].size()), outcome);
     group.set_attr("functional_recovery", layer_functional);
     group.set_attr("cut_layers", cut_layers);
-    group.set_attr("layer_rounds", config.get<std::int64_t>("attack.layer_rounds"));
+    group.set_attr("layer_rounds", a.layer_rounds);
     group.set_attr("held_in_layer", static_cast<std::int64_t>(held[l].size()));
     group.set_attr("layer_recovery", r.layer_recovery);
     group.set_attr("layer_recovery_chance", r.chance);
@@ -236,8 +240,8 @@ int run_attack_layer_unknown(AttackSetup& setup, const Config& config, MPI_Comm 
   log::info("attack: test accuracy of the assembled model ", r.test_accuracy, ", with every held block at its true ",
             "layer and position ", r.true_test_accuracy, " (the victim: ", setup.model.info.test_accuracy,
             "; the other blocks dropped); fidelity to the victim's answers ", r.test_fidelity);
-  attack::free_groups(groups);
+  free_groups(groups);
   return 0;
 }
 
-}  // namespace tessera::cli
+}  // namespace tessera::attack

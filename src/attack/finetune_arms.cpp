@@ -1,4 +1,4 @@
-#include "cli/finetune_arms.hpp"
+#include "attack/finetune_arms.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,10 +8,10 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 
-namespace tessera::cli {
+namespace tessera::attack {
 
 train::Arm make_arm(const std::string& name, models::Network& victim, const std::string& arch,
-                    const std::string& layer, const attack::StolenBlocks* stolen, const ArmModes& modes,
+                    const std::string& layer, const StolenBlocks* stolen, const ArmModes& modes,
                     std::uint64_t init_seed, const torch::Tensor& sample_image) {
   torch::NoGradGuard no_grad;
   train::Arm arm;
@@ -30,7 +30,7 @@ train::Arm make_arm(const std::string& name, models::Network& victim, const std:
   }
   if (stolen) {
     auto weight = parameters[target];
-    auto pasted = attack::paste(blocks::as_matrix(weight), blocks::as_matrix(victim_parameters[target]), *stolen);
+    auto pasted = paste(blocks::as_matrix(weight), blocks::as_matrix(victim_parameters[target]), *stolen);
     blocks::as_matrix(weight).copy_(pasted.weight);
     if (modes.held == "frozen") {
       // lerp with weight 1 gives the end value exactly and with weight 0 the start:
@@ -110,7 +110,7 @@ void write_table(const h5::Group& g, const std::string& name, const std::vector<
 
 // The search's own record and the seed's formula (docs/DESIGN.md 3.9) at its effort:
 // Pop, gen and Size(Ev) of the search, Size(Tr) and Ep of the victim's training.
-void describe_search(const h5::Group& g, const attack::AttackRun& search, std::int64_t blocks,
+void describe_search(const h5::Group& g, const AttackRun& search, std::int64_t blocks,
                      const VictimTraining& victim) {
   g.set_attr("search_method", search.method);
   g.set_attr("search_seconds", search.seconds);
@@ -120,14 +120,14 @@ void describe_search(const h5::Group& g, const attack::AttackRun& search, std::i
   g.set_attr("search_best_accuracy", search.best_accuracy);
   g.set_attr("drop_rate", search.drop_rate);
   if (victim.epochs <= 0) return;
-  attack::ThresholdInputs in;
+  ThresholdInputs in;
   in.train_size = victim.train_size;
   in.epochs = victim.epochs;
   in.population = std::max<std::int64_t>(1, search.population);
   in.generations = std::max<std::int64_t>(1, search.generations);
   in.eval_size = std::max<std::int64_t>(1, search.eval_images);
-  if (!attack::invalid_input(in).empty()) return;
-  const auto verdict = attack::solve(in);
+  if (!invalid_input(in).empty()) return;
+  const auto verdict = solve(in);
   g.set_attr("formula_time_holds", static_cast<std::int64_t>(verdict.time.holds));
   g.set_attr("formula_clue_limit", verdict.clue_limit);
   g.set_attr("formula_smallest_infeasible", verdict.smallest_infeasible);
@@ -201,4 +201,4 @@ void print_cost_table(const std::vector<ArmResult>& results, double victim_accur
   }
 }
 
-}  // namespace tessera::cli
+}  // namespace tessera::attack

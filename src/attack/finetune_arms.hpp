@@ -10,7 +10,7 @@
 #include "io/h5.hpp"
 #include "train/finetune.hpp"
 
-namespace tessera::cli {
+namespace tessera::attack {
 
 struct ArmModes {
   std::string held = "frozen";  // frozen | tuned
@@ -25,7 +25,7 @@ inline const std::vector<double> kCostLevels{0.9, 0.95, 0.99};
 // `fresh` everything trains. `stolen` (may be null: a baseline) pastes the held
 // blocks into the layer's weight; `held` frozen puts them back after every step.
 train::Arm make_arm(const std::string& name, models::Network& victim, const std::string& arch,
-                    const std::string& layer, const attack::StolenBlocks* stolen, const ArmModes& modes,
+                    const std::string& layer, const StolenBlocks* stolen, const ArmModes& modes,
                     std::uint64_t init_seed, const torch::Tensor& sample_image);
 
 // Top-1 answers of `network` on `images`, computed in chunks without gradients.
@@ -35,7 +35,7 @@ struct ArmResult {
   std::string run;  // the group's name: "drop-0.5", the attack run's source, or the baseline's name
   train::Arm arm;
   std::vector<train::Point> points;
-  const attack::StolenBlocks* stolen = nullptr;  // null for a baseline
+  const StolenBlocks* stolen = nullptr;  // null for a baseline
 };
 
 // What the victim's training cost, for the seed's threshold formula (Size(Tr), Ep).
@@ -53,4 +53,4 @@ void write_finetune(const h5::Group& group, const std::vector<ArmResult>& result
 // The cost table on standard output (rank 0).
 void print_cost_table(const std::vector<ArmResult>& results, double victim_accuracy);
 
-}  // namespace tessera::cli
+}  // namespace tessera::attack

@@ -1,6 +1,7 @@
 // What the adversary has when it searches for block positions (docs/DESIGN.md
-// section 4): the rest of the model, its own eval images and the service's answers on
-// them, and the blocks its devices hold.
+// section 4), and what the scoring engine scores placements with: the rest of the
+// model, its own eval images and the service's answers on them, and the blocks its
+// devices hold.
 #pragma once
 
 #include <torch/torch.h>
@@ -13,7 +14,7 @@
 #include "data/datasets.hpp"
 #include "models/target_layer.hpp"
 
-namespace tessera::attack {
+namespace tessera::scoring {
 
 // The rest of the model (the steps after the target layer and the layer's bias,
 // never its weight), its eval images' features and labels, the service's answers on
@@ -40,4 +41,4 @@ struct Knowledge {
   data::Split public_data;
 };
 
-}  // namespace tessera::attack
+}  // namespace tessera::scoring

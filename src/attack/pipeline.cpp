@@ -1,9 +1,8 @@
-#include "cli/attack_setup.hpp"
+#include "attack/pipeline.hpp"
 
+#include <algorithm>
 #include <cmath>
 
-#include "cli/bench_timing.hpp"
-#include "cli/options.hpp"
 #include "comm/device.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
@@ -12,8 +11,9 @@
 #include "io/output_file.hpp"
 #include "threat/adversary.hpp"
 
-namespace tessera::cli {
+namespace tessera::attack {
 
+namespace pipeline {
 namespace {
 
 // Every cut layer's grid, checked for what the chosen knowledge needs.
@@ -33,52 +33,49 @@ void check_targets(const std::vector<blocks::Target>& targets, const std::string
 }
 
 }  // namespace
+}  // namespace pipeline
 
-AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
+AttackSetup prepare(const Settings& settings, const Inputs& inputs, const Config& config, MPI_Comm world) {
   AttackSetup s;
-  s.groups = attack::split_groups(world, config.get<int>("attack.ranks"));
-  s.seed = config.get<std::uint64_t>("run.seed");
-  s.method = config.get<std::string>("attack.method");
-  s.knowledge = config.get<std::string>("attack.knowledge");
-  s.images = config.get<std::int64_t>("attack.eval_samples");
-  s.drop_rate = config.get<double>("attack.drop_rate");
-  s.chain = agree(world, [&] { return search::search_chain(s.method); });
+  s.settings = settings;
+  s.fingerprint = inputs.fingerprint;
+  const auto& a = s.settings;
+  s.groups = split_groups(world, a.ranks);
+  s.chain = agree(world, [&] { return search::search_chain(a.method); });
   s.kind = agree(world, [&] {
-    TESSERA_REQUIRE(s.knowledge == "layer" || s.knowledge == "none", "--attack.knowledge: '", s.knowledge,
-                    "' is not one of layer, none", s.knowledge == "positions" ? " (blocks at their true positions "
+    TESSERA_REQUIRE(a.knowledge == "layer" || a.knowledge == "none", "--attack.knowledge: '", a.knowledge,
+                    "' is not one of layer, none", a.knowledge == "positions" ? " (blocks at their true positions "
                     "need no search: that is the drop sweep, tessera drop)" : "");
-    TESSERA_REQUIRE(s.images >= 1, "--attack.eval_samples: must be >= 1, got ", s.images);
-    TESSERA_REQUIRE(s.drop_rate >= 0 && s.drop_rate < 1, "--attack.drop_rate: must be in [0, 1), got ", s.drop_rate,
-                    s.drop_rate == 1 ? " (nothing held: nothing to search)" : "");
-    TESSERA_REQUIRE(config.get<std::int64_t>("attack.generations") >= 0, "--attack.generations: must be >= 0");
-    TESSERA_REQUIRE(config.get<std::int64_t>("attack.cache_mb") >= 0, "--attack.cache_mb: must be >= 0");
-    TESSERA_REQUIRE(config.get<std::int64_t>("attack.layer_rounds") >= 1, "--attack.layer_rounds: must be >= 1, got ",
-                    config.get<std::int64_t>("attack.layer_rounds"));
-    const auto budget = config.get<double>("attack.time_budget");
-    TESSERA_REQUIRE(std::isfinite(budget) && budget >= 0, "--attack.time_budget: must be a finite number of seconds "
-                    ">= 0 (0 = no limit), got ", budget);
-    for (const char* key : {"attack.checkpoint_every", "attack.snapshot_every"})
-      TESSERA_REQUIRE(config.get<std::int64_t>(key) >= 0, "--", key, ": must be >= 0 (0 = never), got ",
-                      config.get<std::int64_t>(key));
-    TESSERA_REQUIRE(!std::isnan(config.get<double>("attack.target_fitness")), "--attack.target_fitness: NaN");
-    if (s.knowledge == "none")
-      TESSERA_REQUIRE(!config.get<bool>("attack.resume") && config.get<std::int64_t>("attack.checkpoint_every") == 0,
+    TESSERA_REQUIRE(a.eval_images >= 1, "--attack.eval_samples: must be >= 1, got ", a.eval_images);
+    TESSERA_REQUIRE(a.drop_rate >= 0 && a.drop_rate < 1, "--attack.drop_rate: must be in [0, 1), got ", a.drop_rate,
+                    a.drop_rate == 1 ? " (nothing held: nothing to search)" : "");
+    TESSERA_REQUIRE(a.generations >= 0, "--attack.generations: must be >= 0");
+    TESSERA_REQUIRE(a.cache_mb >= 0, "--attack.cache_mb: must be >= 0");
+    TESSERA_REQUIRE(a.layer_rounds >= 1, "--attack.layer_rounds: must be >= 1, got ", a.layer_rounds);
+    TESSERA_REQUIRE(std::isfinite(a.time_budget) && a.time_budget >= 0, "--attack.time_budget: must be a finite "
+                    "number of seconds >= 0 (0 = no limit), got ", a.time_budget);
+    TESSERA_REQUIRE(a.checkpoint_every >= 0, "--attack.checkpoint_every: must be >= 0 (0 = never), got ",
+                    a.checkpoint_every);
+    TESSERA_REQUIRE(a.snapshot_every >= 0, "--attack.snapshot_every: must be >= 0 (0 = never), got ",
+                    a.snapshot_every);
+    TESSERA_REQUIRE(!std::isnan(a.target_fitness), "--attack.target_fitness: NaN");
+    if (a.knowledge == "none")
+      TESSERA_REQUIRE(!a.resume && a.checkpoint_every == 0,
                       "--attack.resume, --attack.checkpoint_every: a run with --attack.knowledge=none searches its ",
                       "layers in rounds and keeps no checkpoint");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
     search::check_chain(s.chain, config);
-    return scoring::parse_fitness(config.get<std::string>("attack.fitness"));
+    return scoring::parse_fitness(a.fitness);
   });
   const int local_rank = node_place(world).rank;
   s.device = agree(world, [&] {
-    return comm::require_device("--attack.device", config.get<std::string>("attack.device"), local_rank);
+    return comm::require_device("--attack.device", a.device, local_rank);
   });
-  s.model = models::load(config.get<std::string>("model.checkpoint"), world,
-                         config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
+  s.model = models::load(inputs.model_path, world, inputs.model_arch);
   s.service_ranks = size_of(world) - s.groups.attack_ranks;
   s.targets = agree(world, [&] {
-    auto targets = blocks::plan(*s.model.network, block_settings(config), s.service_ranks);
-    check_targets(targets, s.knowledge);
+    auto targets = blocks::plan(*s.model.network, inputs.blocks, s.service_ranks);
+    pipeline::check_targets(targets, a.knowledge);
     return targets;
   });
   agree(world, [&] {
@@ -93,11 +90,10 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
                        " genomes per attack rank of " + std::to_string(positions) + " positions" +
                        (m.size_option.empty() ? "" : " (--" + m.size_option + " " + std::to_string(config.get<std::int64_t>(m.size_option)) + ")"));
   });
-  const auto layers_from = config.get<std::string>("attack.layers_from");
-  if (!layers_from.empty()) {
+  if (!a.layers_from.empty()) {
     agree(world, [&] {
-      TESSERA_REQUIRE(s.knowledge == "none", "--attack.layers_from: the eavesdropper's groups are layer knowledge for "
-                      "--attack.knowledge=none (got '", s.knowledge, "')");
+      TESSERA_REQUIRE(a.knowledge == "none", "--attack.layers_from: the eavesdropper's groups are layer knowledge for "
+                      "--attack.knowledge=none (got '", a.knowledge, "')");
     });
     std::vector<std::string> names;
     std::vector<std::int64_t> blocks;
@@ -105,36 +101,34 @@ AttackSetup prepare_attack(const Config& config, MPI_Comm world) {
       names.push_back(t.layer);
       blocks.push_back(t.grid.count());
     }
-    s.stream_groups = agree(world, [&] { return attack::read_stream_groups(layers_from, names, blocks, world); });
+    s.stream_groups = agree(world, [&] { return read_stream_groups(a.layers_from, names, blocks, world); });
   }
   s.test = agree(world, [&] {
-    auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
-    TESSERA_REQUIRE(s.images <= d.test.size(), "--attack.eval_samples: ", s.images, " images asked, the test set has ",
-                    d.test.size());
+    auto d = data::load(inputs.data_name, inputs.data_dir, 1, 0);
+    TESSERA_REQUIRE(a.eval_images <= d.test.size(), "--attack.eval_samples: ", a.eval_images, " images asked, the ",
+                    "test set has ", d.test.size());
     return d.test;
   });
   // The adversary's images: the first of the test set.
-  s.eval = data::Split{s.test.images.narrow(0, 0, s.images), s.test.labels.narrow(0, 0, s.images)};
+  s.eval = data::Split{s.test.images.narrow(0, 0, a.eval_images), s.test.labels.narrow(0, 0, a.eval_images)};
   if (std::any_of(s.chain.begin(), s.chain.end(), [](const auto* m) { return m->needs_public_data; }))
-    s.public_data = public_split(load_data_for(config, s.model.info.arch, world), config, world);
-  s.path = output_path(config, world, "attack-" + s.model.info.arch);
+    s.public_data = inputs.public_data(s.model.info.arch);
+  s.path = inputs.output_path(s.model.info.arch);
   agree(world, [&] {
-    const auto run = config.get<std::string>("attack.run");
-    TESSERA_REQUIRE(run.find_first_of("/@") == std::string::npos, "--attack.run: '", run,
+    TESSERA_REQUIRE(a.run.find_first_of("/@") == std::string::npos, "--attack.run: '", a.run,
                     "' must not contain '/' or '@' (it names the group /attack/<run>)");
   });
   // The file collects runs: refuse now, not after the search, a run it cannot take.
-  io::require_room_for_runs(s.path, world, "attack", run_groups(config, s),
+  io::require_room_for_runs(s.path, world, "attack", run_groups(s),
                             [&](const h5::Group& root) { return blocks::difference_from_file(s.targets, root); });
   return s;
 }
 
-std::vector<std::int64_t> held_of(const AttackSetup& setup, const Config& config, const blocks::Target& target,
-                                  MPI_Comm world) {
+std::vector<std::int64_t> held_of(const AttackSetup& setup, const blocks::Target& target, MPI_Comm world) {
+  const auto& a = setup.settings;
   return agree(world, [&] {
-    auto h = threat::held_blocks(target.placement, setup.drop_rate, setup.seed,
-                                 config.get<std::int64_t>("attack.repeat"));
-    TESSERA_REQUIRE(!h.empty(), "--attack.drop_rate: ", setup.drop_rate, " leaves no block of ", target.layer,
+    auto h = threat::held_blocks(target.placement, a.drop_rate, a.seed, a.repeat);
+    TESSERA_REQUIRE(!h.empty(), "--attack.drop_rate: ", a.drop_rate, " leaves no block of ", target.layer,
                     " held; nothing to search");
     return h;
   });
@@ -146,10 +140,10 @@ torch::Tensor service_answers(const AttackSetup& setup, MPI_Comm world) {
   return setup.model.network->forward(setup.eval.images).argmax(1);
 }
 
-attack::Knowledge knowledge_of(const AttackSetup& setup, const blocks::Grid& grid, const models::TargetLayer& layer,
+scoring::Knowledge knowledge_of(const AttackSetup& setup, const blocks::Grid& grid, const models::TargetLayer& layer,
                                const torch::Tensor& held, const torch::Tensor& victim_predictions,
                                const std::string& target_parameter, const std::vector<std::string>& secret) {
-  attack::Knowledge knowledge{grid, layer, layer.features(setup.eval.images), setup.eval.labels, victim_predictions,
+  scoring::Knowledge knowledge{grid, layer, layer.features(setup.eval.images), setup.eval.labels, victim_predictions,
                               held, {}, {}, {}, {}, {}, {}};
   knowledge.arch = setup.model.info.arch;
   knowledge.target_parameter = target_parameter;
@@ -167,39 +161,40 @@ attack::Knowledge knowledge_of(const AttackSetup& setup, const blocks::Grid& gri
   return knowledge;
 }
 
-search::CampaignSettings campaign_settings(const Config& config, const std::string& checkpoint_path) {
-  search::CampaignSettings settings;
-  settings.generations = config.get<std::int64_t>("attack.generations");
-  settings.time_budget_s = config.get<double>("attack.time_budget");
-  settings.target_fitness = config.get<double>("attack.target_fitness");
-  settings.snapshot_every = config.get<std::int64_t>("attack.snapshot_every");
-  settings.history = config.get<bool>("attack.history");
-  settings.checkpoint_path = checkpoint_path;
-  settings.checkpoint_every = config.get<std::int64_t>("attack.checkpoint_every");
-  return settings;
+search::CampaignSettings campaign_settings(const Settings& settings, const std::string& checkpoint_path) {
+  search::CampaignSettings campaign;
+  campaign.generations = settings.generations;
+  campaign.time_budget_s = settings.time_budget;
+  campaign.target_fitness = settings.target_fitness;
+  campaign.snapshot_every = settings.snapshot_every;
+  campaign.history = settings.history;
+  campaign.checkpoint_path = checkpoint_path;
+  campaign.checkpoint_every = settings.checkpoint_every;
+  return campaign;
 }
 
-LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack::Knowledge knowledge,
-                         const search::Genome& truth, const search::CampaignSettings& settings,
+LayerSearch search_layer(const AttackSetup& setup, const Config& config, scoring::Knowledge knowledge,
+                         const blocks::Genome& truth, const search::CampaignSettings& campaign,
                          const search::Checkpoint* resume) {
+  const auto& a = setup.settings;
   const auto layer = knowledge.target_parameter;
   const auto grid = knowledge.grid;
   LayerSearch result;
   result.fitness = std::make_unique<scoring::Fitness>(std::move(knowledge), setup.kind,
-                                                     config.get<std::int64_t>("attack.cache_mb") << 20, setup.device);
+                                                     a.cache_mb << 20, setup.device);
   auto& fitness = *result.fitness;
-  auto search = search::make_search(setup.chain, fitness, config, setup.seed, setup.groups.group);
-  log::info("attack: ", setup.method, " on ", setup.groups.attack_ranks, " attack rank(s), ", setup.service_ranks,
+  auto search = search::make_search(setup.chain, fitness, config, a.seed, setup.groups.group, campaign.time_budget_s);
+  log::info("attack: ", a.method, " on ", setup.groups.attack_ranks, " attack rank(s), ", setup.service_ranks,
             " service rank(s): ", fitness.held(), " of ", grid.count(), " blocks of ", layer, " held (", grid.bh, "x",
-            grid.bw, "), ", setup.images, " eval images, fitness ", config.get<std::string>("attack.fitness"),
+            grid.bw, "), ", a.eval_images, " eval images, fitness ", a.fitness,
             fitness.cached() ? ", tiles cached" : ", tiles per call", ", scoring on ", fitness.device().str());
   // The floor: the GEMMs after the target layer of every evaluation at the sgemm
   // rate of the attack ranks (their sum), measured before and after the search (the
   // higher is taken: the stricter floor).
-  const double rate_before = sgemm_rate(fitness.device());
+  const double rate_before = comm::sgemm_rate(fitness.device());
   auto& outcome = result.outcome;
-  outcome = search::run_campaign(*search, truth, fitness.held(), settings, setup.groups.group, resume);
-  double rate = std::max(rate_before, sgemm_rate(fitness.device()));
+  outcome = search::run_campaign(*search, truth, fitness.held(), campaign, setup.groups.group, resume);
+  double rate = std::max(rate_before, comm::sgemm_rate(fitness.device()));
   MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, setup.groups.group);
   std::int64_t counts[2] = {search->scored(), fitness.evaluations()};
   MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_INT64_T, MPI_SUM, setup.groups.group);
@@ -212,12 +207,15 @@ LayerSearch search_layer(const AttackSetup& setup, const Config& config, attack:
 
 void describe(const h5::Group& group, const Config& config, const AttackSetup& setup, const blocks::Target& target,
               std::int64_t held, const search::Outcome& outcome) {
-  // Every setting, named without its section ("attack.method" -> "method").
-  auto name = [](const std::string& key) { return key.substr(key.find('.') + 1); };
-  for (const char* key : {"attack.method", "attack.fitness", "attack.knowledge", "attack.device"})
-    group.set_attr(name(key), config.get<std::string>(key));
-  for (const char* key : {"attack.drop_rate", "attack.time_budget"}) group.set_attr(name(key), config.get<double>(key));
-  for (const char* key : {"attack.repeat", "attack.generations"}) group.set_attr(name(key), config.get<std::int64_t>(key));
+  const auto& a = setup.settings;
+  group.set_attr("method", a.method);
+  group.set_attr("fitness", a.fitness);
+  group.set_attr("knowledge", a.knowledge);
+  group.set_attr("device", a.device);
+  group.set_attr("drop_rate", a.drop_rate);
+  group.set_attr("time_budget", a.time_budget);
+  group.set_attr("repeat", a.repeat);
+  group.set_attr("generations", a.generations);
   // Every method's settings, whichever ran, so that all runs' groups have one schema.
   for (const auto& method : search::search_methods()) method.describe(group, config);
   group.set_attr("arch", setup.model.info.arch);
@@ -226,8 +224,8 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
   group.set_attr("bw", target.grid.bw);
   group.set_attr("blocks", target.grid.count());
   group.set_attr("held", held);
-  group.set_attr("eval_images", setup.images);
-  group.set_attr("public_images", config.get<std::int64_t>("adversary.public"));
+  group.set_attr("eval_images", a.eval_images);
+  group.set_attr("public_images", a.public_images);
   group.set_attr("public_split", std::string("train"));
   group.set_attr("stop_reason", outcome.stop_reason);
   group.set_attr("seconds", outcome.seconds);
@@ -243,18 +241,13 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
   group.set_attr("victim_test_accuracy", setup.model.info.test_accuracy);
 }
 
-std::string run_name(const Config& config) {
-  const auto run = config.get<std::string>("attack.run");
-  return run.empty() ? config.get<std::string>("attack.method") : run;
-}
-
-std::vector<io::RunName> run_groups(const Config& config, const AttackSetup& setup) {
-  auto name = [&](const std::string& group) {
-    return io::RunName{group, "--attack.run", "--attack.replace", config.get<bool>("attack.replace")};
-  };
-  if (setup.knowledge != "none") return {name("attack/" + run_name(config))};
+std::vector<io::RunName> run_groups(const AttackSetup& setup) {
+  const auto& a = setup.settings;
+  const auto run = a.run.empty() ? a.method : a.run;
+  auto name = [&](const std::string& group) { return io::RunName{group, "--attack.run", "--attack.replace", a.replace}; };
+  if (a.knowledge != "none") return {name("attack/" + run)};
   std::vector<io::RunName> groups;
-  for (const auto& target : setup.targets) groups.push_back(name("attack/" + run_name(config) + "@" + target.layer));
+  for (const auto& target : setup.targets) groups.push_back(name("attack/" + run + "@" + target.layer));
   return groups;
 }
 
@@ -266,4 +259,10 @@ void write_cut_once(const std::vector<blocks::Target>& targets, const h5::Group&
   });
 }
 
-}  // namespace tessera::cli
+int run(const Settings& settings, const Inputs& inputs, const Config& config, MPI_Comm world) {
+  auto setup = prepare(settings, inputs, config, world);
+  return setup.settings.knowledge == "none" ? run_pooled_layers(setup, config, world)
+                                            : run_known_layer(setup, config, world);
+}
+
+}  // namespace tessera::attack
