@@ -1,5 +1,5 @@
-// tessera's timing, size, structure and spectral eavesdroppers (src/streams/feature_division.cpp,
-// src/streams/spectral_division.cpp,
+// tessera's timing, size, structure and spectral eavesdroppers, with and without the
+// number of layers told (src/streams/feature_division.cpp, src/streams/spectral_division.cpp,
 // the table in src/streams/eavesdroppers.*) on traces built by hand: a case each
 // solves exactly and a case it cannot; and the holds a plan applies (delays, lead
 // cover), which keep every device's sends after the real messages it waited for.
@@ -151,6 +151,64 @@ TEST(Eavesdroppers, SpectralGroupsDevicesThatShareMostOfTheirNeighbours) {
   d = streams::divide_spectrally({3, {{0, 1}}});
   EXPECT_NE(d.group[2], d.group[0]);
   EXPECT_NE(d.group[2], d.group[1]);
+}
+
+TEST(Eavesdroppers, ToldTheNumberOfLayersTheyDivideWhatTheirInferenceCannot) {
+  auto ari = [](const streams::Division& d, const std::vector<std::int64_t>& layer) {
+    return streams::score_division(d.group, layer).adjusted_rand_index;
+  };
+  // Three layers 1 s and 0.5 s apart and a last device far later: the widest gap
+  // stands out most, so the inference cuts only there (two groups); told four
+  // groups, it cuts the three widest.
+  const std::vector<double> times{0, 0, 0, 1, 1, 1, 1.5, 1.5, 1.5, 10};
+  const std::vector<std::int64_t> layer_of_time{0, 0, 0, 1, 1, 1, 2, 2, 2, 3};
+  EXPECT_EQ(streams::divide_by_gaps(times).groups, 2);
+  auto d = streams::divide_by_gaps(times, 4);
+  EXPECT_EQ(d.groups, 4);
+  EXPECT_DOUBLE_EQ(ari(d, layer_of_time), 1.0);
+  // Devices never seen count as one of the groups told.
+  d = streams::divide_by_gaps({streams::kNeverSeen, 0, 0, 1, 1}, 3);
+  EXPECT_EQ(d.groups, 3);
+  EXPECT_DOUBLE_EQ(ari(d, {2, 0, 0, 1, 1}), 1.0);
+  // What no count helps: two layers whose times interleave.
+  EXPECT_LT(ari(streams::divide_by_gaps({0, 2, 1, 3}, 2), {0, 0, 1, 1}), 0.5);
+
+  // Entry 0 -> layer 1 (1..6) -> layer 2 (7..12), each of layer 1 sending to two of
+  // layer 2 -> exit 13; then cover from the entry to three of layer 2 and from three
+  // of layer 1 to the exit. The eigenvalues' widest gap is then the first: the
+  // inference takes one group. Told the four layers, it finds them.
+  streams::DeviceGraph graph{14, {}};
+  for (std::int64_t v = 1; v <= 6; ++v) {
+    graph.arcs.push_back({0, v});
+    graph.arcs.push_back({v, 7 + (v - 1) % 6});
+    graph.arcs.push_back({v, 7 + v % 6});
+    graph.arcs.push_back({v + 6, 13});
+  }
+  const std::vector<std::int64_t> layer{0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3};
+  for (auto [u, v] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 7}, {0, 8}, {0, 9}, {1, 13}, {2, 13}, {3, 13}})
+    graph.arcs.push_back({u, v});
+  EXPECT_LT(ari(streams::divide_spectrally(graph), layer), 0.5);
+  d = streams::divide_spectrally(graph, 1, 4);
+  EXPECT_EQ(d.groups, 4);
+  EXPECT_GT(ari(d, layer), 0.9);
+  // What no count helps: two layers with the same senders and receivers.
+  const streams::DeviceGraph twins{6, {{0, 1}, {0, 2}, {0, 3}, {0, 4}, {1, 5}, {2, 5}, {3, 5}, {4, 5}}};
+  EXPECT_LT(ari(streams::divide_spectrally(twins, 1, 4), {0, 1, 1, 2, 2, 3}), 0.9);
+
+  // In the table they read the number of layers from the trace's truth: on the
+  // served trace they divide exactly; without the truth, one line says what is missing.
+  const auto plain = served();
+  EXPECT_DOUBLE_EQ(ari_of("first-arrival-k", plain), 1.0);
+  EXPECT_DOUBLE_EQ(ari_of("spectral-k", plain), 1.0);
+  auto blind = streams::observe(plain, 0, trace::kForward, streams::View::timed);
+  EXPECT_EQ(blind.layers, 6);
+  blind.layers = 0;
+  try {
+    streams::divide("spectral-k", blind, trace::kForward, 2);
+    ADD_FAILURE() << "no error without the number of layers";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/trace/truth/device_layer"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Eavesdroppers, DelaysSplitALayersArrivalsAndKeepEverySendAfterWhatItWaitedFor) {

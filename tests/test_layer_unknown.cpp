@@ -108,7 +108,7 @@ TEST(LayersFromStreams, NoLayerTakesMoreBlocksThanItHasPositions) {
   streams.block_device["b"] = {3, 4, 5, 6, 7, 8};
   // The adversary holds every block: 3 of a, 6 of b (table, entry).
   const std::vector<std::int32_t> table = {0, 0, 0, 1, 1, 1, 1, 1, 1}, entry = {0, 1, 2, 0, 1, 2, 3, 4, 5};
-  const auto found = attack::layers_from_streams(streams, {"a", "b"}, {3, 6}, table, entry);
+  const auto found = attack::layers_from_streams(streams, {{"a", 3}, {"b", 6}}, table, entry);
   ASSERT_EQ(found.size(), 9u);
   EXPECT_EQ(std::count(found.begin(), found.end(), 0), 3);  // group 5 has 7 blocks, layer a room for 3
   EXPECT_EQ(std::count(found.begin(), found.end(), 1), 6);
@@ -117,11 +117,11 @@ TEST(LayersFromStreams, NoLayerTakesMoreBlocksThanItHasPositions) {
 
   // Groups that match the layers: every block its own layer.
   streams.group = {1, 1, 1, 2, 2, 2, 2, 2, 2};
-  EXPECT_EQ(attack::layers_from_streams(streams, {"a", "b"}, {3, 6}, table, entry), table);
+  EXPECT_EQ(attack::layers_from_streams(streams, {{"a", 3}, {"b", 6}}, table, entry), table);
 
   // Fewer groups than layers: the one group fills the first layer, the rest go on.
   streams.group.assign(9, 4);
-  const auto merged = attack::layers_from_streams(streams, {"a", "b"}, {3, 6}, table, entry);
+  const auto merged = attack::layers_from_streams(streams, {{"a", 3}, {"b", 6}}, table, entry);
   EXPECT_EQ(std::count(merged.begin(), merged.end(), 0), 3);
   EXPECT_EQ(std::count(merged.begin(), merged.end(), 1), 6);
 }

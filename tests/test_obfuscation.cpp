@@ -159,3 +159,33 @@ TEST(Obfuscation, SearchesKeepEveryPlanAndOnlyEverSendForward) {
     EXPECT_LE(search.points()[front[k - 1]].cost.byte_fraction(), search.points()[front[k]].cost.byte_fraction());
   EXPECT_EQ(front.front(), 0u);  // nothing is cheaper than the plain trace
 }
+
+TEST(Obfuscation, CombineJoinsTheBestPlansAgainstEachEavesdropperAndNeverLosesGround) {
+  const auto plain = served();
+  streams::SearchSettings settings;
+  settings.evaluations = 12;
+  settings.bundle = 2;
+  streams::PlanSearch search(plain, settings);
+  streams::search_combine(search);  // nothing scored yet: nothing to combine
+  EXPECT_TRUE(search.points().empty());
+  streams::search_greedy(search);
+  streams::search_evolutionary(search);
+  const auto before = search.points().size();
+  double least = search.points().front().loss;
+  for (const auto& point : search.points()) least = std::min(least, point.loss);
+  streams::search_combine(search);
+  const auto& points = search.points();
+  ASSERT_GT(points.size(), before);
+  EXPECT_LE(points.size(), before + 12);
+  // It starts from the plan of least loss, and every union keeps that plan's moves.
+  const auto& start = points[before];
+  EXPECT_EQ(start.optimiser, "combine");
+  EXPECT_DOUBLE_EQ(start.loss, least);
+  for (std::size_t i = before; i < points.size(); ++i) {
+    ASSERT_GE(points[i].plan.moves.size(), start.plan.moves.size());
+    for (std::size_t m = 0; m < start.plan.moves.size(); ++m) {
+      EXPECT_EQ(points[i].plan.moves[m].from, start.plan.moves[m].from);
+      EXPECT_EQ(points[i].plan.moves[m].to, start.plan.moves[m].to);
+    }
+  }
+}

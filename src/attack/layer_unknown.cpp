@@ -11,6 +11,12 @@
 
 namespace tessera::attack {
 
+std::vector<CutLayer> cut_layers(const std::vector<blocks::Target>& targets) {
+  std::vector<CutLayer> cut;
+  for (const auto& t : targets) cut.push_back({t.layer, t.grid.count(), t.grid.in});
+  return cut;
+}
+
 PooledLoot pool(const std::vector<Loot>& loots, std::uint64_t seed) {
   std::vector<torch::Tensor> held;
   std::vector<std::int32_t> layer;

@@ -10,18 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "attack/cut_layer.hpp"
 #include "attack/hijack.hpp"
 #include "blocks/grid.hpp"
 #include "blocks/genome.hpp"
+#include "blocks/targets.hpp"
 
 namespace tessera::attack {
 
-// What the adversary knows of a cut layer without its weight: its name, its number
-// of positions and its fan-in (the architecture says both).
-struct CutLayer {
-  std::string name;
-  std::int64_t positions = 0, fan_in = 0;
-};
+// The cut layers of the targets, in their order.
+std::vector<CutLayer> cut_layers(const std::vector<blocks::Target>& targets);
 
 // The loot of every cut layer pooled and shuffled (seeded), so that neither the
 // order nor the count tells a block's layer. The truth is for scoring only.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "attack/layer_unknown.hpp"
 #include "comm/device.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
@@ -35,10 +36,11 @@ void check_targets(const std::vector<blocks::Target>& targets, const std::string
 }  // namespace
 }  // namespace pipeline
 
-AttackSetup prepare(const Settings& settings, const Inputs& inputs, const Config& config, MPI_Comm world) {
+AttackSetup prepare(const Settings& settings, const Inputs& inputs, MPI_Comm world) {
   AttackSetup s;
   s.settings = settings;
   s.fingerprint = inputs.fingerprint;
+  s.config_text = inputs.config_text;
   const auto& a = s.settings;
   s.groups = split_groups(world, a.ranks);
   s.chain = agree(world, [&] { return search::search_chain(a.method); });
@@ -64,7 +66,7 @@ AttackSetup prepare(const Settings& settings, const Inputs& inputs, const Config
                       "--attack.resume, --attack.checkpoint_every: a run with --attack.knowledge=none searches its ",
                       "layers in rounds and keeps no checkpoint");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
-    search::check_chain(s.chain, config);
+    search::check_chain(s.chain, a.methods);
     return scoring::parse_fitness(a.fitness);
   });
   const int local_rank = node_place(world).rank;
@@ -83,25 +85,19 @@ AttackSetup prepare(const Settings& settings, const Inputs& inputs, const Config
     // children of a generation are as many again.
     std::int64_t positions = 0;
     for (const auto& t : s.targets) positions = std::max(positions, t.grid.count());
-    const auto& m = search::largest_stage(s.chain, config);
-    const double genomes = m.genomes_per_part(config);
+    const auto& m = search::largest_stage(s.chain, a.methods);
+    const double genomes = m.genomes_per_part(a.methods);
     require_memory(genomes * static_cast<double>(positions) * sizeof(std::int32_t) * s.groups.attack_ranks,
                    "--attack.method=" + m.name + ": " + std::to_string(static_cast<std::int64_t>(genomes)) +
                        " genomes per attack rank of " + std::to_string(positions) + " positions" +
-                       (m.size_option.empty() ? "" : " (--" + m.size_option + " " + std::to_string(config.get<std::int64_t>(m.size_option)) + ")"));
+                       (m.size_option.empty() ? "" : " (set by --" + m.size_option + ")"));
   });
   if (!a.layers_from.empty()) {
     agree(world, [&] {
       TESSERA_REQUIRE(a.knowledge == "none", "--attack.layers_from: the eavesdropper's groups are layer knowledge for "
                       "--attack.knowledge=none (got '", a.knowledge, "')");
     });
-    std::vector<std::string> names;
-    std::vector<std::int64_t> blocks;
-    for (const auto& t : s.targets) {
-      names.push_back(t.layer);
-      blocks.push_back(t.grid.count());
-    }
-    s.stream_groups = agree(world, [&] { return read_stream_groups(a.layers_from, names, blocks, world); });
+    s.stream_groups = agree(world, [&] { return read_stream_groups(a.layers_from, cut_layers(s.targets), world); });
   }
   s.test = agree(world, [&] {
     auto d = data::load(inputs.data_name, inputs.data_dir, 1, 0);
@@ -173,7 +169,7 @@ search::CampaignSettings campaign_settings(const Settings& settings, const std::
   return campaign;
 }
 
-LayerSearch search_layer(const AttackSetup& setup, const Config& config, scoring::Knowledge knowledge,
+LayerSearch search_layer(const AttackSetup& setup, scoring::Knowledge knowledge,
                          const blocks::Genome& truth, const search::CampaignSettings& campaign,
                          const search::Checkpoint* resume) {
   const auto& a = setup.settings;
@@ -183,7 +179,9 @@ LayerSearch search_layer(const AttackSetup& setup, const Config& config, scoring
   result.fitness = std::make_unique<scoring::Fitness>(std::move(knowledge), setup.kind,
                                                      a.cache_mb << 20, setup.device);
   auto& fitness = *result.fitness;
-  auto search = search::make_search(setup.chain, fitness, config, a.seed, setup.groups.group, campaign.time_budget_s);
+  auto methods = a.methods;
+  methods.time_budget_s = campaign.time_budget_s;  // this search's: in rounds, its share of the run's
+  auto search = search::make_search(setup.chain, fitness, methods, a.seed, setup.groups.group);
   log::info("attack: ", a.method, " on ", setup.groups.attack_ranks, " attack rank(s), ", setup.service_ranks,
             " service rank(s): ", fitness.held(), " of ", grid.count(), " blocks of ", layer, " held (", grid.bh, "x",
             grid.bw, "), ", a.eval_images, " eval images, fitness ", a.fitness,
@@ -205,7 +203,7 @@ LayerSearch search_layer(const AttackSetup& setup, const Config& config, scoring
   return result;
 }
 
-void describe(const h5::Group& group, const Config& config, const AttackSetup& setup, const blocks::Target& target,
+void describe(const h5::Group& group, const AttackSetup& setup, const blocks::Target& target,
               std::int64_t held, const search::Outcome& outcome) {
   const auto& a = setup.settings;
   group.set_attr("method", a.method);
@@ -217,7 +215,7 @@ void describe(const h5::Group& group, const Config& config, const AttackSetup& s
   group.set_attr("repeat", a.repeat);
   group.set_attr("generations", a.generations);
   // Every method's settings, whichever ran, so that all runs' groups have one schema.
-  for (const auto& method : search::search_methods()) method.describe(group, config);
+  for (const auto& method : search::search_methods()) method.describe(group, a.methods);
   group.set_attr("arch", setup.model.info.arch);
   group.set_attr("layer", target.layer);
   group.set_attr("bh", target.grid.bh);
@@ -259,10 +257,9 @@ void write_cut_once(const std::vector<blocks::Target>& targets, const h5::Group&
   });
 }
 
-int run(const Settings& settings, const Inputs& inputs, const Config& config, MPI_Comm world) {
-  auto setup = prepare(settings, inputs, config, world);
-  return setup.settings.knowledge == "none" ? run_pooled_layers(setup, config, world)
-                                            : run_known_layer(setup, config, world);
+int run(const Settings& settings, const Inputs& inputs, MPI_Comm world) {
+  auto setup = prepare(settings, inputs, world);
+  return setup.settings.knowledge == "none" ? run_pooled_layers(setup, world) : run_known_layer(setup, world);
 }
 
 }  // namespace tessera::attack

@@ -18,7 +18,6 @@
 #include "attack/hijack.hpp"
 #include "attack/stream_layers.hpp"
 #include "blocks/targets.hpp"
-#include "core/config.hpp"
 #include "data/datasets.hpp"
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
@@ -44,6 +43,9 @@ struct Settings {
   std::int64_t generations = 0, cache_mb = 0, layer_rounds = 0, snapshot_every = 0, checkpoint_every = 0;
   double drop_rate = 0, time_budget = 0, target_fitness = 0;
   bool history = true, resume = false, replace = false;
+  // Every search method's settings (read_method_settings), with this run's knowledge
+  // and time budget.
+  search::MethodSettings methods;
 };
 
 // What the command resolves from its other options.
@@ -58,6 +60,8 @@ struct Inputs {
   std::function<data::Split(const std::string& arch)> public_data;
   // The settings a continuation must share with the run it continues.
   std::string fingerprint;
+  // The whole configuration as a job file, recorded in the output file.
+  std::string config_text;
 };
 
 struct AttackSetup {
@@ -77,21 +81,21 @@ struct AttackSetup {
   std::optional<StreamGroups> stream_groups;
   std::string path;         // the output file
   std::string fingerprint;  // Inputs::fingerprint
+  std::string config_text;  // Inputs::config_text
 };
 
 // Prepares (collective over `world`) and runs the adversary `settings.knowledge`
-// names. `config` is the whole configuration: the search methods read their own
-// options from it, and the output file records it. 0 on success.
-int run(const Settings& settings, const Inputs& inputs, const Config& config, MPI_Comm world);
+// names. 0 on success.
+int run(const Settings& settings, const Inputs& inputs, MPI_Comm world);
 
 // Collective over `world`: checks every setting (errors name the option, on every
 // rank), splits the attack and service groups, loads the model and the data, plans
 // the cut layers.
-AttackSetup prepare(const Settings& settings, const Inputs& inputs, const Config& config, MPI_Comm world);
+AttackSetup prepare(const Settings& settings, const Inputs& inputs, MPI_Comm world);
 
 // The two adversaries (collective over `world`).
-int run_known_layer(AttackSetup& setup, const Config& config, MPI_Comm world);
-int run_pooled_layers(AttackSetup& setup, const Config& config, MPI_Comm world);
+int run_known_layer(AttackSetup& setup, MPI_Comm world);
+int run_pooled_layers(AttackSetup& setup, MPI_Comm world);
 
 // The held blocks of one cut layer (sorted ids), the same set on every rank.
 std::vector<std::int64_t> held_of(const AttackSetup& setup, const blocks::Target& target, MPI_Comm world);
@@ -114,12 +118,12 @@ struct LayerSearch {
   search::Outcome outcome;
   torch::Tensor reference;  // the search's template, when it has one (Search::reference)
 };
-LayerSearch search_layer(const AttackSetup& setup, const Config& config, scoring::Knowledge knowledge,
+LayerSearch search_layer(const AttackSetup& setup, scoring::Knowledge knowledge,
                          const blocks::Genome& truth, const search::CampaignSettings& campaign,
                          const search::Checkpoint* resume = nullptr);
 
 // The attributes of /attack/<run> (docs/DESIGN.md section 4.4) for a search of `target`.
-void describe(const h5::Group& group, const Config& config, const AttackSetup& setup, const blocks::Target& target,
+void describe(const h5::Group& group, const AttackSetup& setup, const blocks::Target& target,
               std::int64_t held, const search::Outcome& outcome);
 
 // The groups this run adds to the attack file: /attack/<run>, or one

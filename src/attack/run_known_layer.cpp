@@ -16,7 +16,7 @@
 
 namespace tessera::attack {
 
-int run_known_layer(AttackSetup& setup, const Config& config, MPI_Comm world) {
+int run_known_layer(AttackSetup& setup, MPI_Comm world) {
   const auto& a = setup.settings;
   auto& groups = setup.groups;
   const auto& target = setup.targets.front();
@@ -49,7 +49,7 @@ int run_known_layer(AttackSetup& setup, const Config& config, MPI_Comm world) {
     layer.weight = torch::Tensor();           // the search never sees the target weight
     auto campaign = campaign_settings(a, checkpoint_path);
     campaign.fingerprint = setup.fingerprint;
-    auto result = search_layer(setup, config,
+    auto result = search_layer(setup,
                                knowledge_of(setup, target.grid, layer, loot.held, loot.victim_predictions,
                                             target.layer + ".weight", {}),
                                loot.truth, campaign, resume.get());
@@ -82,10 +82,10 @@ int run_known_layer(AttackSetup& setup, const Config& config, MPI_Comm world) {
   }
 
   io::OutputFile file(setup.path, world,
-                      {"attack", config.ini_text(), a.seed, setup.service_ranks, groups.attack_ranks},
+                      {"attack", setup.config_text, a.seed, setup.service_ranks, groups.attack_ranks},
                       io::Existing::add_run);
   auto group = file.create_run(run_groups(setup).front());
-  describe(group, config, setup, target, static_cast<std::int64_t>(held.size()), outcome);
+  describe(group, setup, target, static_cast<std::int64_t>(held.size()), outcome);
   search::write_history(outcome.history, group);
   std::vector<std::int32_t> truth(held.begin(), held.end());
   if (rank_of(world) == 0) truth = loot.truth;

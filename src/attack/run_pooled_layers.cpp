@@ -54,7 +54,7 @@ bool feeds(const models::Network& network, const blocks::Target& lower, const bl
 }  // namespace
 }  // namespace pooled_layers
 
-int run_pooled_layers(AttackSetup& setup, const Config& config, MPI_Comm world) {
+int run_pooled_layers(AttackSetup& setup, MPI_Comm world) {
   using namespace pooled_layers;
   const auto& a = setup.settings;
   auto& groups = setup.groups;
@@ -85,17 +85,10 @@ int run_pooled_layers(AttackSetup& setup, const Config& config, MPI_Comm world) 
     torch::Tensor victim_test;  // the victim's answers on the test set, for the fidelity
     if (leader) victim_test = predictions(network, targets[0].layer, setup.test.images);
     const auto pooled = pool(loots, a.seed);
-    std::vector<CutLayer> cut;
-    for (const auto& t : targets) cut.push_back({t.layer, t.grid.count(), t.grid.in});
-    std::vector<std::string> names;
-    std::vector<std::int64_t> positions;
-    for (const auto& t : targets) {
-      names.push_back(t.layer);
-      positions.push_back(t.grid.count());
-    }
+    const auto cut = cut_layers(targets);
     // From the streams the adversary's devices saw, or else from the blocks' weights.
-    const auto found = setup.stream_groups ? layers_from_streams(*setup.stream_groups, names, positions,
-                                                                 pooled.true_layer, pooled.true_position)
+    const auto found = setup.stream_groups ? layers_from_streams(*setup.stream_groups, cut, pooled.true_layer,
+                                                                 pooled.true_position)
                                            : assign_layers(pooled.held, cut);
     const auto H = static_cast<std::int64_t>(found.size());
     pooled_result.layer_recovery = layer_recovery(found, pooled.true_layer);
@@ -149,7 +142,7 @@ int run_pooled_layers(AttackSetup& setup, const Config& config, MPI_Comm world) 
         --searches_left;
         auto layer = models::split_at(network, targets[l].layer);
         layer.weight = torch::Tensor();
-        auto result = search_layer(setup, config,
+        auto result = search_layer(setup,
                                    knowledge_of(setup, targets[l].grid, layer, blocks[l], loots[l].victim_predictions,
                                                 targets[l].layer + ".weight", secret),
                                    truth[l], campaign);
@@ -199,7 +192,7 @@ int run_pooled_layers(AttackSetup& setup, const Config& config, MPI_Comm world) 
   }
 
   io::OutputFile file(setup.path, world,
-                      {"attack", config.ini_text(), a.seed, setup.service_ranks, groups.attack_ranks},
+                      {"attack", setup.config_text, a.seed, setup.service_ranks, groups.attack_ranks},
                       io::Existing::add_run);
   std::string cut_layers;
   for (const auto& t : targets) cut_layers += (cut_layers.empty() ? "" : ",") + t.layer;
@@ -213,7 +206,7 @@ int run_pooled_layers(AttackSetup& setup, const Config& config, MPI_Comm world) 
     outcome.true_test_accuracy = r.true_test_accuracy;
     outcome.test_fidelity = r.test_fidelity;
     auto group = file.create_run(run_groups(setup)[l]);
-    describe(group, config, setup, targets[l], static_cast<std::int64_t>(truth[l].size()), outcome);
+    describe(group, setup, targets[l], static_cast<std::int64_t>(truth[l].size()), outcome);
     group.set_attr("functional_recovery", layer_functional);
     group.set_attr("cut_layers", cut_layers);
     group.set_attr("layer_rounds", a.layer_rounds);

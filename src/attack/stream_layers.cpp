@@ -11,8 +11,7 @@
 
 namespace tessera::attack {
 
-StreamGroups read_stream_groups(const std::string& spec, const std::vector<std::string>& cut_layers,
-                                const std::vector<std::int64_t>& blocks_per_layer, MPI_Comm comm) {
+StreamGroups read_stream_groups(const std::string& spec, const std::vector<CutLayer>& cut, MPI_Comm comm) {
   StreamGroups s;
   const auto colon = spec.rfind(':');
   s.file = colon == std::string::npos ? spec : spec.substr(0, colon);
@@ -35,31 +34,29 @@ StreamGroups read_stream_groups(const std::string& spec, const std::vector<std::
   }
   auto file = h5::File::open(s.trace, comm);
   const auto root = file.root();
-  for (std::size_t l = 0; l < cut_layers.size(); ++l) {
-    const auto path = "trace/truth/block_device/" + cut_layers[l];
+  for (const auto& layer : cut) {
+    const auto path = "trace/truth/block_device/" + layer.name;
     TESSERA_REQUIRE(root.exists(path), "--attack.layers_from: the trace '", s.trace, "' of '", s.file,
                     "' has no /", path, " (serve it with the same --blocks.layers)");
     auto devices = root.dataset(path).read<std::int64_t>();
-    TESSERA_REQUIRE(static_cast<std::int64_t>(devices.size()) == blocks_per_layer[l], "--attack.layers_from: the trace '",
-                    s.trace, "' cuts ", cut_layers[l], " into ", devices.size(), " blocks, this attack into ",
-                    blocks_per_layer[l], " (serve it with the same --blocks options)");
+    TESSERA_REQUIRE(static_cast<std::int64_t>(devices.size()) == layer.positions, "--attack.layers_from: the trace '",
+                    s.trace, "' cuts ", layer.name, " into ", devices.size(), " blocks, this attack into ",
+                    layer.positions, " (serve it with the same --blocks options)");
     for (auto d : devices)
       TESSERA_REQUIRE(d >= 0 && d < static_cast<std::int64_t>(s.group.size()), "--attack.layers_from: '", s.trace,
                       "' names device ", d, " of ", s.group.size());
-    s.block_device[cut_layers[l]] = std::move(devices);
+    s.block_device[layer.name] = std::move(devices);
   }
   return s;
 }
 
-std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const std::vector<std::string>& cut_layers,
-                                              const std::vector<std::int64_t>& positions_per_layer,
+std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const std::vector<CutLayer>& cut,
                                               const std::vector<std::int32_t>& layer_of_table,
                                               const std::vector<std::int32_t>& position) {
-  TESSERA_ASSERT(positions_per_layer.size() == cut_layers.size());
   std::vector<std::int64_t> group_of(position.size());
   std::map<std::int64_t, std::int64_t> held_in;  // group -> the adversary's blocks in it
   for (std::size_t k = 0; k < position.size(); ++k) {
-    const auto device = streams.block_device.at(cut_layers[layer_of_table[k]])[position[k]];
+    const auto device = streams.block_device.at(cut[layer_of_table[k]].name)[position[k]];
     group_of[k] = streams.group[device];
     ++held_in[group_of[k]];
   }
@@ -67,7 +64,7 @@ std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const
   for (const auto& [g, n] : held_in) by_count.emplace_back(-n, g);
   std::sort(by_count.begin(), by_count.end());
   std::vector<std::int64_t> chosen;  // one group per cut layer, in the order of the flow
-  for (std::size_t i = 0; i < by_count.size() && chosen.size() < cut_layers.size(); ++i)
+  for (std::size_t i = 0; i < by_count.size() && chosen.size() < cut.size(); ++i)
     chosen.push_back(by_count[i].second);
   std::sort(chosen.begin(), chosen.end());
   // How far block k's group is from layer i's (a layer that no group stands for: the
@@ -83,17 +80,18 @@ std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const
   std::iota(order.begin(), order.end(), 0);
   const auto nearest = [&](std::size_t k) {
     long long best = std::numeric_limits<long long>::max();
-    for (std::size_t i = 0; i < cut_layers.size(); ++i) best = std::min(best, distance(k, i));
+    for (std::size_t i = 0; i < cut.size(); ++i) best = std::min(best, distance(k, i));
     return best;
   };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return nearest(a) < nearest(b); });
-  auto room = positions_per_layer;
+  std::vector<std::int64_t> room;
+  for (const auto& c : cut) room.push_back(c.positions);
   std::vector<std::int32_t> layer(position.size(), -1);
   for (const auto k : order) {
-    std::size_t best = cut_layers.size();
-    for (std::size_t i = 0; i < cut_layers.size(); ++i)
-      if (room[i] > 0 && (best == cut_layers.size() || distance(k, i) < distance(k, best))) best = i;
-    TESSERA_ASSERT(best < cut_layers.size(), "more held blocks than the cut layers have positions");
+    std::size_t best = cut.size();
+    for (std::size_t i = 0; i < cut.size(); ++i)
+      if (room[i] > 0 && (best == cut.size() || distance(k, i) < distance(k, best))) best = i;
+    TESSERA_ASSERT(best < cut.size(), "more held blocks than the cut layers have positions");
     --room[best];
     layer[k] = static_cast<std::int32_t>(best);
   }

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "attack/cut_layer.hpp"
+
 namespace tessera::attack {
 
 struct StreamGroups {
@@ -26,19 +28,17 @@ struct StreamGroups {
 // Collective. `spec` is FILE or FILE:RUN (FILE must then have one /streams run). Errors
 // name the file: no /streams, no such run, a trace that is gone or that was not served
 // with these blocks (no block_device table for a cut layer, or one of another size).
-StreamGroups read_stream_groups(const std::string& spec, const std::vector<std::string>& cut_layers,
-                                const std::vector<std::int64_t>& blocks_per_layer, MPI_Comm comm);
+StreamGroups read_stream_groups(const std::string& spec, const std::vector<CutLayer>& cut, MPI_Comm comm);
 
 // Each held block's cut layer (an index into the cut layers, which are in the order of
 // the flow): the groups that hold the most of the adversary's blocks, one per cut
 // layer, taken in the order of the flow, are the layers; a block in another group goes
 // to the layer of the nearest of them. No layer takes more blocks than its positions
-// (`positions_per_layer`, which the architecture tells): what a full layer cannot
+// (which the architecture tells): what a full layer cannot
 // take goes to the nearest layer with room, the blocks nearest to a chosen group
 // first. `layer_of_table[k]`, `position[k]`: where to look up block k's device (which
 // table and entry), not an answer.
-std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const std::vector<std::string>& cut_layers,
-                                              const std::vector<std::int64_t>& positions_per_layer,
+std::vector<std::int32_t> layers_from_streams(const StreamGroups& streams, const std::vector<CutLayer>& cut,
                                               const std::vector<std::int32_t>& layer_of_table,
                                               const std::vector<std::int32_t>& position);
 

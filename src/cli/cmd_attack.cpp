@@ -102,6 +102,9 @@ attack::Settings attack_settings(const Config& config) {
   s.history = config.get<bool>("attack.history");
   s.resume = config.get<bool>("attack.resume");
   s.replace = config.get<bool>("attack.replace");
+  s.methods = search::read_method_settings(config);
+  s.methods.knowledge = s.knowledge;
+  s.methods.time_budget_s = s.time_budget;
   return s;
 }
 
@@ -118,7 +121,8 @@ int run_attack(const Config& config, MPI_Comm world) {
     return public_split(load_data_for(config, arch, world), config, world);
   };
   inputs.fingerprint = config.fingerprint(kContinuationOptions);
-  return attack::run(attack_settings(config), inputs, config, world);
+  inputs.config_text = config.ini_text();
+  return attack::run(attack_settings(config), inputs, world);
 }
 
 }  // namespace

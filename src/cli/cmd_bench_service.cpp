@@ -39,7 +39,7 @@ void add_options(po::options_description& options) {
      "square block sizes to measure, comma-separated (overrides blocks.bh/bw)")
     ("bench.batch", po::value<std::int64_t>()->default_value(256), "images per step")
     ("bench.repeats", po::value<int>()->default_value(7), "timed steps of each kind (after one warm-up)")
-    ("bench.cover_bytes", po::value<double>()->default_value(0.2),
+    ("bench.cover_bytes", po::value<double>()->default_value(0.2, "0.2"),
      "the covered training step: a random obfuscation plan adding this fraction of the step's bytes in cover "
      "traffic, sent between the ranks that host its devices (serve --serve.obfuscation)")
     ("bench.pad_bytes", po::value<std::int64_t>()->default_value(1024),

@@ -39,11 +39,14 @@ int run(const Config& config, MPI_Comm world) {
   const auto population = config.get<std::int64_t>("bench.population");
   const auto images = config.get<std::int64_t>("bench.eval_samples");
   const int repeats = config.get<int>("bench.repeats");
-  agree(world, [&] {
+  const auto methods = agree(world, [&] {
     TESSERA_REQUIRE(fraction > 0 && fraction <= 1, "--bench.held: ", fraction, " is not in (0, 1]");
     TESSERA_REQUIRE(population >= 1 && images >= 1 && repeats >= 1,
                     "--bench.population, --bench.eval_samples, --bench.repeats: >= 1");
-    search::sinkhorn_method.check(config);
+    search::MethodSettings methods;
+    search::sinkhorn_method.read(config, methods);
+    search::sinkhorn_method.check(methods);
+    return methods;
   });
   const auto bench = load_bench_target(config, images, world);
   const auto N = bench.target.grid.count();
@@ -55,7 +58,7 @@ int run(const Config& config, MPI_Comm world) {
   log::info("bench sinkhorn: ", bench.model.info.arch, " ", bench.target.layer, ", ", H, " of ", N, " ",
             bench.target.grid.bh, "x", bench.target.grid.bw, " blocks held, ", images, " eval images, population ",
             population, ", ", torch::get_num_threads(), " threads");
-  auto search = search::sinkhorn_method.make(fitness, config, config.get<std::uint64_t>("run.seed"), MPI_COMM_SELF);
+  auto search = search::sinkhorn_method.make(fitness, methods, config.get<std::uint64_t>("run.seed"), MPI_COMM_SELF);
   std::vector<std::vector<blocks::Genome>> populations(repeats + 1);
   for (auto& candidates : populations)
     for (std::int64_t i = 0; i < population; ++i)

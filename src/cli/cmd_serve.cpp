@@ -45,7 +45,7 @@ void add_options(po::options_description& options) {
     ("trace.latency_ms", po::value<double>()->default_value(1), "the traced deployment: latency per message, ms")
     ("trace.bandwidth_mbit", po::value<double>()->default_value(1000),
      "the traced deployment: bandwidth of every link, Mbit/s")
-    ("trace.jitter", po::value<double>()->default_value(0.1),
+    ("trace.jitter", po::value<double>()->default_value(0.1, "0.1"),
      "the traced deployment: every compute and transfer time is scaled by a uniform factor in "
      "[1 - jitter, 1 + jitter] (seeded by run.seed)")
     ("serve.obfuscation", po::value<std::string>()->default_value(""),

@@ -29,7 +29,7 @@ namespace tessera::cli {
 namespace cmd_streams_obfuscate {
 namespace {
 
-const std::vector<std::string> kOptimisers{"greedy", "evolutionary", "generator"};
+const std::vector<std::string> kOptimisers{"greedy", "evolutionary", "generator", "combine"};
 // The graph eavesdroppers and the first timing one; the others are held out.
 const char* const kTunedByDefault = "sequential,flattened,depth,first-arrival";
 
@@ -41,7 +41,8 @@ void add_options(po::options_description& options) {
     ("streams.th", po::value<std::int64_t>()->default_value(2), "Algorithm 2's threshold, as in 'streams analyze'")
     ("obfuscate.optimisers", po::value<std::string>()->default_value("greedy,evolutionary,generator"),
      "comma-separated: greedy (add the best of a few proposals while the loss falls), evolutionary "
-     "(a steady-state GA over plans), generator (the paper's model M, trained by policy gradient)")
+     "(a steady-state GA over plans), generator (the paper's model M, trained by policy gradient), combine "
+     "(unions of the plans scored so far that do best against different eavesdroppers; put it last)")
     ("obfuscate.evaluations", po::value<std::int64_t>()->default_value(200), "plans each optimiser scores")
     ("obfuscate.against", po::value<std::string>()->default_value(kTunedByDefault),
      ("comma-separated: the eavesdroppers the search is tuned against (its loss); the others are held out, "
@@ -54,7 +55,7 @@ void add_options(po::options_description& options) {
      "the loss's weight of extra time: + c_time * (how much later the trace ends) / (its length)")
     ("obfuscate.bundle", po::value<std::int64_t>()->default_value(0),
      "moves per proposal: one device's cover to this many later devices (0 = 2% of the devices)")
-    ("obfuscate.byte_budget", po::value<double>()->default_value(0.2),
+    ("obfuscate.byte_budget", po::value<double>()->default_value(0.2, "0.2"),
      "the plan written to /obfuscation/plan and /trace: the lowest worst-case index with at most this "
      "fraction of extra bytes")
     ("obfuscate.time_budget", po::value<double>()->default_value(0.5),
@@ -84,7 +85,7 @@ Settings settings_of(const Config& config) {
   std::stringstream names(config.get<std::string>("obfuscate.optimisers"));
   for (std::string name; std::getline(names, name, ',');) {
     TESSERA_REQUIRE(std::find(kOptimisers.begin(), kOptimisers.end(), name) != kOptimisers.end(),
-                    "--obfuscate.optimisers: '", name, "' is not one of greedy, evolutionary, generator");
+                    "--obfuscate.optimisers: '", name, "' is not one of greedy, evolutionary, generator, combine");
     s.optimisers.push_back(name);
   }
   TESSERA_REQUIRE(!s.optimisers.empty(), "--obfuscate.optimisers: name at least one");
@@ -192,6 +193,7 @@ int run(const Config& config, MPI_Comm world) {
       log::info("obfuscate: ", name, ": ", s.search.evaluations, " plans");
       if (name == "greedy") streams::search_greedy(*search);
       else if (name == "evolutionary") streams::search_evolutionary(*search);
+      else if (name == "combine") streams::search_combine(*search);
       else streams::search_policy_gradient(*search);
     }
   });

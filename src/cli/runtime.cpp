@@ -1,7 +1,6 @@
 #include "cli/runtime.hpp"
 
 #include <torch/torch.h>
-#include <dlfcn.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -117,11 +116,6 @@ int dispatch(const std::vector<std::string>& args, MPI_Comm world) {
 }
 
 }  // namespace
-
-void finalize_without_the_dead() {
-  // ompi_async_mpi_finalize: "Do not perform a barrier at the beginning of MPI_Finalize".
-  if (auto* skip_fence = static_cast<bool*>(dlsym(RTLD_DEFAULT, "ompi_async_mpi_finalize"))) *skip_fence = true;
-}
 
 int run(int argc, char** argv) {
   int provided = 0;

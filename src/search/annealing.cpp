@@ -91,8 +91,8 @@ std::unique_ptr<Search> make_annealing(Fitness& fitness, const SaSettings& s, st
 
 namespace {
 
-SaSettings sa_settings(const Config& c) {
-  return {c.get<std::int64_t>("sa.moves"), c.get<double>("sa.t_start"), c.get<double>("sa.t_end")};
+void read_sa(const Config& c, MethodSettings& settings) {
+  settings.sa = {c.get<std::int64_t>("sa.moves"), c.get<double>("sa.t_start"), c.get<double>("sa.t_end")};
 }
 
 void add_sa_options(po::options_description& options) {
@@ -102,10 +102,10 @@ void add_sa_options(po::options_description& options) {
     ("sa.t_end", real_value(1e-5), "final temperature");
 }
 
-void describe_sa(const h5::Group& group, const Config& c) {
-  group.set_attr("t_start", c.get<double>("sa.t_start"));
-  group.set_attr("t_end", c.get<double>("sa.t_end"));
-  group.set_attr("moves", c.get<std::int64_t>("sa.moves"));
+void describe_sa(const h5::Group& group, const MethodSettings& settings) {
+  group.set_attr("t_start", settings.sa.t_start);
+  group.set_attr("t_end", settings.sa.t_end);
+  group.set_attr("moves", settings.sa.moves);
 }
 
 }  // namespace
@@ -113,14 +113,15 @@ void describe_sa(const h5::Group& group, const Config& c) {
 const SearchMethod annealing_method{
     "sa", "simulated annealing, one chain of swap moves per attack rank",
     add_sa_options,
-    [](const Config& c) { check(sa_settings(c)); },
-    [](const Config&) { return 2.0; },  // the chain and the move tried
+    read_sa,
+    [](const MethodSettings& s) { check(s.sa); },
+    [](const MethodSettings&) { return 2.0; },  // the chain and the move tried
     "",
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
-      return make_annealing(fitness, sa_settings(c), seed, attack);
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack) {
+      return make_annealing(fitness, s.sa, seed, attack);
     },
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
-      return make_annealing(fitness, sa_settings(c), seed, attack, start);
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
+      return make_annealing(fitness, s.sa, seed, attack, start);
     },
     false,
     describe_sa,

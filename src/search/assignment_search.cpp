@@ -24,10 +24,6 @@ namespace tessera::search {
 
 namespace {
 
-struct AssignmentSettings {
-  double kick = 0.05;  // fraction of the held blocks moved by the random swaps of a restart
-};
-
 class LinearisedAssignment final : public Search {
  public:
   LinearisedAssignment(Fitness& fitness, const AssignmentSettings& settings, std::uint64_t seed, MPI_Comm attack,
@@ -105,10 +101,12 @@ class LinearisedAssignment final : public Search {
   bool settled_ = false;
 };
 
-AssignmentSettings assignment_settings(const Config& c) { return {c.get<double>("assignment.kick")}; }
+void read_assignment(const Config& c, MethodSettings& settings) {
+  settings.assignment = {c.get<double>("assignment.kick")};
+}
 
-void check_assignment(const Config& c) {
-  const auto s = assignment_settings(c);
+void check_assignment(const MethodSettings& settings) {
+  const auto& s = settings.assignment;
   TESSERA_REQUIRE(s.kick >= 0 && s.kick <= 1, "--assignment.kick: a fraction of the held blocks in [0, 1], got ",
                   s.kick);
 }
@@ -167,18 +165,19 @@ const SearchMethod assignment_method{
     "assignment",
     "linearised assignment: the loss's gradient scores every (block, position), a linear assignment places them",
     add_assignment_options,
+    read_assignment,
     check_assignment,
-    [](const Config&) { return 3.0; },  // the best, the current and the next placement
+    [](const MethodSettings&) { return 3.0; },  // the best, the current and the next placement
     "",
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
-      return make_linearised_assignment(fitness, assignment_settings(c).kick, seed, attack);
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
+      return make_linearised_assignment(fitness, s.assignment.kick, seed, attack);
     },
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack,
        const search::Genome& start) -> std::unique_ptr<Search> {
-      return make_linearised_assignment(fitness, assignment_settings(c).kick, seed, attack, start);
+      return make_linearised_assignment(fitness, s.assignment.kick, seed, attack, start);
     },
     true,
-    [](const h5::Group& group, const Config& c) { group.set_attr("kick", c.get<double>("assignment.kick")); },
+    [](const h5::Group& group, const MethodSettings& s) { group.set_attr("kick", s.assignment.kick); },
     false};
 
 torch::Tensor block_rows(const torch::Tensor& weight, const blocks::Grid& g) {

@@ -51,9 +51,9 @@ search::Genome match(const Fitness& fitness, const torch::Tensor& initial) {
   return most_correlated_placement(k.held, initial, k.grid);
 }
 
-std::vector<std::int64_t> seed_guesses(const Config& c) {
+std::vector<std::int64_t> seed_guesses(const InitSettings& s) {
   std::vector<std::int64_t> seeds;
-  for (const auto& text : split_list(c.get<std::string>("init.seeds"), "--init.seeds")) {
+  for (const auto& text : split_list(s.seeds, "--init.seeds")) {
     std::size_t used = 0;
     long long value = -1;
     try {
@@ -67,11 +67,15 @@ std::vector<std::int64_t> seed_guesses(const Config& c) {
   return seeds;
 }
 
-void check_init(const Config& c) {
-  TESSERA_REQUIRE(!seed_guesses(c).empty(), "--init.seeds: give at least one seed to guess");
-  const auto threshold = c.get<double>("init.confirm");
+void read_init(const Config& c, MethodSettings& settings) {
+  settings.init = {c.get<std::string>("init.seeds"), c.get<double>("init.confirm")};
+}
+
+void check_init(const MethodSettings& settings) {
+  TESSERA_REQUIRE(!seed_guesses(settings.init).empty(), "--init.seeds: give at least one seed to guess");
+  const auto threshold = settings.init.confirm;
   TESSERA_REQUIRE(threshold > 0 && threshold <= 1, "--init.confirm: a correlation in (0, 1], got ", threshold);
-  assignment_method.check(c);  // the fallback's settings
+  assignment_method.check(settings);  // the fallback's settings
 }
 
 void add_init_options(po::options_description& options) {
@@ -91,23 +95,24 @@ const SearchMethod init_matching_method{
     "initialisation matching: guessed seeds regenerate the initial weights; held blocks go where their "
     "initial block correlates best (no seed confirmed: linearised assignment)",
     add_init_options,
+    read_init,
     check_init,
-    [](const Config&) { return 3.0; },  // as the linearised assignment
+    [](const MethodSettings&) { return 3.0; },  // as the linearised assignment
     "",
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
-      const auto guess = confirm(fitness.knowledge(), seed_guesses(c), c.get<double>("init.confirm"));
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
+      const auto guess = confirm(fitness.knowledge(), seed_guesses(s.init), s.init.confirm);
       // A confirmed guess places every held block by its initial block: that is the
       // answer (a search on the adversary's few images could only trade it for a
       // placement that fits those images better and the victim worse).
       if (guess.seed >= 0) return make_fixed_placement(fitness, match(fitness, guess.initial_target));
       log::info("attack: no init seed guess confirmed: linearised assignment instead");
-      return make_linearised_assignment(fitness, c.get<double>("assignment.kick"), seed, attack);
+      return make_linearised_assignment(fitness, s.assignment.kick, seed, attack);
     },
     nullptr,  // its answer comes from the data alone
     true,
-    [](const h5::Group& group, const Config& c) {
-      group.set_attr("init_seeds", c.get<std::string>("init.seeds"));
-      group.set_attr("init_confirm", c.get<double>("init.confirm"));
+    [](const h5::Group& group, const MethodSettings& s) {
+      group.set_attr("init_seeds", s.init.seeds);
+      group.set_attr("init_confirm", s.init.confirm);
     },
     false};
 

@@ -179,8 +179,8 @@ std::unique_ptr<Search> make_ga(Fitness& fitness, const GaSettings& s, std::uint
 
 namespace {
 
-GaSettings ga_settings(const Config& c) {
-  GaSettings s;
+void read_ga(const Config& c, MethodSettings& settings) {
+  auto& s = settings.ga;
   s.population = c.get<std::int64_t>("ga.population");
   s.crossover = c.get<double>("ga.crossover");
   s.mutation = c.get<double>("ga.mutation");
@@ -190,7 +190,6 @@ GaSettings ga_settings(const Config& c) {
   s.mutation_kind = c.get<std::string>("ga.mutation_kind");
   s.migration_every = c.get<std::int64_t>("ga.migration_every");
   s.migrants = c.get<std::int64_t>("ga.migrants");
-  return s;
 }
 
 void add_ga_options(po::options_description& options) {
@@ -206,12 +205,17 @@ void add_ga_options(po::options_description& options) {
     ("ga.migrants", po::value<std::int64_t>()->default_value(1), "best individuals sent to the next island");
 }
 
-void describe_ga(const h5::Group& group, const Config& c) {
-  for (const char* key : {"crossover_kind", "mutation_kind"}) group.set_attr(key, c.get<std::string>(std::string("ga.") + key));
-  for (const char* key : {"crossover", "mutation"}) group.set_attr(key, c.get<double>(std::string("ga.") + key));
-  for (const char* key : {"population", "elitism", "migration_every", "migrants"})
-    group.set_attr(key, c.get<std::int64_t>(std::string("ga.") + key));
-  group.set_attr("tournament", c.get<int>("ga.tournament"));
+void describe_ga(const h5::Group& group, const MethodSettings& settings) {
+  const auto& s = settings.ga;
+  group.set_attr("crossover_kind", s.crossover_kind);
+  group.set_attr("mutation_kind", s.mutation_kind);
+  group.set_attr("crossover", s.crossover);
+  group.set_attr("mutation", s.mutation);
+  group.set_attr("population", s.population);
+  group.set_attr("elitism", s.elitism);
+  group.set_attr("migration_every", s.migration_every);
+  group.set_attr("migrants", s.migrants);
+  group.set_attr("tournament", s.tournament);
 }
 
 }  // namespace
@@ -219,15 +223,16 @@ void describe_ga(const h5::Group& group, const Config& c) {
 const SearchMethod island_ga_method{
     "ga", "island GA, one island per attack rank, ring migration",
     add_ga_options,
-    [](const Config& c) { check(ga_settings(c)); },
+    read_ga,
+    [](const MethodSettings& s) { check(s.ga); },
     // The population and its children.
-    [](const Config& c) { return 2.0 * static_cast<double>(c.get<std::int64_t>("ga.population")); },
+    [](const MethodSettings& s) { return 2.0 * static_cast<double>(s.ga.population); },
     "ga.population",
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
-      return make_ga(fitness, ga_settings(c), seed, attack);
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack) {
+      return make_ga(fitness, s.ga, seed, attack);
     },
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
-      return make_ga(fitness, ga_settings(c), seed, attack, start);
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack, const search::Genome& start) {
+      return make_ga(fitness, s.ga, seed, attack, start);
     },
     false,
     describe_ga,

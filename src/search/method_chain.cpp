@@ -42,14 +42,9 @@ bool settled_everywhere(const Search& search, MPI_Comm attack) {
 
 class MethodChain final : public Search {
  public:
-  MethodChain(std::vector<const SearchMethod*> chain, Fitness& fitness, const Config& config,
-              std::uint64_t seed, MPI_Comm attack, double time_budget_s)
-      : chain_(std::move(chain)),
-        fitness_(fitness),
-        config_(config),
-        seed_(seed),
-        attack_(attack),
-        time_budget_s_(time_budget_s) {}
+  MethodChain(std::vector<const SearchMethod*> chain, Fitness& fitness, const MethodSettings& settings,
+              std::uint64_t seed, MPI_Comm attack)
+      : chain_(std::move(chain)), fitness_(fitness), settings_(settings), seed_(seed), attack_(attack) {}
 
   // A stage runs until it has come to rest, for at most kMaxSettleSteps steps, and
   // takes no step once the run's time budget is spent (counted from here; a later
@@ -63,7 +58,7 @@ class MethodChain final : public Search {
       std::int64_t steps = 0;
       bool settled = false, late = false;
       while (!(settled = settled_everywhere(*stage, attack_)) && steps < kMaxSettleSteps &&
-             !(late = stop::budget_spent(started, time_budget_s_, attack_)))
+             !(late = stop::budget_spent(started, settings_.time_budget_s, attack_)))
         stage->advance(++steps, kMaxSettleSteps);
       earlier_scored_ += stage->scored();
       if (!reference_.defined()) reference_ = stage->reference();
@@ -102,8 +97,8 @@ class MethodChain final : public Search {
  private:
   // Stage 0 draws from the run's seed, as the method alone would; later ones from their own.
   std::unique_ptr<Search> make_stage(std::size_t i, const search::Genome& placement) const {
-    if (i == 0) return chain_[0]->make(fitness_, config_, seed_, attack_);
-    return chain_[i]->make_from(fitness_, config_, derive_seed(seed_, "chain-stage", i), attack_, placement);
+    if (i == 0) return chain_[0]->make(fitness_, settings_, seed_, attack_);
+    return chain_[i]->make_from(fitness_, settings_, derive_seed(seed_, "chain-stage", i), attack_, placement);
   }
 
   void mirror() {
@@ -114,10 +109,9 @@ class MethodChain final : public Search {
 
   std::vector<const SearchMethod*> chain_;
   Fitness& fitness_;
-  const Config& config_;
+  MethodSettings settings_;
   std::uint64_t seed_;
   MPI_Comm attack_;
-  double time_budget_s_;
   std::unique_ptr<Search> last_;
   std::int64_t earlier_scored_ = 0;
   torch::Tensor reference_;
@@ -141,20 +135,20 @@ std::vector<const SearchMethod*> search_chain(const std::string& text) {
   return chain;
 }
 
-void check_chain(const std::vector<const SearchMethod*>& chain, const Config& config) {
-  for (const auto* method : chain) method->check(config);
+void check_chain(const std::vector<const SearchMethod*>& chain, const MethodSettings& settings) {
+  for (const auto* method : chain) method->check(settings);
 }
 
-const SearchMethod& largest_stage(const std::vector<const SearchMethod*>& chain, const Config& config) {
+const SearchMethod& largest_stage(const std::vector<const SearchMethod*>& chain, const MethodSettings& settings) {
   return **std::max_element(chain.begin(), chain.end(), [&](const SearchMethod* a, const SearchMethod* b) {
-    return a->genomes_per_part(config) < b->genomes_per_part(config);
+    return a->genomes_per_part(settings) < b->genomes_per_part(settings);
   });
 }
 
 std::unique_ptr<Search> make_search(const std::vector<const SearchMethod*>& chain, Fitness& fitness,
-                                    const Config& config, std::uint64_t seed, MPI_Comm attack, double time_budget_s) {
-  if (chain.size() == 1) return chain.front()->make(fitness, config, seed, attack);
-  return std::make_unique<MethodChain>(chain, fitness, config, seed, attack, time_budget_s);
+                                    const MethodSettings& settings, std::uint64_t seed, MPI_Comm attack) {
+  if (chain.size() == 1) return chain.front()->make(fitness, settings, seed, attack);
+  return std::make_unique<MethodChain>(chain, fitness, settings, seed, attack);
 }
 
 }  // namespace tessera::search

@@ -22,6 +22,12 @@ std::string search_method_names() {
   return names;
 }
 
+MethodSettings read_method_settings(const Config& config) {
+  MethodSettings settings;
+  for (const auto& m : search_methods()) m.read(config, settings);
+  return settings;
+}
+
 const SearchMethod& search_method(const std::string& name) {
   for (const auto& m : search_methods())
     if (m.name == name) return m;

@@ -31,13 +31,6 @@ namespace tessera::search {
 
 namespace {
 
-struct RlSettings {
-  std::int64_t rollouts = 4;  // sampled episodes per attack rank and generation
-  std::int64_t horizon = 10;  // swaps per episode
-  std::int64_t hidden = 16;   // hidden units of each scorer
-  double lr = 0.01;           // Adam's step size
-};
-
 constexpr std::int64_t kFeatures = 2;  // per block and per position
 
 // The policy's two scorers, Linear(kFeatures, hidden) -> ReLU -> Linear(hidden, 1),
@@ -272,13 +265,13 @@ class Reinforce final : public Search {
   Adam adam_;
 };
 
-RlSettings rl_settings(const Config& c) {
-  return {c.get<std::int64_t>("rl.rollouts"), c.get<std::int64_t>("rl.horizon"), c.get<std::int64_t>("rl.hidden"),
+void read_rl(const Config& c, MethodSettings& settings) {
+  settings.rl = {c.get<std::int64_t>("rl.rollouts"), c.get<std::int64_t>("rl.horizon"), c.get<std::int64_t>("rl.hidden"),
           c.get<double>("rl.lr")};
 }
 
-void check_rl(const Config& c) {
-  const auto s = rl_settings(c);
+void check_rl(const MethodSettings& settings) {
+  const auto& s = settings.rl;
   TESSERA_REQUIRE(s.rollouts >= 1, "--rl.rollouts: must be >= 1, got ", s.rollouts);
   TESSERA_REQUIRE(s.horizon >= 1, "--rl.horizon: must be >= 1, got ", s.horizon);
   TESSERA_REQUIRE(s.hidden >= 1 && s.hidden <= 4096, "--rl.hidden: must be in [1, 4096], got ", s.hidden);
@@ -293,17 +286,17 @@ void add_rl_options(po::options_description& options) {
     ("rl.lr", real_value(0.01), "Adam's step size on the policy");
 }
 
-void describe_rl(const h5::Group& group, const Config& c) {
-  const auto s = rl_settings(c);
+void describe_rl(const h5::Group& group, const MethodSettings& settings) {
+  const auto& s = settings.rl;
   group.set_attr("rl_rollouts", s.rollouts);
   group.set_attr("rl_horizon", s.horizon);
   group.set_attr("rl_hidden", s.hidden);
   group.set_attr("rl_lr", s.lr);
 }
 
-std::unique_ptr<Search> make_rl(Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
+std::unique_ptr<Search> make_rl(Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack,
                                 const search::Genome& start) {
-  return std::make_unique<Reinforce>(fitness, rl_settings(c), seed, attack, start);
+  return std::make_unique<Reinforce>(fitness, s.rl, seed, attack, start);
 }
 
 }  // namespace
@@ -312,11 +305,12 @@ const SearchMethod rl_method{
     "rl",
     "the seed's agent: a policy over swaps learned by REINFORCE with a greedy-rollout baseline",
     add_rl_options,
+    read_rl,
     check_rl,
-    [](const Config& c) { return 4.0 + c.get<std::int64_t>("rl.rollouts"); },  // members, and a chain per episode
+    [](const MethodSettings& s) { return 4.0 + static_cast<double>(s.rl.rollouts); },  // members, and a chain per episode
     "rl.rollouts",
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
-      return make_rl(fitness, c, seed, attack, {});
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack) {
+      return make_rl(fitness, s, seed, attack, {});
     },
     make_rl,
     false,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "scoring/fitness.hpp"
+#include "search/method_settings.hpp"
 #include "search/operators.hpp"
 
 namespace tessera::search {
@@ -20,22 +21,6 @@ namespace tessera::search {
 using scoring::Fitness;
 using scoring::Scores;
 using scoring::Knowledge;
-
-struct GaSettings {
-  std::int64_t population = 100;  // per island
-  double crossover = 0.8, mutation = 0.2;
-  int tournament = 3;
-  std::int64_t elitism = 1;
-  std::string crossover_kind = "ox";     // ox or pmx
-  std::string mutation_kind = "swap";    // swap, insert or scramble
-  std::int64_t migration_every = 10;     // generations between ring migrations (0: never)
-  std::int64_t migrants = 1;             // best individuals sent to the next island
-};
-
-struct SaSettings {
-  std::int64_t moves = 100;   // swap moves per generation
-  double t_start = 1e-3, t_end = 1e-5;  // temperature, geometric over the generations; 0: hill climbing
-};
 
 // One attack rank's part of a search: its members (an island's population, or one chain).
 class Search {

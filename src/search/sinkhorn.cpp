@@ -27,15 +27,6 @@ namespace tessera::search {
 
 namespace {
 
-struct SinkhornSettings {
-  std::int64_t steps = 200;        // optimisation steps; then the search has settled
-  double tau_start = 1.0, tau_end = 0.05;  // temperature, geometric over the steps
-  double noise = 0.5;              // scale of the Gumbel noise, relative to the logits at tau_start
-  double lr = 0.1;                 // Adam's step size on the logits
-  std::int64_t iterations = 20;    // Sinkhorn normalisations per step
-  std::string init = "costs";      // theta's start: the linearised costs, or uniform (zeros)
-};
-
 // Log-masses below this count as e^kLogFloor: at low temperatures most masses fall far
 // below float32's normal range (e^-87), and subnormal floats would slow every
 // operation on them, forward and backward, down many times over. The mass this adds is
@@ -182,15 +173,15 @@ class GumbelSinkhorn final : public Search {
   Adam adam_;            // its steps count the optimisation steps
 };
 
-SinkhornSettings sinkhorn_settings(const Config& c) {
-  return {c.get<std::int64_t>("sinkhorn.steps"), c.get<double>("sinkhorn.tau_start"),
+void read_sinkhorn(const Config& c, MethodSettings& settings) {
+  settings.sinkhorn = {c.get<std::int64_t>("sinkhorn.steps"), c.get<double>("sinkhorn.tau_start"),
           c.get<double>("sinkhorn.tau_end"),     c.get<double>("sinkhorn.noise"),
           c.get<double>("sinkhorn.lr"),          c.get<std::int64_t>("sinkhorn.iterations"),
           c.get<std::string>("sinkhorn.init")};
 }
 
-void check_sinkhorn(const Config& c) {
-  const auto s = sinkhorn_settings(c);
+void check_sinkhorn(const MethodSettings& settings) {
+  const auto& s = settings.sinkhorn;
   TESSERA_REQUIRE(s.steps >= 1, "--sinkhorn.steps: must be >= 1, got ", s.steps);
   TESSERA_REQUIRE(s.iterations >= 1, "--sinkhorn.iterations: must be >= 1, got ", s.iterations);
   TESSERA_REQUIRE(s.tau_start > 0 && std::isfinite(s.tau_start), "--sinkhorn.tau_start: the temperature must be ",
@@ -217,8 +208,8 @@ void add_sinkhorn_options(po::options_description& options) {
      "(zeros: the method as published, learning from nothing)");
 }
 
-void describe_sinkhorn(const h5::Group& group, const Config& c) {
-  const auto s = sinkhorn_settings(c);
+void describe_sinkhorn(const h5::Group& group, const MethodSettings& settings) {
+  const auto& s = settings.sinkhorn;
   group.set_attr("sinkhorn_steps", s.steps);
   group.set_attr("sinkhorn_tau_start", s.tau_start);
   group.set_attr("sinkhorn_tau_end", s.tau_end);
@@ -228,9 +219,9 @@ void describe_sinkhorn(const h5::Group& group, const Config& c) {
   group.set_attr("sinkhorn_init", s.init);
 }
 
-std::unique_ptr<Search> make_sinkhorn(Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack,
+std::unique_ptr<Search> make_sinkhorn(Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack,
                                       const search::Genome& start) {
-  return std::make_unique<GumbelSinkhorn>(fitness, sinkhorn_settings(c), seed, attack, start);
+  return std::make_unique<GumbelSinkhorn>(fitness, s.sinkhorn, seed, attack, start);
 }
 
 }  // namespace
@@ -239,11 +230,12 @@ const SearchMethod sinkhorn_method{
     "sinkhorn",
     "Gumbel-Sinkhorn: a soft placement learned by gradient descent on the loss, rounded by a linear assignment",
     add_sinkhorn_options,
+    read_sinkhorn,
     check_sinkhorn,
-    [](const Config&) { return 3.0; },  // the best, the current and the next placement (theta is H x N floats more)
+    [](const MethodSettings&) { return 3.0; },  // the best, the current and the next placement (theta is H x N floats more)
     "",
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) {
-      return make_sinkhorn(fitness, c, seed, attack, {});
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack) {
+      return make_sinkhorn(fitness, s, seed, attack, {});
     },
     make_sinkhorn,
     true,

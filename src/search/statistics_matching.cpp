@@ -45,15 +45,16 @@ const SearchMethod statistics_matching_method{
     "weight-statistics matching: block row and column norms against the inputs' activity and the next "
     "layer's weights, one assignment",
     [](po::options_description&) {},
-    [](const Config&) {},
-    [](const Config&) { return 1.0; },
+    [](const Config&, MethodSettings&) {},
+    [](const MethodSettings&) {},
+    [](const MethodSettings&) { return 1.0; },
     "",
-    [](Fitness& fitness, const Config&, std::uint64_t, MPI_Comm) {
+    [](Fitness& fitness, const MethodSettings&, std::uint64_t, MPI_Comm) {
       return make_fixed_placement(fitness, least_cost_placement(statistics_costs(fitness)));
     },
     nullptr,  // its answer comes from the data alone
     true,
-    [](const h5::Group&, const Config&) {},
+    [](const h5::Group&, const MethodSettings&) {},
     false};
 
 }  // namespace tessera::search

@@ -38,28 +38,22 @@ using Clock = std::chrono::steady_clock;
 // Steps between the ranks' checks for a signal or the end of the time budget.
 constexpr std::int64_t kStepsPerCheck = 8;
 
-struct SurrogateSettings {
-  train::Settings recipe;  // train.*: epochs, batch, lr, momentum, weight decay, lr steps
-  std::int64_t count = 3;  // surrogates averaged
-  std::int64_t init_seed = -1;  // -1: each surrogate its own, from the run's seed
-};
-
-SurrogateSettings surrogate_settings(const Config& c) {
-  SurrogateSettings s;
-  s.recipe = train::training_settings(c);
+void read_surrogate(const Config& c, MethodSettings& settings) {
+  auto& s = settings.surrogate;
+  s.recipe = train::read_training_settings(c);
   s.count = c.get<std::int64_t>("surrogate.count");
   s.init_seed = c.get<std::int64_t>("surrogate.init_seed");
-  return s;
 }
 
-void check_surrogate(const Config& c) {
-  const auto s = surrogate_settings(c);  // checks train.*
+void check_surrogate(const MethodSettings& settings) {
+  const auto& s = settings.surrogate;
+  train::check(s.recipe);
   TESSERA_REQUIRE(s.count >= 1, "--surrogate.count: the surrogates averaged, at least 1, got ", s.count);
   TESSERA_REQUIRE(s.init_seed >= -1, "--surrogate.init_seed: a seed >= 0, or -1 for the adversary's own; got ",
                   s.init_seed);
-  TESSERA_REQUIRE(c.get<std::string>("attack.knowledge") == "layer", "--attack.method=surrogate: the surrogate trains ",
+  TESSERA_REQUIRE(settings.knowledge == "layer", "--attack.method=surrogate: the surrogate trains ",
                   "the cut layer with every other layer known (--attack.knowledge=layer); with knowledge '",
-                  c.get<std::string>("attack.knowledge"), "' the other cut layers are unknown around it");
+                  settings.knowledge, "' the other cut layers are unknown around it");
 }
 
 void add_surrogate_options(po::options_description& options) {
@@ -317,23 +311,27 @@ const SearchMethod surrogate_method{
     "known and frozen, train.* on --adversary.public images); held blocks go where they correlate best with "
     "the surrogates' mean update, one assignment",
     add_surrogate_options,
+    read_surrogate,
     check_surrogate,
-    [](const Config&) { return 1.0; },
+    [](const MethodSettings&) { return 1.0; },
     "",
-    [](Fitness& fitness, const Config& c, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
-      return std::make_unique<SurrogateSearch>(fitness, surrogate_settings(c), seed, attack,
-                                               c.get<double>("attack.time_budget"));
+    [](Fitness& fitness, const MethodSettings& s, std::uint64_t seed, MPI_Comm attack) -> std::unique_ptr<Search> {
+      return std::make_unique<SurrogateSearch>(fitness, s.surrogate, seed, attack, s.time_budget_s);
     },
     nullptr,  // its answer comes from the data alone
     true,
-    [](const h5::Group& group, const Config& c) {
-      group.set_attr("surrogate_count", c.get<std::int64_t>("surrogate.count"));
-      group.set_attr("surrogate_init_seed", c.get<std::int64_t>("surrogate.init_seed"));
+    [](const h5::Group& group, const MethodSettings& settings) {
+      const auto& s = settings.surrogate;
+      group.set_attr("surrogate_count", s.count);
+      group.set_attr("surrogate_init_seed", s.init_seed);
       // The recipe of the adversary's own training (train.*).
-      for (const char* key : {"train.epochs", "train.batch", "train.lr_step"})
-        group.set_attr(std::string("surrogate_") + (key + 6), static_cast<std::int64_t>(c.get<int>(key)));
-      for (const char* key : {"train.lr", "train.momentum", "train.weight_decay", "train.lr_gamma"})
-        group.set_attr(std::string("surrogate_") + (key + 6), c.get<double>(key));
+      group.set_attr("surrogate_epochs", static_cast<std::int64_t>(s.recipe.epochs));
+      group.set_attr("surrogate_batch", static_cast<std::int64_t>(s.recipe.batch));
+      group.set_attr("surrogate_lr_step", static_cast<std::int64_t>(s.recipe.lr_step));
+      group.set_attr("surrogate_lr", s.recipe.lr);
+      group.set_attr("surrogate_momentum", s.recipe.momentum);
+      group.set_attr("surrogate_weight_decay", s.recipe.weight_decay);
+      group.set_attr("surrogate_lr_gamma", s.recipe.lr_gamma);
     },
     true};
 

@@ -84,7 +84,10 @@ DepthDivision divide_by_depth(const DeviceGraph& graph, std::int64_t origin, boo
 // unobfuscated trace is divided exactly; delays that spread one layer's times over
 // another's are what defeat it. Devices without a time (kNeverSeen, e.g. the entry
 // for its incoming streams) form one group of their own; groups in time order.
-Division divide_by_gaps(const std::vector<double>& when);
+// `groups` > 0 tells it the number of groups (an eavesdropper that knows the
+// architecture knows the number of layers): the cut falls at the widest gaps that
+// make that many, the devices without a time counting as one.
+Division divide_by_gaps(const std::vector<double>& when, std::int64_t groups = 0);
 
 // The size eavesdropper: devices with the same messages and bytes in and out are one
 // group (the number of groups is what it finds). Devices of one layer cut into
@@ -112,8 +115,11 @@ Division divide_by_neighbours(const DeviceGraph& graph);
 // them. When every eigenvalue found is 1 (more separate blocks than the embedding
 // is wide), the blocks themselves (the components of S) are the groups. Devices
 // with no stream are one group; groups in order of their first device's id. `seed`
-// draws the starting subspace.
-Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed = 1);
+// draws the starting subspace. `groups` > 0 tells it the number of groups (at most
+// the embedding's width is used) instead of the eigenvalues' widest gap: the gap
+// is what cover streams blur first, and a layer hidden only from the inference of
+// their number is not hidden from an eavesdropper that knows the architecture.
+Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed = 1, std::int64_t groups = 0);
 
 // Per vertex, the distinct vertices that send to it and that it sends to, sorted
 // (self-loops aside).

@@ -53,6 +53,29 @@ MethodDivision spectral(const ObservedStreams& seen, std::int64_t, std::int64_t)
   return {divide_spectrally(seen.graph), 0, {}};
 }
 
+std::string told_names() {
+  std::string names;
+  for (const auto& e : eavesdroppers())
+    if (e.told_layers) names += (names.empty() ? "" : ", ") + std::string(e.name);
+  return names;
+}
+
+// The eavesdroppers told the number of layers read it from the trace's truth, as an
+// adversary that knows the model's architecture would from its description.
+std::int64_t told_layers(const ObservedStreams& seen) {
+  TESSERA_REQUIRE(seen.layers > 0, "streams: the eavesdroppers told the number of layers (", told_names(),
+                  ") take it from the trace's /trace/truth/device_layer, which this trace lacks");
+  return seen.layers;
+}
+
+MethodDivision first_arrival_told(const ObservedStreams& seen, std::int64_t, std::int64_t) {
+  return {divide_by_gaps(seen.first_in, told_layers(seen)), 0, {}};
+}
+
+MethodDivision spectral_told(const ObservedStreams& seen, std::int64_t, std::int64_t) {
+  return {divide_spectrally(seen.graph, 1, told_layers(seen)), 0, {}};
+}
+
 }  // namespace
 
 const std::vector<Eavesdropper>& eavesdroppers() {
@@ -71,6 +94,10 @@ const std::vector<Eavesdropper>& eavesdroppers() {
        structure},
       {"spectral", "the graph (devices that share most of their senders and receivers, by the leading "
        "eigenvectors of that similarity; the number of groups from their eigenvalues)", false, false, spectral},
+      {"first-arrival-k", "as first-arrival, told the number of layers k: cut at the widest gaps that make k groups",
+       true, false, first_arrival_told, true},
+      {"spectral-k", "as spectral, told the number of layers k: k groups, whatever the eigenvalues' gaps", false,
+       false, spectral_told, true},
   };
   return table;
 }

@@ -1,8 +1,9 @@
 // The eavesdroppers by name, and all of them at once on a trace: what the provider's
 // obfuscation is scored against (docs/DESIGN.md section 9.3). One table: each row
 // says what the eavesdropper reads of the streams (the graph, their order, their
-// times, their sizes) and whether it finds the number of layers itself. No row is
-// given the number of layers: each either infers it or does not need it.
+// times, their sizes) and whether it is told the number of layers. The first eight
+// infer it or do not need it; the rows told it (suffix -k) are an adversary that
+// knows the model's architecture, and so how many layers it has.
 #pragma once
 
 #include <cstdint>
@@ -25,11 +26,12 @@ struct Eavesdropper {
   bool needs_order;    // the timed or ordered view (first_seen, first_in, first_out)
   bool needs_sizes;    // any view but edges
   MethodDivision (*divide)(const ObservedStreams& seen, std::int64_t phase, std::int64_t th);
+  bool told_layers = false;  // reads ObservedStreams::layers (the trace's truth)
 };
 
 // sequential (Algorithm 1), flattened (Algorithm 2 with threshold `th`), depth,
 // first-arrival, first-departure, sizes, structure, spectral: the paper's two, then
-// tessera's own.
+// tessera's own; then first-arrival-k and spectral-k, told the number of layers.
 const std::vector<Eavesdropper>& eavesdroppers();
 // The row named `name`; errors (naming `option`) list the names.
 const Eavesdropper& eavesdropper(const std::string& name, const std::string& option = "--streams.method");

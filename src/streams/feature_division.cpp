@@ -34,7 +34,7 @@ std::size_t gaps_to_cut(std::vector<double> gaps, double tie) {
 
 }  // namespace
 
-Division divide_by_gaps(const std::vector<double>& when) {
+Division divide_by_gaps(const std::vector<double>& when, std::int64_t groups) {
   const auto n = static_cast<std::int64_t>(when.size());
   Division division;
   division.group.assign(n, -1);
@@ -50,7 +50,10 @@ Division divide_by_gaps(const std::vector<double>& when) {
     const double span = when[timed.back()] - when[timed.front()];
     // Gaps under a tenth of the mean spacing are ties: no cut among them.
     const double tie = std::max(span / static_cast<double>(gaps.size()) / 10, std::numeric_limits<double>::min());
-    const auto cuts = gaps_to_cut(gaps, tie);
+    // Told the number of groups: one of them is the devices without a time, if any.
+    const auto untimed = static_cast<std::int64_t>(timed.size() < static_cast<std::size_t>(n));
+    const auto told_cuts = std::clamp<std::int64_t>(groups - 1 - untimed, 0, static_cast<std::int64_t>(gaps.size()));
+    const auto cuts = groups > 0 ? static_cast<std::size_t>(told_cuts) : gaps_to_cut(gaps, tie);
     // The cuts' width: every gap at least as wide as the cuts-th widest.
     double width = std::numeric_limits<double>::infinity();
     if (cuts > 0) {

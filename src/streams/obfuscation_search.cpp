@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <deque>
+#include <numeric>
+#include <tuple>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -244,6 +246,48 @@ void search_evolutionary(PlanSearch& search) {
   const auto best = std::min_element(population.begin(), population.end(),
                                      [](const auto& a, const auto& b) { return a.first < b.first; });
   log::info("obfuscate: evolutionary: best ", best->second.moves.size(), " moves, loss ", best->first);
+}
+
+void search_combine(PlanSearch& search) {
+  constexpr std::size_t kPerEavesdropper = 4;
+  // The specialists: for each tuned eavesdropper, the plans with its lowest index.
+  std::vector<Plan> specialists;
+  std::size_t start = 0;
+  {
+    const auto points = search.points();  // a copy: evaluate() appends
+    if (points.empty()) return;
+    for (std::size_t i = 1; i < points.size(); ++i)
+      if (points[i].loss < points[start].loss) start = i;
+    for (auto e : search.tuned()) {
+      std::vector<std::size_t> order(points.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) {
+        return std::tie(points[a].judgement.ari[e], points[a].loss) < std::tie(points[b].judgement.ari[e], points[b].loss);
+      });
+      for (std::size_t k = 0; k < std::min(kPerEavesdropper, order.size()); ++k)
+        if (!points[order[k]].plan.moves.empty()) specialists.push_back(points[order[k]].plan);
+    }
+    specialists.insert(specialists.begin(), points[start].plan);
+  }
+  Plan plan = specialists.front();
+  double loss = search.evaluate(plan, "combine").loss;
+  std::vector<char> used(specialists.size(), 0);
+  used[0] = 1;
+  for (std::int64_t left = search.settings().evaluations - 1; left > 0;) {
+    std::size_t best = specialists.size();
+    double best_loss = loss;
+    for (std::size_t i = 0; i < specialists.size() && left > 0; ++i) {
+      if (used[i]) continue;
+      --left;
+      const double l = search.evaluate(with(plan, specialists[i].moves), "combine").loss;
+      if (l < best_loss) best_loss = l, best = i;
+    }
+    if (best == specialists.size()) break;
+    used[best] = 1;
+    plan = with(plan, specialists[best].moves);
+    loss = best_loss;
+    log::info("obfuscate: combine: ", plan.moves.size(), " moves, loss ", loss, " (", left, " evaluations left)");
+  }
 }
 
 Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint64_t seed, PlanCost* cost_out,

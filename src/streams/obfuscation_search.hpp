@@ -92,6 +92,13 @@ void search_evolutionary(PlanSearch& search);
 // The paper's generator M: a small LibTorch policy that proposes the plan's moves one
 // bundle at a time, trained by REINFORCE on -loss (Div is not differentiable).
 void search_policy_gradient(PlanSearch& search);
+// Unions of the plans scored so far that do best against different eavesdroppers
+// (the few with the lowest index of each tuned one): from the plan of least loss,
+// add the specialist whose union lowers the loss most, while one does. Plans that
+// each beat a different eavesdropper (dummies against a count, delays against
+// times) are rarely found together by proposals one bundle at a time. Run it after
+// the others; with no plan scored yet it has nothing to combine.
+void search_combine(PlanSearch& search);
 
 // Random proposals added to `base` (its padding and jitter kept) until the plan adds
 // at least `byte_fraction` of the trace's bytes (what `tessera bench service` sends to

@@ -243,7 +243,7 @@ std::vector<std::int64_t> components(const Neighbours& nb, std::size_t n) {
 }  // namespace
 }  // namespace spectral
 
-Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed) {
+Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed, std::int64_t groups) {
   using namespace spectral;
   const auto n = static_cast<std::size_t>(graph.vertices);
   const auto nb = distinct_neighbours(graph);
@@ -260,6 +260,7 @@ Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed) {
   std::vector<std::int64_t> label(n, -1);  // -1: no neighbour at all
   if (active.size() >= 2) {
     const std::size_t width = std::min(kMaxGroups, active.size());
+    const std::size_t told = std::min(width, static_cast<std::size_t>(std::max<std::int64_t>(groups, 1)));
     auto rng = make_rng(seed, "spectral-start");
     Columns x(width, std::vector<double>(n, 0.0));
     for (auto& column : x)
@@ -278,14 +279,15 @@ Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed) {
       values = ritz(m, x);
       ritz_vectors = true;
       // Converged when the values down to the one below the widest gap stand still
-      // (those beyond it converge slowly and are not used).
-      const std::size_t used = std::min(width, groups_from_gaps(values) + 1);
+      // (those beyond it converge slowly and are not used); told the number of
+      // groups, when the values of the eigenvectors used do.
+      const std::size_t used = std::min(width, groups > 0 ? told : groups_from_gaps(values) + 1);
       double change = 0;
       for (std::size_t j = 0; j < used; ++j) change = std::max(change, std::abs(values[j] - previous[j]));
       if (change < kConverged) break;
     }
     if (!ritz_vectors) values = ritz(m, x);
-    const std::size_t k = groups_from_gaps(values);
+    const std::size_t k = groups > 0 ? told : groups_from_gaps(values);
     if (values.back() > 1 - 1e-6) {
       // Every eigenvalue of the embedding is 1: more groups of devices that share
       // nothing with the rest than the embedding is wide. Those groups are the

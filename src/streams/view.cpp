@@ -111,6 +111,13 @@ ObservedStreams observe(const trace::TraceFile& file, std::int64_t step, std::in
   seen.exit = forward && file.exit ? *file.exit : !forward && file.entry ? *file.entry : -1;
   if (seen.entry < 0) seen.entry = the_only(seen, true, file.path);
   if (seen.exit < 0) seen.exit = the_only(seen, false, file.path);
+  if (file.device_layer) {
+    std::vector<std::int64_t> layers;
+    for (auto layer : *file.device_layer)
+      if (layer >= 0) layers.push_back(layer);
+    std::sort(layers.begin(), layers.end());
+    seen.layers = std::unique(layers.begin(), layers.end()) - layers.begin();
+  }
   return seen;
 }
 

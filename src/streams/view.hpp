@@ -37,6 +37,10 @@ struct ObservedStreams {
   // has no sizes, where they stay empty).
   std::vector<std::int64_t> messages_in, messages_out, bytes_in, bytes_out;
   std::int64_t entry = -1, exit = -1;  // where the phase's data enters and leaves
+  // The number of the model's layers among the devices (the truth's distinct layers,
+  // dummies aside): what an eavesdropper that knows the architecture is told. 0 when
+  // the trace has no truth.
+  std::int64_t layers = 0;
   std::int64_t streams = 0, bytes = 0;
   // Streams that closed a cycle (a pass's data flows one way, so the cover traffic
   // of MixNN's loops, say), left out of the graph; see observe.

@@ -9,23 +9,27 @@
 
 namespace tessera::train {
 
-void check_training_options(const Config& config) {
-  const auto epochs = config.get<int>("train.epochs"), batch = config.get<int>("train.batch");
-  const auto lr_step = config.get<int>("train.lr_step");
-  const auto lr = config.get<double>("train.lr"), momentum = config.get<double>("train.momentum");
-  const auto weight_decay = config.get<double>("train.weight_decay"), gamma = config.get<double>("train.lr_gamma");
-  TESSERA_REQUIRE(epochs >= 1, "--train.epochs: must be >= 1, got ", epochs);
-  TESSERA_REQUIRE(batch >= 1, "--train.batch: must be >= 1, got ", batch);
-  TESSERA_REQUIRE(std::isfinite(lr) && lr > 0, "--train.lr: must be a finite number > 0, got ", lr);
-  TESSERA_REQUIRE(momentum >= 0 && momentum < 1, "--train.momentum: must be in [0, 1), got ", momentum);
-  TESSERA_REQUIRE(std::isfinite(weight_decay) && weight_decay >= 0,
-                  "--train.weight_decay: must be a finite number >= 0, got ", weight_decay);
-  TESSERA_REQUIRE(lr_step >= 0, "--train.lr_step: must be >= 0, got ", lr_step);
-  TESSERA_REQUIRE(std::isfinite(gamma) && gamma > 0, "--train.lr_gamma: must be a finite number > 0, got ", gamma);
+void check(const Settings& s) {
+  TESSERA_REQUIRE(s.epochs >= 1, "--train.epochs: must be >= 1, got ", s.epochs);
+  TESSERA_REQUIRE(s.batch >= 1, "--train.batch: must be >= 1, got ", s.batch);
+  TESSERA_REQUIRE(std::isfinite(s.lr) && s.lr > 0, "--train.lr: must be a finite number > 0, got ", s.lr);
+  TESSERA_REQUIRE(s.momentum >= 0 && s.momentum < 1, "--train.momentum: must be in [0, 1), got ", s.momentum);
+  TESSERA_REQUIRE(std::isfinite(s.weight_decay) && s.weight_decay >= 0,
+                  "--train.weight_decay: must be a finite number >= 0, got ", s.weight_decay);
+  TESSERA_REQUIRE(s.lr_step >= 0, "--train.lr_step: must be >= 0, got ", s.lr_step);
+  TESSERA_REQUIRE(std::isfinite(s.lr_gamma) && s.lr_gamma > 0, "--train.lr_gamma: must be a finite number > 0, got ",
+                  s.lr_gamma);
 }
 
+void check_training_options(const Config& config) { check(read_training_settings(config)); }
+
 Settings training_settings(const Config& config) {
-  check_training_options(config);
+  auto s = read_training_settings(config);
+  check(s);
+  return s;
+}
+
+Settings read_training_settings(const Config& config) {
   Settings s;
   s.epochs = config.get<int>("train.epochs");
   s.batch = config.get<int>("train.batch");

@@ -39,10 +39,13 @@ struct EpochRecord {
   SplitScore test;
 };
 
+// The train.* options as they are, with run.seed for the batches.
+Settings read_training_settings(const Config& config);
 // Errors naming the train.* option whose value no training can use (every command
 // that trains, the adversary's surrogates included).
+void check(const Settings& settings);
 void check_training_options(const Config& config);
-// The train.* options, checked, with run.seed for the batches.
+// The train.* options, checked.
 Settings training_settings(const Config& config);
 
 torch::optim::SGD make_optimizer(models::Network& network, const Settings& settings);
