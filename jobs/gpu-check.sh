@@ -177,14 +177,19 @@ check() {
   ((rehearsal)) || step nccl-2ranks-refused bash -c "! $(printf '%q ' "${mpi[@]}") -n 2 $(printf '%q' "$tessera") \
     serve $(printf '%q ' "${model[@]}" "${data[@]}") --comm.backend=nccl --run.out=refused"
   local bench_service=(bench service --model.arch=vgg-mini "${data[@]}" --bench.block_sizes=64 --bench.repeats=5)
-  step bench-service-cpu "${mpi[@]}" -n 2 "$tessera" "${bench_service[@]}" --comm.backend=mpi --comm.device=cpu
+  # Each benchmark writes its file (NAME.h5) to a folder named after its step.
+  step bench-service-cpu "${mpi[@]}" -n 2 "$tessera" "${bench_service[@]}" --comm.backend=mpi --comm.device=cpu \
+    --run.out=bench-service-cpu
   step bench-service-mpi-cuda "${mpi[@]}" -n 2 "$tessera" "${bench_service[@]}" --comm.backend=mpi \
-    --comm.device=$cuda
-  step bench-service-nccl "${mpi[@]}" -n 1 "$tessera" "${bench_service[@]}" --comm.backend=$nccl
-  step bench-train-cpu "$tessera" bench train --model.arch=vgg-mini "${data[@]}" --bench.device=cpu --bench.repeats=3
+    --comm.device=$cuda --run.out=bench-service-mpi-cuda
+  step bench-service-nccl "${mpi[@]}" -n 1 "$tessera" "${bench_service[@]}" --comm.backend=$nccl \
+    --run.out=bench-service-nccl
+  step bench-train-cpu "$tessera" bench train --model.arch=vgg-mini "${data[@]}" --bench.device=cpu --bench.repeats=3 \
+    --run.out=bench-train-cpu
   step bench-train-cuda "$tessera" bench train --model.arch=vgg-mini "${data[@]}" --bench.device=$cuda \
-    --bench.repeats=3
-  step bench-fitness "$tessera" bench fitness "${model[@]}" "${data[@]}" --bench.device=$cuda --bench.repeats=3
+    --bench.repeats=3 --run.out=bench-train-cuda
+  step bench-fitness "$tessera" bench fitness "${model[@]}" "${data[@]}" --bench.device=$cuda --bench.repeats=3 \
+    --run.out=bench-fitness
   local attack=(attack "${model[@]}" "${data[@]}" --attack.method=sinkhorn --sinkhorn.steps=60
     --attack.generations=60 --attack.drop_rate=0.9 --attack.replace=true)
   step attack-sinkhorn-cpu "${mpi[@]}" -n 2 "$tessera" "${attack[@]}" --attack.device=cpu --run.out=attack-cpu

@@ -18,7 +18,7 @@ import sys
 LEVELS = {
     "core": 0,                                          # errors, config, rng, stop, log
     "io": 1, "data": 1, "comm": 1,                      # HDF5, datasets, communicators
-    "models": 2,                                        # architectures, model files
+    "models": 2, "bench": 2,                            # architectures, model files; bench reports
     "blocks": 3, "train": 3,                            # grids, placements; the trainer
     "scoring": 4, "trace": 4,                           # the fitness engine; trace files
     "search": 5, "streams": 5, "threat": 5, "mixnn": 5,  # searches, traffic, sweeps, MixNN

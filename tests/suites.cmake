@@ -69,6 +69,7 @@ tessera_add_script_test(cli_study study.sh)
 tessera_add_script_test(cli_mixnn mixnn.sh)
 tessera_add_script_test(cli_gpu_check gpu_check.sh)
 tessera_add_script_test(cli_analysis_errors analysis_errors.sh)
+tessera_add_script_test(cli_bench bench.sh)
 # The README stays short and every link of README.md and docs/ resolves.
 add_test(NAME docs COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs_check.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(docs PROPERTIES LABELS quick)

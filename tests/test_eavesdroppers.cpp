@@ -194,6 +194,14 @@ TEST(Eavesdroppers, ToldTheNumberOfLayersTheyDivideWhatTheirInferenceCannot) {
   // What no count helps: two layers with the same senders and receivers.
   const streams::DeviceGraph twins{6, {{0, 1}, {0, 2}, {0, 3}, {0, 4}, {1, 5}, {2, 5}, {3, 5}, {4, 5}}};
   EXPECT_LT(ari(streams::divide_spectrally(twins, 1, 4), {0, 1, 1, 2, 2, 3}), 0.9);
+  // Several counts from one embedding divide as one call per count does.
+  const auto together = streams::divide_spectrally(graph, 1, std::vector<std::int64_t>{0, 4, 3, 0});
+  ASSERT_EQ(together.size(), 4u);
+  for (std::size_t r = 0; r < together.size(); ++r) {
+    const std::int64_t count = std::vector<std::int64_t>{0, 4, 3, 0}[r];
+    EXPECT_EQ(together[r].group, streams::divide_spectrally(graph, 1, count).group) << "count " << count;
+  }
+  EXPECT_TRUE(streams::divide_spectrally(graph, 1, std::vector<std::int64_t>{}).empty());
 
   // In the table they read the number of layers from the trace's truth: on the
   // served trace they divide exactly; without the truth, one line says what is missing.

@@ -104,6 +104,8 @@ TEST(H5, GroupsAndAttributesRoundTrip) {
     root.set_attr("doubles", std::vector<double>{0.5, -1e300, 2.25});
     root.set_attr("no_ints", std::vector<std::int64_t>{});
     root.set_attr("many", many);
+    root.set_attr("names", std::vector<std::string>{"spectral (edges)", utf8, ""});
+    root.set_attr("no_names", std::vector<std::string>{});
     root.set_attr("replaced", 1);
     root.set_attr("replaced", "now a string");
     EXPECT_THROW(root.set_attr("huge", std::numeric_limits<std::uint64_t>::max()), tessera::Error);
@@ -154,12 +156,15 @@ TEST(H5, GroupsAndAttributesRoundTrip) {
     EXPECT_EQ(root.attr_ints("count"), std::vector<std::int64_t>{-42});
     EXPECT_TRUE(root.attr_ints("no_ints").empty());
     EXPECT_EQ(root.attr_doubles("many"), many);
+    EXPECT_EQ(root.attr_strings("names"), (std::vector<std::string>{"spectral (edges)", utf8, ""}));
+    EXPECT_TRUE(root.attr_strings("no_names").empty());
+    EXPECT_TRUE(contains(error_of([&] { root.attr_strings("pi"); }), "not variable-length strings"));
     EXPECT_EQ(root.attr_string("replaced"), "now a string");
     EXPECT_FALSE(root.has_attr("huge"));
     EXPECT_TRUE(root.has_attr("title"));
     EXPECT_EQ(root.attr_names(),
-              (std::vector<std::string>{"count", "doubles", "empty", "ints", "lowest", "many",
-                                        "no_ints", "pi", "replaced", "seed", "small", "title",
+              (std::vector<std::string>{"count", "doubles", "empty", "ints", "lowest", "many", "names",
+                                        "no_ints", "no_names", "pi", "replaced", "seed", "small", "title",
                                         "utf8"}));
     EXPECT_EQ(root.group("a/b/c").attr_int("depth"), 3);
     EXPECT_EQ(root.group("a/b").attr_string("note"), "existing group reopened");

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <cstdio>
 
 #include "cli/bench_timing.hpp"
 #include "cli/commands.hpp"
@@ -62,6 +61,7 @@ int run(const Config& config, MPI_Comm world) {
   });
   const auto device =
       agree(world, [&] { return comm::require_device("--bench.device", config.get<std::string>("bench.device")); });
+  auto report = bench_report(config, world);
   const auto images = steps * settings.batch;
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), images, 1);
@@ -115,14 +115,15 @@ int run(const Config& config, MPI_Comm world) {
     progress.advance();
   }
   const double ours_median = median(ours_rate), bare_median = median(bare_rate), tune_median = median(tune_rate);
-  if (log::printing()) {
-    std::printf("%-22s %12s\n", "loop", "images/s (median)");
-    std::printf("%-22s %12.1f\n", "tessera train loop", ours_median);
-    std::printf("%-22s %12.1f\n", "bare LibTorch loop", bare_median);
-    std::printf("%-22s %12.1f\n", "tessera fine-tune loop", tune_median);
-    std::printf("ratio (tessera / bare) %.3f\n", ours_median / bare_median);
-    std::printf("ratio (fine-tune / tessera train) %.3f\n", tune_median / ours_median);
-  }
+  auto& loops = report.table("loops", {{"loop", "loop", bench::Column::kText, 22}, {"images_per_second", "images/s", 1}});
+  loops.add({"tessera train loop", ours_median});
+  loops.add({"bare LibTorch loop", bare_median});
+  loops.add({"tessera fine-tune loop", tune_median});
+  auto& ratios = report.table("ratios", {{"ratio", "ratio", bench::Column::kText, 25}, {"value", "value"}});
+  ratios.add({"tessera / bare", ours_median / bare_median});
+  ratios.add({"fine-tune / tessera train", tune_median / ours_median});
+  report.note("medians over " + std::to_string(repeats) + " repeats of images/s, the loops' order rotated each repeat");
+  log::info("wrote '", report.finish(), "'");
   return 0;
 }
 

@@ -80,7 +80,12 @@ int run(const Config& config, MPI_Comm world) {
                             {"LEMON (net. simplex)", search::solve_assignment_lemon}};
   constexpr int kSolvers = 3;
   auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-assignment");
-  std::printf("\n%12s %8s %22s %12s %16s\n", "shape", "costs", "solver", "seconds", "ratio to JV");
+  auto report = bench_report(config, world);
+  auto& table = report.table("solvers", {{"shape", "shape", bench::Column::kText},
+                                         {"costs", "costs", bench::Column::kText},
+                                         {"solver", "solver", bench::Column::kText, 20},
+                                         {"seconds", "seconds", 4},
+                                         {"ratio_to_jv", "ratio to JV", 2}});
   log::Progress progress("bench assignment", static_cast<std::int64_t>(shapes.size()) * 2 * repeats, 5.0);
   for (const auto& [rows, cols] : shapes)
     for (const bool planted : {false, true}) {
@@ -106,10 +111,12 @@ int run(const Config& config, MPI_Comm world) {
         progress.advance();
       }
       for (int s = 0; s < kSolvers; ++s)
-        std::printf("%12s %8s %22s %12.4f %16.2f\n", (std::to_string(rows) + "x" + std::to_string(cols)).c_str(),
-                    planted ? "planted" : "uniform", solvers[s].name, median(seconds[s]), median(ratios[s]));
+        table.add({std::to_string(rows) + "x" + std::to_string(cols), planted ? "planted" : "uniform", solvers[s].name,
+                   median(seconds[s]), median(ratios[s])});
     }
-  std::printf("\nmedians over %d repeats (a new matrix each); every solver reached the same least cost\n", repeats);
+  report.note("medians over " + std::to_string(repeats) +
+              " repeats (a new matrix each); every solver reached the same least cost");
+  log::info("wrote '", report.finish(), "'");
   return 0;
 }
 

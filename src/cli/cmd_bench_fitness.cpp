@@ -12,7 +12,8 @@
 // With --bench.device=cuda, the random populations are also scored on the GPU
 // (scoring::GatherScorer) in the same repeats, against the CPU's rate and against
 // the GPU's own GEMM floor.
-#include <cstdio>
+#include <algorithm>
+#include <cmath>
 
 #include "scoring/swap_chain.hpp"
 #include "cli/bench_target.hpp"
@@ -48,20 +49,6 @@ void add_options(po::options_description& options) {
      "cpu, or cuda: the random populations scored on the GPU too (a CUDA build)");
 }
 
-struct Row {
-  double held = 0;
-  const char* workload = "";
-  double per_s = 0, seed_per_s = 0, floor_per_s = 0, speedup = 0, floor_ratio = 0;
-  bool cached = false;
-};
-
-// The random populations on the GPU: its rate, the CPU's in the same repeats, and
-// the GPU's floor (the GEMMs after the target layer at its sgemm rate).
-struct DeviceRow {
-  double held = 0;
-  double per_s = 0, cpu_per_s = 0, floor_per_s = 0, over_cpu = 0, floor_ratio = 0;
-};
-
 // Medians of the per-repeat rates and ratios of one workload.
 struct Rates {
   std::vector<double> rate, seed, floor, speedup, floor_ratio;
@@ -72,8 +59,10 @@ struct Rates {
     speedup.push_back(rate_ / seed_);
     floor_ratio.push_back(floor_ / rate_);
   }
-  Row row(double held, const char* workload, bool cached) const {
-    return {held, workload, median(rate), median(seed), median(floor), median(speedup), median(floor_ratio), cached};
+  // A row of the table "cpu".
+  std::vector<bench::Cell> row(double held, std::int64_t blocks, const char* workload, bool cached) const {
+    return {held, blocks, workload, cached ? "yes" : "no", median(rate), median(seed), median(floor), median(speedup),
+            median(floor_ratio)};
   }
 };
 
@@ -95,6 +84,7 @@ int run(const Config& config, MPI_Comm world) {
                     "--bench.population, --bench.eval_samples, --bench.repeats, --bench.seed_way_candidates, "
                     "--bench.moves: >= 1");
   });
+  auto report = bench_report(config, world);
   auto bench = load_bench_target(config, images, world);
   auto& model = bench.model;
   const auto& target = bench.target;
@@ -107,8 +97,9 @@ int run(const Config& config, MPI_Comm world) {
             " threads");
   std::vector<double> sgemm_rates, device_sgemm_rates;
 
-  std::vector<Row> rows;
-  std::vector<DeviceRow> device_rows;
+  // The GPU's rows (its rate, the CPU's in the same repeats, and the GPU's floor:
+  // the GEMMs after the target layer at its sgemm rate) come after the CPU's table.
+  std::vector<std::vector<bench::Cell>> rows, device_rows;
   for (double fraction : fractions) {
     const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
     auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-fitness");
@@ -182,37 +173,43 @@ int run(const Config& config, MPI_Comm world) {
       }
     }
     if (on_device)
-      device_rows.push_back({fraction, median(device_rate), median(random_rates.rate), median(device_floor),
-                             median(device_over_cpu), median(device_floor_ratio)});
+      device_rows.push_back({fraction, H, median(device_rate), median(random_rates.rate), median(device_over_cpu),
+                             median(device_floor), median(device_floor_ratio)});
     linear->weight.copy_(original);
-    rows.push_back(random_rates.row(fraction, "random population", fitness.cached()));
-    rows.push_back(move_rates.row(fraction, "swap moves", fitness.cached()));
+    rows.push_back(random_rates.row(fraction, H, "random population", fitness.cached()));
+    rows.push_back(move_rates.row(fraction, H, "swap moves", fitness.cached()));
   }
 
-  if (log::printing()) {
-    std::printf("\n%-6s %6s %-18s %7s %16s %16s %16s %9s %12s\n", "held", "blocks", "workload", "cached",
-                "tessera evals/s", "seed way evals/s", "floor evals/s", "speedup", "floor ratio");
-    for (const auto& r : rows)
-      std::printf("%-6.2f %6lld %-18s %7s %16.1f %16.1f %16.1f %9.1f %12.2f\n", r.held,
-                  static_cast<long long>(std::llround(r.held * N)), r.workload, r.cached ? "yes" : "no", r.per_s,
-                  r.seed_per_s, r.floor_per_s, r.speedup, r.floor_ratio);
-    const auto [low, high] = std::minmax_element(sgemm_rates.begin(), sgemm_rates.end());
-    std::printf("\nspeedup = tessera / seed way (target >= 30 at 10%% held); floor ratio = floor / tessera rate "
-                "(target <= 1.5; below 1 where moves make only the rows they touch anew); medians over the repeats of "
-                "ratios taken within each; sgemm %.0f-%.0f GFLOP/s\n",
-                *low / 1e9, *high / 1e9);
-    if (!device_rows.empty()) {
-      std::printf("\nrandom populations on %s (scoring::GatherScorer)\n%-6s %6s %16s %16s %9s %16s %12s\n",
-                  device.str().c_str(), "held", "blocks", "gpu evals/s", "cpu evals/s", "gpu/cpu", "gpu floor/s",
-                  "floor ratio");
-      for (const auto& r : device_rows)
-        std::printf("%-6.2f %6lld %16.1f %16.1f %9.1f %16.1f %12.2f\n", r.held,
-                    static_cast<long long>(std::llround(r.held * N)), r.per_s, r.cpu_per_s, r.over_cpu,
-                    r.floor_per_s, r.floor_ratio);
-      const auto [gpu_low, gpu_high] = std::minmax_element(device_sgemm_rates.begin(), device_sgemm_rates.end());
-      std::printf("gpu sgemm %.0f-%.0f GFLOP/s (8192^3)\n", *gpu_low / 1e9, *gpu_high / 1e9);
-    }
+  auto& cpu = report.table("cpu", {{"held", "held", 2},
+                                   {"blocks", "blocks", 0},
+                                   {"workload", "workload", bench::Column::kText, 17},
+                                   {"cached", "cached", bench::Column::kText},
+                                   {"evaluations_per_second", "tessera evals/s", 1},
+                                   {"seed_way_per_second", "seed way evals/s", 1},
+                                   {"floor_per_second", "floor evals/s", 1},
+                                   {"speedup", "speedup", 1},
+                                   {"floor_ratio", "floor ratio", 2}});
+  for (const auto& row : rows) cpu.add(row);
+  const auto [low, high] = std::minmax_element(sgemm_rates.begin(), sgemm_rates.end());
+  report.note("speedup = tessera / seed way (target >= 30 at 10% held); floor ratio = floor / tessera rate (target "
+              "<= 1.5; below 1 where moves make only the rows they touch anew); medians over the repeats of ratios "
+              "taken within each; sgemm " + std::to_string(std::lround(*low / 1e9)) + "-" +
+              std::to_string(std::lround(*high / 1e9)) + " GFLOP/s");
+  if (!device_rows.empty()) {
+    auto& gpu = report.table("gpu", {{"held", "held", 2},
+                                     {"blocks", "blocks", 0},
+                                     {"evaluations_per_second", "gpu evals/s", 1},
+                                     {"cpu_per_second", "cpu evals/s", 1},
+                                     {"over_cpu", "gpu/cpu", 1},
+                                     {"floor_per_second", "gpu floor/s", 1},
+                                     {"floor_ratio", "floor ratio", 2}});
+    for (const auto& row : device_rows) gpu.add(row);
+    const auto [gpu_low, gpu_high] = std::minmax_element(device_sgemm_rates.begin(), device_sgemm_rates.end());
+    report.note("random populations on " + device.str() + " (scoring::GatherScorer); gpu sgemm " +
+                std::to_string(std::lround(*gpu_low / 1e9)) + "-" + std::to_string(std::lround(*gpu_high / 1e9)) +
+                " GFLOP/s (8192^3)");
   }
+  log::info("wrote '", report.finish(), "'");
   return 0;
 }
 

@@ -54,7 +54,8 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(!parsed.empty(), "--bench.message_bytes: no size given");
     return parsed;
   });
-  if (rank_of(world) != 0) return 0;  // one process measures
+  auto report = bench_report(config, world, MPI_COMM_SELF);
+  if (rank_of(world) != 0) return 0;  // one process measures, and writes
 
   std::vector<mixnn::KeyPair> keys;
   std::vector<mixnn::Hop> sealed_route, keyed_route;
@@ -85,18 +86,25 @@ int run(const Config& config, MPI_Comm world) {
     }
     return std::make_pair(median(per_hop), median(build));
   };
-  std::printf("%-14s %10s %12s %12s %10s %15s %13s %13s\n", "message bytes", "packet", "hop, key us", "hop, box us",
-              "MB/s", "/ Sphinx 157us", "onion, keys", "onion, boxes");
+  auto& table = report.table("hops", {{"message_bytes", "message bytes", 0},
+                                      {"packet_bytes", "packet", 0},
+                                      {"keyed_hop_us", "hop, key us", 1},
+                                      {"sealed_hop_us", "hop, box us", 1},
+                                      {"megabytes_per_second", "MB/s", 1},
+                                      {"over_sphinx", "/ Sphinx 157us", 2},
+                                      {"keyed_onion_us", "onion, keys", 1},
+                                      {"sealed_onion_us", "onion, boxes", 1}});
   for (const auto size : sizes) {
     const auto [keyed_hop, keyed_build] = measure(keyed_route, size);
     const auto [sealed_hop, sealed_build] = measure(sealed_route, size);
-    std::printf("%-14zu %10zu %12.1f %12.1f %10.1f %15.2f %13.1f %13.1f\n", size, mixnn::packet_bytes(size),
-                keyed_hop, sealed_hop, mixnn::packet_bytes(size) / keyed_hop, keyed_hop / kSphinxMicroseconds,
-                keyed_build, sealed_build);
+    const auto packet = static_cast<std::int64_t>(mixnn::packet_bytes(size));
+    table.add({static_cast<std::int64_t>(size), packet, keyed_hop, sealed_hop, packet / keyed_hop,
+               keyed_hop / kSphinxMicroseconds, keyed_build, sealed_build});
   }
-  std::printf("(hop, key: slots under the servers' slot keys, a cascade's packets once its servers are initialised; "
+  report.note("hop, key: slots under the servers' slot keys, a cascade's packets once its servers are initialised; "
               "hop, box: sealed-box slots, for initialisation, loops and probes; MB/s and the Sphinx ratio for the "
-              "first)\n");
+              "first; medians over " + std::to_string(repeats) + " packets");
+  log::info("wrote '", report.finish(), "'");
   return 0;
 }
 

@@ -77,13 +77,6 @@ double timed(MPI_Comm comm, torch::Device device, bool everyone, Body&& body) {
   return seconds;
 }
 
-struct Row {
-  std::int64_t block = 0, devices = 0;
-  double mono_train, dist_train, mono_infer, dist_infer, covered_train;
-  double cover_fraction = 0;  // extra bytes of the plan over the traced step's
-  double deployment_step = 0, deployment_time_fraction = 0;  // the traced step (s) and what the plan adds to it
-};
-
 int run(const Config& config, MPI_Comm world) {
   const auto batch = config.get<std::int64_t>("bench.batch");
   const int repeats = config.get<int>("bench.repeats");
@@ -103,6 +96,7 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(base.jitter >= 0 && std::isfinite(base.jitter), "--bench.jitter_ms: must be >= 0");
     models::architecture(arch);
   });
+  auto report = bench_report(config, world);
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), batch, 1);
   });
@@ -148,7 +142,19 @@ int run(const Config& config, MPI_Comm world) {
     torch::set_num_threads(threads);
   };
 
-  std::vector<Row> rows;
+  auto& table = report.table("steps", {{"blocks", "blocks", bench::Column::kText},
+                                       {"devices", "devices", 0},
+                                       {"mono_train_seconds", "mono train s", 4},
+                                       {"served_train_seconds", "served train s", 4},
+                                       {"train_ratio", "ratio"},
+                                       {"mono_infer_seconds", "mono infer s", 4},
+                                       {"served_infer_seconds", "served infer s", 4},
+                                       {"infer_ratio", "ratio"},
+                                       {"cover_percent", "cover %", 1},
+                                       {"covered_train_seconds", "covered train s", 4},
+                                       {"covered_ratio", "ratio"},
+                                       {"deployment_step_seconds", "deployment step s", 4},
+                                       {"deployment_ratio", "with the plan"}});
   for (auto size : sizes) {
     auto options = block_settings(config);
     options.bh = options.bw = size;
@@ -184,12 +190,8 @@ int run(const Config& config, MPI_Comm world) {
       service::train_step(served, optimizer, data.train, indices, 0);
       served.set_cover(nullptr);
     };
-    Row row;
-    row.block = size;
-    row.cover_fraction = cost.byte_fraction();
-    row.deployment_step = cost.seconds;
-    row.deployment_time_fraction = cost.time_fraction();
-    for (const auto& t : targets) row.devices += t.placement.devices();
+    std::int64_t device_count = 0;
+    for (const auto& t : targets) device_count += t.placement.devices();
     std::vector<double> times[5];
     log::Progress progress("bench service " + std::to_string(size) + "x" + std::to_string(size), repeats + 1, 5.0);
     for (int r = 0; r <= repeats; ++r) {  // r == 0: warm-up
@@ -200,27 +202,21 @@ int run(const Config& config, MPI_Comm world) {
         for (int k = 0; k < 5; ++k) times[k].push_back(t[k]);
       progress.advance();
     }
-    row.mono_train = median(times[0]);
-    row.dist_train = median(times[1]);
-    row.mono_infer = median(times[2]);
-    row.dist_infer = median(times[3]);
-    row.covered_train = median(times[4]);
-    rows.push_back(row);
+    const double mono_train_s = median(times[0]), dist_train_s = median(times[1]), mono_infer_s = median(times[2]),
+                 dist_infer_s = median(times[3]), covered_train_s = median(times[4]);
+    table.add({std::to_string(size) + "x" + std::to_string(size), device_count, mono_train_s, dist_train_s,
+               dist_train_s / mono_train_s, mono_infer_s, dist_infer_s, dist_infer_s / mono_infer_s,
+               100 * cost.byte_fraction(), covered_train_s, covered_train_s / dist_train_s, cost.seconds,
+               1 + cost.time_fraction()});
   }
-  if (log::printing()) {
-    std::printf("%-8s %9s %14s %14s %8s %14s %14s %8s %8s %15s %8s %16s\n", "blocks", "devices", "mono train s",
-                "served train s", "ratio", "mono infer s", "served infer s", "ratio", "cover", "covered train s",
-                "ratio", "deployment step");
-    for (const auto& r : rows)
-      std::printf("%-8s %9lld %14.4f %14.4f %8.3f %14.4f %14.4f %8.3f %7.1f%% %15.4f %8.3f %7.4f s %6.3fx\n",
-                  (std::to_string(r.block) + "x" + std::to_string(r.block)).c_str(),
-                  static_cast<long long>(r.devices), r.mono_train, r.dist_train, r.dist_train / r.mono_train,
-                  r.mono_infer, r.dist_infer, r.dist_infer / r.mono_infer, 100 * r.cover_fraction, r.covered_train,
-                  r.covered_train / r.dist_train, r.deployment_step, 1 + r.deployment_time_fraction);
-    std::printf("cover: the plan's extra bytes (cover and padding to %lld bytes) over the step's; deployment step: "
-                "the traced step of the modelled deployment, and the plan's (holds of up to %g ms) over it\n",
-                static_cast<long long>(base.pad_quantum), 1000 * base.jitter);
-  }
+  char line[400];
+  std::snprintf(line, sizeof line,
+                "seconds: medians over %d repeats, ratios of the medians; cover: the plan's extra bytes (cover and "
+                "padding to %lld bytes) over the step's; deployment step: the traced step of the modelled "
+                "deployment, and the plan's (holds of up to %g ms) over it",
+                repeats, static_cast<long long>(base.pad_quantum), 1000 * base.jitter);
+  report.note(line);
+  log::info("wrote '", report.finish(), "'");
   return 0;
 }
 

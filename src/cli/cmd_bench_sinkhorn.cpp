@@ -5,8 +5,6 @@
 // geometry with every block held (1568 64x64 blocks, 100 eval images). Prints the
 // medians of the per-repeat times and of their ratio (target: a step <= 5 population
 // evaluations).
-#include <cstdio>
-
 #include "search/methods.hpp"
 #include "cli/bench_target.hpp"
 #include "cli/bench_timing.hpp"
@@ -48,6 +46,7 @@ int run(const Config& config, MPI_Comm world) {
     search::sinkhorn_method.check(methods);
     return methods;
   });
+  auto report = bench_report(config, world);
   const auto bench = load_bench_target(config, images, world);
   const auto N = bench.target.grid.count();
   const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
@@ -72,15 +71,17 @@ int run(const Config& config, MPI_Comm world) {
     step_seconds.push_back(seconds_of([&] { search->advance(r + 1, repeats + 2); }));
     ratios.push_back(step_seconds.back() / evaluation_seconds.back());
   }
-  if (log::printing()) {
-    std::printf("\n%6s %8s %22s %26s %8s\n", "held", "blocks", "sinkhorn step (s)", "population evaluation (s)",
-                "ratio");
-    std::printf("%6.2f %8lld %22.3f %26.3f %8.2f\n", fraction, static_cast<long long>(H), median(step_seconds),
-                median(evaluation_seconds), median(ratios));
-    std::printf("\nratio = one Sinkhorn step / one evaluation of %lld candidates (target <= 5); medians over %d "
-                "repeats of ratios taken within each; tile cache %s\n",
-                static_cast<long long>(population), repeats, fitness.cached() ? "used" : "not used (over budget)");
-  }
+  report.table("sinkhorn", {{"held", "held", 2},
+                            {"blocks", "blocks", 0},
+                            {"step_seconds", "sinkhorn step (s)"},
+                            {"evaluation_seconds", "population evaluation (s)"},
+                            {"ratio", "ratio", 2}})
+      .add({fraction, H, median(step_seconds), median(evaluation_seconds), median(ratios)});
+  report.note("ratio = one Sinkhorn step / one evaluation of " + std::to_string(population) +
+              " candidates (target <= 5); medians over " + std::to_string(repeats) +
+              " repeats of ratios taken within each; tile cache " +
+              (fitness.cached() ? "used" : "not used (over budget)"));
+  log::info("wrote '", report.finish(), "'");
   return 0;
 }
 

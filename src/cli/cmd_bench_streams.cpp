@@ -59,17 +59,15 @@ double peak_growth_mb(Body&& body) {
 // Times `divide` (a Division of `seen`) `repeats` times and prints its row: the median
 // seconds, the peak memory growth and the division's index against the truth.
 template <class Divide>
-void time_division(const trace::TraceFile& file, const streams::ObservedStreams& seen, const std::string& label,
-                   int repeats, Divide&& divide) {
+void time_division(bench::Table& table, const trace::TraceFile& file, const streams::ObservedStreams& seen,
+                   const std::string& method, const std::string& view, int repeats, Divide&& divide) {
   std::vector<double> seconds;
   double peak = 0;
   streams::Division division;
   for (int r = 0; r < repeats; ++r)
     peak = std::max(peak, peak_growth_mb([&] { seconds.push_back(seconds_of([&] { division = divide(); })); }));
   const auto ari = streams::score_division(division.group, *file.device_layer).adjusted_rand_index;
-  std::printf("%10lld %9lld  %-26s %10.3f %12.1f  %.3f\n", static_cast<long long>(file.devices),
-              static_cast<long long>(seen.streams), label.c_str(), median(seconds), peak, ari);
-  std::fflush(stdout);
+  table.add({file.devices, seen.streams, method, view, median(seconds), peak, ari});
 }
 
 int run(const Config& config, MPI_Comm world) {
@@ -96,10 +94,17 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(th >= 1, "--streams.th: must be >= 1, got ", th);
     models::architecture(arch);
   });
+  auto report = bench_report(config, world);
+  auto& table = report.table("divisions", {{"devices", "devices", 0},
+                                           {"streams", "streams", 0},
+                                           {"method", "method", bench::Column::kText, 15},
+                                           {"view", "view", bench::Column::kText},
+                                           {"seconds", "seconds"},
+                                           {"peak_mb", "peak MB", 1},
+                                           {"adjusted_rand_index", "adjusted Rand index"}});
+  std::vector<double> training_seconds;
   const auto& shape = models::architecture(arch);
   auto network = models::build(arch, settings.seed);
-  std::printf("%10s %9s  %-26s %10s %12s  %s\n", "devices", "streams", "method (view)", "seconds", "peak MB",
-              "adjusted Rand index");
   for (auto size : sizes) {
     settings.bh = settings.bw = size;
     const auto targets = agree(world, [&] { return blocks::plan(*network, settings, 1); });
@@ -112,7 +117,7 @@ int run(const Config& config, MPI_Comm world) {
                         : method.needs_sizes ? streams::View::flat
                                              : streams::View::edges;
       const auto seen = streams::observe(file, 0, trace::kForward, view);
-      time_division(file, seen, std::string(method.name) + " (" + streams::view_name(view) + ")", repeats,
+      time_division(table, file, seen, method.name, streams::view_name(view), repeats,
                     [&] { return method.divide(seen, trace::kForward, th).division; });
     }
     // The learned eavesdropper, trained on the trace of another seed (other ids, other
@@ -120,14 +125,21 @@ int run(const Config& config, MPI_Comm world) {
     const trace::LogicalDevices other(*network, targets, {shape.channels, shape.height, shape.width}, settings.seed + 1);
     std::vector<trace::TraceFile> train{other.trace(1, 1, false, {}, settings.seed + 1)};
     std::unique_ptr<streams::LearnedEavesdropper> learned;
-    const double training = seconds_of([&] {
+    training_seconds.push_back(seconds_of([&] {
       learned = std::make_unique<streams::LearnedEavesdropper>(train, trace::kForward, streams::LearnedSettings{});
-    });
+    }));
     const auto seen = streams::observe(file, 0, trace::kForward, streams::View::timed);
-    time_division(file, seen, "learned (timed)", repeats, [&] { return learned->divide(seen, trace::kForward); });
-    std::printf("%10s %9s  trained in %.1f s on a trace of run.seed + 1\n", "", "", training);
-    std::fflush(stdout);
+    time_division(table, file, seen, "learned", "timed", repeats, [&] { return learned->divide(seen, trace::kForward); });
   }
+  std::string trained;
+  for (double t : training_seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%s%.1f s", trained.empty() ? "" : ", ", t);
+    trained += text;
+  }
+  report.note("seconds: the median of " + std::to_string(repeats) + " divisions; peak MB: the most the memory grew in "
+              "one; learned: trained on a trace of run.seed + 1 (training apart: " + trained + ")");
+  log::info("wrote '", report.finish(), "'");
   return 0;
 }
 

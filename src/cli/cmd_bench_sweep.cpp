@@ -60,6 +60,7 @@ int run(const Config& config, MPI_Comm world) {
     swap_rates = threat::parse_grid(config.get<std::string>("bench.swap_rates"), "--bench.swap_rates");
     swap_pairs = threat::parse_grid(config.get<std::string>("bench.swap_pairs"), "--bench.swap_pairs");
   });
+  auto report = bench_report(config, world);
   std::shared_ptr<models::Network> victim;
   std::string arch = config.get<std::string>("model.arch");
   if (checkpoint.empty()) {
@@ -149,27 +150,31 @@ int run(const Config& config, MPI_Comm world) {
       threat::swap_sweep(world, evaluator, placement, grid, swap_rates, swap_pairs, repeats, seed);
     }));
 
-  if (log::printing()) {
-    const int ranks = size_of(world);
-    std::printf("sgemm rate (all ranks) %.1f GFLOP/s\n", rate / 1e9);
-    std::printf("%-6s %7s %12s %14s %12s %9s %12s\n", "grid", "points", "tessera s", "naive s (est)", "floor s",
-                "speedup", "floor ratio");
-    double seconds = 0, naive = 0, floor = 0;
-    std::int64_t all_points = 0;
-    for (const auto& [name, points, m] : measured) {
-      const double naive_total = m.naive_seconds_per_point * points / ranks;
-      std::printf("%-6s %7lld %12.1f %14.1f %12.1f %9.1f %12.2f\n", name, static_cast<long long>(points), m.seconds,
-                  naive_total, m.floor_flops / rate, naive_total / m.seconds, m.seconds / (m.floor_flops / rate));
-      seconds += m.seconds;
-      naive += naive_total;
-      floor += m.floor_flops / rate;
-      all_points += points;
-    }
-    if (measured.size() > 1)
-      std::printf("%-6s %7lld %12.1f %14.1f %12.1f %9.1f %12.2f\n", "both", static_cast<long long>(all_points),
-                  seconds, naive, floor, naive / seconds, seconds / floor);
-    std::printf("speedup %.1f\nfloor ratio %.2f\n", naive / seconds, seconds / floor);
+  const int ranks = size_of(world);
+  auto& grids = report.table("grids", {{"grid", "grid", bench::Column::kText},
+                                       {"points", "points", 0},
+                                       {"seconds", "tessera s", 1},
+                                       {"naive_seconds", "naive s (est)", 1},
+                                       {"floor_seconds", "floor s", 1},
+                                       {"speedup", "speedup", 1},
+                                       {"floor_ratio", "floor ratio", 2}});
+  double seconds = 0, naive = 0, floor = 0;
+  std::int64_t all_points = 0;
+  for (const auto& [name, points, m] : measured) {
+    const double naive_total = m.naive_seconds_per_point * points / ranks;
+    grids.add({name, points, m.seconds, naive_total, m.floor_flops / rate, naive_total / m.seconds,
+               m.seconds / (m.floor_flops / rate)});
+    seconds += m.seconds;
+    naive += naive_total;
+    floor += m.floor_flops / rate;
+    all_points += points;
   }
+  if (measured.size() > 1) grids.add({"both", all_points, seconds, naive, floor, naive / seconds, seconds / floor});
+  char line[160];
+  std::snprintf(line, sizeof line, "speedup = naive / tessera, floor ratio = tessera / floor; sgemm rate (all ranks) "
+                "%.1f GFLOP/s", rate / 1e9);
+  report.note(line);
+  log::info("wrote '", report.finish(), "'");
   return 0;
 }
 

@@ -134,6 +134,8 @@ class Object {
   }
   void set_attr(const std::string& name, const std::vector<std::int64_t>& value) const;
   void set_attr(const std::string& name, const std::vector<double>& value) const;
+  // A 1-D attribute of variable-length UTF-8 strings (h5py: an array of str).
+  void set_attr(const std::string& name, const std::vector<std::string>& value) const;
 
   bool has_attr(const std::string& name) const;
   std::vector<std::string> attr_names() const;
@@ -144,6 +146,7 @@ class Object {
   double attr_double(const std::string& name) const;
   std::vector<std::int64_t> attr_ints(const std::string& name) const;
   std::vector<double> attr_doubles(const std::string& name) const;
+  std::vector<std::string> attr_strings(const std::string& name) const;
 
  protected:
   Object(detail::Handle handle, std::shared_ptr<const detail::FileState> state, std::string path);

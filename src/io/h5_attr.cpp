@@ -116,6 +116,17 @@ void Object::set_attr(const std::string& name, const std::string& value) const {
   write_attr(at, type.get(), space.get(), &text);
 }
 
+void Object::set_attr(const std::string& name, const std::vector<std::string>& value) const {
+  AttrTarget at{id(), state(), path_, name};
+  Handle type(check(H5Tcopy(H5T_C_S1), state(), "cannot create string type for ", at.describe()),
+              H5Tclose);
+  check(H5Tset_size(type.get(), H5T_VARIABLE), state(), "cannot size ", at.describe());
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), state(), "cannot set UTF-8 for ", at.describe());
+  std::vector<const char*> texts;
+  for (const auto& v : value) texts.push_back(v.c_str());
+  write_attr(at, type.get(), vector_space(at, value.size()).get(), texts.data());
+}
+
 void Object::set_attr(const std::string& name, double value) const {
   AttrTarget at{id(), state(), path_, name};
   write_attr(at, H5T_NATIVE_DOUBLE, scalar_space(at).get(), &value);
@@ -184,6 +195,27 @@ std::string Object::attr_string(const std::string& name) const {
   if (H5Tget_strpad(open.type.get()) == H5T_STR_SPACEPAD)
     value.erase(value.find_last_not_of(' ') + 1);
   return value;
+}
+
+std::vector<std::string> Object::attr_strings(const std::string& name) const {
+  AttrTarget at{id(), state(), path_, name};
+  OpenAttr open = open_attr(at);
+  if (open.type_class != H5T_STRING ||
+      check(H5Tis_variable_str(open.type.get()), state(), "cannot inspect ", at.describe()) <= 0)
+    throw detail::error(state(), concat("cannot read ", at.describe(), ": it is not variable-length strings"));
+  Handle memory(check(H5Tcopy(H5T_C_S1), state(), "cannot create string type"), H5Tclose);
+  check(H5Tset_size(memory.get(), H5T_VARIABLE), state(), "cannot size string type");
+  check(H5Tset_cset(memory.get(), check(H5Tget_cset(open.type.get()), state(), "cannot inspect ", at.describe())),
+        state(), "cannot set charset");
+  std::vector<char*> texts(static_cast<std::size_t>(open.points), nullptr);
+  if (!texts.empty())
+    check(H5Aread(open.attr.get(), memory.get(), texts.data()), state(), "cannot read ", at.describe());
+  std::vector<std::string> values;
+  for (char* text : texts) {
+    values.emplace_back(text ? text : "");
+    H5free_memory(text);  // allocated by HDF5's allocator, so freed by it
+  }
+  return values;
 }
 
 std::int64_t Object::attr_int(const std::string& name) const {

@@ -120,6 +120,10 @@ Division divide_by_neighbours(const DeviceGraph& graph);
 // is what cover streams blur first, and a layer hidden only from the inference of
 // their number is not hidden from an eavesdropper that knows the architecture.
 Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed = 1, std::int64_t groups = 0);
+// The divisions for several counts at once (each as above, 0: inferred) from one
+// embedding: the same divisions as one call per count, at the cost of the slowest.
+std::vector<Division> divide_spectrally(const DeviceGraph& graph, std::uint64_t seed,
+                                        const std::vector<std::int64_t>& groups);
 
 // Per vertex, the distinct vertices that send to it and that it sends to, sorted
 // (self-loops aside).

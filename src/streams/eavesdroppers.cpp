@@ -49,8 +49,10 @@ MethodDivision structure(const ObservedStreams& seen, std::int64_t, std::int64_t
   return {divide_by_neighbours(seen.graph), 0, {}};
 }
 
+std::int64_t inferred_groups(const ObservedStreams&) { return 0; }
+
 MethodDivision spectral(const ObservedStreams& seen, std::int64_t, std::int64_t) {
-  return {divide_spectrally(seen.graph), 0, {}};
+  return {divide_spectrally(seen.graph, 1, inferred_groups(seen)), 0, {}};
 }
 
 std::string told_names() {
@@ -93,11 +95,12 @@ const std::vector<Eavesdropper>& eavesdroppers() {
       {"structure", "the graph (structural equivalence: the same senders and receivers, one group)", false, false,
        structure},
       {"spectral", "the graph (devices that share most of their senders and receivers, by the leading "
-       "eigenvectors of that similarity; the number of groups from their eigenvalues)", false, false, spectral},
+       "eigenvectors of that similarity; the number of groups from their eigenvalues)", false, false, spectral,
+       false, inferred_groups},
       {"first-arrival-k", "as first-arrival, told the number of layers k: cut at the widest gaps that make k groups",
        true, false, first_arrival_told, true},
       {"spectral-k", "as spectral, told the number of layers k: k groups, whatever the eigenvalues' gaps", false,
-       false, spectral_told, true},
+       false, spectral_told, true, told_layers},
   };
   return table;
 }
@@ -147,10 +150,22 @@ Judgement judge(const trace::TraceFile& file, std::int64_t step, std::int64_t th
     const bool present = std::any_of(file.events.phase.begin(), file.events.phase.end(), [&](auto p) { return p == phase; });
     if (!present) continue;
     const auto seen = observe(file, step, phase, file.events.timed() ? View::timed : View::ordered);
+    std::vector<Division> divisions(table.size());
+    std::vector<std::size_t> spectral_rows;
+    std::vector<std::int64_t> spectral_counts;
     for (std::size_t m = 0; m < table.size(); ++m) {
-      const auto d = table[m].divide(seen, phase, th);
-      judgement.ari[m] = std::max(judgement.ari[m], score_division(d.division.group, *file.device_layer).adjusted_rand_index);
+      if (table[m].spectral_groups) {
+        spectral_rows.push_back(m);
+        spectral_counts.push_back(table[m].spectral_groups(seen));
+      } else {
+        divisions[m] = table[m].divide(seen, phase, th).division;
+      }
     }
+    auto embedded = divide_spectrally(seen.graph, 1, spectral_counts);
+    for (std::size_t r = 0; r < spectral_rows.size(); ++r) divisions[spectral_rows[r]] = std::move(embedded[r]);
+    for (std::size_t m = 0; m < table.size(); ++m)
+      judgement.ari[m] =
+          std::max(judgement.ari[m], score_division(divisions[m].group, *file.device_layer).adjusted_rand_index);
   }
   return judgement;
 }

@@ -27,6 +27,9 @@ struct Eavesdropper {
   bool needs_sizes;    // any view but edges
   MethodDivision (*divide)(const ObservedStreams& seen, std::int64_t phase, std::int64_t th);
   bool told_layers = false;  // reads ObservedStreams::layers (the trace's truth)
+  // Rows that divide the spectral embedding say how many groups they ask of it (0:
+  // inferred), so that judging embeds each graph once for all of them.
+  std::int64_t (*spectral_groups)(const ObservedStreams& seen) = nullptr;
 };
 
 // sequential (Algorithm 1), flattened (Algorithm 2 with threshold `th`), depth,

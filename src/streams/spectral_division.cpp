@@ -243,72 +243,35 @@ std::vector<std::int64_t> components(const Neighbours& nb, std::size_t n) {
 }  // namespace
 }  // namespace spectral
 
-Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed, std::int64_t groups) {
-  using namespace spectral;
-  const auto n = static_cast<std::size_t>(graph.vertices);
-  const auto nb = distinct_neighbours(graph);
-  Normalised m{nb, std::vector<double>(n, 0.0), std::vector<double>(n), std::vector<double>(n)};
-  {
-    std::vector<double> ones(n, 1.0), degree(n);
-    similarity_times(nb, ones, degree, m.through);
-    for (std::size_t v = 0; v < n; ++v) m.scale[v] = degree[v] > 0 ? 1 / std::sqrt(degree[v]) : 0.0;
-  }
-  std::vector<std::size_t> active;
-  for (std::size_t v = 0; v < n; ++v)
-    if (m.scale[v] > 0) active.push_back(v);
+namespace spectral {
+namespace {
 
+// The division that the embedding `x` (Ritz vectors, `values` theirs) gives when
+// asked for `groups` groups (0: as many as the widest gap between values says).
+Division divide_embedded(const Neighbours& nb, const std::vector<std::size_t>& active, const Columns& x,
+                         const std::vector<double>& values, std::int64_t groups) {
+  const std::size_t n = nb.senders.size();
   std::vector<std::int64_t> label(n, -1);  // -1: no neighbour at all
-  if (active.size() >= 2) {
-    const std::size_t width = std::min(kMaxGroups, active.size());
-    const std::size_t told = std::min(width, static_cast<std::size_t>(std::max<std::int64_t>(groups, 1)));
-    auto rng = make_rng(seed, "spectral-start");
-    Columns x(width, std::vector<double>(n, 0.0));
-    for (auto& column : x)
-      for (auto v : active) column[v] = uniform_unit(rng) - 0.5;
-    orthonormalise(x, m.scale, rng);
-    std::vector<double> values = ritz(m, x), previous;
-    Columns y(width, std::vector<double>(n));
-    bool ritz_vectors = true;  // x holds Ritz vectors (values are theirs)
-    for (int it = 1; it <= kMaxIterations; ++it) {
-      for (std::size_t j = 0; j < width; ++j) m.times(x[j], y[j]);
-      std::swap(x, y);
-      orthonormalise(x, m.scale, rng);
-      ritz_vectors = false;
-      if (it % kRitzEvery) continue;
-      previous = values;
-      values = ritz(m, x);
-      ritz_vectors = true;
-      // Converged when the values down to the one below the widest gap stand still
-      // (those beyond it converge slowly and are not used); told the number of
-      // groups, when the values of the eigenvectors used do.
-      const std::size_t used = std::min(width, groups > 0 ? told : groups_from_gaps(values) + 1);
-      double change = 0;
-      for (std::size_t j = 0; j < used; ++j) change = std::max(change, std::abs(values[j] - previous[j]));
-      if (change < kConverged) break;
+  const std::size_t k =
+      groups > 0 ? std::min(x.size(), static_cast<std::size_t>(groups)) : x.empty() ? 1 : groups_from_gaps(values);
+  if (!x.empty() && values.back() > 1 - 1e-6) {
+    // Every eigenvalue of the embedding is 1: more groups of devices that share
+    // nothing with the rest than the embedding is wide. Those groups are the
+    // components of S, exactly.
+    const auto component = components(nb, n);
+    for (auto v : active) label[v] = component[v];
+  } else if (k >= 2) {
+    // Each device's row of the first k eigenvectors, scaled to unit length (Ng,
+    // Jordan and Weiss): devices of one group point the same way.
+    std::vector<std::vector<double>> points(active.size(), std::vector<double>(k));
+    for (std::size_t i = 0; i < active.size(); ++i) {
+      double norm = 0;
+      for (std::size_t c = 0; c < k; ++c) norm += x[c][active[i]] * x[c][active[i]];
+      norm = std::sqrt(norm);
+      for (std::size_t c = 0; c < k; ++c) points[i][c] = norm > 0 ? x[c][active[i]] / norm : 0.0;
     }
-    if (!ritz_vectors) values = ritz(m, x);
-    const std::size_t k = groups > 0 ? told : groups_from_gaps(values);
-    if (values.back() > 1 - 1e-6) {
-      // Every eigenvalue of the embedding is 1: more groups of devices that share
-      // nothing with the rest than the embedding is wide. Those groups are the
-      // components of S, exactly.
-      const auto component = components(nb, n);
-      for (auto v : active) label[v] = component[v];
-    } else if (k >= 2) {
-      // Each device's row of the first k eigenvectors, scaled to unit length (Ng,
-      // Jordan and Weiss): devices of one group point the same way.
-      std::vector<std::vector<double>> points(active.size(), std::vector<double>(k));
-      for (std::size_t i = 0; i < active.size(); ++i) {
-        double norm = 0;
-        for (std::size_t c = 0; c < k; ++c) norm += x[c][active[i]] * x[c][active[i]];
-        norm = std::sqrt(norm);
-        for (std::size_t c = 0; c < k; ++c) points[i][c] = norm > 0 ? x[c][active[i]] / norm : 0.0;
-      }
-      const auto found = k_means(points, k);
-      for (std::size_t i = 0; i < active.size(); ++i) label[active[i]] = found[i];
-    } else {
-      for (auto v : active) label[v] = 0;
-    }
+    const auto found = k_means(points, k);
+    for (std::size_t i = 0; i < active.size(); ++i) label[active[i]] = found[i];
   } else {
     for (auto v : active) label[v] = 0;
   }
@@ -332,6 +295,81 @@ Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed, std::in
   for (std::size_t v = 0; v < n; ++v)
     if (size[division.group[v]] == 1) division.pivots.push_back(static_cast<std::int64_t>(v));
   return division;
+}
+
+}  // namespace
+}  // namespace spectral
+
+std::vector<Division> divide_spectrally(const DeviceGraph& graph, std::uint64_t seed,
+                                        const std::vector<std::int64_t>& groups) {
+  using namespace spectral;
+  const auto n = static_cast<std::size_t>(graph.vertices);
+  const auto nb = distinct_neighbours(graph);
+  Normalised m{nb, std::vector<double>(n, 0.0), std::vector<double>(n), std::vector<double>(n)};
+  {
+    std::vector<double> ones(n, 1.0), degree(n);
+    similarity_times(nb, ones, degree, m.through);
+    for (std::size_t v = 0; v < n; ++v) m.scale[v] = degree[v] > 0 ? 1 / std::sqrt(degree[v]) : 0.0;
+  }
+  std::vector<std::size_t> active;
+  for (std::size_t v = 0; v < n; ++v)
+    if (m.scale[v] > 0) active.push_back(v);
+
+  // One subspace iteration serves every count asked for: each takes the Ritz vectors
+  // of the check at which the values it uses stood still, which is what an iteration
+  // of its own (the same start, the same steps) would have stopped at.
+  std::vector<Columns> embedding(groups.size());
+  std::vector<std::vector<double>> embedded_values(groups.size());
+  if (active.size() >= 2) {
+    const std::size_t width = std::min(kMaxGroups, active.size());
+    auto rng = make_rng(seed, "spectral-start");
+    Columns x(width, std::vector<double>(n, 0.0));
+    for (auto& column : x)
+      for (auto v : active) column[v] = uniform_unit(rng) - 0.5;
+    orthonormalise(x, m.scale, rng);
+    std::vector<double> values = ritz(m, x), previous;
+    Columns y(width, std::vector<double>(n));
+    std::vector<bool> settled(groups.size(), false);
+    auto keep = [&](std::size_t r) {
+      embedding[r] = x;
+      embedded_values[r] = values;
+      settled[r] = true;
+    };
+    bool ritz_vectors = true;  // x holds Ritz vectors (values are theirs)
+    for (int it = 1; it <= kMaxIterations; ++it) {
+      for (std::size_t j = 0; j < width; ++j) m.times(x[j], y[j]);
+      std::swap(x, y);
+      orthonormalise(x, m.scale, rng);
+      ritz_vectors = false;
+      if (it % kRitzEvery) continue;
+      previous = values;
+      values = ritz(m, x);
+      ritz_vectors = true;
+      // Converged when the values down to the one below the widest gap stand still
+      // (those beyond it converge slowly and are not used); told the number of
+      // groups, when the values of the eigenvectors used do.
+      for (std::size_t r = 0; r < groups.size(); ++r) {
+        if (settled[r]) continue;
+        const std::size_t told = std::min(width, static_cast<std::size_t>(std::max<std::int64_t>(groups[r], 1)));
+        const std::size_t used = std::min(width, groups[r] > 0 ? told : groups_from_gaps(values) + 1);
+        double change = 0;
+        for (std::size_t j = 0; j < used; ++j) change = std::max(change, std::abs(values[j] - previous[j]));
+        if (change < kConverged) keep(r);
+      }
+      if (std::all_of(settled.begin(), settled.end(), [](bool s) { return s; })) break;
+    }
+    if (!ritz_vectors) values = ritz(m, x);
+    for (std::size_t r = 0; r < groups.size(); ++r)
+      if (!settled[r]) keep(r);
+  }
+  std::vector<Division> divisions;
+  for (std::size_t r = 0; r < groups.size(); ++r)
+    divisions.push_back(divide_embedded(nb, active, embedding[r], embedded_values[r], groups[r]));
+  return divisions;
+}
+
+Division divide_spectrally(const DeviceGraph& graph, std::uint64_t seed, std::int64_t groups) {
+  return divide_spectrally(graph, seed, std::vector<std::int64_t>{groups}).front();
 }
 
 }  // namespace tessera::streams
