@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
+#include "cli/options.hpp"
 #include "core/error.hpp"
 
 namespace tessera::bench {
@@ -129,6 +131,15 @@ const std::string& Report::finish() {
   }
   file.commit();
   return path_;
+}
+
+Report report_for(const Config& config, MPI_Comm comm, MPI_Comm writers) {
+  const auto& command = config.command();
+  const auto name = command.substr(command.find(' ') + 1);  // "bench train" -> "train"
+  const auto path = cli::checked_output_file(
+      (std::filesystem::path(cli::output_folder(config, comm)) / (name + ".h5")).string(), comm);
+  return Report(path, writers == MPI_COMM_NULL ? comm : writers,
+                {command, config.ini_text(), config.get<std::uint64_t>("run.seed")});
 }
 
 }  // namespace tessera::bench

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "io/output_file.hpp"
 
 namespace tessera::bench {
@@ -95,5 +96,11 @@ class Report {
   std::vector<std::unique_ptr<Table>> tables_;
   std::vector<std::string> notes_;
 };
+
+// The report of `bench NAME`, to be written to `run.out`/NAME.h5 with the run's
+// provenance: the path checked now (collective over `comm`: a folder in its way is an
+// error before the work), the file written by `writers` (MPI_COMM_NULL: `comm`;
+// MPI_COMM_SELF where one rank measures).
+Report report_for(const Config& config, MPI_Comm comm, MPI_Comm writers = MPI_COMM_NULL);
 
 }  // namespace tessera::bench

@@ -156,6 +156,42 @@ std::int64_t victim_epochs(const std::string& path, MPI_Comm world) {
   });
 }
 
+// Every arm in turn: one per stolen set, then the layer and the model from scratch.
+// A signal ends the arm in progress at its next point (or, between arms, the run)
+// and skips the arms after it; `signal` says which.
+std::vector<attack::ArmResult> run_arms(const Settings& s, const std::vector<attack::StolenBlocks>& stolen,
+                                        models::Network& victim, const std::string& arch, const data::Dataset& data,
+                                        const torch::Tensor& answers, MPI_Comm world, int& signal) {
+  const auto init_seed = derive_seed(s.schedule.train.seed, "finetune-init");
+  const auto sample = data.test.images.narrow(0, 0, 1);
+  const auto& layer = stolen.front().layer;
+  std::vector<attack::ArmResult> results;
+  attack::ArmModes fresh = s.modes;
+  fresh.rest = "fresh";
+  const std::vector<std::pair<const char*, attack::ArmModes>> scratch = {{"layer_scratch", s.modes}, {"model_scratch", fresh}};
+  const std::size_t arms = stolen.size() + scratch.size();
+  auto run = [&](train::Arm& arm) {
+    auto points = train::run_arm(arm, data.train, data.test, answers, s.schedule, world, &signal);
+    if (!signal && results.size() + 1 < arms) signal = stop::agreed(world);
+    return points;
+  };
+  for (const auto& set : stolen) {
+    if (signal) break;
+    auto arm = attack::make_arm("stolen", victim, arch, layer, &set, s.modes, init_seed, sample);
+    log::info("finetune: ", set.name, ": ", set.held.size(), " of ", set.grid.count(), " blocks held (",
+              set.grid.bh, "x", set.grid.bw, "), share at their true position ", set.recovery(), " (", set.source, ")");
+    auto points = run(arm);
+    results.push_back({set.name, arm, std::move(points), &set});
+  }
+  for (const auto& [name, modes] : scratch) {
+    if (signal) break;
+    auto arm = attack::make_arm(name, victim, arch, layer, nullptr, modes, init_seed, sample);
+    auto points = run(arm);
+    results.push_back({name, arm, std::move(points), nullptr});
+  }
+  return results;
+}
+
 int run(const Config& config, MPI_Comm world) {
   stop::install_handlers();  // a signal ends the run at the next evaluation point, with what was done written
   const auto checkpoint = config.get<std::string>("model.checkpoint");
@@ -180,36 +216,9 @@ int run(const Config& config, MPI_Comm world) {
             " images), layer ", layer, "; ", s.public_images, " public images, ", s.schedule.train.epochs,
             " epochs; held blocks ", s.modes.held, ", the rest ", s.modes.rest);
 
-  const auto init_seed = derive_seed(s.schedule.train.seed, "finetune-init");
-  const auto sample = data.test.images.narrow(0, 0, 1);
-  std::vector<attack::ArmResult> results;
-  // A signal ends the arm in progress at its next point (or, between arms, the run)
-  // and skips the arms after it.
   int signal = 0;
-  attack::ArmModes fresh = s.modes;
-  fresh.rest = "fresh";
-  const std::vector<std::pair<const char*, attack::ArmModes>> scratch = {{"layer_scratch", s.modes}, {"model_scratch", fresh}};
-  const std::size_t arms = stolen.size() + scratch.size();
-  auto run = [&](train::Arm& arm) {
-    auto points = train::run_arm(arm, data.train, data.test, answers, s.schedule, world, &signal);
-    if (!signal && results.size() + 1 < arms) signal = stop::agreed(world);
-    return points;
-  };
-  for (const auto& set : stolen) {
-    if (signal) break;
-    auto arm = attack::make_arm("stolen", *victim.network, arch, layer, &set, s.modes, init_seed, sample);
-    log::info("finetune: ", set.name, ": ", set.held.size(), " of ", set.grid.count(), " blocks held (",
-              set.grid.bh, "x", set.grid.bw, "), share at their true position ", set.recovery(), " (", set.source, ")");
-    auto points = run(arm);
-    results.push_back({set.name, arm, std::move(points), &set});
-  }
-  for (const auto& [name, modes] : scratch) {
-    if (signal) break;
-    auto arm = attack::make_arm(name, *victim.network, arch, layer, nullptr, modes, init_seed, sample);
-    auto points = run(arm);
-    results.push_back({name, arm, std::move(points), nullptr});
-  }
-
+  const auto results = run_arms(s, stolen, *victim.network, arch, data, answers, world, signal);
+  const std::size_t arms = stolen.size() + 2;
   if (results.empty()) throw stop::Stopped(stop::signal_name(signal) + " received before the first arm: nothing written");
   io::OutputFile file(path, world, {"finetune", config.ini_text(), s.schedule.train.seed});
   auto group = file.root().require_group("finetune");

@@ -13,7 +13,7 @@
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 #include "io/output_file.hpp"
-#include "streams/eavesdroppers.hpp"
+#include "streams/division_file.hpp"
 #include "streams/learned.hpp"
 #include "trace/reader.hpp"
 
@@ -118,10 +118,6 @@ Settings settings_of(const Config& config) {
   return s;
 }
 
-void write_ints(const h5::Group& group, const std::string& name, const std::vector<std::int64_t>& values) {
-  group.create_dataset<std::int64_t>(name, {values.size()}).write(values.data());
-}
-
 int run(const Config& config, MPI_Comm world) {
   const auto s = agree(world, [&] { return settings_of(config); });
   const auto folder = output_folder(config, world);
@@ -150,51 +146,17 @@ int run(const Config& config, MPI_Comm world) {
     return learned ? streams::MethodDivision{learned->divide(seen, s.phase), 0, {}}
                    : streams::divide(s.method, seen, s.phase, s.th);
   });
-  const auto& division = result.division;
-  const auto connectivity = result.connectivity;
-  const auto& reachable = result.reachable;
   io::OutputFile out(path, world, {"streams analyze", config.ini_text(), config.get<std::uint64_t>("run.seed")},
                      io::Existing::add_run);
   auto group = out.create_run(run);
   trace::record_trace_path(group, s.trace, path);
-  group.set_attr("method", s.method);
-  group.set_attr("view", streams::view_name(s.view));
-  group.set_attr("th", s.th);
-  group.set_attr("phase", s.phase);
-  group.set_attr("step", s.step);
-  group.set_attr("devices", file.devices);
-  group.set_attr("entry", seen.entry);
-  group.set_attr("exit", seen.exit);
-  group.set_attr("streams", seen.streams);
-  group.set_attr("bytes", seen.bytes);
-  group.set_attr("streams_set_aside", seen.set_aside);
-  group.set_attr("groups", division.groups);
-  if (learned) {
-    std::string files;
-    for (const auto& path : s.train) files += (files.empty() ? "" : "\n") + path;
-    group.set_attr("train", files);
-    group.set_attr("training_accuracy", learned->training_accuracy());
-    group.set_attr("learn_epochs", s.learn.epochs);
-  }
-  if (s.method == "sequential") group.set_attr("connectivity", connectivity);
-  write_ints(group, "group", division.group);
-  write_ints(group, "pivots", division.pivots);
-  if (!reachable.empty()) write_ints(group, "reachable", reachable);
-  std::string scored = "no truth in the trace: not scored";
-  if (file.device_layer) {
-    const auto score = streams::score_division(division.group, *file.device_layer);
-    group.set_attr("adjusted_rand_index", score.adjusted_rand_index);
-    group.set_attr("exact_fraction", score.exact_fraction);
-    group.set_attr("groups_found", score.groups_found);
-    group.set_attr("layers", score.layers);
-    write_ints(group, "true_layer", *file.device_layer);
-    scored = "adjusted Rand index " + std::to_string(score.adjusted_rand_index) + ", " +
-             std::to_string(score.exact_fraction) + " of the devices in exactly their layer, " +
-             std::to_string(score.groups_found) + " groups for " + std::to_string(score.layers) + " layers";
-  }
+  streams::DivisionRecord record{s.method, s.view, s.th, s.phase, s.step, file, seen, result};
+  if (learned) record.learned = {s.train, learned->training_accuracy(), s.learn.epochs};
+  const auto scored = streams::write_division(group, record);
   out.commit();
-  log::info("streams: ", s.method, ": ", division.groups, " groups, ", division.pivots.size(), " pivots",
-            s.method == "sequential" ? ", vertex connectivity " + std::to_string(connectivity) : std::string(),
+  log::info("streams: ", s.method, ": ", result.division.groups, " groups, ", result.division.pivots.size(),
+            " pivots",
+            s.method == "sequential" ? ", vertex connectivity " + std::to_string(result.connectivity) : std::string(),
             "; ", scored);
   log::info("wrote '", path, "' (/streams/", s.run, ")");
   return 0;

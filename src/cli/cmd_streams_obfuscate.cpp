@@ -29,7 +29,6 @@ namespace tessera::cli {
 namespace cmd_streams_obfuscate {
 namespace {
 
-const std::vector<std::string> kOptimisers{"greedy", "evolutionary", "generator", "combine"};
 // The graph eavesdroppers and the first timing one; the others are held out.
 const char* const kTunedByDefault = "sequential,flattened,depth,first-arrival";
 
@@ -84,7 +83,8 @@ Settings settings_of(const Config& config) {
   TESSERA_REQUIRE(std::filesystem::is_regular_file(s.trace), "--streams.trace: '", s.trace, "' is not a file");
   std::stringstream names(config.get<std::string>("obfuscate.optimisers"));
   for (std::string name; std::getline(names, name, ',');) {
-    TESSERA_REQUIRE(std::find(kOptimisers.begin(), kOptimisers.end(), name) != kOptimisers.end(),
+    const auto& known = streams::optimiser_names();
+    TESSERA_REQUIRE(std::find(known.begin(), known.end(), name) != known.end(),
                     "--obfuscate.optimisers: '", name, "' is not one of greedy, evolutionary, generator, combine");
     s.optimisers.push_back(name);
   }
@@ -118,42 +118,6 @@ Settings settings_of(const Config& config) {
   return s;
 }
 
-template <class T, class F>
-void write_column(const h5::Group& group, const std::string& name, const std::vector<streams::PlanPoint>& points, F of) {
-  std::vector<T> values;
-  for (const auto& p : points) values.push_back(static_cast<T>(of(p)));
-  group.create_dataset<T>(name, {values.size()}).write(values.data());
-}
-
-void write_points(const h5::Group& group, const std::vector<streams::PlanPoint>& points,
-                  const std::vector<std::size_t>& front) {
-  std::string names;
-  for (const auto& name : kOptimisers) names += (names.empty() ? "" : "\n") + name;
-  group.set_attr("optimiser_names", names);
-  write_column<std::int64_t>(group, "optimiser", points, [](const auto& p) {
-    return std::find(kOptimisers.begin(), kOptimisers.end(), p.optimiser) - kOptimisers.begin();
-  });
-  for (std::size_t m = 0; m < streams::eavesdroppers().size(); ++m)
-    write_column<double>(group, std::string("ari_") + streams::eavesdroppers()[m].name, points,
-                         [m](const auto& p) { return p.judgement.ari[m]; });
-  write_column<double>(group, "time_fraction", points, [](const auto& p) { return p.cost.time_fraction(); });
-  write_column<double>(group, "loss", points, [](const auto& p) { return p.loss; });
-  write_column<double>(group, "byte_fraction", points, [](const auto& p) { return p.cost.byte_fraction(); });
-  write_column<double>(group, "message_fraction", points, [](const auto& p) { return p.cost.message_fraction(); });
-  write_column<std::int64_t>(group, "extra_bytes", points, [](const auto& p) { return p.cost.extra_bytes; });
-  write_column<std::int64_t>(group, "extra_messages", points, [](const auto& p) { return p.cost.extra_messages; });
-  write_column<std::int64_t>(group, "new_arcs", points, [](const auto& p) { return p.cost.new_arcs; });
-  write_column<std::int64_t>(group, "dummies", points, [](const auto& p) { return p.cost.dummies; });
-  write_column<std::int64_t>(group, "moves", points, [](const auto& p) { return p.plan.moves.size(); });
-  write_column<std::int64_t>(group, "delay_moves", points, [](const auto& p) {
-    return std::count_if(p.plan.moves.begin(), p.plan.moves.end(),
-                         [](const auto& m) { return m.kind == streams::MoveKind::delay; });
-  });
-  std::vector<std::int64_t> on_front(points.size(), 0);
-  for (auto i : front) on_front[i] = 1;
-  group.create_dataset<std::int64_t>("on_front", {on_front.size()}).write(on_front.data());
-}
-
 std::string names_of(const std::vector<std::size_t>& indices) {
   std::string names;
   for (auto i : indices) names += (names.empty() ? "" : ",") + std::string(streams::eavesdroppers()[i].name);
@@ -167,60 +131,31 @@ std::string indices_text(const streams::Judgement& judgement) {
   return text.str();
 }
 
-int run(const Config& config, MPI_Comm world) {
-  const auto s = agree(world, [&] { return settings_of(config); });
-  const auto folder = output_folder(config, world);
-  const auto plain = agree(world, [&] { return trace::read_trace(s.trace, world); });
-  // Every rank searches alike (the search is deterministic); rank 0's copy is written.
-  agree(world, [&] {
-    try {
-      streams::check_holds(plain, s.search.base);
-    } catch (const Error& e) {
-      throw Error(std::string("--obfuscate.jitter_ms: ") + e.what());
-    }
-  });
-  auto search = agree(world, [&] { return std::make_unique<streams::PlanSearch>(plain, s.search); });
-  std::vector<std::size_t> held_out;
-  for (std::size_t i = 0; i < streams::eavesdroppers().size(); ++i)
-    if (std::find(search->tuned().begin(), search->tuned().end(), i) == search->tuned().end()) held_out.push_back(i);
-  const auto started = std::chrono::steady_clock::now();
-  const auto none = agree(world, [&] { return search->evaluate(s.search.base, "greedy"); });
-  log::info("obfuscate: the plain trace: adjusted Rand index ", indices_text(none.judgement));
-  log::info("obfuscate: tuned against ", names_of(search->tuned()), "; held out: ",
-            held_out.empty() ? std::string("none") : names_of(held_out));
+// What the search found: every plan scored, the Pareto front, the plan chosen.
+struct Outcome {
+  const std::vector<streams::PlanPoint>& points;
+  std::vector<std::size_t> tuned, held_out, front;
+  std::size_t chosen = 0;
+  double seconds = 0;
+};
+
+// Every optimiser in turn, each rank alike (the search is deterministic).
+void run_optimisers(const Settings& s, streams::PlanSearch& search, MPI_Comm world) {
   agree(world, [&] {
     for (const auto& name : s.optimisers) {
       log::info("obfuscate: ", name, ": ", s.search.evaluations, " plans");
-      if (name == "greedy") streams::search_greedy(*search);
-      else if (name == "evolutionary") streams::search_evolutionary(*search);
-      else if (name == "combine") streams::search_combine(*search);
-      else streams::search_policy_gradient(*search);
+      if (name == "greedy") streams::search_greedy(search);
+      else if (name == "evolutionary") streams::search_evolutionary(search);
+      else if (name == "combine") streams::search_combine(search);
+      else streams::search_policy_gradient(search);
     }
   });
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const auto& points = search->points();
-  const auto& tuned = search->tuned();
-  const auto front = streams::pareto_front(points, tuned);
-  // The lowest tuned worst index within the budgets; of equal ones, the fewest extra bytes.
-  const auto better = [&](std::size_t a, std::size_t b) {
-    const auto wa = points[a].judgement.worst(tuned), wb = points[b].judgement.worst(tuned);
-    return wa < wb || (wa == wb && points[a].cost.byte_fraction() < points[b].cost.byte_fraction());
-  };
-  std::optional<std::size_t> within;
-  for (std::size_t i = 0; i < points.size(); ++i)
-    if (points[i].cost.byte_fraction() <= s.byte_budget && points[i].cost.time_fraction() <= s.time_budget &&
-        (!within || better(i, *within)))
-      within = i;
-  agree(world, [&] {
-    TESSERA_REQUIRE(within, "--obfuscate.byte_budget, --obfuscate.time_budget: no plan adds at most ", s.byte_budget,
-                    " of the bytes and ", s.time_budget, " of the time (the base plan adds ",
-                    points.front().cost.byte_fraction(), " and ", points.front().cost.time_fraction(), ")");
-  });
-  const auto chosen = *within;
-  const auto& best = points[chosen];
-  const auto obfuscated = agree(world, [&] { return streams::obfuscate_trace(plain, best.plan, s.search.seed); });
+}
 
-  const auto path = checked_output_file((std::filesystem::path(folder) / "obfuscate.h5").string(), world);
+void write_output(const std::string& path, const Config& config, const Settings& s, const trace::TraceFile& plain,
+                  const Outcome& o, MPI_Comm world) {
+  const auto& best = o.points[o.chosen];
+  const auto obfuscated = agree(world, [&] { return streams::obfuscate_trace(plain, best.plan, s.search.seed); });
   io::OutputFile out(path, world, {"streams obfuscate", config.ini_text(), s.search.seed});
   auto group = out.root().require_group("obfuscation");
   trace::record_trace_path(group, s.trace, path);
@@ -230,30 +165,70 @@ int run(const Config& config, MPI_Comm world) {
   group.set_attr("byte_budget", s.byte_budget);
   group.set_attr("time_budget", s.time_budget);
   group.set_attr("c_time", s.search.c_time);
-  group.set_attr("tuned", names_of(tuned));
-  group.set_attr("held_out", names_of(held_out));
-  group.set_attr("chosen_worst_tuned", best.judgement.worst(tuned));
+  group.set_attr("tuned", names_of(o.tuned));
+  group.set_attr("held_out", names_of(o.held_out));
+  group.set_attr("chosen_worst_tuned", best.judgement.worst(o.tuned));
   group.set_attr("chosen_worst", best.judgement.worst());
   group.set_attr("plain_seconds", best.cost.seconds);
-  group.set_attr("chosen", static_cast<std::int64_t>(chosen));
+  group.set_attr("chosen", static_cast<std::int64_t>(o.chosen));
   group.set_attr("plain_bytes", best.cost.bytes);
   group.set_attr("plain_messages", best.cost.messages);
   group.set_attr("plain_arcs", best.cost.arcs);
-  group.set_attr("seconds", seconds);
-  write_points(group.require_group("points"), points, front);
+  group.set_attr("seconds", o.seconds);
+  streams::write_points(group.require_group("points"), o.points, o.front);
   streams::write_plan(group.require_group("plan"), best.plan, plain.devices, trace::deployment_fingerprint(plain));
   trace::write_trace(obfuscated, out.root());
   out.commit();
-  log::info("obfuscate: ", points.size(), " plans in ", seconds, " s, ", front.size(), " on the Pareto front");
-  for (auto i : front)
+}
+
+void log_outcome(const Settings& s, const Outcome& o) {
+  const auto& points = o.points;
+  const auto& best = points[o.chosen];
+  log::info("obfuscate: ", points.size(), " plans in ", o.seconds, " s, ", o.front.size(), " on the Pareto front");
+  for (auto i : o.front)
     log::info("obfuscate:   ", points[i].optimiser, ": +", 100 * points[i].cost.byte_fraction(), "% bytes, +",
               100 * points[i].cost.message_fraction(), "% messages, +", 100 * points[i].cost.time_fraction(),
               "% time: adjusted Rand index ", indices_text(points[i].judgement));
   log::info("obfuscate: chosen within +", 100 * s.byte_budget, "% bytes and +", 100 * s.time_budget, "% time: +",
             100 * best.cost.byte_fraction(), "% bytes, +", 100 * best.cost.time_fraction(), "% time, ",
-            best.plan.moves.size(), " moves; worst adjusted Rand index ", best.judgement.worst(tuned),
-            " of the tuned eavesdroppers, ", held_out.empty() ? 0.0 : best.judgement.worst(held_out),
+            best.plan.moves.size(), " moves; worst adjusted Rand index ", best.judgement.worst(o.tuned),
+            " of the tuned eavesdroppers, ", o.held_out.empty() ? 0.0 : best.judgement.worst(o.held_out),
             " of the held-out ones (", indices_text(best.judgement), ")");
+}
+
+int run(const Config& config, MPI_Comm world) {
+  const auto s = agree(world, [&] { return settings_of(config); });
+  const auto path =
+      checked_output_file((std::filesystem::path(output_folder(config, world)) / "obfuscate.h5").string(), world);
+  const auto plain = agree(world, [&] { return trace::read_trace(s.trace, world); });
+  agree(world, [&] {
+    try {
+      streams::check_holds(plain, s.search.base);
+    } catch (const Error& e) {
+      throw Error(std::string("--obfuscate.jitter_ms: ") + e.what());
+    }
+  });
+  auto search = agree(world, [&] { return std::make_unique<streams::PlanSearch>(plain, s.search); });
+  Outcome o{search->points(), search->tuned(), {}, {}};
+  for (std::size_t i = 0; i < streams::eavesdroppers().size(); ++i)
+    if (std::find(o.tuned.begin(), o.tuned.end(), i) == o.tuned.end()) o.held_out.push_back(i);
+  const auto started = std::chrono::steady_clock::now();
+  const auto none = agree(world, [&] { return search->evaluate(s.search.base, "greedy"); });
+  log::info("obfuscate: the plain trace: adjusted Rand index ", indices_text(none.judgement));
+  log::info("obfuscate: tuned against ", names_of(o.tuned), "; held out: ",
+            o.held_out.empty() ? std::string("none") : names_of(o.held_out));
+  run_optimisers(s, *search, world);
+  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  o.front = streams::pareto_front(o.points, o.tuned);
+  const auto within = streams::best_within(o.points, o.tuned, s.byte_budget, s.time_budget);
+  agree(world, [&] {
+    TESSERA_REQUIRE(within, "--obfuscate.byte_budget, --obfuscate.time_budget: no plan adds at most ", s.byte_budget,
+                    " of the bytes and ", s.time_budget, " of the time (the base plan adds ",
+                    o.points.front().cost.byte_fraction(), " and ", o.points.front().cost.time_fraction(), ")");
+  });
+  o.chosen = *within;
+  write_output(path, config, s, plain, o, world);
+  log_outcome(s, o);
   log::info("wrote '", path, "' (/obfuscation, and the chosen plan's /trace)");
   return 0;
 }

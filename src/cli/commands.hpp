@@ -1,5 +1,6 @@
-// The command table: every experiment is one entry (name, what it does, its
-// options, its run function); main only parses and dispatches.
+// A command: every experiment is one entry of the table (name, what it does, its
+// options, its run function), which src/main.cpp hands to cli::run; the commands
+// of this folder are declared here, the benchmarks in bench/benchmarks.hpp.
 #pragma once
 
 #include <mpi.h>
@@ -19,25 +20,15 @@ struct Command {
   int (*run)(const Config& config, MPI_Comm world);
 };
 
-const std::vector<Command>& commands();
-
 // Defined one per file (cmd_*.cpp).
 extern const Command train_command;
 extern const Command blocks_command;
 extern const Command serve_command;
 extern const Command drop_command;
 extern const Command swap_command;
-extern const Command bench_train_command;
-extern const Command bench_service_command;
-extern const Command bench_sweep_command;
 extern const Command threshold_command;
 extern const Command finetune_command;
 extern const Command attack_command;
-extern const Command bench_fitness_command;
-extern const Command bench_sinkhorn_command;
-extern const Command bench_assignment_command;
-extern const Command bench_streams_command;
-extern const Command bench_packets_command;
 extern const Command streams_analyze_command;
 extern const Command streams_obfuscate_command;
 extern const Command mixnn_command;

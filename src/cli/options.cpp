@@ -174,11 +174,4 @@ std::string checked_output_file(const std::string& path, MPI_Comm comm) {
   return path;
 }
 
-bench::Report bench_report(const Config& config, MPI_Comm comm, MPI_Comm writers) {
-  const auto& command = config.command();
-  const auto name = command.substr(command.find(' ') + 1);  // "bench train" -> "train"
-  const auto path = checked_output_file((std::filesystem::path(output_folder(config, comm)) / (name + ".h5")).string(), comm);
-  return bench::Report(path, writers == MPI_COMM_NULL ? comm : writers, {command, config.ini_text(), config.get<std::uint64_t>("run.seed")});
-}
-
 }  // namespace tessera::cli

@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 
-#include "bench/report.hpp"
 #include "comm/communicator.hpp"
 #include "core/config.hpp"
 #include "blocks/targets.hpp"
@@ -50,11 +49,6 @@ void add_run_name_option(po::options_description& options);
 // `run.out`/`run.name`.h5, or `run.out`/`default_name`.h5 when run.name is empty;
 // creates the folder (collective).
 std::string output_path(const Config& config, MPI_Comm comm, const std::string& default_name);
-
-// A benchmark's report, to be written to `run.out`/NAME.h5 for `bench NAME` with the
-// run's provenance: the path checked now (collective over `comm`), the file written
-// by `writers` (MPI_COMM_NULL: `comm`; MPI_COMM_SELF where one rank measures).
-bench::Report bench_report(const Config& config, MPI_Comm comm, MPI_Comm writers = MPI_COMM_NULL);
 
 // `path`, after checking (collective) that nothing stands in the way of writing it
 // there later: found before the work rather than after it.

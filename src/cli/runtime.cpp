@@ -22,11 +22,11 @@ namespace {
 
 const char* kUsage = "usage: tessera <command> [--config JOB.ini] [--section.key=value ...]";
 
-void print_usage() {
+void print_usage(const std::vector<Command>& commands) {
   if (!log::printing()) return;
   std::cout << "tessera: fine-grained distributed model service and its adversary\n\n"
             << kUsage << "\n\ncommands:\n";
-  for (const auto& command : commands())
+  for (const auto& command : commands)
     std::printf("  %-14s %s\n", command.name.c_str(), command.summary.c_str());
   std::cout << "\n'tessera <command> --help' lists that command's options, defaults and meaning.\n"
             << "Options come from the job file's [section] key = value lines and are\n"
@@ -34,21 +34,22 @@ void print_usage() {
 }
 
 // Longest match first, so "bench train" wins over a plain "bench".
-const Command* find_command(const std::vector<std::string>& args, std::size_t& words) {
+const Command* find_command(const std::vector<Command>& commands, const std::vector<std::string>& args,
+                            std::size_t& words) {
   for (words = 2; words >= 1; --words) {
     if (args.size() < words) continue;
     std::string name = args[0];
     if (words == 2) name += " " + args[1];
-    for (const auto& command : commands())
+    for (const auto& command : commands)
       if (command.name == name) return &command;
   }
   return nullptr;
 }
 
 // The sections any command reads: a job file's other sections are typos.
-std::set<std::string> every_section() {
+std::set<std::string> every_section(const std::vector<Command>& commands) {
   std::set<std::string> sections;
-  for (const auto& command : commands()) {
+  for (const auto& command : commands) {
     po::options_description options;
     command.add_options(options);
     sections.merge(sections_of(options));
@@ -76,17 +77,17 @@ void set_threads(const Config& config, MPI_Comm world) {
   torch::set_num_threads(threads);
 }
 
-int dispatch(const std::vector<std::string>& args, MPI_Comm world) {
+int dispatch(const std::vector<Command>& commands, const std::vector<std::string>& args, MPI_Comm world) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    print_usage();
+    print_usage(commands);
     return args.empty() ? 2 : 0;
   }
   std::size_t words = 0;
-  const Command* command = find_command(args, words);
+  const Command* command = find_command(commands, args, words);
   if (!command) {
     // "bench" alone names a family of commands ("bench train", ...): list them.
     std::string family;
-    for (const auto& c : commands())
+    for (const auto& c : commands)
       if (c.name.rfind(args[0] + " ", 0) == 0) family += (family.empty() ? "" : ", ") + c.name.substr(args[0].size() + 1);
     if (family.empty()) throw AgreedError("unknown command '" + args[0] + "' (see 'tessera --help' for the list)");
     const bool help = args.size() == 1 || args[1] == "--help" || args[1] == "-h";
@@ -101,7 +102,7 @@ int dispatch(const std::vector<std::string>& args, MPI_Comm world) {
   po::options_description options("options of 'tessera " + command->name + "'", 100, 50);
   command->add_options(options);
   const std::vector<std::string> rest(args.begin() + words, args.end());
-  const Config config = agree(world, [&] { return Config::parse(command->name, options, rest, every_section()); });
+  const Config config = agree(world, [&] { return Config::parse(command->name, options, rest, every_section(commands)); });
   if (config.help_requested()) {
     if (log::printing())
       std::cout << "tessera " << command->name << ": " << command->summary << "\n"
@@ -117,7 +118,7 @@ int dispatch(const std::vector<std::string>& args, MPI_Comm world) {
 
 }  // namespace
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, const std::vector<Command>& commands) {
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm world = MPI_COMM_WORLD;
@@ -127,11 +128,11 @@ int run(int argc, char** argv) {
 
   const std::vector<std::string> args(argv + 1, argv + argc);
   std::size_t words = 0;
-  const Command* command = find_command(args, words);
+  const Command* command = find_command(commands, args, words);
   const std::string name = command ? "tessera " + command->name : "tessera";
   int code = 0;
   try {
-    code = dispatch(args, world);
+    code = dispatch(commands, args, world);
   } catch (const stop::Stopped& e) {
     if (rank == 0) std::fprintf(stderr, "%s: stopped: %s\n", name.c_str(), e.what());
     code = stop::kStoppedExitCode;

@@ -312,6 +312,25 @@ Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint6
   return plan;
 }
 
+const std::vector<std::string>& optimiser_names() {
+  static const std::vector<std::string> names{"greedy", "evolutionary", "generator", "combine"};
+  return names;
+}
+
+std::optional<std::size_t> best_within(const std::vector<PlanPoint>& points, const std::vector<std::size_t>& tuned,
+                                       double byte_budget, double time_budget) {
+  const auto better = [&](std::size_t a, std::size_t b) {
+    const auto wa = points[a].judgement.worst(tuned), wb = points[b].judgement.worst(tuned);
+    return wa < wb || (wa == wb && points[a].cost.byte_fraction() < points[b].cost.byte_fraction());
+  };
+  std::optional<std::size_t> within;
+  for (std::size_t i = 0; i < points.size(); ++i)
+    if (points[i].cost.byte_fraction() <= byte_budget && points[i].cost.time_fraction() <= time_budget &&
+        (!within || better(i, *within)))
+      within = i;
+  return within;
+}
+
 std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points, const std::vector<std::size_t>& of) {
   const auto key = [&](std::size_t i) {
     return std::array<double, 4>{points[i].judgement.worst(of), points[i].cost.byte_fraction(),

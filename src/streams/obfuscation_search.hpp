@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -110,6 +111,16 @@ Plan random_plan(const trace::TraceFile& plain, double byte_fraction, std::uint6
 // eavesdroppers `of`, extra bytes, extra messages and extra time (and beats on one),
 // by extra bytes.
 std::vector<std::size_t> pareto_front(const std::vector<PlanPoint>& points, const std::vector<std::size_t>& of);
+
+// The optimisers by name, in the order of their codes in /obfuscation/points:
+// greedy, evolutionary, generator (search_policy_gradient), combine.
+const std::vector<std::string>& optimiser_names();
+
+// The point chosen within the budgets (extra bytes and extra time, as fractions of
+// the plain trace's): the lowest worst index of the eavesdroppers `tuned`, of equal
+// ones the fewest extra bytes; none when no point is within both.
+std::optional<std::size_t> best_within(const std::vector<PlanPoint>& points, const std::vector<std::size_t>& tuned,
+                                       double byte_budget, double time_budget);
 
 // Indices of the eavesdroppers named in a comma-separated list (errors name `option`).
 std::vector<std::size_t> eavesdroppers_named(const std::string& names, const std::string& option);

@@ -1,11 +1,52 @@
 #include "streams/plan_file.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
 #include "core/error.hpp"
 
 namespace tessera::streams {
+
+namespace {
+
+template <class T, class F>
+void write_column(const h5::Group& group, const std::string& name, const std::vector<PlanPoint>& points, F of) {
+  std::vector<T> values;
+  for (const auto& p : points) values.push_back(static_cast<T>(of(p)));
+  group.create_dataset<T>(name, {values.size()}).write(values.data());
+}
+
+}  // namespace
+
+void write_points(const h5::Group& group, const std::vector<PlanPoint>& points, const std::vector<std::size_t>& front) {
+  const auto& optimisers = optimiser_names();
+  std::string names;
+  for (const auto& name : optimisers) names += (names.empty() ? "" : "\n") + name;
+  group.set_attr("optimiser_names", names);
+  write_column<std::int64_t>(group, "optimiser", points, [&](const auto& p) {
+    return std::find(optimisers.begin(), optimisers.end(), p.optimiser) - optimisers.begin();
+  });
+  for (std::size_t m = 0; m < eavesdroppers().size(); ++m)
+    write_column<double>(group, std::string("ari_") + eavesdroppers()[m].name, points,
+                         [m](const auto& p) { return p.judgement.ari[m]; });
+  write_column<double>(group, "time_fraction", points, [](const auto& p) { return p.cost.time_fraction(); });
+  write_column<double>(group, "loss", points, [](const auto& p) { return p.loss; });
+  write_column<double>(group, "byte_fraction", points, [](const auto& p) { return p.cost.byte_fraction(); });
+  write_column<double>(group, "message_fraction", points, [](const auto& p) { return p.cost.message_fraction(); });
+  write_column<std::int64_t>(group, "extra_bytes", points, [](const auto& p) { return p.cost.extra_bytes; });
+  write_column<std::int64_t>(group, "extra_messages", points, [](const auto& p) { return p.cost.extra_messages; });
+  write_column<std::int64_t>(group, "new_arcs", points, [](const auto& p) { return p.cost.new_arcs; });
+  write_column<std::int64_t>(group, "dummies", points, [](const auto& p) { return p.cost.dummies; });
+  write_column<std::int64_t>(group, "moves", points, [](const auto& p) { return p.plan.moves.size(); });
+  write_column<std::int64_t>(group, "delay_moves", points, [](const auto& p) {
+    return std::count_if(p.plan.moves.begin(), p.plan.moves.end(),
+                         [](const auto& m) { return m.kind == MoveKind::delay; });
+  });
+  std::vector<std::int64_t> on_front(points.size(), 0);
+  for (auto i : front) on_front[i] = 1;
+  group.create_dataset<std::int64_t>("on_front", {on_front.size()}).write(on_front.data());
+}
 
 void write_plan(const h5::Group& group, const Plan& plan, std::int64_t devices, const std::string& deployment) {
   group.set_attr("pad_quantum", plan.pad_quantum);

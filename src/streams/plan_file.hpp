@@ -1,5 +1,6 @@
 // An obfuscation plan in a file: /obfuscation/plan, written by `tessera streams
-// obfuscate` and read by `tessera serve --serve.obfuscation` (docs/streams.md "The provider's
+// obfuscate` with the plans its search scored (/obfuscation/points, below) and read
+// by `tessera serve --serve.obfuscation` (docs/streams.md "The provider's
 // defence"). Columns `kind` (0 cover, 1 relay, 2 loop, 3 lead, 4 delay), `from`, `to`,
 // `bytes`, `seconds` (a delay's mean hold), in the ids of the trace it was planned on;
 // attrs `pad_quantum`, `jitter` (seconds), `devices` (that trace's device count) and
@@ -10,13 +11,20 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
 #include "io/h5.hpp"
-#include "streams/obfuscation.hpp"
+#include "streams/obfuscation_search.hpp"
 
 namespace tessera::streams {
 
 void write_plan(const h5::Group& group, const Plan& plan, std::int64_t devices, const std::string& deployment);
+
+// /obfuscation/points: one row per plan scored (`optimiser`, its code in
+// optimiser_names(), also listed in the attr `optimiser_names`; `ari_<eavesdropper>`
+// for each of eavesdroppers(); `loss`; the costs; `moves`, `delay_moves`; `on_front`,
+// 1 for the points of `front`), docs/output.md.
+void write_points(const h5::Group& group, const std::vector<PlanPoint>& points, const std::vector<std::size_t>& front);
 
 struct PlanFile {
   Plan plan;

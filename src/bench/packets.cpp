@@ -10,17 +10,19 @@
 #include <cstdio>
 #include <string>
 
-#include "cli/bench_timing.hpp"
-#include "cli/commands.hpp"
+#include "bench/report.hpp"
+#include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 #include "mixnn/packet.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
-namespace cmd_bench_packets {
+using namespace cli;  // the shared options and output paths
+
+namespace packets_case {
 namespace {
 
 constexpr double kSphinxMicroseconds = 157;
@@ -54,7 +56,7 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(!parsed.empty(), "--bench.message_bytes: no size given");
     return parsed;
   });
-  auto report = bench_report(config, world, MPI_COMM_SELF);
+  auto report = report_for(config, world, MPI_COMM_SELF);
   if (rank_of(world) != 0) return 0;  // one process measures, and writes
 
   std::vector<mixnn::KeyPair> keys;
@@ -109,10 +111,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_bench_packets
+}  // namespace packets_case
 
-const Command bench_packets_command{"bench packets",
+const cli::Command packets_command{"bench packets",
                                     "MixNN packets: a hop's open and reseal per message size, against Sphinx's 157 us",
-                                    cmd_bench_packets::add_options, cmd_bench_packets::run};
+                                    packets_case::add_options, packets_case::run};
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

@@ -13,7 +13,7 @@
 #include "data/datasets.hpp"
 #include "models/model_file.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
 struct BenchTarget {
   models::LoadedModel model;
@@ -30,4 +30,4 @@ BenchTarget load_bench_target(const Config& config, std::int64_t images, MPI_Com
 // The adversary's knowledge when it holds the blocks at positions order[0..H).
 scoring::Knowledge bench_knowledge(const BenchTarget& bench, const blocks::Genome& order, std::int64_t H);
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

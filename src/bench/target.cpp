@@ -1,16 +1,16 @@
-#include "cli/bench_target.hpp"
+#include "bench/target.hpp"
 
 #include "cli/options.hpp"
 #include "core/error.hpp"
 #include "core/ranks.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
 BenchTarget load_bench_target(const Config& config, std::int64_t images, MPI_Comm world) {
   BenchTarget b;
   b.model = models::load(config.get<std::string>("model.checkpoint"), world,
                          config.defaulted("model.arch") ? "" : config.get<std::string>("model.arch"));
-  b.target = agree(world, [&] { return blocks::plan(*b.model.network, block_settings(config), 1).front(); });
+  b.target = agree(world, [&] { return blocks::plan(*b.model.network, cli::block_settings(config), 1).front(); });
   b.data = agree(world, [&] {
     auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, images);
     TESSERA_REQUIRE(d.test.size() >= images, "--bench.eval_samples: the test set has ", d.test.size());
@@ -30,4 +30,4 @@ scoring::Knowledge bench_knowledge(const BenchTarget& b, const blocks::Genome& o
   return {b.target.grid, known, b.features, b.data.test.labels, b.data.test.labels, torch::stack(held), {}, {}, {}, {}, {}, {}};
 }
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

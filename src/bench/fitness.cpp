@@ -16,9 +16,9 @@
 #include <cmath>
 
 #include "scoring/swap_chain.hpp"
-#include "cli/bench_target.hpp"
-#include "cli/bench_timing.hpp"
-#include "cli/commands.hpp"
+#include "bench/target.hpp"
+#include "bench/report.hpp"
+#include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "comm/device.hpp"
 #include "core/ranks.hpp"
@@ -28,9 +28,11 @@
 #include "models/model_file.hpp"
 #include "blocks/targets.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
-namespace cmd_bench_fitness {
+using namespace cli;  // the shared options and output paths
+
+namespace fitness_case {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -60,7 +62,7 @@ struct Rates {
     floor_ratio.push_back(floor_ / rate_);
   }
   // A row of the table "cpu".
-  std::vector<bench::Cell> row(double held, std::int64_t blocks, const char* workload, bool cached) const {
+  std::vector<Cell> row(double held, std::int64_t blocks, const char* workload, bool cached) const {
     return {held, blocks, workload, cached ? "yes" : "no", median(rate), median(seed), median(floor), median(speedup),
             median(floor_ratio)};
   }
@@ -84,7 +86,7 @@ int run(const Config& config, MPI_Comm world) {
                     "--bench.population, --bench.eval_samples, --bench.repeats, --bench.seed_way_candidates, "
                     "--bench.moves: >= 1");
   });
-  auto report = bench_report(config, world);
+  auto report = report_for(config, world);
   auto bench = load_bench_target(config, images, world);
   auto& model = bench.model;
   const auto& target = bench.target;
@@ -99,7 +101,7 @@ int run(const Config& config, MPI_Comm world) {
 
   // The GPU's rows (its rate, the CPU's in the same repeats, and the GPU's floor:
   // the GEMMs after the target layer at its sgemm rate) come after the CPU's table.
-  std::vector<std::vector<bench::Cell>> rows, device_rows;
+  std::vector<std::vector<Cell>> rows, device_rows;
   for (double fraction : fractions) {
     const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
     auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-fitness");
@@ -151,7 +153,7 @@ int run(const Config& config, MPI_Comm world) {
     // repeats shifts them all; the ratios are taken per repeat, their medians reported.
     Rates random_rates, move_rates;
     for (int r = 1; r <= repeats; ++r) {
-      const double rate = sgemm_rate();
+      const double rate = comm::sgemm_rate();
       const double random_rate = population / seconds_of([&] { fitness.evaluate(populations[r]); });
       const double move_rate = moves / seconds_of([&] { climb(populations[r][0]); });
       const double seed_seconds = seconds_of([&] {
@@ -162,7 +164,7 @@ int run(const Config& config, MPI_Comm world) {
       move_rates.add(move_rate, seed_rate, floor_rate);
       sgemm_rates.push_back(rate);
       if (on_device) {  // the scores come back to the host: the time includes the device's work
-        const double gpu_sgemm = sgemm_rate(device);
+        const double gpu_sgemm = comm::sgemm_rate(device);
         const double gpu_rate = population / seconds_of([&] { on_device->evaluate(populations[r]); });
         const double gpu_floor = gpu_sgemm / fitness.floor_flops();
         device_rate.push_back(gpu_rate);
@@ -182,8 +184,8 @@ int run(const Config& config, MPI_Comm world) {
 
   auto& cpu = report.table("cpu", {{"held", "held", 2},
                                    {"blocks", "blocks", 0},
-                                   {"workload", "workload", bench::Column::kText, 17},
-                                   {"cached", "cached", bench::Column::kText},
+                                   {"workload", "workload", Column::kText, 17},
+                                   {"cached", "cached", Column::kText},
                                    {"evaluations_per_second", "tessera evals/s", 1},
                                    {"seed_way_per_second", "seed way evals/s", 1},
                                    {"floor_per_second", "floor evals/s", 1},
@@ -214,9 +216,9 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_bench_fitness
+}  // namespace fitness_case
 
-const Command bench_fitness_command{"bench fitness", "fitness evaluations/s: tile cache vs the seed's way vs the floor",
-                                    cmd_bench_fitness::add_options, cmd_bench_fitness::run};
+const cli::Command fitness_command{"bench fitness", "fitness evaluations/s: tile cache vs the seed's way vs the floor",
+                                    fitness_case::add_options, fitness_case::run};
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

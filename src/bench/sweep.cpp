@@ -9,8 +9,9 @@
 #include <tuple>
 #include <cstdio>
 
-#include "cli/bench_timing.hpp"
-#include "cli/commands.hpp"
+#include "bench/report.hpp"
+#include "comm/device.hpp"
+#include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/ranks.hpp"
 #include "core/config.hpp"
@@ -20,9 +21,11 @@
 #include "threat/adversary.hpp"
 #include "threat/sweep.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
-namespace cmd_bench_sweep {
+using namespace cli;  // the shared options and output paths
+
+namespace sweep_case {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -60,7 +63,7 @@ int run(const Config& config, MPI_Comm world) {
     swap_rates = threat::parse_grid(config.get<std::string>("bench.swap_rates"), "--bench.swap_rates");
     swap_pairs = threat::parse_grid(config.get<std::string>("bench.swap_pairs"), "--bench.swap_pairs");
   });
-  auto report = bench_report(config, world);
+  auto report = report_for(config, world);
   std::shared_ptr<models::Network> victim;
   std::string arch = config.get<std::string>("model.arch");
   if (checkpoint.empty()) {
@@ -85,7 +88,7 @@ int run(const Config& config, MPI_Comm world) {
             " rank(s) x ", torch::get_num_threads(), " thread(s)");
 
   // Every rank measures its own rate at the same time: the machine's rate is their sum.
-  double rate = sgemm_rate();
+  double rate = comm::sgemm_rate();
   MPI_Allreduce(MPI_IN_PLACE, &rate, 1, MPI_DOUBLE, MPI_SUM, world);
 
   // The points, in the sweeps' own index order.
@@ -151,7 +154,7 @@ int run(const Config& config, MPI_Comm world) {
     }));
 
   const int ranks = size_of(world);
-  auto& grids = report.table("grids", {{"grid", "grid", bench::Column::kText},
+  auto& grids = report.table("grids", {{"grid", "grid", Column::kText},
                                        {"points", "points", 0},
                                        {"seconds", "tessera s", 1},
                                        {"naive_seconds", "naive s (est)", 1},
@@ -179,10 +182,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_bench_sweep
+}  // namespace sweep_case
 
-const Command bench_sweep_command{"bench sweep",
+const cli::Command sweep_command{"bench sweep",
                                   "drop and swap grids: tessera's evaluator against the naive way and the floor",
-                                  cmd_bench_sweep::add_options, cmd_bench_sweep::run};
+                                  sweep_case::add_options, sweep_case::run};
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

@@ -11,8 +11,8 @@
 #include <functional>
 #include <string>
 
-#include "cli/bench_timing.hpp"
-#include "cli/commands.hpp"
+#include "bench/report.hpp"
+#include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -22,9 +22,11 @@
 #include "search/assignment_alternatives.hpp"
 #include "search/operators.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
-namespace cmd_bench_assignment {
+using namespace cli;  // the shared options and output paths
+
+namespace assignment_case {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -80,10 +82,10 @@ int run(const Config& config, MPI_Comm world) {
                             {"LEMON (net. simplex)", search::solve_assignment_lemon}};
   constexpr int kSolvers = 3;
   auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-assignment");
-  auto report = bench_report(config, world);
-  auto& table = report.table("solvers", {{"shape", "shape", bench::Column::kText},
-                                         {"costs", "costs", bench::Column::kText},
-                                         {"solver", "solver", bench::Column::kText, 20},
+  auto report = report_for(config, world);
+  auto& table = report.table("solvers", {{"shape", "shape", Column::kText},
+                                         {"costs", "costs", Column::kText},
+                                         {"solver", "solver", Column::kText, 20},
                                          {"seconds", "seconds", 4},
                                          {"ratio_to_jv", "ratio to JV", 2}});
   log::Progress progress("bench assignment", static_cast<std::int64_t>(shapes.size()) * 2 * repeats, 5.0);
@@ -121,10 +123,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_bench_assignment
+}  // namespace assignment_case
 
-const Command bench_assignment_command{"bench assignment",
+const cli::Command assignment_command{"bench assignment",
                                        "tessera's assignment solver against dlib's and LEMON's, same matrices",
-                                       cmd_bench_assignment::add_options, cmd_bench_assignment::run};
+                                       assignment_case::add_options, assignment_case::run};
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

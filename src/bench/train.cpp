@@ -7,8 +7,8 @@
 #include <chrono>
 #include <functional>
 
-#include "cli/bench_timing.hpp"
-#include "cli/commands.hpp"
+#include "bench/report.hpp"
+#include "bench/benchmarks.hpp"
 #include "attack/finetune_arms.hpp"
 #include "cli/options.hpp"
 #include "comm/device.hpp"
@@ -16,9 +16,11 @@
 #include "core/log.hpp"
 #include "train/trainer.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
-namespace cmd_bench {
+using namespace cli;  // the shared options and output paths
+
+namespace train_case {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -61,7 +63,7 @@ int run(const Config& config, MPI_Comm world) {
   });
   const auto device =
       agree(world, [&] { return comm::require_device("--bench.device", config.get<std::string>("bench.device")); });
-  auto report = bench_report(config, world);
+  auto report = report_for(config, world);
   const auto images = steps * settings.batch;
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), images, 1);
@@ -115,11 +117,11 @@ int run(const Config& config, MPI_Comm world) {
     progress.advance();
   }
   const double ours_median = median(ours_rate), bare_median = median(bare_rate), tune_median = median(tune_rate);
-  auto& loops = report.table("loops", {{"loop", "loop", bench::Column::kText, 22}, {"images_per_second", "images/s", 1}});
+  auto& loops = report.table("loops", {{"loop", "loop", Column::kText, 22}, {"images_per_second", "images/s", 1}});
   loops.add({"tessera train loop", ours_median});
   loops.add({"bare LibTorch loop", bare_median});
   loops.add({"tessera fine-tune loop", tune_median});
-  auto& ratios = report.table("ratios", {{"ratio", "ratio", bench::Column::kText, 25}, {"value", "value"}});
+  auto& ratios = report.table("ratios", {{"ratio", "ratio", Column::kText, 25}, {"value", "value"}});
   ratios.add({"tessera / bare", ours_median / bare_median});
   ratios.add({"fine-tune / tessera train", tune_median / ours_median});
   report.note("medians over " + std::to_string(repeats) + " repeats of images/s, the loops' order rotated each repeat");
@@ -128,10 +130,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_bench
+}  // namespace train_case
 
-const Command bench_train_command{"bench train",
+const cli::Command train_command{"bench train",
                                   "training images/s: tessera's loop against a bare LibTorch loop",
-                                  cmd_bench::add_options, cmd_bench::run};
+                                  train_case::add_options, train_case::run};
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

@@ -6,18 +6,20 @@
 // medians of the per-repeat times and of their ratio (target: a step <= 5 population
 // evaluations).
 #include "search/methods.hpp"
-#include "cli/bench_target.hpp"
-#include "cli/bench_timing.hpp"
-#include "cli/commands.hpp"
+#include "bench/target.hpp"
+#include "bench/report.hpp"
+#include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
 #include "core/rng.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
-namespace cmd_bench_sinkhorn {
+using namespace cli;  // the shared options and output paths
+
+namespace sinkhorn_case {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -46,7 +48,7 @@ int run(const Config& config, MPI_Comm world) {
     search::sinkhorn_method.check(methods);
     return methods;
   });
-  auto report = bench_report(config, world);
+  auto report = report_for(config, world);
   const auto bench = load_bench_target(config, images, world);
   const auto N = bench.target.grid.count();
   const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
@@ -86,10 +88,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_bench_sinkhorn
+}  // namespace sinkhorn_case
 
-const Command bench_sinkhorn_command{"bench sinkhorn",
+const cli::Command sinkhorn_command{"bench sinkhorn",
                                      "one Gumbel-Sinkhorn step against one population evaluation of the fitness engine",
-                                     cmd_bench_sinkhorn::add_options, cmd_bench_sinkhorn::run};
+                                     sinkhorn_case::add_options, sinkhorn_case::run};
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <string>
 
-#include "cli/bench_timing.hpp"
-#include "cli/commands.hpp"
+#include "bench/report.hpp"
+#include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/log.hpp"
 #include "core/ranks.hpp"
@@ -19,9 +19,11 @@
 #include "streams/learned.hpp"
 #include "trace/devices.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
-namespace cmd_bench_streams {
+using namespace cli;  // the shared options and output paths
+
+namespace streams_case {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -59,7 +61,7 @@ double peak_growth_mb(Body&& body) {
 // Times `divide` (a Division of `seen`) `repeats` times and prints its row: the median
 // seconds, the peak memory growth and the division's index against the truth.
 template <class Divide>
-void time_division(bench::Table& table, const trace::TraceFile& file, const streams::ObservedStreams& seen,
+void time_division(Table& table, const trace::TraceFile& file, const streams::ObservedStreams& seen,
                    const std::string& method, const std::string& view, int repeats, Divide&& divide) {
   std::vector<double> seconds;
   double peak = 0;
@@ -94,11 +96,11 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(th >= 1, "--streams.th: must be >= 1, got ", th);
     models::architecture(arch);
   });
-  auto report = bench_report(config, world);
+  auto report = report_for(config, world);
   auto& table = report.table("divisions", {{"devices", "devices", 0},
                                            {"streams", "streams", 0},
-                                           {"method", "method", bench::Column::kText, 15},
-                                           {"view", "view", bench::Column::kText},
+                                           {"method", "method", Column::kText, 15},
+                                           {"view", "view", Column::kText},
                                            {"seconds", "seconds"},
                                            {"peak_mb", "peak MB", 1},
                                            {"adjusted_rand_index", "adjusted Rand index"}});
@@ -144,10 +146,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_bench_streams
+}  // namespace streams_case
 
-const Command bench_streams_command{
+const cli::Command streams_command{
     "bench streams", "seconds and peak memory of the eavesdropper's divisions at 10^3 to 10^5 devices",
-    cmd_bench_streams::add_options, cmd_bench_streams::run};
+    streams_case::add_options, streams_case::run};
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench

@@ -15,8 +15,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "cli/bench_timing.hpp"
-#include "cli/commands.hpp"
+#include "bench/report.hpp"
+#include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "comm/device.hpp"
 #include "core/ranks.hpp"
@@ -25,9 +25,11 @@
 #include "streams/obfuscation_search.hpp"
 #include "trace/devices.hpp"
 
-namespace tessera::cli {
+namespace tessera::bench {
 
-namespace cmd_bench_service {
+using namespace cli;  // the shared options and output paths
+
+namespace service_case {
 namespace {
 
 void add_options(po::options_description& options) {
@@ -96,7 +98,7 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(base.jitter >= 0 && std::isfinite(base.jitter), "--bench.jitter_ms: must be >= 0");
     models::architecture(arch);
   });
-  auto report = bench_report(config, world);
+  auto report = report_for(config, world);
   const auto data = agree(world, [&] {
     return data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), batch, 1);
   });
@@ -142,7 +144,7 @@ int run(const Config& config, MPI_Comm world) {
     torch::set_num_threads(threads);
   };
 
-  auto& table = report.table("steps", {{"blocks", "blocks", bench::Column::kText},
+  auto& table = report.table("steps", {{"blocks", "blocks", Column::kText},
                                        {"devices", "devices", 0},
                                        {"mono_train_seconds", "mono train s", 4},
                                        {"served_train_seconds", "served train s", 4},
@@ -221,10 +223,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_bench_service
+}  // namespace service_case
 
-const Command bench_service_command{
+const cli::Command service_command{
     "bench service", "one served training/inference step against the monolithic model, same run",
-    cmd_bench_service::add_options, cmd_bench_service::run};
+    service_case::add_options, service_case::run};
 
-}  // namespace tessera::cli
+}  // namespace tessera::bench
