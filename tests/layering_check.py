@@ -21,7 +21,7 @@ LEVELS = {
     "models": 2,                                        # architectures, model files
     "blocks": 3, "train": 3,                            # grids, placements; the trainer
     "scoring": 4, "trace": 4,                           # the fitness engine; trace files
-    "search": 5, "streams": 5, "threat": 5, "mixnn": 5,  # searches, traffic, sweeps, MixNN
+    "search": 5, "streams": 5, "sweeps": 5, "mixnn": 5,  # searches, traffic, drop / swap, MixNN
     "attack": 6, "service": 6,                          # attack pipeline; the service
     "cli": 7,                                           # runtime, option groups, commands
     "bench": 8,                                         # the benchmarks and their report

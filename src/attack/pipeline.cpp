@@ -10,7 +10,7 @@
 #include "core/ranks.hpp"
 #include "io/h5.hpp"
 #include "io/output_file.hpp"
-#include "threat/adversary.hpp"
+#include "sweeps/adversary.hpp"
 
 namespace tessera::attack {
 
@@ -123,7 +123,7 @@ AttackSetup prepare(const Settings& settings, const Inputs& inputs, MPI_Comm wor
 std::vector<std::int64_t> held_of(const AttackSetup& setup, const blocks::Target& target, MPI_Comm world) {
   const auto& a = setup.settings;
   return agree(world, [&] {
-    auto h = threat::held_blocks(target.placement, a.drop_rate, a.seed, a.repeat);
+    auto h = sweeps::held_blocks(target.placement, a.drop_rate, a.seed, a.repeat);
     TESSERA_REQUIRE(!h.empty(), "--attack.drop_rate: ", a.drop_rate, " leaves no block of ", target.layer,
                     " held; nothing to search");
     return h;

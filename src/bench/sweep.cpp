@@ -18,8 +18,8 @@
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "models/model_file.hpp"
-#include "threat/adversary.hpp"
-#include "threat/sweep.hpp"
+#include "sweeps/adversary.hpp"
+#include "sweeps/sweep.hpp"
 
 namespace tessera::bench {
 
@@ -59,9 +59,9 @@ int run(const Config& config, MPI_Comm world) {
     TESSERA_REQUIRE(run_drop || run_swap, "--bench.grids: no grid given");
     TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
     TESSERA_REQUIRE(naive_points >= 1, "--bench.naive_points: must be >= 1");
-    drop_rates = threat::parse_grid(config.get<std::string>("bench.drop_rates"), "--bench.drop_rates");
-    swap_rates = threat::parse_grid(config.get<std::string>("bench.swap_rates"), "--bench.swap_rates");
-    swap_pairs = threat::parse_grid(config.get<std::string>("bench.swap_pairs"), "--bench.swap_pairs");
+    drop_rates = sweeps::parse_grid(config.get<std::string>("bench.drop_rates"), "--bench.drop_rates");
+    swap_rates = sweeps::parse_grid(config.get<std::string>("bench.swap_rates"), "--bench.swap_rates");
+    swap_pairs = sweeps::parse_grid(config.get<std::string>("bench.swap_pairs"), "--bench.swap_pairs");
   });
   auto report = report_for(config, world);
   std::shared_ptr<models::Network> victim;
@@ -80,7 +80,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto seed = config.get<std::uint64_t>("run.seed");
   const auto& placement = target.placement;
   const auto& grid = target.grid;
-  threat::Evaluator evaluator(*victim, target.layer, grid, data.test);
+  sweeps::Evaluator evaluator(*victim, target.layer, grid, data.test);
   const std::int64_t drop_points = drop_rates.size() * repeats;
   const std::int64_t swap_points = swap_rates.size() * swap_pairs.size() * repeats;
   log::info("bench sweep: ", arch, " ", target.layer, " in ", grid.count(), " blocks, ", evaluator.images(),
@@ -93,15 +93,15 @@ int run(const Config& config, MPI_Comm world) {
 
   // The points, in the sweeps' own index order.
   auto drop_point = [&](std::int64_t i) -> Candidate {
-    auto held = threat::held_blocks(placement, drop_rates[i / repeats], seed, i % repeats);
+    auto held = sweeps::held_blocks(placement, drop_rates[i / repeats], seed, i % repeats);
     return {held, held};
   };
   auto swap_point = [&](std::int64_t i) -> Candidate {
     const auto s = static_cast<std::int64_t>(swap_pairs.size());
     const auto a = i / (s * repeats), b = i / repeats % s, k = i % repeats;
-    auto held = threat::held_blocks(placement, swap_rates[a], seed, k);
-    auto position = threat::transposed_positions(held, grid, held.size() >= 2 ? static_cast<std::int64_t>(swap_pairs[b]) : 0,
-                                                 threat::swap_sequence_seed(seed, a, k));
+    auto held = sweeps::held_blocks(placement, swap_rates[a], seed, k);
+    auto position = sweeps::transposed_positions(held, grid, held.size() >= 2 ? static_cast<std::int64_t>(swap_pairs[b]) : 0,
+                                                 sweeps::swap_sequence_seed(seed, a, k));
     return {held, position};
   };
 
@@ -146,11 +146,11 @@ int run(const Config& config, MPI_Comm world) {
   std::vector<std::tuple<const char*, std::int64_t, Measured>> measured;
   if (run_drop)
     measured.emplace_back("drop", drop_points, measure(drop_points, drop_point, [&] {
-      threat::drop_sweep(world, evaluator, placement, drop_rates, repeats, seed);
+      sweeps::drop_sweep(world, evaluator, placement, drop_rates, repeats, seed);
     }));
   if (run_swap)
     measured.emplace_back("swap", swap_points, measure(swap_points, swap_point, [&] {
-      threat::swap_sweep(world, evaluator, placement, grid, swap_rates, swap_pairs, repeats, seed);
+      sweeps::swap_sweep(world, evaluator, placement, grid, swap_rates, swap_pairs, repeats, seed);
     }));
 
   const int ranks = size_of(world);

@@ -19,8 +19,8 @@
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
 #include "search/methods.hpp"
-#include "threat/adversary.hpp"
-#include "threat/sweep.hpp"
+#include "sweeps/adversary.hpp"
+#include "sweeps/sweep.hpp"
 
 namespace tessera::cli {
 
@@ -98,7 +98,7 @@ Settings settings_from(const Config& config) {
   TESSERA_REQUIRE(s.repeat >= 0, "--finetune.repeat: must be >= 0, got ", s.repeat);
   s.from = attack_runs_of(config.get<std::string>("finetune.from"));
   if (s.from.empty()) {
-    s.drop_rates = threat::parse_grid(config.get<std::string>("finetune.drop_rates"), "--finetune.drop_rates");
+    s.drop_rates = sweeps::parse_grid(config.get<std::string>("finetune.drop_rates"), "--finetune.drop_rates");
     for (double r : s.drop_rates)
       TESSERA_REQUIRE(r < 1, "--finetune.drop_rates: at drop rate ", r, " the adversary holds nothing to start from");
   }
@@ -131,7 +131,7 @@ std::vector<attack::StolenBlocks> stolen_sets(const Settings& s, const Config& c
     std::vector<attack::StolenBlocks> sets;
     for (double rate : s.drop_rates) {
       attack::StolenBlocks stolen{target.layer, target.grid, {}, {}, "", ""};
-      stolen.held = threat::held_blocks(target.placement, rate, config.get<std::uint64_t>("run.seed"), s.repeat);
+      stolen.held = sweeps::held_blocks(target.placement, rate, config.get<std::uint64_t>("run.seed"), s.repeat);
       TESSERA_REQUIRE(!stolen.held.empty(), "--finetune.drop_rates: at drop rate ", rate, " the adversary holds no block of ",
                       target.layer);
       stolen.positions = stolen.held;

@@ -12,8 +12,8 @@
 #include "core/stop.hpp"
 #include "io/output_file.hpp"
 #include "models/model_file.hpp"
-#include "threat/adversary.hpp"
-#include "threat/sweep.hpp"
+#include "sweeps/adversary.hpp"
+#include "sweeps/sweep.hpp"
 
 namespace tessera::cli {
 
@@ -62,9 +62,9 @@ void add_swap_options(po::options_description& options) {
 struct Setup {
   models::LoadedModel model;
   blocks::Target target;
-  std::unique_ptr<threat::Evaluator> evaluator;
+  std::unique_ptr<sweeps::Evaluator> evaluator;
   std::string path;
-  threat::Checkpointing checkpointing;
+  sweeps::Checkpointing checkpointing;
   std::int64_t repeats = 0;
 };
 
@@ -91,7 +91,7 @@ Setup prepare(const Config& config, MPI_Comm world, const std::string& command) 
   const auto eval = eval_samples ? data::Split{data.test.images.narrow(0, 0, eval_samples),
                                                data.test.labels.narrow(0, 0, eval_samples)}
                                  : data.test;
-  setup.evaluator = std::make_unique<threat::Evaluator>(*setup.model.network, setup.target.layer,
+  setup.evaluator = std::make_unique<sweeps::Evaluator>(*setup.model.network, setup.target.layer,
                                                         setup.target.grid, eval);
   setup.path = output_path(config, world, command + "-" + setup.model.info.arch);
   setup.checkpointing.path = io::checkpoint_path(setup.path);
@@ -102,7 +102,7 @@ Setup prepare(const Config& config, MPI_Comm world, const std::string& command) 
     TESSERA_REQUIRE(setup.checkpointing.every_seconds >= 0, "--run.checkpoint_seconds: must be >= 0, got ",
                     setup.checkpointing.every_seconds);
   });
-  threat::load_checkpoint(setup.checkpointing, command, world);
+  sweeps::load_checkpoint(setup.checkpointing, command, world);
   return setup;
 }
 
@@ -129,7 +129,7 @@ void describe(const Setup& setup, const Config& config, const h5::Group& group) 
 }
 
 // Writes the per-point results as datasets of shape `dims` (points in row-major order).
-void write_results(const std::vector<threat::PointResult>& results, const std::vector<hsize_t>& dims,
+void write_results(const std::vector<sweeps::PointResult>& results, const std::vector<hsize_t>& dims,
                    const h5::Group& group) {
   std::vector<double> columns[4];
   for (const auto& r : results) {
@@ -151,7 +151,7 @@ void finish(io::OutputFile& file, const Setup& setup, MPI_Comm world) {
 }
 
 int run_drop(const Config& config, MPI_Comm world) {
-  const auto rates = agree(world, [&] { return threat::parse_grid(config.get<std::string>("drop.rates"), "--drop.rates"); });
+  const auto rates = agree(world, [&] { return sweeps::parse_grid(config.get<std::string>("drop.rates"), "--drop.rates"); });
   agree(world, [&] {
     for (auto r : rates) TESSERA_REQUIRE(r >= 0 && r <= 1, "--drop.rates: ", r, " is outside [0, 1]");
   });
@@ -165,7 +165,7 @@ int run_drop(const Config& config, MPI_Comm world) {
   const auto seed = config.get<std::uint64_t>("run.seed");
   const std::int64_t m = rates.size();
   const auto results =
-      threat::drop_sweep(world, *setup.evaluator, setup.target.placement, rates, setup.repeats, seed,
+      sweeps::drop_sweep(world, *setup.evaluator, setup.target.placement, rates, setup.repeats, seed,
                          setup.checkpointing);
 
   io::OutputFile file(setup.path, world, {"drop", config.ini_text(), seed});
@@ -181,8 +181,8 @@ int run_drop(const Config& config, MPI_Comm world) {
 
 int run_swap(const Config& config, MPI_Comm world) {
   const auto [rates, pairs] = agree(world, [&] {
-    auto r = threat::parse_grid(config.get<std::string>("swap.rates"), "--swap.rates");
-    auto p = threat::parse_grid(config.get<std::string>("swap.pairs"), "--swap.pairs");
+    auto r = sweeps::parse_grid(config.get<std::string>("swap.rates"), "--swap.rates");
+    auto p = sweeps::parse_grid(config.get<std::string>("swap.pairs"), "--swap.pairs");
     for (auto x : r) TESSERA_REQUIRE(x >= 0 && x <= 1, "--swap.rates: ", x, " is outside [0, 1]");
     for (auto x : p) TESSERA_REQUIRE(x >= 0 && x == std::floor(x), "--swap.pairs: ", x, " is not a whole number >= 0");
     return std::make_pair(r, p);
@@ -202,11 +202,11 @@ int run_swap(const Config& config, MPI_Comm world) {
     for (std::int64_t a = 0; a < m; ++a)
       for (std::int64_t rep = 0; rep < repeats; ++rep)
         TESSERA_REQUIRE(*std::max_element(pairs.begin(), pairs.end()) == 0 ||
-                            threat::held_blocks(setup.target.placement, rates[a], seed, rep).size() >= 2,
+                            sweeps::held_blocks(setup.target.placement, rates[a], seed, rep).size() >= 2,
                         "--swap.pairs: drop rate ", rates[a], " leaves fewer than 2 held blocks, nothing can be swapped");
   });
   announce(setup, "swap");
-  const auto results = threat::swap_sweep(world, *setup.evaluator, setup.target.placement, setup.target.grid, rates,
+  const auto results = sweeps::swap_sweep(world, *setup.evaluator, setup.target.placement, setup.target.grid, rates,
                                           pairs, repeats, seed, setup.checkpointing);
 
   io::OutputFile file(setup.path, world, {"swap", config.ini_text(), seed});

@@ -1,5 +1,5 @@
 // The scores of a model's answers, in one place: the drop and swap sweeps
-// (threat::Evaluator), every search's fitness (scoring::Fitness) and the benchmarks
+// (sweeps::Evaluator), every search's fitness (scoring::Fitness) and the benchmarks
 // read them from here, so "accuracy", "loss" and "fidelity" mean the same everywhere
 // and are reduced the same way.
 #pragma once

@@ -1,4 +1,4 @@
-#include "threat/adversary.hpp"
+#include "sweeps/adversary.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 
-namespace tessera::threat {
+namespace tessera::sweeps {
 
 std::vector<std::int64_t> held_blocks(const blocks::Placement& placement, double drop_rate, std::uint64_t seed,
                                       std::int64_t repeat) {
@@ -57,4 +57,4 @@ std::vector<std::int64_t> transposed_positions(const std::vector<std::int64_t>& 
   return position;
 }
 
-}  // namespace tessera::threat
+}  // namespace tessera::sweeps

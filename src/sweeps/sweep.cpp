@@ -1,4 +1,4 @@
-#include "threat/sweep.hpp"
+#include "sweeps/sweep.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -14,9 +14,9 @@
 #include "core/stop.hpp"
 #include "core/rng.hpp"
 #include "scoring/column_products.hpp"
-#include "threat/adversary.hpp"
+#include "sweeps/adversary.hpp"
 
-namespace tessera::threat {
+namespace tessera::sweeps {
 
 namespace {
 constexpr double kMaxGridValues = 1e6;
@@ -325,4 +325,4 @@ std::vector<PointResult> swap_sweep(MPI_Comm comm, const Evaluator& evaluator, c
   }, "swap", checkpointing);
 }
 
-}  // namespace tessera::threat
+}  // namespace tessera::sweeps

@@ -16,7 +16,7 @@
 #include "models/registry.hpp"
 #include "models/target_layer.hpp"
 
-namespace tessera::threat {
+namespace tessera::sweeps {
 
 struct Score {
   double accuracy = 0;  // top-1 on the eval set
@@ -75,4 +75,4 @@ class Evaluator {
   Score victim_;
 };
 
-}  // namespace tessera::threat
+}  // namespace tessera::sweeps

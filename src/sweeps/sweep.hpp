@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "blocks/placement.hpp"
-#include "threat/evaluator.hpp"
-#include "threat/sweep_checkpoint.hpp"
+#include "sweeps/evaluator.hpp"
+#include "sweeps/sweep_checkpoint.hpp"
 
-namespace tessera::threat {
+namespace tessera::sweeps {
 
 // "0.5:0.88:0.02,0.9:1.0:0.001,0.95": ranges first:last:step (inclusive) and single
 // values, comma-separated, in the order given. Errors name `option`.
@@ -62,4 +62,4 @@ std::vector<PointResult> swap_sweep(MPI_Comm comm, const Evaluator& evaluator, c
                                     const std::vector<double>& pairs, std::int64_t repeats, std::uint64_t seed,
                                     const Checkpointing& checkpointing = {});
 
-}  // namespace tessera::threat
+}  // namespace tessera::sweeps

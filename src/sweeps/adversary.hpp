@@ -11,7 +11,7 @@
 
 #include "blocks/placement.hpp"
 
-namespace tessera::threat {
+namespace tessera::sweeps {
 
 // The held blocks (sorted ids) when the adversary compromises devices in a seeded
 // order until it holds at least (1 - drop_rate) of the blocks. The order depends on
@@ -27,4 +27,4 @@ std::vector<std::int64_t> held_blocks(const blocks::Placement& placement, double
 std::vector<std::int64_t> transposed_positions(const std::vector<std::int64_t>& held, const blocks::Grid& grid,
                                                std::int64_t pairs, std::uint64_t seed);
 
-}  // namespace tessera::threat
+}  // namespace tessera::sweeps

@@ -1,4 +1,4 @@
-#include "threat/evaluator.hpp"
+#include "sweeps/evaluator.hpp"
 
 #include <map>
 
@@ -6,7 +6,7 @@
 #include "models/metrics.hpp"
 #include "models/target_layer.hpp"
 
-namespace tessera::threat {
+namespace tessera::sweeps {
 
 namespace {
 // One candidate's tallies (models/metrics.hpp) added to `tally`.
@@ -114,4 +114,4 @@ double Evaluator::floor_flops(std::int64_t held) const {
   return static_cast<double>(images()) * (held * block_flops + layer_.after_flops_per_image);
 }
 
-}  // namespace tessera::threat
+}  // namespace tessera::sweeps

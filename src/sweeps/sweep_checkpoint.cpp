@@ -1,4 +1,4 @@
-#include "threat/sweep_checkpoint.hpp"
+#include "sweeps/sweep_checkpoint.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "core/error.hpp"
 #include "io/output_file.hpp"
 
-namespace tessera::threat {
+namespace tessera::sweeps {
 
 std::int64_t SweepState::done_units() const { return std::count(done.begin(), done.end(), std::uint8_t{1}); }
 
@@ -75,4 +75,4 @@ void load_checkpoint(Checkpointing& checkpointing, const std::string& label, MPI
   });
 }
 
-}  // namespace tessera::threat
+}  // namespace tessera::sweeps

@@ -19,7 +19,7 @@
 
 namespace tessera::cli {
 
-namespace cmd_streams {
+namespace cmd_streams_analyze {
 namespace {
 
 std::string method_help() {
@@ -163,10 +163,10 @@ int run(const Config& config, MPI_Comm world) {
 }
 
 }  // namespace
-}  // namespace cmd_streams
+}  // namespace cmd_streams_analyze
 
 const Command streams_analyze_command{
     "streams analyze", "the eavesdropper: divide a stream trace's devices into layers (paper section VI, Algorithms 1 and 2)",
-    cmd_streams::add_options, cmd_streams::run};
+    cmd_streams_analyze::add_options, cmd_streams_analyze::run};
 
 }  // namespace tessera::cli

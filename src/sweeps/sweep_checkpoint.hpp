@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace tessera::threat {
+namespace tessera::sweeps {
 
 // The state of a sweep of `units` units of work and `points` points: which units are
 // done, and the four numbers (accuracy, loss, fidelity, held fraction) of each point.
@@ -39,4 +39,4 @@ void load_checkpoint(Checkpointing& checkpointing, const std::string& label, MPI
 // so a good checkpoint is only ever replaced by a complete newer one.
 void write_sweep_checkpoint(const Checkpointing& checkpointing, const std::string& label, const SweepState& state);
 
-}  // namespace tessera::threat
+}  // namespace tessera::sweeps

@@ -7,9 +7,9 @@
 
 #include "core/error.hpp"
 #include "blocks/targets.hpp"
-#include "threat/evaluator.hpp"
-#include "threat/adversary.hpp"
-#include "threat/sweep.hpp"
+#include "sweeps/evaluator.hpp"
+#include "sweeps/adversary.hpp"
+#include "sweeps/sweep.hpp"
 
 using namespace tessera;
 
@@ -36,19 +36,19 @@ TEST(Adversary, HeldSetsHaveTheDropRateAndNest) {
   auto placement = placement_of(grid, 1);
   std::vector<std::int64_t> previous;
   for (double rate : {1.0, 0.99, 0.9, 0.5, 0.0}) {
-    auto held = threat::held_blocks(placement, rate, 3, 0);
+    auto held = sweeps::held_blocks(placement, rate, 3, 0);
     EXPECT_EQ(static_cast<std::int64_t>(held.size()), std::llround((1 - rate) * 1568));
     EXPECT_TRUE(std::includes(held.begin(), held.end(), previous.begin(), previous.end()));
     previous = held;
   }
-  EXPECT_NE(threat::held_blocks(placement, 0.5, 3, 0), threat::held_blocks(placement, 0.5, 3, 1));
-  EXPECT_EQ(threat::held_blocks(placement, 0.5, 3, 1), threat::held_blocks(placement, 0.5, 3, 1));
+  EXPECT_NE(sweeps::held_blocks(placement, 0.5, 3, 0), sweeps::held_blocks(placement, 0.5, 3, 1));
+  EXPECT_EQ(sweeps::held_blocks(placement, 0.5, 3, 1), sweeps::held_blocks(placement, 0.5, 3, 1));
 }
 
 TEST(Adversary, WholeDevicesAreCompromised) {
   auto grid = blocks::Grid::make(256, 256, 16, 16, "w");
   auto placement = placement_of(grid, 4);
-  auto held = threat::held_blocks(placement, 0.7, 1, 0);
+  auto held = sweeps::held_blocks(placement, 0.7, 1, 0);
   std::set<std::int64_t> devices;
   for (auto b : held) devices.insert(placement.device_of_block[b]);
   EXPECT_EQ(held.size(), devices.size() * 4);  // every block of each compromised device
@@ -57,9 +57,9 @@ TEST(Adversary, WholeDevicesAreCompromised) {
 
 TEST(Adversary, TranspositionsPermuteHeldPositionsAmongSameShapes) {
   auto grid = blocks::Grid::make(100, 100, 30, 30, "w");  // ragged: 4 x 4 blocks, edges 10 wide
-  auto held = threat::held_blocks(placement_of(grid, 1), 0.0, 1, 0);
-  EXPECT_EQ(threat::transposed_positions(held, grid, 0, 9), held);
-  auto moved = threat::transposed_positions(held, grid, 25, 9);
+  auto held = sweeps::held_blocks(placement_of(grid, 1), 0.0, 1, 0);
+  EXPECT_EQ(sweeps::transposed_positions(held, grid, 0, 9), held);
+  auto moved = sweeps::transposed_positions(held, grid, 25, 9);
   EXPECT_EQ(std::multiset<std::int64_t>(moved.begin(), moved.end()),
             std::multiset<std::int64_t>(held.begin(), held.end()));
   EXPECT_NE(moved, held);
@@ -67,21 +67,21 @@ TEST(Adversary, TranspositionsPermuteHeldPositionsAmongSameShapes) {
     EXPECT_EQ(grid.height(grid.row_of(held[k])), grid.height(grid.row_of(moved[k])));
     EXPECT_EQ(grid.width(grid.col_of(held[k])), grid.width(grid.col_of(moved[k])));
   }
-  EXPECT_EQ(moved, threat::transposed_positions(held, grid, 25, 9));
-  EXPECT_THROW(threat::transposed_positions({3}, grid, 1, 9), Error);
+  EXPECT_EQ(moved, sweeps::transposed_positions(held, grid, 25, 9));
+  EXPECT_THROW(sweeps::transposed_positions({3}, grid, 1, 9), Error);
 }
 
 TEST(Sweep, GridSyntax) {
-  auto fine = threat::parse_grid("0.9:1.0:0.001", "--x");
+  auto fine = sweeps::parse_grid("0.9:1.0:0.001", "--x");
   ASSERT_EQ(fine.size(), 101u);
   EXPECT_EQ(fine.back(), 1.0);
   EXPECT_EQ(fine[50], 0.95);
-  EXPECT_EQ(threat::parse_grid("0.5:0.88:0.02", "--x").size(), 20u);
-  EXPECT_EQ(threat::parse_grid("0:375:25", "--x").size(), 16u);
-  EXPECT_EQ(threat::parse_grid("0.1, 0.3,0.2", "--x"), (std::vector<double>{0.1, 0.3, 0.2}));
-  EXPECT_THROW(threat::parse_grid("0.1:x:0.1", "--x"), Error);
-  EXPECT_THROW(threat::parse_grid("0.5:0.1:0.1", "--x"), Error);
-  EXPECT_THROW(threat::parse_grid("", "--x"), Error);
+  EXPECT_EQ(sweeps::parse_grid("0.5:0.88:0.02", "--x").size(), 20u);
+  EXPECT_EQ(sweeps::parse_grid("0:375:25", "--x").size(), 16u);
+  EXPECT_EQ(sweeps::parse_grid("0.1, 0.3,0.2", "--x"), (std::vector<double>{0.1, 0.3, 0.2}));
+  EXPECT_THROW(sweeps::parse_grid("0.1:x:0.1", "--x"), Error);
+  EXPECT_THROW(sweeps::parse_grid("0.5:0.1:0.1", "--x"), Error);
+  EXPECT_THROW(sweeps::parse_grid("", "--x"), Error);
 }
 
 TEST(Evaluator, EqualsTheFullModelWithTheCandidateWeight) {
@@ -90,14 +90,14 @@ TEST(Evaluator, EqualsTheFullModelWithTheCandidateWeight) {
   blocks::Settings options;
   options.bh = options.bw = 100;  // ragged blocks
   auto target = blocks::plan(*victim, options, 1).front();
-  threat::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
+  sweeps::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
 
   torch::Tensor weight;
   for (auto& item : victim->named_parameters())
     if (item.key() == "classifier.0.weight") weight = item.value().detach().clone();
-  auto held = threat::held_blocks(target.placement, 0.6, 2, 0);
+  auto held = sweeps::held_blocks(target.placement, 0.6, 2, 0);
   for (std::int64_t pairs : {0, 40}) {
-    auto position = threat::transposed_positions(held, target.grid, pairs, 77);
+    auto position = sweeps::transposed_positions(held, target.grid, pairs, 77);
     auto score = evaluator.score(held, position);
     // Independent: the plain forward of a copy whose classifier.0 is the candidate.
     auto copy = models::build("vgg-mini", 6);
@@ -114,7 +114,7 @@ TEST(Evaluator, EqualsTheFullModelWithTheCandidateWeight) {
     EXPECT_NEAR(score.loss, torch::nn::functional::cross_entropy(logits, data.test.labels).item<double>(), 1e-5);
   }
   // All blocks in place: the victim itself.
-  auto all = threat::held_blocks(target.placement, 0.0, 2, 0);
+  auto all = sweeps::held_blocks(target.placement, 0.0, 2, 0);
   auto full = evaluator.score(all, all);
   EXPECT_DOUBLE_EQ(full.accuracy, evaluator.victim().accuracy);
   EXPECT_DOUBLE_EQ(full.fidelity, 1.0);
@@ -128,13 +128,13 @@ TEST(Sweep, IncrementalSweepsEqualPointByPointScores) {
   blocks::Settings options;
   options.bh = options.bw = 128;
   auto target = blocks::plan(*victim, options, 1).front();
-  threat::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
+  sweeps::Evaluator evaluator(*victim, target.layer, target.grid, data.test);
   const std::vector<double> rates{0.9, 0.5, 0.7, 0.95, 0.6, 0.8, 0.85, 0.75, 0.65, 0.55};  // two segments, unsorted
   const std::int64_t repeats = 2;
-  auto drop = threat::drop_sweep(MPI_COMM_SELF, evaluator, target.placement, rates, repeats, 3);
+  auto drop = sweeps::drop_sweep(MPI_COMM_SELF, evaluator, target.placement, rates, repeats, 3);
   for (std::size_t a = 0; a < rates.size(); ++a)
     for (std::int64_t k = 0; k < repeats; ++k) {
-      auto held = threat::held_blocks(target.placement, rates[a], 3, k);
+      auto held = sweeps::held_blocks(target.placement, rates[a], 3, k);
       auto expected = evaluator.score(held, held);
       const auto& got = drop[a * repeats + k];
       EXPECT_DOUBLE_EQ(got.score.accuracy, expected.accuracy) << rates[a];
@@ -142,13 +142,13 @@ TEST(Sweep, IncrementalSweepsEqualPointByPointScores) {
       EXPECT_DOUBLE_EQ(got.held_fraction, static_cast<double>(held.size()) / target.grid.count());
     }
   const std::vector<double> swap_rates{0.5, 0.8}, pairs{40, 0, 5, 20};
-  auto swap = threat::swap_sweep(MPI_COMM_SELF, evaluator, target.placement, target.grid, swap_rates, pairs, repeats, 3);
+  auto swap = sweeps::swap_sweep(MPI_COMM_SELF, evaluator, target.placement, target.grid, swap_rates, pairs, repeats, 3);
   for (std::size_t a = 0; a < swap_rates.size(); ++a)
     for (std::size_t b = 0; b < pairs.size(); ++b)
       for (std::int64_t k = 0; k < repeats; ++k) {
-        auto held = threat::held_blocks(target.placement, swap_rates[a], 3, k);
-        auto position = threat::transposed_positions(held, target.grid, static_cast<std::int64_t>(pairs[b]),
-                                                     threat::swap_sequence_seed(3, a, k));
+        auto held = sweeps::held_blocks(target.placement, swap_rates[a], 3, k);
+        auto position = sweeps::transposed_positions(held, target.grid, static_cast<std::int64_t>(pairs[b]),
+                                                     sweeps::swap_sequence_seed(3, a, k));
         auto expected = evaluator.score(held, position);
         const auto& got = swap[(a * pairs.size() + b) * repeats + k];
         EXPECT_DOUBLE_EQ(got.score.accuracy, expected.accuracy) << swap_rates[a] << " " << pairs[b];
