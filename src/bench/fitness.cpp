@@ -78,10 +78,7 @@ int run(const Config& config, MPI_Comm world) {
   const auto device =
       agree(world, [&] { return comm::require_device("--bench.device", config.get<std::string>("bench.device")); });
   agree(world, [&] {
-    for (const auto& text : split_list(config.get<std::string>("bench.held"), "--bench.held")) {
-      fractions.push_back(std::stod(text));
-      TESSERA_REQUIRE(fractions.back() > 0 && fractions.back() <= 1, "--bench.held: ", text, " is not in (0, 1]");
-    }
+    fractions = held_fractions(config);
     TESSERA_REQUIRE(population >= 1 && images >= 1 && repeats >= 1 && seed_candidates >= 1 && moves >= 1,
                     "--bench.population, --bench.eval_samples, --bench.repeats, --bench.seed_way_candidates, "
                     "--bench.moves: >= 1");

@@ -26,7 +26,7 @@ void add_options(po::options_description& options) {
   add_common_options(options, "bench");
   add_block_options(options);
   options.add_options()
-    ("bench.held", real_value(1.0), "fraction of the blocks held")
+    ("bench.held", po::value<std::string>()->default_value("1"), "fractions of the blocks held, comma-separated")
     ("bench.population", po::value<std::int64_t>()->default_value(100), "candidates per population evaluation")
     ("bench.eval_samples", po::value<std::int64_t>()->default_value(100), "eval images")
     ("bench.repeats", po::value<int>()->default_value(5), "timed repeats (medians are reported)")
@@ -35,12 +35,12 @@ void add_options(po::options_description& options) {
 }
 
 int run(const Config& config, MPI_Comm world) {
-  const auto fraction = config.get<double>("bench.held");
+  std::vector<double> fractions;
   const auto population = config.get<std::int64_t>("bench.population");
   const auto images = config.get<std::int64_t>("bench.eval_samples");
   const int repeats = config.get<int>("bench.repeats");
   const auto methods = agree(world, [&] {
-    TESSERA_REQUIRE(fraction > 0 && fraction <= 1, "--bench.held: ", fraction, " is not in (0, 1]");
+    fractions = held_fractions(config);
     TESSERA_REQUIRE(population >= 1 && images >= 1 && repeats >= 1,
                     "--bench.population, --bench.eval_samples, --bench.repeats: >= 1");
     search::MethodSettings methods;
@@ -51,38 +51,41 @@ int run(const Config& config, MPI_Comm world) {
   auto report = report_for(config, world);
   const auto bench = load_bench_target(config, images, world);
   const auto N = bench.target.grid.count();
-  const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
-  auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-sinkhorn");
-  const auto order = blocks::random_genome(static_cast<std::int32_t>(N), rng);
-  scoring::Fitness fitness(bench_knowledge(bench, order, H), scoring::FitnessKind::loss,
-                                config.get<std::int64_t>("bench.cache_mb") << 20);
-  log::info("bench sinkhorn: ", bench.model.info.arch, " ", bench.target.layer, ", ", H, " of ", N, " ",
-            bench.target.grid.bh, "x", bench.target.grid.bw, " blocks held, ", images, " eval images, population ",
-            population, ", ", torch::get_num_threads(), " threads");
-  auto search = search::sinkhorn_method.make(fitness, methods, config.get<std::uint64_t>("run.seed"), MPI_COMM_SELF);
-  std::vector<std::vector<blocks::Genome>> populations(repeats + 1);
-  for (auto& candidates : populations)
-    for (std::int64_t i = 0; i < population; ++i)
-      candidates.push_back(blocks::random_genome(static_cast<std::int32_t>(N), rng));
-  fitness.evaluate(populations.front());  // warm-up
-  search->start();                        // theta from the gradient at the empty placement (not timed)
-  search->advance(1, repeats + 2);        // warm-up
-  std::vector<double> step_seconds, evaluation_seconds, ratios;
-  for (int r = 1; r <= repeats; ++r) {
-    evaluation_seconds.push_back(seconds_of([&] { fitness.evaluate(populations[r]); }));
-    step_seconds.push_back(seconds_of([&] { search->advance(r + 1, repeats + 2); }));
-    ratios.push_back(step_seconds.back() / evaluation_seconds.back());
+  auto& table = report.table("sinkhorn", {{"held", "held", 2},
+                                          {"blocks", "blocks", 0},
+                                          {"cached", "cached", Column::kText},
+                                          {"step_seconds", "sinkhorn step (s)"},
+                                          {"evaluation_seconds", "population evaluation (s)"},
+                                          {"ratio", "ratio", 2}});
+  for (const double fraction : fractions) {
+    const auto H = std::max<std::int64_t>(1, std::llround(fraction * N));
+    auto rng = make_rng(config.get<std::uint64_t>("run.seed"), "bench-sinkhorn");
+    const auto order = blocks::random_genome(static_cast<std::int32_t>(N), rng);
+    scoring::Fitness fitness(bench_knowledge(bench, order, H), scoring::FitnessKind::loss,
+                             config.get<std::int64_t>("bench.cache_mb") << 20);
+    log::info("bench sinkhorn: ", bench.model.info.arch, " ", bench.target.layer, ", ", H, " of ", N, " ",
+              bench.target.grid.bh, "x", bench.target.grid.bw, " blocks held, ", images,
+              " eval images, population ", population, ", ", torch::get_num_threads(), " threads");
+    auto search = search::sinkhorn_method.make(fitness, methods, config.get<std::uint64_t>("run.seed"), MPI_COMM_SELF);
+    std::vector<std::vector<blocks::Genome>> populations(repeats + 1);
+    for (auto& candidates : populations)
+      for (std::int64_t i = 0; i < population; ++i)
+        candidates.push_back(blocks::random_genome(static_cast<std::int32_t>(N), rng));
+    fitness.evaluate(populations.front());  // warm-up
+    search->start();                        // theta from the gradient at the empty placement (not timed)
+    search->advance(1, repeats + 2);        // warm-up
+    std::vector<double> step_seconds, evaluation_seconds, ratios;
+    for (int r = 1; r <= repeats; ++r) {
+      evaluation_seconds.push_back(seconds_of([&] { fitness.evaluate(populations[r]); }));
+      step_seconds.push_back(seconds_of([&] { search->advance(r + 1, repeats + 2); }));
+      ratios.push_back(step_seconds.back() / evaluation_seconds.back());
+    }
+    table.add({fraction, H, fitness.cached() ? "yes" : "no", median(step_seconds), median(evaluation_seconds),
+               median(ratios)});
   }
-  report.table("sinkhorn", {{"held", "held", 2},
-                            {"blocks", "blocks", 0},
-                            {"step_seconds", "sinkhorn step (s)"},
-                            {"evaluation_seconds", "population evaluation (s)"},
-                            {"ratio", "ratio", 2}})
-      .add({fraction, H, median(step_seconds), median(evaluation_seconds), median(ratios)});
   report.note("ratio = one Sinkhorn step / one evaluation of " + std::to_string(population) +
               " candidates (target <= 5); medians over " + std::to_string(repeats) +
-              " repeats of ratios taken within each; tile cache " +
-              (fitness.cached() ? "used" : "not used (over budget)"));
+              " repeats of ratios taken within each; cached: whether the tile cache fit its budget");
   log::info("wrote '", report.finish(), "'");
   return 0;
 }

@@ -6,6 +6,22 @@
 
 namespace tessera::bench {
 
+std::vector<double> held_fractions(const Config& config) {
+  std::vector<double> fractions;
+  for (const auto& text : split_list(config.get<std::string>("bench.held"), "--bench.held")) {
+    std::size_t used = 0;
+    double fraction = 0;
+    try {
+      fraction = std::stod(text, &used);
+    } catch (const std::exception&) {
+    }
+    TESSERA_REQUIRE(used == text.size() && fraction > 0 && fraction <= 1, "--bench.held: '", text,
+                    "' is not a fraction in (0, 1]");
+    fractions.push_back(fraction);
+  }
+  return fractions;
+}
+
 BenchTarget load_bench_target(const Config& config, std::int64_t images, MPI_Comm world) {
   BenchTarget b;
   b.model = models::load(config.get<std::string>("model.checkpoint"), world,

@@ -27,6 +27,10 @@ struct BenchTarget {
 // Collective over `world` (--model.checkpoint, --data.*, --blocks.*); errors name the option.
 BenchTarget load_bench_target(const Config& config, std::int64_t images, MPI_Comm world);
 
+// --bench.held: comma-separated fractions of the blocks held, each in (0, 1];
+// errors name the option (call inside agree).
+std::vector<double> held_fractions(const Config& config);
+
 // The adversary's knowledge when it holds the blocks at positions order[0..H).
 scoring::Knowledge bench_knowledge(const BenchTarget& bench, const blocks::Genome& order, std::int64_t H);
 

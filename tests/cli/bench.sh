@@ -4,7 +4,8 @@
 # out/streams.h5, which analysis/bench_table.py prints back as the same table, with a
 # row per eavesdropper (the learned one too) whose numbers hold on the plain trace;
 # `bench packets` on 2 ranks is written by the rank that measures; a folder in the
-# way of the file stops a benchmark before it measures (one line, no file).
+# way of the file stops a benchmark before it measures (one line, no file), as does a
+# --bench.held that is not a list of fractions.
 #
 # usage: bench.sh TESSERA [MPIEXEC]
 
@@ -79,6 +80,13 @@ new_case
 mkdir -p "$case_dir/out/packets.h5"
 bad_case "a folder in the way of the benchmark's file" out/packets.h5 "folder" -- \
   bench packets --bench.repeats=1 --run.out=out
+
+# --bench.held is read alike by bench fitness and bench sinkhorn: a list of fractions.
+new_case
+bad_case "a held share that is not a fraction" --bench.held "'abc'" -- \
+  bench sinkhorn --bench.held=0.1,abc --run.out=out
+new_case
+bad_case "a held share above 1" --bench.held "'2'" -- bench fitness --bench.held=0.1,2 --run.out=out
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
