@@ -303,6 +303,7 @@ Division divide_embedded(const Neighbours& nb, const std::vector<std::size_t>& a
 std::vector<Division> divide_spectrally(const DeviceGraph& graph, std::uint64_t seed,
                                         const std::vector<std::int64_t>& groups) {
   using namespace spectral;
+  if (groups.empty()) return {};  // nothing asked: no embedding to compute
   const auto n = static_cast<std::size_t>(graph.vertices);
   const auto nb = distinct_neighbours(graph);
   Normalised m{nb, std::vector<double>(n, 0.0), std::vector<double>(n), std::vector<double>(n)};
