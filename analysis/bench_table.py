@@ -3,12 +3,14 @@
 docs/output.md "Benchmark files"), printed as Markdown: per file a heading naming
 the benchmark, the machine's revision and date, then each table as the benchmark
 printed it and its notes. With --out, written to that file (whole or not at all)
-instead of standard output: how docs/measured.md's tables are regenerated from
-the files of a run of the benchmarks."""
+instead of standard output. With --into, they replace the part of a Markdown file
+between the lines BEGIN and END below (how docs/measured.md's benchmark tables are
+regenerated from the files in docs/bench/); --check only says whether that part
+already equals them (exit 1 when not: the page is stale)."""
 import argparse
 import sys
 
-from tessera_h5 import Bad, attrs_of, open_run, run_script, text, writing
+from tessera_h5 import Bad, attrs_of, open_run, reading, run_script, text, writing
 
 
 def cell(value, digits):
@@ -53,16 +55,48 @@ def tables_of(path):
         return lines + [""]
 
 
+BEGIN = "<!-- the tables below are generated: python3 analysis/bench_table.py FILES --into THIS_FILE -->"
+END = "<!-- end of the generated tables -->"
+
+
+def replaced(page, path, markdown):
+    """`page` (the text of `path`) with the part between BEGIN and END replaced."""
+    lines = page.split("\n")
+    if lines.count(BEGIN) != 1 or lines.count(END) != 1 or lines.index(BEGIN) > lines.index(END):
+        raise Bad(f"needs one line '{BEGIN}' and, after it, one line '{END}'", path)
+    start, end = lines.index(BEGIN), lines.index(END)
+    return "\n".join(lines[:start + 1] + [""] + markdown.rstrip("\n").split("\n") + [""] + lines[end:])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("files", nargs="+", help="benchmark files (runs/bench/*.h5)")
-    parser.add_argument("--out", help="Markdown file to write (default: standard output)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", help="Markdown file to write (default: standard output)")
+    where.add_argument("--into", help="Markdown file whose generated part the tables replace")
+    where.add_argument("--check", help="Markdown file whose generated part must equal the tables")
     args = parser.parse_args()
     lines = []
     for path in args.files:
         lines += tables_of(path)
     markdown = "\n".join(lines)
-    if args.out:
+    page_path = args.into or args.check
+    if page_path:
+        with reading(page_path):
+            with open(page_path) as f:
+                page = f.read()
+        updated = replaced(page, page_path, markdown)
+        if args.check:
+            if updated != page:
+                raise Bad("its generated tables differ from those of the files given: regenerate them with "
+                          f"'python3 analysis/bench_table.py {' '.join(args.files)} --into {page_path}'",
+                          page_path)
+            print(f"bench_table: {page_path}: the generated tables equal the {len(args.files)} files'")
+            return
+        with writing(page_path) as (temp,):
+            with open(temp, "w") as f:
+                f.write(updated)
+    elif args.out:
         with writing(args.out) as (temp,):
             with open(temp, "w") as f:
                 f.write(markdown)

@@ -29,7 +29,7 @@ mpiexec -n 2 build/tessera serve --config jobs/quickstart.ini --model.checkpoint
 for arch in vgg-mini vgg-mini-seedpool; do
   for sweep in drop swap; do
     mpiexec -n 2 build/tessera "$sweep" --config "jobs/$sweep-cpu.ini" --model.checkpoint="$out/$arch.h5" \
-      --attack.eval_samples=2000 --run.out="$out"
+      --attack.eval_images=2000 --run.out="$out"
   done
 done
 

@@ -91,10 +91,11 @@ endif()
 # --- end cuda
 
 # --- fuzz: the libFuzzer harnesses of tests/fuzz, 5 s each on their seed corpus, in
-# their own clang build (build-fuzz/; tests/fuzz/run.sh installs clang and libFuzzer
-# if missing): a smoke run that every harness builds, loads its corpus and keeps its
-# promises. About 3 minutes on 2 cores (mostly the build), started first; leave it out
-# with `ctest -LE fuzz`. Long runs have their own command: `bash tests/fuzz/run.sh 600`.
+# their own clang build (build-fuzz/, made by tests/run.sh before ctest; run alone, the
+# test installs clang and libFuzzer and builds it first): a smoke run that every
+# harness builds, loads its corpus and keeps its promises. About 50 s once built,
+# started first; leave it out with `ctest -LE fuzz`. Long runs have their own command:
+# `bash tests/fuzz/run.sh 600`.
 add_test(NAME fuzz COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.sh 5)
 set_tests_properties(fuzz PROPERTIES LABELS fuzz TIMEOUT 900 COST 100000 ENVIRONMENT "${TESSERA_TEST_ENV}")
 # --- end fuzz

@@ -209,6 +209,20 @@ TEST_F(ConfigTest, UnknownCommandLineOptionWithValueIsNamedWithoutTheValue) {
               HasSubstr("unknown option '--attack.queries'"));
 }
 
+// An option renamed so that one idea has one name: the old name is refused with the new one.
+TEST_F(ConfigTest, RenamedOptionIsRefusedWithItsNewName) {
+  EXPECT_THAT(error_of([&] { parse({"--attack.eval_samples=5"}); }),
+              AllOf(HasSubstr("unknown option '--attack.eval_samples'"), HasSubstr("now --attack.eval_images")));
+  EXPECT_THAT(error_of([&] { parse({"--attack.checkpoint_every", "3"}); }),
+              HasSubstr("now --run.checkpoint_seconds (seconds, no longer generations)"));
+  EXPECT_THAT(error_of([&] { parse({"--train.epochz=3"}); }), Not(HasSubstr("now --")));
+  po::options_description attack_options;
+  attack_options.add_options()("attack.held_set", po::value<std::int64_t>()->default_value(0), "which set");
+  const auto path = write_job("old.ini", "[attack]\nrepeat = 2\n");
+  EXPECT_THAT(error_of([&] { Config::parse("attack", attack_options, {"--config", path}); }),
+              AllOf(HasSubstr(path), HasSubstr("attack.repeat'"), HasSubstr("now --attack.held_set")));
+}
+
 TEST_F(ConfigTest, BadCommandLineValueNamesOption) {
   EXPECT_THAT(error_of([&] { parse({"--train.epochs=abc"}); }),
               AllOf(HasSubstr("train.epochs"), HasSubstr("abc")));

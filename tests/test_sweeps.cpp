@@ -1,6 +1,7 @@
-// The adversary: held sets and transpositions, the grid syntax, and the fast
-// evaluator against an independent computation (the full model's forward with the
-// candidate weight: blocks zeroed or moved).
+// The adversary: held sets and transpositions, the grid syntax, the fast evaluator
+// against an independent computation (the full model's forward with the candidate
+// weight: blocks zeroed or moved), and the sweeps' groups written and read back.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -10,6 +11,8 @@
 #include "sweeps/evaluator.hpp"
 #include "sweeps/adversary.hpp"
 #include "sweeps/sweep.hpp"
+#include "sweeps/sweep_file.hpp"
+#include "test_util.hpp"
 
 using namespace tessera;
 
@@ -154,4 +157,66 @@ TEST(Sweep, IncrementalSweepsEqualPointByPointScores) {
         EXPECT_DOUBLE_EQ(got.score.accuracy, expected.accuracy) << swap_rates[a] << " " << pairs[b];
         EXPECT_NEAR(got.score.loss, expected.loss, 1e-5);
       }
+}
+
+// A swap sweep's group read back equals what was written, value for value; a
+// results dataset of another shape than the grid's is refused, naming it.
+TEST(SweepFile, SwapGroupReadsBackAsWritten) {
+  sweeps::SweepRecord written;
+  written.kind = "swap";
+  written.arch = "vgg-mini";
+  written.model_checkpoint = "runs/quickstart/vgg-mini.h5";
+  written.layer = "classifier.0";
+  written.knowledge = "layer";
+  written.bh = 64, written.bw = 64, written.blocks = 1568, written.devices = 1574, written.repeats = 2;
+  written.eval_images = 500, written.victim_accuracy = 0.8952, written.victim_loss = 0.31;
+  written.rates = {0.8, 0.9, 0.95};
+  written.pairs = {0, 10};
+  for (int p = 0; p < 12; ++p) {
+    written.accuracy.push_back(0.1 + p / 100.0);
+    written.loss.push_back(2.0 - p / 10.0);
+    written.fidelity.push_back(p / 12.0);
+    written.held_fraction.push_back(1 - p / 24.0);
+  }
+  test::SharedTempFile tmp;
+  {
+    auto file = h5::File::create(tmp.path(), MPI_COMM_WORLD);
+    sweeps::write_sweep(file.root(), written);
+  }
+  auto file = h5::File::open(tmp.path(), MPI_COMM_WORLD);
+  const auto read = sweeps::read_sweep(file.root(), "swap");
+  EXPECT_EQ(read.shape(), (std::vector<hsize_t>{3, 2, 2}));
+  EXPECT_EQ(read.arch, written.arch);
+  EXPECT_EQ(read.model_checkpoint, written.model_checkpoint);
+  EXPECT_EQ(read.layer, written.layer);
+  EXPECT_EQ(read.knowledge, written.knowledge);
+  EXPECT_EQ(read.devices, 1574);
+  EXPECT_EQ(read.eval_images, 500);
+  EXPECT_EQ(read.victim_accuracy, 0.8952);
+  EXPECT_EQ(read.rates, written.rates);
+  EXPECT_EQ(read.pairs, written.pairs);
+  EXPECT_EQ(read.accuracy, written.accuracy);
+  EXPECT_EQ(read.loss, written.loss);
+  EXPECT_EQ(read.fidelity, written.fidelity);
+  EXPECT_EQ(read.held_fraction, written.held_fraction);
+  EXPECT_THROW(sweeps::read_sweep(file.root(), "drop"), Error);
+
+  // Claimed 3 repeats where the results hold 2: the reader names the dataset.
+  test::SharedTempFile bad;
+  {
+    auto out = h5::File::create(bad.path(), MPI_COMM_WORLD);
+    auto lying = written;
+    lying.kind = "drop";
+    lying.pairs.clear();
+    lying.repeats = 4;  // 3 rates x 4 = the 12 values written
+    sweeps::write_sweep(out.root(), lying);
+    out.root().group("drop").set_attr("repeats", std::int64_t{3});
+  }
+  auto damaged = h5::File::open(bad.path(), MPI_COMM_WORLD);
+  try {
+    sweeps::read_sweep(damaged.root(), "drop");
+    ADD_FAILURE() << "a results dataset of the wrong shape was read";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("/drop/accuracy"));
+  }
 }

@@ -48,23 +48,24 @@ AttackSetup prepare(const Settings& settings, const Inputs& inputs, MPI_Comm wor
     TESSERA_REQUIRE(a.knowledge == "layer" || a.knowledge == "none", "--attack.knowledge: '", a.knowledge,
                     "' is not one of layer, none", a.knowledge == "positions" ? " (blocks at their true positions "
                     "need no search: that is the drop sweep, tessera drop)" : "");
-    TESSERA_REQUIRE(a.eval_images >= 1, "--attack.eval_samples: must be >= 1, got ", a.eval_images);
+    TESSERA_REQUIRE(a.eval_images >= 0, "--attack.eval_images: must be >= 0 (0 = the whole test set), got ",
+                    a.eval_images);
     TESSERA_REQUIRE(a.drop_rate >= 0 && a.drop_rate < 1, "--attack.drop_rate: must be in [0, 1), got ", a.drop_rate,
                     a.drop_rate == 1 ? " (nothing held: nothing to search)" : "");
     TESSERA_REQUIRE(a.generations >= 0, "--attack.generations: must be >= 0");
+    TESSERA_REQUIRE(a.held_set >= 0, "--attack.held_set: must be >= 0, got ", a.held_set);
     TESSERA_REQUIRE(a.cache_mb >= 0, "--attack.cache_mb: must be >= 0");
     TESSERA_REQUIRE(a.layer_rounds >= 1, "--attack.layer_rounds: must be >= 1, got ", a.layer_rounds);
     TESSERA_REQUIRE(std::isfinite(a.time_budget) && a.time_budget >= 0, "--attack.time_budget: must be a finite "
                     "number of seconds >= 0 (0 = no limit), got ", a.time_budget);
-    TESSERA_REQUIRE(a.checkpoint_every >= 0, "--attack.checkpoint_every: must be >= 0 (0 = never), got ",
-                    a.checkpoint_every);
+    TESSERA_REQUIRE(std::isfinite(a.checkpoint_seconds) && a.checkpoint_seconds >= 0, "--run.checkpoint_seconds: "
+                    "must be a finite number of seconds >= 0 (0 = after every generation), got ", a.checkpoint_seconds);
     TESSERA_REQUIRE(a.snapshot_every >= 0, "--attack.snapshot_every: must be >= 0 (0 = never), got ",
                     a.snapshot_every);
     TESSERA_REQUIRE(!std::isnan(a.target_fitness), "--attack.target_fitness: NaN");
     if (a.knowledge == "none")
-      TESSERA_REQUIRE(!a.resume && a.checkpoint_every == 0,
-                      "--attack.resume, --attack.checkpoint_every: a run with --attack.knowledge=none searches its ",
-                      "layers in rounds and keeps no checkpoint");
+      TESSERA_REQUIRE(!a.resume, "--run.resume: a run with --attack.knowledge=none searches its layers in rounds "
+                      "and keeps no checkpoint");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
     search::check_chain(s.chain, a.methods);
     return scoring::parse_fitness(a.fitness);
@@ -101,11 +102,12 @@ AttackSetup prepare(const Settings& settings, const Inputs& inputs, MPI_Comm wor
   }
   s.test = agree(world, [&] {
     auto d = data::load(inputs.data_name, inputs.data_dir, 1, 0);
-    TESSERA_REQUIRE(a.eval_images <= d.test.size(), "--attack.eval_samples: ", a.eval_images, " images asked, the ",
+    TESSERA_REQUIRE(a.eval_images <= d.test.size(), "--attack.eval_images: ", a.eval_images, " images asked, the ",
                     "test set has ", d.test.size());
     return d.test;
   });
-  // The adversary's images: the first of the test set.
+  // The adversary's images: the first of the test set (all of them for 0).
+  if (s.settings.eval_images == 0) s.settings.eval_images = s.test.size();
   s.eval = data::Split{s.test.images.narrow(0, 0, a.eval_images), s.test.labels.narrow(0, 0, a.eval_images)};
   if (std::any_of(s.chain.begin(), s.chain.end(), [](const auto* m) { return m->needs_public_data; }))
     s.public_data = inputs.public_data(s.model.info.arch);
@@ -123,7 +125,7 @@ AttackSetup prepare(const Settings& settings, const Inputs& inputs, MPI_Comm wor
 std::vector<std::int64_t> held_of(const AttackSetup& setup, const blocks::Target& target, MPI_Comm world) {
   const auto& a = setup.settings;
   return agree(world, [&] {
-    auto h = sweeps::held_blocks(target.placement, a.drop_rate, a.seed, a.repeat);
+    auto h = sweeps::held_blocks(target.placement, a.drop_rate, a.seed, a.held_set);
     TESSERA_REQUIRE(!h.empty(), "--attack.drop_rate: ", a.drop_rate, " leaves no block of ", target.layer,
                     " held; nothing to search");
     return h;
@@ -165,7 +167,7 @@ search::CampaignSettings campaign_settings(const Settings& settings, const std::
   campaign.snapshot_every = settings.snapshot_every;
   campaign.history = settings.history;
   campaign.checkpoint_path = checkpoint_path;
-  campaign.checkpoint_every = settings.checkpoint_every;
+  campaign.checkpoint_seconds = settings.checkpoint_seconds;
   return campaign;
 }
 
@@ -212,7 +214,7 @@ void describe(const h5::Group& group, const AttackSetup& setup, const blocks::Ta
   group.set_attr("device", a.device);
   group.set_attr("drop_rate", a.drop_rate);
   group.set_attr("time_budget", a.time_budget);
-  group.set_attr("repeat", a.repeat);
+  group.set_attr("held_set", a.held_set);
   group.set_attr("generations", a.generations);
   // Every method's settings, whichever ran, so that all runs' groups have one schema.
   for (const auto& method : search::search_methods()) method.describe(group, a.methods);

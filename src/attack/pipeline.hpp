@@ -37,10 +37,11 @@ struct Settings {
   std::string fitness, device;    // loss, accuracy or fidelity; cpu or cuda
   std::string run;                // the group's name (empty: the method)
   std::string layers_from;        // knowledge none: a streams file's groups as layer knowledge
-  std::int64_t eval_images = 0;   // the adversary's first test images it scores on
+  std::int64_t eval_images = 0;   // the adversary's first test images it scores on (0: all of them)
   std::int64_t public_images = 0; // adversary.public (recorded; the images come from Inputs)
-  std::int64_t repeat = 0;        // which compromised set
-  std::int64_t generations = 0, cache_mb = 0, layer_rounds = 0, snapshot_every = 0, checkpoint_every = 0;
+  std::int64_t held_set = 0;      // which compromised set (the sweeps' repeat index)
+  std::int64_t generations = 0, cache_mb = 0, layer_rounds = 0, snapshot_every = 0;
+  double checkpoint_seconds = 60;  // a checkpoint at least this often (0: every generation)
   double drop_rate = 0, time_budget = 0, target_fitness = 0;
   bool history = true, resume = false, replace = false;
   // Every search method's settings (read_method_settings), with this run's knowledge

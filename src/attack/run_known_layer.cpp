@@ -27,15 +27,15 @@ int run_known_layer(AttackSetup& setup, MPI_Comm world) {
   const bool stopped_run = agree(world, [&] { return std::filesystem::exists(checkpoint_path); });
   if (stopped_run && !a.resume)
     agree_on_message(world, "'" + checkpoint_path + "' holds a stopped attack run: continue it with "
-                            "--attack.resume=true, or remove the file to start again");
+                            "--run.resume=true, or remove the file to start again");
   if (a.resume) {
     resume = std::make_unique<search::Checkpoint>(search::read_checkpoint(checkpoint_path, world));
     agree(world, [&] {
-      TESSERA_REQUIRE(resume->fingerprint == setup.fingerprint, "--attack.resume: '", checkpoint_path,
+      TESSERA_REQUIRE(resume->fingerprint == setup.fingerprint, "--run.resume: '", checkpoint_path,
                       "' was written with other settings: ", first_difference(setup.fingerprint, resume->fingerprint));
       TESSERA_REQUIRE(resume->history.positions == target.grid.count() &&
                           resume->history.held == static_cast<std::int64_t>(held.size()),
-                      "--attack.resume: '", checkpoint_path, "' places ", resume->history.held, " blocks on ",
+                      "--run.resume: '", checkpoint_path, "' places ", resume->history.held, " blocks on ",
                       resume->history.positions, " positions, this run ", held.size(), " on ", target.grid.count());
     });
   }
@@ -76,7 +76,7 @@ int run_known_layer(AttackSetup& setup, MPI_Comm world) {
   search::share_from_leader(outcome, world);
   if (outcome.checkpointed) {
     log::info("attack: stopped by ", outcome.stop_reason, " at generation ", outcome.history.generations() - 1,
-              "; checkpoint '", checkpoint_path, "' written; continue with --attack.resume=true");
+              "; checkpoint '", checkpoint_path, "' written; continue with --run.resume=true");
     free_groups(groups);
     return 0;
   }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "bench/report.hpp"
+#include "bench/timing.hpp"
 #include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/error.hpp"
@@ -33,8 +34,8 @@ void add_options(po::options_description& options) {
   add_common_options(options, "bench");
   options.add_options()
     ("bench.shapes", po::value<std::string>()->default_value("157x1568,1568x1568"),
-     "problems as ROWSxCOLS, comma-separated (rows <= cols)")
-    ("bench.repeats", po::value<int>()->default_value(3), "timed repeats of each solver (medians are reported)");
+     "problems as ROWSxCOLS, comma-separated (rows <= cols)");
+  add_repeats_option(options);
 }
 
 struct Solver {
@@ -67,11 +68,11 @@ std::pair<std::int64_t, std::int64_t> parse_shape(const std::string& text) {
 }
 
 int run(const Config& config, MPI_Comm world) {
-  const int repeats = config.get<int>("bench.repeats");
+  int repeats = 0;
   const auto shapes = agree(world, [&] {
     TESSERA_REQUIRE(size_of(world) == 1, "bench assignment times one process; run it without mpiexec -n ",
                     size_of(world));
-    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    repeats = repeats_of(config);
     std::vector<std::pair<std::int64_t, std::int64_t>> parsed;
     for (const auto& item : split_list(config.get<std::string>("bench.shapes"), "--bench.shapes")) parsed.push_back(parse_shape(item));
     TESSERA_REQUIRE(!parsed.empty(), "--bench.shapes: no shape given");
@@ -91,30 +92,29 @@ int run(const Config& config, MPI_Comm world) {
   log::Progress progress("bench assignment", static_cast<std::int64_t>(shapes.size()) * 2 * repeats, 5.0);
   for (const auto& [rows, cols] : shapes)
     for (const bool planted : {false, true}) {
-      std::vector<double> seconds[kSolvers], ratios[kSolvers];
-      for (int r = 0; r < repeats; ++r) {
-        const auto cost = costs(rows, cols, planted, rng);
-        double taken[kSolvers], total[kSolvers];
-        for (int i = 0; i < kSolvers; ++i) {
-          const int s = (i + r) % kSolvers;  // rotate the order: drift in machine speed hits all alike
-          std::vector<std::int32_t> column;
-          taken[s] = seconds_of([&] { column = solvers[s].solve(cost, rows, cols); });
-          total[s] = search::assignment_cost(cost, cols, column);
-        }
-        for (int s = 0; s < kSolvers; ++s) {
-          // dlib's integer costs round each to 2^-40 of the range: its optimum may
-          // differ from the exact one by that much per row.
-          TESSERA_ASSERT(std::abs(total[s] - total[0]) <= 1e-9 * static_cast<double>(rows), "bench assignment: ",
-                        solvers[s].name, " found cost ", total[s], ", tessera's solver ", total[0], " (", rows, "x",
-                        cols, ")");
-          seconds[s].push_back(taken[s]);
-          ratios[s].push_back(taken[s] / taken[0]);
-        }
-        progress.advance();
-      }
+      // Every repeat draws a new matrix, which all solvers solve; each must reach its least cost.
+      std::vector<double> cost;
+      int drawn_for = 0;
+      double least = 0;
+      std::vector<TimedCase> cases;
+      for (int s = 0; s < kSolvers; ++s)
+        cases.push_back({solvers[s].name, [&, s, rows = rows, cols = cols, planted = planted](int r) {
+                           if (drawn_for != r) cost = costs(rows, cols, planted, rng), drawn_for = r, least = NAN;
+                           std::vector<std::int32_t> column;
+                           const double taken = seconds_of([&] { column = solvers[s].solve(cost, rows, cols); });
+                           const double total = search::assignment_cost(cost, cols, column);
+                           if (std::isnan(least)) least = total;
+                           // dlib's integer costs round each to 2^-40 of the range: its optimum may
+                           // differ from the exact one by that much per row.
+                           TESSERA_ASSERT(std::abs(total - least) <= 1e-9 * static_cast<double>(rows),
+                                          "bench assignment: ", solvers[s].name, " found cost ", total, ", ",
+                                          least, " before it (", rows, "x", cols, ")");
+                           return taken;
+                         }});
+      const auto t = time_cases(cases, repeats, Warmup::no, &progress);
       for (int s = 0; s < kSolvers; ++s)
         table.add({std::to_string(rows) + "x" + std::to_string(cols), planted ? "planted" : "uniform", solvers[s].name,
-                   median(seconds[s]), median(ratios[s])});
+                   t.median(s), t.median_ratio(s, 0)});
     }
   report.note("medians over " + std::to_string(repeats) +
               " repeats (a new matrix each); every solver reached the same least cost");

@@ -18,6 +18,7 @@
 #include "scoring/swap_chain.hpp"
 #include "bench/target.hpp"
 #include "bench/report.hpp"
+#include "bench/timing.hpp"
 #include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "comm/device.hpp"
@@ -41,14 +42,15 @@ void add_options(po::options_description& options) {
   options.add_options()
     ("bench.held", po::value<std::string>()->default_value("0.1,1"), "fractions of the blocks held")
     ("bench.population", po::value<std::int64_t>()->default_value(100), "candidates per evaluation call")
-    ("bench.eval_samples", po::value<std::int64_t>()->default_value(100), "eval images")
-    ("bench.repeats", po::value<int>()->default_value(5), "timed calls (the median is reported)")
+    ("bench.eval_images", po::value<std::int64_t>()->default_value(100),
+     "the first N test images the candidates are scored on")
     ("bench.moves", po::value<std::int64_t>()->default_value(200), "swap moves scored per repeat")
     ("bench.seed_way_candidates", po::value<std::int64_t>()->default_value(2),
      "candidates timed the seed's way per repeat")
     ("bench.cache_mb", po::value<std::int64_t>()->default_value(8192), "tile cache budget")
     ("bench.device", po::value<std::string>()->default_value("cpu"),
      "cpu, or cuda: the random populations scored on the GPU too (a CUDA build)");
+  add_repeats_option(options);
 }
 
 // Medians of the per-repeat rates and ratios of one workload.
@@ -70,8 +72,8 @@ struct Rates {
 
 int run(const Config& config, MPI_Comm world) {
   const auto population = config.get<std::int64_t>("bench.population");
-  const auto images = config.get<std::int64_t>("bench.eval_samples");
-  const int repeats = config.get<int>("bench.repeats");
+  const auto images = config.get<std::int64_t>("bench.eval_images");
+  int repeats = 0;
   const auto seed_candidates = config.get<std::int64_t>("bench.seed_way_candidates");
   const auto moves = config.get<std::int64_t>("bench.moves");
   std::vector<double> fractions;
@@ -79,9 +81,10 @@ int run(const Config& config, MPI_Comm world) {
       agree(world, [&] { return comm::require_device("--bench.device", config.get<std::string>("bench.device")); });
   agree(world, [&] {
     fractions = held_fractions(config);
-    TESSERA_REQUIRE(population >= 1 && images >= 1 && repeats >= 1 && seed_candidates >= 1 && moves >= 1,
-                    "--bench.population, --bench.eval_samples, --bench.repeats, --bench.seed_way_candidates, "
-                    "--bench.moves: >= 1");
+    repeats = repeats_of(config);
+    TESSERA_REQUIRE(population >= 1 && images >= 1 && seed_candidates >= 1 && moves >= 1,
+                    "--bench.population, --bench.eval_images, --bench.seed_way_candidates, --bench.moves: must be "
+                    ">= 1");
   });
   auto report = report_for(config, world);
   auto bench = load_bench_target(config, images, world);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bench/report.hpp"
+#include "bench/timing.hpp"
 #include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/error.hpp"
@@ -34,14 +35,14 @@ void add_options(po::options_description& options) {
     ("bench.message_bytes", po::value<std::string>()->default_value("1024,50240,200768"),
      "payload sizes, comma-separated: 50240 is the message size of `tessera mixnn`'s default cascade (a batch of "
      "64 images as stored, one byte a pixel, and the message header), 200768 the same batch as float32")
-    ("bench.repeats", po::value<int>()->default_value(200), "packets sent through the route per size");
+    ("bench.packets", po::value<int>()->default_value(200), "packets sent through the route per size");
 }
 
 int run(const Config& config, MPI_Comm world) {
-  const int hops = config.get<int>("bench.hops"), repeats = config.get<int>("bench.repeats");
+  const int hops = config.get<int>("bench.hops"), packets = config.get<int>("bench.packets");
   const auto sizes = agree(world, [&] {
     TESSERA_REQUIRE(hops >= 1 && hops <= mixnn::kMaxHops, "--bench.hops: 1 to ", mixnn::kMaxHops, ", got ", hops);
-    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1, got ", repeats);
+    TESSERA_REQUIRE(packets >= 1, "--bench.packets: must be >= 1, got ", packets);
     std::vector<std::size_t> parsed;
     for (const auto& item : split_list(config.get<std::string>("bench.message_bytes"), "--bench.message_bytes")) {
       long long value = -1;
@@ -75,7 +76,7 @@ int run(const Config& config, MPI_Comm world) {
     }
     const mixnn::Bytes message(size, 7);
     std::vector<double> per_hop, build;
-    for (int r = 0; r < repeats; ++r) {
+    for (int p = 0; p < packets; ++p) {
       mixnn::Onion onion;
       build.push_back(seconds_of([&] { onion = mixnn::build_onion(route, mixnn::Op::forward); }) * 1e6);
       auto packet = mixnn::seal_packet(onion.header, onion.first_in_key, message, size);
@@ -105,7 +106,7 @@ int run(const Config& config, MPI_Comm world) {
   }
   report.note("hop, key: slots under the servers' slot keys, a cascade's packets once its servers are initialised; "
               "hop, box: sealed-box slots, for initialisation, loops and probes; MB/s and the Sphinx ratio for the "
-              "first; medians over " + std::to_string(repeats) + " packets");
+              "first; medians over " + std::to_string(packets) + " packets");
   log::info("wrote '", report.finish(), "'");
   return 0;
 }

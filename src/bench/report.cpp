@@ -9,13 +9,6 @@
 
 namespace tessera::bench {
 
-double median(std::vector<double> values) {
-  TESSERA_ASSERT(!values.empty(), "the median of no values");
-  std::sort(values.begin(), values.end());
-  const auto n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 namespace {
 
 bool is_key(const std::string& key) {

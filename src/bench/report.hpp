@@ -1,13 +1,11 @@
 // What every benchmark reports, in one place: its tables, printed as Markdown while
 // the rows come (rank 0), and written with the run's provenance to one HDF5 file
 // that analysis/bench_table.py prints back as the same Markdown (docs/output.md,
-// "Benchmark files"). The timing itself (medians of repeats, ratios taken within
-// a repeat) stays with each benchmark: what is a repeat differs from one to the next.
+// "Benchmark files"). How a benchmark times is bench/timing.hpp.
 #pragma once
 
 #include <mpi.h>
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,20 +15,6 @@
 #include "io/output_file.hpp"
 
 namespace tessera::bench {
-
-// The median of `values` (the mean of the middle two for an even count).
-double median(std::vector<double> values);
-
-inline double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-template <class Body>
-double seconds_of(Body&& body) {
-  const auto start = std::chrono::steady_clock::now();
-  body();
-  return seconds_since(start);
-}
 
 // A column: its name in the file (lower case, digits and '_'), its heading when
 // printed, the digits printed after the point (kText: a column of text), and the

@@ -14,8 +14,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <sstream>
 
 #include "bench/report.hpp"
+#include "bench/timing.hpp"
 #include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "comm/device.hpp"
@@ -40,7 +43,6 @@ void add_options(po::options_description& options) {
     ("bench.block_sizes", po::value<std::string>()->default_value("64,16"),
      "square block sizes to measure, comma-separated (overrides blocks.bh/bw)")
     ("bench.batch", po::value<std::int64_t>()->default_value(256), "images per step")
-    ("bench.repeats", po::value<int>()->default_value(7), "timed steps of each kind (after one warm-up)")
     ("bench.cover_bytes", po::value<double>()->default_value(0.2, "0.2"),
      "the covered training step: a random obfuscation plan adding this fraction of the step's bytes in cover "
      "traffic, sent between the ranks that host its devices (serve --serve.obfuscation)")
@@ -49,6 +51,7 @@ void add_options(po::options_description& options) {
     ("bench.jitter_ms", po::value<double>()->default_value(1.0),
      "the covered step's plan holds every message for up to this, ms (the deployment's time: a hold costs "
      "no bytes; its cost is the 'deployment step' ratio)");
+  add_repeats_option(options);
 }
 
 // A barrier that sleeps instead of spinning, so idle ranks leave the cores to the
@@ -81,22 +84,21 @@ double timed(MPI_Comm comm, torch::Device device, bool everyone, Body&& body) {
 
 int run(const Config& config, MPI_Comm world) {
   const auto batch = config.get<std::int64_t>("bench.batch");
-  const int repeats = config.get<int>("bench.repeats");
   const double cover_bytes = config.get<double>("bench.cover_bytes");
   streams::Plan base;
   base.pad_quantum = config.get<std::int64_t>("bench.pad_bytes");
   base.jitter = config.get<double>("bench.jitter_ms") / 1000;
   const auto arch = config.get<std::string>("model.arch");
   std::vector<std::int64_t> sizes;
-  agree(world, [&] {
+  const int repeats = agree(world, [&] {
     for (const auto& text : split_list(config.get<std::string>("bench.block_sizes"), "--bench.block_sizes")) sizes.push_back(std::stoll(text));
     TESSERA_REQUIRE(!sizes.empty(), "--bench.block_sizes: give at least one size");
     TESSERA_REQUIRE(batch >= size_of(world), "--bench.batch: must be >= the number of ranks");
-    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
     TESSERA_REQUIRE(cover_bytes >= 0 && std::isfinite(cover_bytes), "--bench.cover_bytes: must be >= 0");
     TESSERA_REQUIRE(base.pad_quantum >= 0, "--bench.pad_bytes: must be >= 0, got ", base.pad_quantum);
     TESSERA_REQUIRE(base.jitter >= 0 && std::isfinite(base.jitter), "--bench.jitter_ms: must be >= 0");
     models::architecture(arch);
+    return repeats_of(config);
   });
   auto report = report_for(config, world);
   const auto data = agree(world, [&] {
@@ -194,30 +196,29 @@ int run(const Config& config, MPI_Comm world) {
     };
     std::int64_t device_count = 0;
     for (const auto& t : targets) device_count += t.placement.devices();
-    std::vector<double> times[5];
+    auto on = [&](bool everyone, const std::function<void()>& body) {
+      return [&world, &device, everyone, body](int) { return timed(world, device, everyone, body); };
+    };
     log::Progress progress("bench service " + std::to_string(size) + "x" + std::to_string(size), repeats + 1, 5.0);
-    for (int r = 0; r <= repeats; ++r) {  // r == 0: warm-up
-      double t[5] = {timed(world, device, false, mono_train), timed(world, device, true, dist_train),
-                     timed(world, device, false, mono_infer), timed(world, device, true, dist_infer),
-                     timed(world, device, true, covered_train)};
-      if (r > 0)
-        for (int k = 0; k < 5; ++k) times[k].push_back(t[k]);
-      progress.advance();
-    }
-    const double mono_train_s = median(times[0]), dist_train_s = median(times[1]), mono_infer_s = median(times[2]),
-                 dist_infer_s = median(times[3]), covered_train_s = median(times[4]);
+    const auto t = time_cases({{"monolithic train", on(false, mono_train)},
+                               {"distributed train", on(true, dist_train)},
+                               {"monolithic inference", on(false, mono_infer)},
+                               {"distributed inference", on(true, dist_infer)},
+                               {"covered train", on(true, covered_train)}},
+                              repeats, Warmup::yes, &progress);
+    const double mono_train_s = t.median(0), dist_train_s = t.median(1), mono_infer_s = t.median(2),
+                 dist_infer_s = t.median(3), covered_train_s = t.median(4);
     table.add({std::to_string(size) + "x" + std::to_string(size), device_count, mono_train_s, dist_train_s,
-               dist_train_s / mono_train_s, mono_infer_s, dist_infer_s, dist_infer_s / mono_infer_s,
-               100 * cost.byte_fraction(), covered_train_s, covered_train_s / dist_train_s, cost.seconds,
+               t.median_ratio(1, 0), mono_infer_s, dist_infer_s, t.median_ratio(3, 2),
+               100 * cost.byte_fraction(), covered_train_s, t.median_ratio(4, 1), cost.seconds,
                1 + cost.time_fraction()});
   }
-  char line[400];
-  std::snprintf(line, sizeof line,
-                "seconds: medians over %d repeats, ratios of the medians; cover: the plan's extra bytes (cover and "
-                "padding to %lld bytes) over the step's; deployment step: the traced step of the modelled "
-                "deployment, and the plan's (holds of up to %g ms) over it",
-                repeats, static_cast<long long>(base.pad_quantum), 1000 * base.jitter);
-  report.note(line);
+  std::ostringstream note;
+  note << "seconds: medians over " << repeats << " repeats, the steps' order rotated each repeat; ratios: medians of "
+       << "those within a repeat; cover: the plan's extra bytes (cover and padding to " << base.pad_quantum
+       << " bytes) over the step's; deployment step: the traced step of the modelled deployment, and the plan's "
+       << "(holds of up to " << 1000 * base.jitter << " ms) over it";
+  report.note(note.str());
   log::info("wrote '", report.finish(), "'");
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "search/methods.hpp"
 #include "bench/target.hpp"
 #include "bench/report.hpp"
+#include "bench/timing.hpp"
 #include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/error.hpp"
@@ -28,21 +29,22 @@ void add_options(po::options_description& options) {
   options.add_options()
     ("bench.held", po::value<std::string>()->default_value("1"), "fractions of the blocks held, comma-separated")
     ("bench.population", po::value<std::int64_t>()->default_value(100), "candidates per population evaluation")
-    ("bench.eval_samples", po::value<std::int64_t>()->default_value(100), "eval images")
-    ("bench.repeats", po::value<int>()->default_value(5), "timed repeats (medians are reported)")
+    ("bench.eval_images", po::value<std::int64_t>()->default_value(100),
+     "the first N test images the candidates are scored on")
     ("bench.cache_mb", po::value<std::int64_t>()->default_value(8192), "tile cache budget");
+  add_repeats_option(options);
   search::sinkhorn_method.add_options(options);
 }
 
 int run(const Config& config, MPI_Comm world) {
   std::vector<double> fractions;
   const auto population = config.get<std::int64_t>("bench.population");
-  const auto images = config.get<std::int64_t>("bench.eval_samples");
-  const int repeats = config.get<int>("bench.repeats");
+  const auto images = config.get<std::int64_t>("bench.eval_images");
+  int repeats = 0;
   const auto methods = agree(world, [&] {
     fractions = held_fractions(config);
-    TESSERA_REQUIRE(population >= 1 && images >= 1 && repeats >= 1,
-                    "--bench.population, --bench.eval_samples, --bench.repeats: >= 1");
+    repeats = repeats_of(config);
+    TESSERA_REQUIRE(population >= 1 && images >= 1, "--bench.population, --bench.eval_images: must be >= 1");
     search::MethodSettings methods;
     search::sinkhorn_method.read(config, methods);
     search::sinkhorn_method.check(methods);
@@ -71,17 +73,13 @@ int run(const Config& config, MPI_Comm world) {
     for (auto& candidates : populations)
       for (std::int64_t i = 0; i < population; ++i)
         candidates.push_back(blocks::random_genome(static_cast<std::int32_t>(N), rng));
-    fitness.evaluate(populations.front());  // warm-up
-    search->start();                        // theta from the gradient at the empty placement (not timed)
-    search->advance(1, repeats + 2);        // warm-up
-    std::vector<double> step_seconds, evaluation_seconds, ratios;
-    for (int r = 1; r <= repeats; ++r) {
-      evaluation_seconds.push_back(seconds_of([&] { fitness.evaluate(populations[r]); }));
-      step_seconds.push_back(seconds_of([&] { search->advance(r + 1, repeats + 2); }));
-      ratios.push_back(step_seconds.back() / evaluation_seconds.back());
-    }
-    table.add({fraction, H, fitness.cached() ? "yes" : "no", median(step_seconds), median(evaluation_seconds),
-               median(ratios)});
+    search->start();  // theta from the gradient at the empty placement (not timed)
+    // Repeat r evaluates the r-th population and takes step r + 1 (the warm-up: step 1).
+    const auto t = time_cases(
+        {{"step", [&](int r) { return seconds_of([&] { search->advance(r + 1, repeats + 2); }); }},
+         {"evaluation", [&](int r) { return seconds_of([&] { fitness.evaluate(populations[r]); }); }}},
+        repeats, Warmup::yes);
+    table.add({fraction, H, fitness.cached() ? "yes" : "no", t.median(0), t.median(1), t.median_ratio(0, 1)});
   }
   report.note("ratio = one Sinkhorn step / one evaluation of " + std::to_string(population) +
               " candidates (target <= 5); medians over " + std::to_string(repeats) +

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bench/report.hpp"
+#include "bench/timing.hpp"
 #include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
 #include "core/log.hpp"
@@ -33,8 +34,8 @@ void add_options(po::options_description& options) {
     ("bench.block_sizes", po::value<std::string>()->default_value("64,20,8"),
      "square block sizes of the cut layer, comma-separated (vgg-mini's classifier.0: 64 -> 1574 devices, "
      "20 -> 16,022, 8 -> 100,358)")
-    ("bench.repeats", po::value<int>()->default_value(3), "timed divisions of each kind (median reported)")
     ("streams.th", po::value<std::int64_t>()->default_value(2), "Algorithm 2's threshold");
+  add_repeats_option(options);
 }
 
 // This process's resident memory now and at its peak (kB), from /proc/self/status.
@@ -63,17 +64,20 @@ double peak_growth_mb(Body&& body) {
 template <class Divide>
 void time_division(Table& table, const trace::TraceFile& file, const streams::ObservedStreams& seen,
                    const std::string& method, const std::string& view, int repeats, Divide&& divide) {
-  std::vector<double> seconds;
   double peak = 0;
   streams::Division division;
-  for (int r = 0; r < repeats; ++r)
-    peak = std::max(peak, peak_growth_mb([&] { seconds.push_back(seconds_of([&] { division = divide(); })); }));
+  const auto t = time_cases({{method, [&](int) {
+                               double seconds = 0;
+                               peak = std::max(peak, peak_growth_mb([&] { seconds = seconds_of([&] { division = divide(); }); }));
+                               return seconds;
+                             }}},
+                            repeats, Warmup::no);
   const auto ari = streams::score_division(division.group, *file.device_layer).adjusted_rand_index;
-  table.add({file.devices, seen.streams, method, view, median(seconds), peak, ari});
+  table.add({file.devices, seen.streams, method, view, t.median(0), peak, ari});
 }
 
 int run(const Config& config, MPI_Comm world) {
-  const int repeats = config.get<int>("bench.repeats");
+  int repeats = 0;
   const auto th = config.get<std::int64_t>("streams.th");
   const auto arch = config.get<std::string>("model.arch");
   std::vector<std::int64_t> sizes;
@@ -92,7 +96,7 @@ int run(const Config& config, MPI_Comm world) {
       sizes.push_back(size);
     }
     TESSERA_REQUIRE(!sizes.empty(), "--bench.block_sizes: give at least one size");
-    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    repeats = repeats_of(config);
     TESSERA_REQUIRE(th >= 1, "--streams.th: must be >= 1, got ", th);
     models::architecture(arch);
   });

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "bench/report.hpp"
+#include "bench/timing.hpp"
 #include "comm/device.hpp"
 #include "bench/benchmarks.hpp"
 #include "cli/options.hpp"
@@ -36,7 +37,8 @@ void add_options(po::options_description& options) {
      "the drop grid (the seed's)")
     ("bench.swap_rates", po::value<std::string>()->default_value("0.85:0.99:0.01"), "the swap grid's drop rates")
     ("bench.swap_pairs", po::value<std::string>()->default_value("0:375:25"), "the swap grid's pairs")
-    ("bench.repeats", po::value<std::int64_t>()->default_value(3), "repeats of every point")
+    ("attack.repeats", po::value<std::int64_t>()->default_value(3),
+     "repeats of every point, each with other compromised devices (as in the sweeps)")
     ("bench.naive_points", po::value<std::int64_t>()->default_value(6), "points of each grid timed the naive way")
     ("bench.grids", po::value<std::string>()->default_value("drop,swap"),
      "grids to run, comma-separated: drop, swap (the 'both' row needs both)");
@@ -47,7 +49,7 @@ using Candidate = std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>
 
 int run(const Config& config, MPI_Comm world) {
   auto checkpoint = config.get<std::string>("model.checkpoint");
-  const auto repeats = config.get<std::int64_t>("bench.repeats");
+  const auto repeats = config.get<std::int64_t>("attack.repeats");
   const auto naive_points = config.get<std::int64_t>("bench.naive_points");
   std::vector<double> drop_rates, swap_rates, swap_pairs;
   bool run_drop = false, run_swap = false;
@@ -57,7 +59,7 @@ int run(const Config& config, MPI_Comm world) {
       (name == "drop" ? run_drop : run_swap) = true;
     }
     TESSERA_REQUIRE(run_drop || run_swap, "--bench.grids: no grid given");
-    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
+    TESSERA_REQUIRE(repeats >= 1, "--attack.repeats: must be >= 1");
     TESSERA_REQUIRE(naive_points >= 1, "--bench.naive_points: must be >= 1");
     drop_rates = sweeps::parse_grid(config.get<std::string>("bench.drop_rates"), "--bench.drop_rates");
     swap_rates = sweeps::parse_grid(config.get<std::string>("bench.swap_rates"), "--bench.swap_rates");

@@ -29,7 +29,7 @@ BenchTarget load_bench_target(const Config& config, std::int64_t images, MPI_Com
   b.target = agree(world, [&] { return blocks::plan(*b.model.network, cli::block_settings(config), 1).front(); });
   b.data = agree(world, [&] {
     auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, images);
-    TESSERA_REQUIRE(d.test.size() >= images, "--bench.eval_samples: the test set has ", d.test.size());
+    TESSERA_REQUIRE(d.test.size() >= images, "--bench.eval_images: the test set has ", d.test.size());
     return d;
   });
   b.layer = models::split_at(*b.model.network, b.target.layer);

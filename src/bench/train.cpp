@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "bench/report.hpp"
+#include "bench/timing.hpp"
 #include "bench/benchmarks.hpp"
 #include "attack/finetune_arms.hpp"
 #include "cli/options.hpp"
@@ -28,9 +29,9 @@ void add_options(po::options_description& options) {
   add_training_options(options);
   options.add_options()
     ("bench.steps", po::value<int>()->default_value(40), "training steps per timed repeat")
-    ("bench.repeats", po::value<int>()->default_value(5), "timed repeats of each loop (after one warm-up)")
     ("bench.device", po::value<std::string>()->default_value("cpu"),
      "where the loops run: cpu, or cuda (a CUDA build; compare with a cpu run on the same machine)");
+  add_repeats_option(options);
 }
 
 // The reference: the loop of pytorch/examples cpp/mnist, nothing else.
@@ -49,17 +50,17 @@ void bare_loop(models::Network& network, torch::optim::SGD& optimizer, const dat
 
 int run(const Config& config, MPI_Comm world) {
   const int ranks = size_of(world);
-  const int steps = config.get<int>("bench.steps"), repeats = config.get<int>("bench.repeats");
+  const int steps = config.get<int>("bench.steps");
   const auto arch = config.get<std::string>("model.arch");
   train::Settings settings;
   settings.batch = config.get<int>("train.batch");
   settings.lr = config.get<double>("train.lr");
-  agree(world, [&] {
+  const int repeats = agree(world, [&] {
     TESSERA_REQUIRE(ranks == 1, "bench train compares loops on one process; run it without mpiexec -n ", ranks);
     TESSERA_REQUIRE(steps >= 1, "--bench.steps: must be >= 1");
-    TESSERA_REQUIRE(repeats >= 1, "--bench.repeats: must be >= 1");
     TESSERA_REQUIRE(settings.batch >= 1, "--train.batch: must be >= 1");
     models::architecture(arch);
+    return repeats_of(config);
   });
   const auto device =
       agree(world, [&] { return comm::require_device("--bench.device", config.get<std::string>("bench.device")); });
@@ -98,33 +99,29 @@ int run(const Config& config, MPI_Comm world) {
   };
   log::info("bench train: ", arch, " on ", device.str(), ", ", steps, " steps of batch ", settings.batch, ", ", repeats,
             " repeats, ", torch::get_num_threads(), " threads");
-  run_ours();  // warm-up: allocator, BLAS threads
-  run_bare();
-  run_tune();
-
-  std::vector<double> ours_rate, bare_rate, tune_rate;
-  log::Progress progress("bench train", repeats, 5.0);
-  for (int r = 0; r < repeats; ++r) {
-    // Rotate which loop goes first so drift in machine speed hits all alike.
-    std::vector<std::pair<std::function<void()>, std::vector<double>*>> loops{
-        {run_ours, &ours_rate}, {run_bare, &bare_rate}, {run_tune, &tune_rate}};
-    std::rotate(loops.begin(), loops.begin() + r % loops.size(), loops.end());
-    for (auto& [loop, rates] : loops)
-      rates->push_back(images / seconds_of([&] {
-                         loop();
-                         comm::finish_device_work(device);
-                       }));
-    progress.advance();
-  }
-  const double ours_median = median(ours_rate), bare_median = median(bare_rate), tune_median = median(tune_rate);
+  // The warm-up fills the allocator and starts the BLAS threads.
+  auto timed = [&device](const std::function<void()>& loop) {
+    return [&device, loop](int) {
+      return seconds_of([&] {
+        loop();
+        comm::finish_device_work(device);
+      });
+    };
+  };
+  log::Progress progress("bench train", repeats + 1, 5.0);
+  const auto t = time_cases({{"ours", timed(run_ours)}, {"bare", timed(run_bare)}, {"tune", timed(run_tune)}}, repeats,
+                            Warmup::yes, &progress);
+  const double ours_median = images / t.median(0), bare_median = images / t.median(1),
+               tune_median = images / t.median(2);
   auto& loops = report.table("loops", {{"loop", "loop", Column::kText, 22}, {"images_per_second", "images/s", 1}});
   loops.add({"tessera train loop", ours_median});
   loops.add({"bare LibTorch loop", bare_median});
   loops.add({"tessera fine-tune loop", tune_median});
   auto& ratios = report.table("ratios", {{"ratio", "ratio", Column::kText, 25}, {"value", "value"}});
-  ratios.add({"tessera / bare", ours_median / bare_median});
-  ratios.add({"fine-tune / tessera train", tune_median / ours_median});
-  report.note("medians over " + std::to_string(repeats) + " repeats of images/s, the loops' order rotated each repeat");
+  ratios.add({"tessera / bare", t.median_ratio(1, 0)});
+  ratios.add({"fine-tune / tessera train", t.median_ratio(0, 2)});
+  report.note("images/s: over the median seconds of " + std::to_string(repeats) + " repeats, the loops' order rotated "
+              "each repeat; ratios of images/s: medians of those within a repeat");
   log::info("wrote '", report.finish(), "'");
   return 0;
 }

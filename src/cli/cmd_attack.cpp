@@ -44,9 +44,11 @@ void add_attack_options(po::options_description& options) {
      "them (the first round: at random positions). Each search gets an even share of the time budget left")
     ("attack.fitness", po::value<std::string>()->default_value("loss"),
      "accuracy (the seed's; discrete, so it stalls), loss (minus the cross-entropy) or fidelity")
-    ("attack.eval_samples", po::value<std::int64_t>()->default_value(100), "test images the adversary scores on")
+    ("attack.eval_images", po::value<std::int64_t>()->default_value(100),
+     "the first N images of the test set the adversary scores its candidates on (0 = the whole test set)")
     ("attack.drop_rate", real_value(0.9), "fraction of blocks the adversary does not hold")
-    ("attack.repeat", po::value<std::int64_t>()->default_value(0), "which compromised set (the sweeps' repeat index)")
+    ("attack.held_set", po::value<std::int64_t>()->default_value(0),
+     "which compromised set: the sweeps' held set of the same index (0 .. their --attack.repeats - 1)")
     ("attack.generations", po::value<std::int64_t>()->default_value(100), "generations to run (SA: steps of sa.moves)")
     ("attack.time_budget", real_value(0), "stop after this many seconds (0 = no limit)")
     ("attack.target_fitness", real_value(INFINITY), "stop when the best fitness reaches it")
@@ -60,21 +62,18 @@ void add_attack_options(po::options_description& options) {
      "full-population snapshot every k generations (0 = none)")
     ("attack.history", flag_value(true),
      "record every generation's population fitness and diversity (false: summaries only)")
-    ("attack.checkpoint_every", po::value<std::int64_t>()->default_value(0),
-     "write <run.out>/<name>.checkpoint.h5 every k generations (0 = only when stopped by SIGTERM or SIGUSR1)")
-    ("attack.resume", flag_value(false),
-     "continue from <name>.checkpoint.h5; the result equals an uninterrupted run's (all other settings must match)")
     ("attack.run", po::value<std::string>()->default_value(""),
      "name of the /attack/<run> group (empty = the method); the output file collects runs: a new name is "
      "added beside the runs already in it")
     ("attack.replace", flag_value(false),
      "replace a run of the same name in the output file (the file's other runs are kept; without it such a run "
      "is refused before the search)");
+  add_continuation_options(options, "the search", "after every generation");
   for (const auto& method : search::search_methods()) method.add_options(options);
 }
 
 // What may change between a run and its continuation (run.out: a checkpoint may move with its folder).
-const std::vector<std::string> kContinuationOptions = {"attack.resume", "attack.time_budget", "attack.checkpoint_every",
+const std::vector<std::string> kContinuationOptions = {"run.resume", "run.checkpoint_seconds", "attack.time_budget",
                                                        "attack.replace", "run.out"};
 
 // The attack.* options (and run.seed, adversary.public), read once.
@@ -88,19 +87,19 @@ attack::Settings attack_settings(const Config& config) {
   s.device = config.get<std::string>("attack.device");
   s.run = config.get<std::string>("attack.run");
   s.layers_from = config.get<std::string>("attack.layers_from");
-  s.eval_images = config.get<std::int64_t>("attack.eval_samples");
+  s.eval_images = config.get<std::int64_t>("attack.eval_images");
   s.public_images = config.get<std::int64_t>("adversary.public");
-  s.repeat = config.get<std::int64_t>("attack.repeat");
+  s.held_set = config.get<std::int64_t>("attack.held_set");
   s.generations = config.get<std::int64_t>("attack.generations");
   s.cache_mb = config.get<std::int64_t>("attack.cache_mb");
   s.layer_rounds = config.get<std::int64_t>("attack.layer_rounds");
   s.snapshot_every = config.get<std::int64_t>("attack.snapshot_every");
-  s.checkpoint_every = config.get<std::int64_t>("attack.checkpoint_every");
+  s.checkpoint_seconds = config.get<double>("run.checkpoint_seconds");
   s.drop_rate = config.get<double>("attack.drop_rate");
   s.time_budget = config.get<double>("attack.time_budget");
   s.target_fitness = config.get<double>("attack.target_fitness");
   s.history = config.get<bool>("attack.history");
-  s.resume = config.get<bool>("attack.resume");
+  s.resume = config.get<bool>("run.resume");
   s.replace = config.get<bool>("attack.replace");
   s.methods = search::read_method_settings(config);
   s.methods.knowledge = s.knowledge;

@@ -42,7 +42,8 @@ void add_options(po::options_description& options) {
     ("finetune.drop_rates", po::value<std::string>()->default_value("0.5"),
      "without --finetune.from: the adversary holds the blocks the drop sweep's adversary holds at each of these "
      "drop rates (values and first:last:step ranges), at their true positions; one run per rate")
-    ("finetune.repeat", po::value<std::int64_t>()->default_value(0), "which of the drop sweep's held sets (its repeat)")
+    ("finetune.held_set", po::value<std::int64_t>()->default_value(0),
+     "which compromised set: the sweeps' held set of the same index (0 .. their --attack.repeats - 1)")
     ("finetune.held", po::value<std::string>()->default_value("frozen"),
      "frozen: the held values stay as stolen; tuned: they are trained like the rest")
     ("finetune.rest", po::value<std::string>()->default_value("known"),
@@ -56,7 +57,7 @@ struct Settings {
   attack::ArmModes modes;
   std::int64_t public_images = 0;
   std::vector<double> drop_rates;
-  std::int64_t repeat = 0;
+  std::int64_t held_set = 0;
   std::vector<std::pair<std::string, std::string>> from;  // (file, attack run or "")
 };
 
@@ -94,8 +95,8 @@ Settings settings_from(const Config& config) {
   s.public_images = config.get<std::int64_t>("adversary.public");
   TESSERA_REQUIRE(s.public_images >= 1, "--adversary.public: the adversary needs at least 1 public image, got ",
                   s.public_images);
-  s.repeat = config.get<std::int64_t>("finetune.repeat");
-  TESSERA_REQUIRE(s.repeat >= 0, "--finetune.repeat: must be >= 0, got ", s.repeat);
+  s.held_set = config.get<std::int64_t>("finetune.held_set");
+  TESSERA_REQUIRE(s.held_set >= 0, "--finetune.held_set: must be >= 0, got ", s.held_set);
   s.from = attack_runs_of(config.get<std::string>("finetune.from"));
   if (s.from.empty()) {
     s.drop_rates = sweeps::parse_grid(config.get<std::string>("finetune.drop_rates"), "--finetune.drop_rates");
@@ -131,7 +132,7 @@ std::vector<attack::StolenBlocks> stolen_sets(const Settings& s, const Config& c
     std::vector<attack::StolenBlocks> sets;
     for (double rate : s.drop_rates) {
       attack::StolenBlocks stolen{target.layer, target.grid, {}, {}, "", ""};
-      stolen.held = sweeps::held_blocks(target.placement, rate, config.get<std::uint64_t>("run.seed"), s.repeat);
+      stolen.held = sweeps::held_blocks(target.placement, rate, config.get<std::uint64_t>("run.seed"), s.held_set);
       TESSERA_REQUIRE(!stolen.held.empty(), "--finetune.drop_rates: at drop rate ", rate, " the adversary holds no block of ",
                       target.layer);
       stolen.positions = stolen.held;

@@ -150,7 +150,7 @@ int run(const Config& config, MPI_Comm world) {
                      io::Existing::add_run);
   auto group = out.create_run(run);
   trace::record_trace_path(group, s.trace, path);
-  streams::DivisionRecord record{s.method, s.view, s.th, s.phase, s.step, file, seen, result};
+  streams::DivisionRecord record{s.method, s.view, s.th, s.phase, s.step, file, seen, result, std::nullopt};
   if (learned) record.learned = {s.train, learned->training_accuracy(), s.learn.epochs};
   const auto scored = streams::write_division(group, record);
   out.commit();

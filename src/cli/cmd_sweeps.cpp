@@ -14,6 +14,7 @@
 #include "models/model_file.hpp"
 #include "sweeps/adversary.hpp"
 #include "sweeps/sweep.hpp"
+#include "sweeps/sweep_file.hpp"
 
 namespace tessera::cli {
 
@@ -25,21 +26,17 @@ void add_shared_options(po::options_description& options, const std::string& com
   add_block_options(options);
   add_run_name_option(options);
   options.add_options()
-    ("attack.eval_samples", po::value<std::int64_t>()->default_value(0),
-     "images of the test set the adversary evaluates on (0 = the whole test set)")
-    ("attack.repeats", po::value<std::int64_t>()->default_value(3), "repeats of every point (new compromised devices)")
-    ("run.resume", flag_value(false)->implicit_value(true, "true"),
-     "continue a stopped sweep from <output>.checkpoint.h5 (a fresh start when there is none); the settings "
-     "must be the same")
-    ("run.checkpoint_seconds", real_value(60),
-     "write the finished points to <output>.checkpoint.h5 at least this often (and on a stop signal)");
+    ("attack.eval_images", po::value<std::int64_t>()->default_value(0),
+     "the first N images of the test set the adversary evaluates on (0 = the whole test set)")
+    ("attack.repeats", po::value<std::int64_t>()->default_value(3),
+     "repeats of every point, each with other compromised devices (held sets 0 .. repeats-1)");
+  add_continuation_options(options, "the finished points", "after every round of points");
 }
 
 // Memory per grid point: its four numbers, in the results, the reduction buffer and
 // the checkpoint's copy.
 constexpr double kBytesPerPoint = 4 * sizeof(double) * 3;
 
-// What may change between a sweep and its continuation.
 // What may change between a run and its continuation (run.out: a checkpoint may move with its folder).
 const std::vector<std::string> kContinuationOptions = {"run.resume", "run.checkpoint_seconds", "run.out"};
 
@@ -78,18 +75,18 @@ Setup prepare(const Config& config, MPI_Comm world, const std::string& command) 
     TESSERA_REQUIRE(targets.size() == 1, "--blocks.layers: ", command, " attacks one layer, got ", targets.size());
     return targets.front();
   });
-  const auto eval_samples = config.get<std::int64_t>("attack.eval_samples");
+  const auto eval_images = config.get<std::int64_t>("attack.eval_images");
   setup.repeats = config.get<std::int64_t>("attack.repeats");
   const auto data = agree(world, [&] {
-    TESSERA_REQUIRE(eval_samples >= 0, "--attack.eval_samples: must be >= 0, got ", eval_samples);
+    TESSERA_REQUIRE(eval_images >= 0, "--attack.eval_images: must be >= 0, got ", eval_images);
     TESSERA_REQUIRE(setup.repeats >= 1, "--attack.repeats: must be >= 1, got ", setup.repeats);
     auto d = data::load(config.get<std::string>("data.name"), config.get<std::string>("data.dir"), 1, 0);
-    TESSERA_REQUIRE(eval_samples <= d.test.size(), "--attack.eval_samples: ", eval_samples,
+    TESSERA_REQUIRE(eval_images <= d.test.size(), "--attack.eval_images: ", eval_images,
                     " images asked, the test set has ", d.test.size());
     return d;
   });
-  const auto eval = eval_samples ? data::Split{data.test.images.narrow(0, 0, eval_samples),
-                                               data.test.labels.narrow(0, 0, eval_samples)}
+  const auto eval = eval_images ? data::Split{data.test.images.narrow(0, 0, eval_images),
+                                               data.test.labels.narrow(0, 0, eval_images)}
                                  : data.test;
   setup.evaluator = std::make_unique<sweeps::Evaluator>(*setup.model.network, setup.target.layer,
                                                         setup.target.grid, eval);
@@ -113,33 +110,33 @@ void announce(const Setup& setup, const std::string& command) {
             setup.evaluator->images(), " eval images, victim accuracy ", setup.evaluator->victim().accuracy);
 }
 
-void describe(const Setup& setup, const Config& config, const h5::Group& group) {
+// What both sweeps record of their set-up; the caller adds the grid and the results.
+sweeps::SweepRecord record_of(const Setup& setup, const Config& config, const std::string& kind) {
   const auto& g = setup.target.grid;
-  group.set_attr("arch", setup.model.info.arch);
-  group.set_attr("model_checkpoint", config.get<std::string>("model.checkpoint"));
-  group.set_attr("layer", setup.target.layer);
-  group.set_attr("bh", g.bh);
-  group.set_attr("bw", g.bw);
-  group.set_attr("blocks", g.count());
-  group.set_attr("devices", setup.target.placement.devices());
-  group.set_attr("repeats", setup.repeats);
-  group.set_attr("eval_images", setup.evaluator->images());
-  group.set_attr("victim_accuracy", setup.evaluator->victim().accuracy);
-  group.set_attr("victim_loss", setup.evaluator->victim().loss);
+  sweeps::SweepRecord r;
+  r.kind = kind;
+  r.arch = setup.model.info.arch;
+  r.model_checkpoint = config.get<std::string>("model.checkpoint");
+  r.layer = setup.target.layer;
+  r.knowledge = kind == "drop" ? "positions" : "layer";
+  r.bh = g.bh;
+  r.bw = g.bw;
+  r.blocks = g.count();
+  r.devices = setup.target.placement.devices();
+  r.repeats = setup.repeats;
+  r.eval_images = setup.evaluator->images();
+  r.victim_accuracy = setup.evaluator->victim().accuracy;
+  r.victim_loss = setup.evaluator->victim().loss;
+  return r;
 }
 
-// Writes the per-point results as datasets of shape `dims` (points in row-major order).
-void write_results(const std::vector<sweeps::PointResult>& results, const std::vector<hsize_t>& dims,
-                   const h5::Group& group) {
-  std::vector<double> columns[4];
+void add_results(sweeps::SweepRecord& record, const std::vector<sweeps::PointResult>& results) {
   for (const auto& r : results) {
-    columns[0].push_back(r.score.accuracy);
-    columns[1].push_back(r.score.loss);
-    columns[2].push_back(r.score.fidelity);
-    columns[3].push_back(r.held_fraction);
+    record.accuracy.push_back(r.score.accuracy);
+    record.loss.push_back(r.score.loss);
+    record.fidelity.push_back(r.score.fidelity);
+    record.held_fraction.push_back(r.held_fraction);
   }
-  const char* names[4] = {"accuracy", "loss", "fidelity", "held_fraction"};
-  for (int k = 0; k < 4; ++k) group.create_dataset<double>(names[k], dims).write(columns[k].data());
 }
 
 // Commits the output file; its checkpoint is then superseded.
@@ -163,17 +160,15 @@ int run_drop(const Config& config, MPI_Comm world) {
   const auto setup = prepare(config, world, "drop");
   announce(setup, "drop");
   const auto seed = config.get<std::uint64_t>("run.seed");
-  const std::int64_t m = rates.size();
   const auto results =
       sweeps::drop_sweep(world, *setup.evaluator, setup.target.placement, rates, setup.repeats, seed,
                          setup.checkpointing);
 
+  auto record = record_of(setup, config, "drop");
+  record.rates = rates;
+  add_results(record, results);
   io::OutputFile file(setup.path, world, {"drop", config.ini_text(), seed});
-  auto group = file.root().require_group("drop");
-  describe(setup, config, group);
-  group.set_attr("knowledge", "positions");
-  group.create_dataset<double>("rates", {static_cast<hsize_t>(m)}).write(rates.data());
-  write_results(results, {static_cast<hsize_t>(m), static_cast<hsize_t>(setup.repeats)}, group);
+  sweeps::write_sweep(file.root(), record);
   blocks::write_targets({setup.target}, file.root());
   finish(file, setup, world);
   return 0;
@@ -196,7 +191,7 @@ int run_swap(const Config& config, MPI_Comm world) {
   });
   const auto setup = prepare(config, world, "swap");
   const auto seed = config.get<std::uint64_t>("run.seed");
-  const std::int64_t m = rates.size(), s = pairs.size(), repeats = setup.repeats;
+  const std::int64_t m = rates.size(), repeats = setup.repeats;
   // A grid point that asks more swaps than the held blocks allow fails the whole run, before any work.
   agree(world, [&] {
     for (std::int64_t a = 0; a < m; ++a)
@@ -209,13 +204,12 @@ int run_swap(const Config& config, MPI_Comm world) {
   const auto results = sweeps::swap_sweep(world, *setup.evaluator, setup.target.placement, setup.target.grid, rates,
                                           pairs, repeats, seed, setup.checkpointing);
 
+  auto record = record_of(setup, config, "swap");
+  record.rates = rates;
+  record.pairs = pairs;
+  add_results(record, results);
   io::OutputFile file(setup.path, world, {"swap", config.ini_text(), seed});
-  auto group = file.root().require_group("swap");
-  describe(setup, config, group);
-  group.set_attr("knowledge", "layer");
-  group.create_dataset<double>("rates", {static_cast<hsize_t>(m)}).write(rates.data());
-  group.create_dataset<double>("pairs", {static_cast<hsize_t>(s)}).write(pairs.data());
-  write_results(results, {static_cast<hsize_t>(m), static_cast<hsize_t>(s), static_cast<hsize_t>(repeats)}, group);
+  sweeps::write_sweep(file.root(), record);
   blocks::write_targets({setup.target}, file.root());
   finish(file, setup, world);
   return 0;

@@ -105,7 +105,7 @@ void add_adversary_options(po::options_description& options) {
     ("adversary.public", po::value<std::int64_t>()->default_value(10000),
      "the adversary's public images: the first K of the training split (the victim trained on them too; never "
      "a test image). They train its surrogates, its fine-tunes and, in mixnn, the parts it cannot solve; an "
-     "attack's fitness scores on its --attack.eval_samples test images instead");
+     "attack's fitness scores on its --attack.eval_images test images instead");
 }
 
 data::Split public_split(const data::Dataset& data, const Config& config, MPI_Comm comm) {
@@ -153,6 +153,16 @@ std::string output_folder(const Config& config, MPI_Comm comm) {
 void add_run_name_option(po::options_description& options) {
   options.add_options()("run.name", po::value<std::string>()->default_value(""),
                         "output file name, without .h5 (empty = <command>-<arch>); a job array gives each task its own");
+}
+
+void add_continuation_options(po::options_description& options, const std::string& unit, const std::string& after) {
+  options.add_options()
+    ("run.resume", flag_value(false)->implicit_value(true, "true"),
+     "continue a stopped run from <output>.checkpoint.h5 (a fresh start when there is none); the result equals an "
+     "uninterrupted run's, and every other setting must be the same")
+    ("run.checkpoint_seconds", real_value(60),
+     ("write " + unit + " to <output>.checkpoint.h5 at least this often (0 = " + after +
+      "), and always when a signal stops the run").c_str());
 }
 
 std::string output_path(const Config& config, MPI_Comm comm, const std::string& default_name) {

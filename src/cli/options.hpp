@@ -46,6 +46,11 @@ std::string output_folder(const Config& config, MPI_Comm comm);
 
 // run.name: the output file's name, so that the tasks of a job array write apart.
 void add_run_name_option(po::options_description& options);
+
+// run.resume and run.checkpoint_seconds: how a long run (a sweep, a search) keeps
+// its work through a stop and continues it. `unit` names what the checkpoint holds
+// ("the finished points", "the search") and `after` when a checkpoint at 0 s is written.
+void add_continuation_options(po::options_description& options, const std::string& unit, const std::string& after);
 // `run.out`/`run.name`.h5, or `run.out`/`default_name`.h5 when run.name is empty;
 // creates the folder (collective).
 std::string output_path(const Config& config, MPI_Comm comm, const std::string& default_name);

@@ -56,6 +56,27 @@ std::string list_text(const std::set<std::string>& items) {
   return text;
 }
 
+// Options that were renamed so that one idea has one name in every command; a job
+// file or script that still uses the old name is told the new one.
+const std::map<std::string, std::string>& renamed_options() {
+  static const std::map<std::string, std::string> renamed = {
+      {"attack.eval_samples", "--attack.eval_images"},
+      {"attack.repeat", "--attack.held_set"},
+      {"finetune.repeat", "--finetune.held_set"},
+      {"attack.resume", "--run.resume"},
+      {"attack.checkpoint_every", "--run.checkpoint_seconds (seconds, no longer generations)"},
+      {"bench.eval_samples", "--bench.eval_images"},
+      {"bench.repeats", "--bench.packets in bench packets, --attack.repeats in bench sweep"},
+  };
+  return renamed;
+}
+
+std::string renamed_note(std::string name) {
+  name.erase(0, name.find_first_not_of('-'));
+  const auto found = renamed_options().find(name);
+  return found == renamed_options().end() ? "" : "; it is now " + found->second;
+}
+
 }  // namespace
 
 std::set<std::string> sections_of(const po::options_description& options) {
@@ -110,7 +131,7 @@ Config Config::parse(const std::string& command, const po::options_description& 
   } catch (const po::unknown_option& e) {
     // For "--key=value" Boost names the whole token; the value is not part of the name.
     const auto name = e.get_option_name().substr(0, e.get_option_name().find('='));
-    throw Error("unknown option '" + name + "' for 'tessera " + command + "'" + see_help);
+    throw Error("unknown option '" + name + "' for 'tessera " + command + "'" + renamed_note(name) + see_help);
   } catch (const po::error& e) {
     throw Error(std::string(e.what()) + see_help);
   }
@@ -145,7 +166,7 @@ Config Config::parse(const std::string& command, const po::options_description& 
       for (const auto& known : options.options())
         TESSERA_REQUIRE(section_of(known->long_name()) != section, "job file '", path,
                         "': unknown option '", option.string_key, "' for 'tessera ", command, "'",
-                        see_help);
+                        renamed_note(option.string_key), see_help);
     }
     try {
       po::store(parsed, config.values_);

@@ -62,7 +62,7 @@ namespace {
 // Hands every part its members and scores from a checkpoint (read on every rank).
 void restore(Search& search, const Checkpoint& c, MPI_Comm attack) {
   const int part = rank_of(attack);
-  TESSERA_REQUIRE(static_cast<int>(c.part_sizes.size()) == size_of(attack), "--attack.resume: the checkpoint has ",
+  TESSERA_REQUIRE(static_cast<int>(c.part_sizes.size()) == size_of(attack), "--run.resume: the checkpoint has ",
                   c.part_sizes.size(), " attack ranks, this run ", size_of(attack));
   std::int64_t first = 0;
   for (int p = 0; p < part; ++p) first += c.part_sizes[p];
@@ -134,6 +134,7 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
     progress.set_deadline(std::max(1e-9, settings.time_budget_s -
                                             std::chrono::duration<double>(Clock::now() - started).count()));
   const auto sizes = part_sizes(search, attack);
+  auto last_checkpoint = started;
   for (std::int64_t generation = first;; ++generation) {
     if (resume || generation > 0) search.advance(generation, settings.generations);
     h.positions = static_cast<std::int64_t>(search.members().front().size());
@@ -173,14 +174,20 @@ Outcome run_campaign(Search& search, const search::Genome& truth, std::int64_t h
     if (leader && !stop_code && finished) stop_code = 4;
     if (resume || generation > 0) progress.advance();
     if (const int signal = stop::agreed(attack); signal && !stop_code) stop_code = 16 + signal;
-    MPI_Bcast(&stop_code, 1, MPI_INT, 0, attack);
+    // The leader's clock decides when a periodic checkpoint is due, for every rank.
+    int decision[2] = {stop_code, leader && !stop_code &&
+                                      std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >=
+                                          settings.checkpoint_seconds};
+    MPI_Bcast(decision, 2, MPI_INT, 0, attack);
+    stop_code = decision[0];
     const bool signalled = stop_code >= 16;
-    const bool periodic = !stop_code && settings.checkpoint_every > 0 && generation % settings.checkpoint_every == 0;
+    const bool periodic = decision[1] != 0;
     if ((signalled || periodic) && !settings.checkpoint_path.empty()) {
       auto [state_sizes, state] = gather_state(search, attack);
       if (leader)
         write_checkpoint(settings.checkpoint_path, {generation, settings.fingerprint, sizes, all.genomes, all.fitness,
                                                     all.accuracy, std::move(state_sizes), std::move(state), h});
+      last_checkpoint = Clock::now();
     }
     outcome.checkpointed = signalled && !settings.checkpoint_path.empty();
     if (stop_code) {

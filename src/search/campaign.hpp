@@ -23,7 +23,7 @@ struct CampaignSettings {
   std::int64_t snapshot_every = 0;  // full-population snapshots (0: none)
   bool history = true;              // false: keep only the summary (to measure what history costs)
   std::string checkpoint_path;      // where checkpoints go (empty: none; a signal just stops the search)
-  std::int64_t checkpoint_every = 0;  // generations between checkpoints (0: only when stopped by a signal)
+  double checkpoint_seconds = 60;   // a checkpoint at least this often (0: every generation); a signal always writes one
   std::string fingerprint;          // the settings a checkpoint must match to be continued
 };
 

@@ -139,10 +139,10 @@ Checkpoint read_checkpoint(const std::string& path, MPI_Comm comm) {
       h.snapshot_generations = get<std::int64_t>(g, "snapshot_generations");
       h.snapshots = get<std::int32_t>(g, "snapshots");
     } catch (const std::exception& e) {
-      throw Error("--attack.resume: cannot continue from '" + path + "': " + e.what());
+      throw Error("--run.resume: cannot continue from '" + path + "': " + e.what());
     }
     const auto problem = inconsistency(c);
-    TESSERA_REQUIRE(problem.empty(), "--attack.resume: '", path, "' is not a complete tessera checkpoint: ", problem);
+    TESSERA_REQUIRE(problem.empty(), "--run.resume: '", path, "' is not a complete tessera checkpoint: ", problem);
     return c;
   });
 }

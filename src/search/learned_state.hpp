@@ -48,7 +48,7 @@ inline torch::Tensor load_values(const std::vector<double>& state, std::size_t& 
                                  torch::Device device = torch::kCPU) {
   std::int64_t count = 1;
   for (auto d : shape) count *= d;
-  TESSERA_REQUIRE(offset + count <= state.size(), "--attack.resume: the checkpoint's search state is too short");
+  TESSERA_REQUIRE(offset + count <= state.size(), "--run.resume: the checkpoint's search state is too short");
   auto tensor = torch::from_blob(const_cast<double*>(state.data()) + offset, shape, torch::kDouble).to(torch::kFloat);
   offset += count;
   return tensor.to(device).contiguous();
@@ -62,7 +62,7 @@ inline void save_values(std::vector<double>& state, const Adam& adam) {
 }
 inline void load_values(const std::vector<double>& state, std::size_t& offset, Adam& adam, at::IntArrayRef shape,
                         torch::Device device = torch::kCPU) {
-  TESSERA_REQUIRE(offset < state.size(), "--attack.resume: the checkpoint's search state is too short");
+  TESSERA_REQUIRE(offset < state.size(), "--run.resume: the checkpoint's search state is too short");
   adam.steps = static_cast<std::int64_t>(state[offset++]);
   adam.first = load_values(state, offset, shape, device);
   adam.second = load_values(state, offset, shape, device);

@@ -5,7 +5,7 @@
 namespace tessera::search {
 
 void Search::load_state(const std::vector<double>& state) {
-  TESSERA_REQUIRE(state.empty(), "--attack.resume: the checkpoint holds ", state.size(),
+  TESSERA_REQUIRE(state.empty(), "--run.resume: the checkpoint holds ", state.size(),
                   " values of search state, but this method keeps none");
 }
 

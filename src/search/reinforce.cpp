@@ -131,7 +131,7 @@ class Reinforce final : public Search {
     std::size_t offset = 0;
     parameters_ = load_values(state, offset, {size});
     load_values(state, offset, adam_, {size});
-    TESSERA_REQUIRE(offset == state.size(), "--attack.resume: the checkpoint's rl state has ", state.size(),
+    TESSERA_REQUIRE(offset == state.size(), "--run.resume: the checkpoint's rl state has ", state.size(),
                     " values, not ", offset, " for --rl.hidden=", settings_.hidden);
   }
 

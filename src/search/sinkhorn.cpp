@@ -104,7 +104,7 @@ class GumbelSinkhorn final : public Search {
     std::size_t offset = 0;
     theta_ = load_values(state, offset, {H, N}, fitness_.device());
     load_values(state, offset, adam_, {H, N}, fitness_.device());
-    TESSERA_REQUIRE(offset == state.size(), "--attack.resume: the checkpoint's sinkhorn state has ", state.size(),
+    TESSERA_REQUIRE(offset == state.size(), "--run.resume: the checkpoint's sinkhorn state has ", state.size(),
                     " values, not ", offset, " for ", H, " x ", N);
   }
 

@@ -166,13 +166,13 @@ class SurrogateSearch final : public Search {
 
   void load_state(const std::vector<double>& state) override {
     const auto& g = fitness_.knowledge().grid;
-    TESSERA_REQUIRE(state.size() >= 3, "--attack.resume: the checkpoint's surrogate state has ", state.size(),
+    TESSERA_REQUIRE(state.size() >= 3, "--run.resume: the checkpoint's surrogate state has ", state.size(),
                     " values, not 3 or more");
     finished_ = state[0] != 0;
     rounds_done_ = static_cast<std::int64_t>(state[1]);
     summed_ = static_cast<std::int64_t>(state[2]);
     const std::size_t expected = 3 + (summed_ > 0 ? static_cast<std::size_t>(g.out * g.in) : 0);
-    TESSERA_REQUIRE(state.size() == expected, "--attack.resume: the checkpoint's surrogate state has ", state.size(),
+    TESSERA_REQUIRE(state.size() == expected, "--run.resume: the checkpoint's surrogate state has ", state.size(),
                     " values, not ", expected, " for a ", g.out, "x", g.in, " layer");
     if (summed_ > 0)
       sum_ = torch::tensor(std::vector<double>(state.begin() + 3, state.end()), torch::kDouble)

@@ -102,7 +102,7 @@ PY
 # --- the inputs, made by tessera (small settings, a few seconds each)
 make_small_mlp
 ATTACK=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32
-        --attack.eval_samples=500 --run.threads=1 --run.out="$FIXTURES/attack")
+        --attack.eval_images=500 --run.threads=1 --run.out="$FIXTURES/attack")
 new_case
 run_tessera "${ATTACK[@]}" --attack.method=ga --ga.population=10 --attack.generations=3 --run.name=ga
 expect_all_ranks_succeeded
@@ -118,10 +118,10 @@ finish_case "attack files (a GA of 3 generations, annealing of 0 generations) an
 
 new_case
 run_tessera drop --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 --drop.rates=0,0.5,1 \
-  --attack.repeats=2 --attack.eval_samples=500 --run.threads=1 --run.out="$FIXTURES/drop"
+  --attack.repeats=2 --attack.eval_images=500 --run.threads=1 --run.out="$FIXTURES/drop"
 expect_all_ranks_succeeded
 run_tessera swap --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 --swap.rates=0.5,0.9 \
-  --swap.pairs=0:2:1 --attack.repeats=2 --attack.eval_samples=500 --run.threads=1 --run.out="$FIXTURES/swap"
+  --swap.pairs=0:2:1 --attack.repeats=2 --attack.eval_images=500 --run.threads=1 --run.out="$FIXTURES/swap"
 expect_all_ranks_succeeded
 run_tessera finetune --model.checkpoint="$MLP" --blocks.layers=layers.0 --blocks.bh=16 --blocks.bw=16 \
   --adversary.public=1000 --finetune.evals=2 --train.epochs=1 --finetune.drop_rates=0.5 --run.threads=1 \

@@ -18,7 +18,7 @@ check_recovery() {
   shift 4
   new_case
   run_tessera attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.drop_rate=0 \
-    --attack.eval_samples=3000 --ga.population=50 --sa.moves=20 --run.threads=1 \
+    --attack.eval_images=3000 --ga.population=50 --sa.moves=20 --run.threads=1 \
     --run.out=out "$@"
   expect_all_ranks_succeeded
   local out
@@ -157,7 +157,7 @@ init_attack() {
   shift 3
   new_case
   run_tessera attack --model.checkpoint="$model" --blocks.layers=layers.2 --blocks.bh=8 --blocks.bw=16 \
-    --attack.drop_rate=0.5 --attack.eval_samples=500 --attack.method=init --attack.generations=20 \
+    --attack.drop_rate=0.5 --attack.eval_images=500 --attack.method=init --attack.generations=20 \
     --run.threads=1 --run.out=out "$@"
   expect_all_ranks_succeeded
   if [[ $expect == none ]]; then
@@ -298,7 +298,7 @@ for n in 1 2; do
   case_dir=$base/run$n  # the same relative --run.out, so that the resolved configurations match
   mkdir -p "$case_dir"
   RANKS=4 run_tessera attack --model.checkpoint="$MLP" --attack.ranks=3 --blocks.layers=layers.2 --blocks.bh=16 \
-    --blocks.bw=32 --attack.drop_rate=0.25 --attack.eval_samples=500 --attack.generations=30 --ga.population=20 \
+    --blocks.bw=32 --attack.drop_rate=0.25 --attack.eval_images=500 --attack.generations=30 --ga.population=20 \
     --ga.migration_every=5 --attack.snapshot_every=10 --run.threads=1 --run.out=out
   expect_all_ranks_succeeded
 done
@@ -333,7 +333,7 @@ same_file_twice() {
     case_dir=$base/run$n  # the same relative --run.out, so that the resolved configurations match
     mkdir -p "$case_dir"
     RANKS=4 run_tessera attack --model.checkpoint="$MLP" --attack.ranks=3 --blocks.layers=layers.2 \
-      --attack.eval_samples=500 --run.threads=1 --run.out=out "$@"
+      --attack.eval_images=500 --run.threads=1 --run.out=out "$@"
     expect_all_ranks_succeeded
   done
   case_dir=$base
@@ -356,7 +356,7 @@ same_file_twice "RL agent" --attack.method=rl --blocks.bh=8 --blocks.bw=16 --att
 # the same name or of another cut is refused before the search with the file kept
 # byte for byte, and --attack.replace replaces that run only.
 new_case
-COLLECT=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.drop_rate=0.5 --attack.eval_samples=500
+COLLECT=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.drop_rate=0.5 --attack.eval_images=500
          --run.threads=1 --run.out=out)
 run_tessera "${COLLECT[@]}" --attack.method=ga --attack.generations=5
 expect_all_ranks_succeeded
@@ -405,8 +405,8 @@ new_case
 bad_case "nothing held (drop rate 1)" --attack.drop_rate "nothing to search" -- \
   attack --model.checkpoint="$MLP" --attack.drop_rate=1 --run.out=out
 new_case
-bad_case "no eval images" --attack.eval_samples -- \
-  attack --model.checkpoint="$MLP" --attack.eval_samples=0 --run.out=out
+bad_case "a negative number of eval images" --attack.eval_images ">= 0" -- \
+  attack --model.checkpoint="$MLP" --attack.eval_images=-1 --run.out=out
 new_case
 bad_case "an unknown method names the known ones" --attack.method "'hill'" "known: ga, sa, assignment" -- \
   attack --model.checkpoint="$MLP" --attack.method=hill --run.out=out

@@ -22,7 +22,7 @@ pooled_case() {
   local name=$1 bound=$2
   shift 3
   new_case
-  run_tessera attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.eval_samples=1000 \
+  run_tessera attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.eval_images=1000 \
     --run.threads=1 --run.out=out "$@"
   expect_all_ranks_succeeded
   local out
@@ -142,7 +142,7 @@ for run in 1 2; do
   mkdir -p "$case_dir/run$run"
   (cd "$case_dir/run$run" && limited "$MPIEXEC" -n 3 --oversubscribe "$TESSERA" attack \
      --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.ranks=2 --attack.drop_rate=0.5 \
-     --attack.method=ga --attack.generations=5 --ga.population=10 --attack.eval_samples=500 --run.threads=1 \
+     --attack.method=ga --attack.generations=5 --ga.population=10 --attack.eval_images=500 --run.threads=1 \
      --run.out=out) >"$case_dir/run$run.log" 2>&1 || reasons+=("run $run failed: $(tail -2 "$case_dir/run$run.log")")
 done
 out=$("$PYTHON" "$SAME_H5" "$case_dir"/run{1,2}/out/attack-mlp-mixnn.h5 \
@@ -158,8 +158,8 @@ new_case
 bad_case "an unknown knowledge level" --attack.knowledge "'all'" "layer, none" -- \
   attack --model.checkpoint="$MLP" --attack.knowledge=all --run.out=out
 new_case
-bad_case "knowledge none cannot resume" --attack.resume "no checkpoint" -- \
-  attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --attack.resume=true --run.out=out
+bad_case "knowledge none cannot resume" --run.resume "no checkpoint" -- \
+  attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --run.resume=true --run.out=out
 new_case
 bad_case "knowledge none with blocks that do not fit every cut layer" --blocks.bh "layers.0" "not a multiple" -- \
   attack --model.checkpoint="$MLP" --blocks.layers=layers.0,layers.2 --blocks.bh=32 --blocks.bw=32 \

@@ -11,7 +11,7 @@ source "$(dirname "$0")/harness.sh"
 # --- a small MLP (784-128-64-10, one epoch); its layers.2 (64x128) is the target
 make_small_mlp
 
-# --- SIGTERM mid-run, the folder moved, then --attack.resume=true: the same history as an
+# --- SIGTERM mid-run, the folder moved, then --run.resume=true: the same history as an
 # uninterrupted run.
 # signal_and_resume METHOD ARGS...: the run's group is /attack/METHOD.
 signal_and_resume() {
@@ -20,8 +20,8 @@ signal_and_resume() {
   new_case
   mkdir -p "$case_dir/bin"
   cp "$TESSERA" "$case_dir/bin/tessera"  # a private copy, so that the signal reaches this run's ranks only
-  local args=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.eval_samples=3000
-              --attack.method="$method" --attack.checkpoint_every=10 --run.threads=1 "$@")
+  local args=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.eval_images=3000
+              --attack.method="$method" --run.checkpoint_seconds=0.5 --run.threads=1 "$@")
   run_tessera "${args[@]}" --run.out=whole
   expect_all_ranks_succeeded
   (cd "$case_dir" && limited "$MPIEXEC" -n "$RANKS" --oversubscribe "$case_dir/bin/tessera" "${args[@]}" \
@@ -45,7 +45,7 @@ signal_and_resume() {
   [[ $method != sinkhorn || $RANKS != 2 ]] || sinkhorn_args=("${args[@]}")
   # The stopped run's folder moves before it resumes: a checkpoint travels with its folder.
   mv "$case_dir/killed" "$case_dir/moved"
-  run_tessera "${args[@]}" --run.out=moved --attack.resume=true
+  run_tessera "${args[@]}" --run.out=moved --run.resume=true
   expect_all_ranks_succeeded
   [[ ! -e $case_dir/moved/attack-mlp-mixnn.checkpoint.h5 ]] ||
     reasons+=("the checkpoint was not removed after the run completed")
@@ -86,7 +86,7 @@ if [[ -f $FIXTURES/ga.checkpoint.h5 ]]; then
   cp "$FIXTURES/ga.checkpoint.h5" "$case_dir/out/attack-mlp-mixnn.checkpoint.h5"
   run_tessera "${ga_args[@]}" --run.out=out
   expect_all_ranks_failed
-  expect_one_message attack-mlp-mixnn.checkpoint.h5 "stopped attack run" --attack.resume=true
+  expect_one_message attack-mlp-mixnn.checkpoint.h5 "stopped attack run" --run.resume=true
   cmp -s "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$FIXTURES/ga.checkpoint.h5" ||
     reasons+=("the checkpoint was changed or removed")
   [[ -z $(find "$case_dir/out" -name 'attack-mlp-mixnn.h5*') ]] || reasons+=("an output file was left")
@@ -99,9 +99,9 @@ mkdir -p "$case_dir/out"
 head -c 4096 /dev/urandom >"$case_dir/out/attack-mlp-mixnn.checkpoint.h5"
 cp "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/corrupt.copy"
 run_tessera attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=32 \
-  --attack.resume=true --run.out=out
+  --run.resume=true --run.out=out
 expect_all_ranks_failed
-expect_one_message --attack.resume "cannot continue from" attack-mlp-mixnn.checkpoint.h5
+expect_one_message --run.resume "cannot continue from" attack-mlp-mixnn.checkpoint.h5
 cmp -s "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/corrupt.copy" || reasons+=("the checkpoint was changed")
 [[ -z $(find "$case_dir/out" -name 'attack-mlp-mixnn.h5*') ]] || reasons+=("an output file was left")
 finish_case "corrupt checkpoint: clear line, every rank fails, the file is kept"
@@ -130,12 +130,12 @@ DAMAGE
     reasons+=("could not damage the checkpoint: $(cat "$case_dir.prep")")
   cp "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/damaged.copy"
   if [[ $method == ga ]]; then
-    run_tessera "${ga_args[@]}" --attack.resume=true --run.out=out
+    run_tessera "${ga_args[@]}" --run.resume=true --run.out=out
   else
-    run_tessera "${sinkhorn_args[@]}" --attack.resume=true --run.out=out
+    run_tessera "${sinkhorn_args[@]}" --run.resume=true --run.out=out
   fi
   expect_all_ranks_failed
-  expect_one_message --attack.resume attack-mlp-mixnn.checkpoint.h5 "not a complete tessera checkpoint"
+  expect_one_message --run.resume attack-mlp-mixnn.checkpoint.h5 "not a complete tessera checkpoint"
   cmp -s "$case_dir/out/attack-mlp-mixnn.checkpoint.h5" "$case_dir/damaged.copy" || reasons+=("the checkpoint was changed")
   [[ -z $(find "$case_dir/out" -name 'attack-mlp-mixnn.h5*') ]] || reasons+=("an output file was left")
   finish_case "$name"

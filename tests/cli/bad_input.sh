@@ -137,8 +137,8 @@ new_case
 bad_case "14f. negative time budget" --attack.time_budget -- \
   attack --model.checkpoint="$MODEL" --attack.time_budget=-1 --run.out=out
 new_case
-bad_case "14g. negative checkpoint interval" --attack.checkpoint_every -- \
-  attack --model.checkpoint="$MODEL" --attack.checkpoint_every=-1 --run.out=out
+bad_case "14g. negative checkpoint interval" --run.checkpoint_seconds -- \
+  attack --model.checkpoint="$MODEL" --run.checkpoint_seconds=-1 --run.out=out
 new_case
 bad_case "14h. annealing that ends hotter than it starts" --sa.t_end --sa.t_start -- \
   attack --model.checkpoint="$MODEL" --attack.method=sa --sa.t_start=1e-4 --sa.t_end=1e-2 --run.out=out

@@ -58,7 +58,7 @@ fi
 finish_case "bench streams: a Markdown table printed, its file read back as the same table"
 
 new_case
-run_tessera bench packets --bench.repeats=5 --bench.message_bytes=64,4096 --run.out=out
+run_tessera bench packets --bench.packets=5 --bench.message_bytes=64,4096 --run.out=out
 expect_all_ranks_succeeded
 out=$("$PYTHON" - "$case_dir/out/packets.h5" <<'PY' 2>&1
 import sys, h5py
@@ -79,7 +79,7 @@ finish_case "bench packets on 2 ranks: rank 0 measures and writes"
 new_case
 mkdir -p "$case_dir/out/packets.h5"
 bad_case "a folder in the way of the benchmark's file" out/packets.h5 "folder" -- \
-  bench packets --bench.repeats=1 --run.out=out
+  bench packets --bench.packets=1 --run.out=out
 
 # --bench.held is read alike by bench fitness and bench sinkhorn: a list of fractions.
 new_case

@@ -161,7 +161,7 @@ finish_case "same seed -> same file; 1 rank -> the same numbers"
 # --- from a search's placement: a chain's run, named after the chain (commas and all)
 new_case
 run_tessera attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.method=stats,assignment --attack.drop_rate=0.5 \
-  --attack.eval_samples=1000 --attack.generations=20 --run.threads=1 --run.out=out
+  --attack.eval_images=1000 --attack.generations=20 --run.threads=1 --run.out=out
 expect_all_ranks_succeeded
 ATTACK=$case_dir/out/attack-mlp-mixnn.h5
 run_tessera finetune --model.checkpoint="$MLP" "${SCHEDULE[@]}" --train.epochs=1 \

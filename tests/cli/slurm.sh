@@ -37,7 +37,7 @@ make_small_vgg_mini 2048
 new_case
 sizes=(16 32 64 128 256)
 # A grid long enough that a task is still running when the requeue case below reaches it.
-sweep=(drop --model.checkpoint="$MODEL" --drop.rates=0:1:0.02 --attack.repeats=2 --attack.eval_samples=1000
+sweep=(drop --model.checkpoint="$MODEL" --drop.rates=0:1:0.02 --attack.repeats=2 --attack.eval_images=1000
        --run.checkpoint_seconds=0)
 (cd "$REPO" && slurm/granularity.sh --out "$case_dir/out" "${sweep[@]}") >"$case_dir.log" 2>&1
 uninterrupted=$case_dir/out

@@ -12,7 +12,7 @@ source "$(dirname "$0")/harness.sh"
 make_small_mlp  # MLP: 784-128-64-10, one epoch of the default recipe
 
 BASE=(attack --attack.method=surrogate --blocks.layers=layers.2 --blocks.bh=16 --blocks.bw=16
-      --attack.eval_samples=500 --run.threads=1)
+      --attack.eval_images=500 --run.threads=1)
 SURROGATE=("${BASE[@]}" --train.epochs=1 --surrogate.count=2)
 
 # check_run FILE MIN_RECOVERY: the run's group records the surrogate's settings and
@@ -159,7 +159,7 @@ grep -q "surrogate: training stopped by SIGTERM after" "$case_dir.killed.log" ||
 grep -q "stopped by SIGTERM at generation 0" "$case_dir.killed.log" || reasons+=("no 'stopped by SIGTERM' line")
 [[ -f $case_dir/killed/attack-mlp-mixnn.checkpoint.h5 && ! -e $case_dir/killed/attack-mlp-mixnn.h5 ]] ||
   reasons+=("no checkpoint, or a result file")
-run_tessera "${long[@]}" --run.out=killed --attack.resume=true
+run_tessera "${long[@]}" --run.out=killed --run.resume=true
 expect_all_ranks_succeeded
 out=$("$PYTHON" - "$case_dir"/{whole,killed}/attack-mlp-mixnn.h5 2>&1 <<'CHECK'
 import sys, h5py, numpy as np

@@ -52,9 +52,9 @@ EOF
 }
 
 same_on_any_ranks "drop: same numbers on 1, 2, 3 ranks; Fig. 6" drop \
-  --drop.rates=0,0.5:1:0.25 --attack.repeats=2 --attack.eval_samples=500
+  --drop.rates=0,0.5:1:0.25 --attack.repeats=2 --attack.eval_images=500
 same_on_any_ranks "swap: same numbers on 1, 2, 3 ranks; Fig. 7" swap \
-  --swap.rates=0.8,0.9,0.95 --swap.pairs=0:20:10 --attack.repeats=2 --attack.eval_samples=500
+  --swap.rates=0.8,0.9,0.95 --swap.pairs=0:20:10 --attack.repeats=2 --attack.eval_images=500
 
 # --- a stopped sweep keeps its finished points and resumes to the uninterrupted file
 # Waits (at most 60 s) until file $1 exists.
@@ -70,7 +70,7 @@ cp "$TESSERA" "$base/bin/tessera"  # a private copy, so that signals reach this 
 # Every run in its own folder with the same relative --run.out, so that the stored
 # configurations match too.
 resume_args=(swap --model.checkpoint="$MODEL" --blocks.bh=16 --blocks.bw=16 --swap.rates=0.5:0.98:0.02
-             --swap.pairs=0:40:10 --attack.repeats=2 --attack.eval_samples=300 --run.threads=1 --run.resume=true
+             --swap.pairs=0:40:10 --attack.repeats=2 --attack.eval_images=300 --run.threads=1 --run.resume=true
              --run.checkpoint_seconds=0 --run.out=out)
 case_dir=$base/whole
 run_tessera "${resume_args[@]}"
@@ -133,8 +133,8 @@ new_case
 bad_case "more pairs than the held blocks allow" --swap.pairs "fewer than 2 held blocks" -- \
   swap --model.checkpoint="$MODEL" --swap.rates=0.9,1.0 --swap.pairs=0,5 --run.out=out
 new_case
-bad_case "eval set larger than the test set" --attack.eval_samples 20000 -- \
-  drop --model.checkpoint="$MODEL" --attack.eval_samples=20000 --run.out=out
+bad_case "eval set larger than the test set" --attack.eval_images 20000 -- \
+  drop --model.checkpoint="$MODEL" --attack.eval_images=20000 --run.out=out
 new_case
 bad_case "missing model file" nowhere.h5 -- drop --model.checkpoint=nowhere.h5 --run.out=out
 

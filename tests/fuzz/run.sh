@@ -3,6 +3,7 @@
 # SECONDS on a copy of its seed corpus (tests/fuzz/corpus/<harness>/, never written).
 #
 #   bash tests/fuzz/run.sh [SECONDS] [HARNESS...]     # default 60 s, all harnesses
+#   bash tests/fuzz/run.sh build                      # only install and build (tests/run.sh)
 #
 # Harnesses: idx cifar config model_file checkpoint trace. Environment:
 #   TESSERA_FUZZ_PARALLEL=N    run N harnesses at a time (default 1)
@@ -21,6 +22,8 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-60}
 shift || true
+build_only=0
+[[ $seconds != build ]] || build_only=1 seconds=0
 all=(idx cifar config model_file checkpoint trace packet)
 harnesses=("$@")
 ((${#harnesses[@]})) || harnesses=("${all[@]}")
@@ -42,6 +45,7 @@ log="$build/fuzz-build.log"
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -DTESSERA_FUZZ=ON > "$log" 2>&1 || { cat "$log"; exit 1; }
 echo "fuzz: building the harnesses with $(nproc) jobs (log: $log)"
 cmake --build "$build" -j "$(nproc)" >> "$log" 2>&1 || { tail -n 60 "$log"; exit 1; }
+((build_only == 0)) || { echo "fuzz: harnesses built in $build/"; exit 0; }
 
 # Input files of the readers that take a path: one per process, in memory.
 tmp=$(mktemp -d "$( [[ -w /dev/shm ]] && echo /dev/shm || echo "${TMPDIR:-/tmp}")/tessera-fuzz.XXXXXX")
