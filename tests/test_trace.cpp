@@ -3,11 +3,13 @@
 // /trace read back.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 
 #include "io/h5.hpp"
 #include "trace/devices.hpp"
+#include "trace/packet_log.hpp"
 #include "trace/writer.hpp"
 #include "test_util.hpp"
 
@@ -222,4 +224,31 @@ TEST(Trace, TimesFollowTheDataflow) {
   trace::DeploymentModel jittered;
   EXPECT_EQ(devices.trace(2, batch, true, jittered, 5).events.t_end, devices.trace(2, batch, true, jittered, 5).events.t_end);
   EXPECT_NE(devices.trace(2, batch, true, jittered, 5).events.t_end, devices.trace(2, batch, true, jittered, 6).events.t_end);
+}
+
+// Packet logs matched into events: the k-th send from a to b takes the k-th arrival
+// at b from a; an arrival logged before its send (clock skew) is clamped to it; a
+// packet never received has no end; a packet outside training joins the step in
+// progress when it was sent; seq counts within a step and phase by send time.
+TEST(PacketLog, SendsMatchArrivalsInOrder) {
+  using trace::kBackward;
+  using trace::kForward;
+  const std::vector<trace::PacketSend> sends = {
+      {0, 1, 10, -1, kForward, 0.5}, {0, 1, 20, 0, kForward, 1.0}, {0, 1, 40, -1, kForward, 2.0},
+      {1, 2, 30, 0, kForward, 1.5},  {2, 0, 50, 1, kBackward, 3.0}};
+  const std::vector<trace::PacketArrival> arrivals = {{1, 2, 1.8}, {0, 1, 0.7}, {0, 1, 0.9}, {0, 1, 2.5}};
+  const auto e = trace::events_of_packets(sends, arrivals);
+  ASSERT_EQ(e.size(), 5u);
+  EXPECT_EQ(e.src, (std::vector<std::int64_t>{0, 0, 0, 1, 2}));
+  EXPECT_EQ(e.dst, (std::vector<std::int64_t>{1, 1, 1, 2, 0}));
+  EXPECT_EQ(e.bytes, (std::vector<std::int64_t>{10, 20, 40, 30, 50}));
+  EXPECT_EQ(e.step, (std::vector<std::int64_t>{0, 0, 0, 0, 1}));
+  EXPECT_EQ(e.phase, (std::vector<std::int64_t>{kForward, kForward, kForward, kForward, kBackward}));
+  EXPECT_EQ(e.seq, (std::vector<std::int64_t>{0, 1, 3, 2, 0}));
+  EXPECT_EQ(e.t_start, (std::vector<double>{0.5, 1.0, 2.0, 1.5, 3.0}));
+  EXPECT_DOUBLE_EQ(e.t_end[0], 0.7);
+  EXPECT_DOUBLE_EQ(e.t_end[1], 1.0);  // arrived at 0.9 by the receiver's clock
+  EXPECT_DOUBLE_EQ(e.t_end[2], 2.5);
+  EXPECT_DOUBLE_EQ(e.t_end[3], 1.8);
+  EXPECT_TRUE(std::isnan(e.t_end[4]));
 }

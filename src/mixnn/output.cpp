@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <numeric>
 #include <utility>
 
 #include "core/ranks.hpp"
 #include "trace/events.hpp"
+#include "trace/packet_log.hpp"
 #include "trace/writer.hpp"
 
 namespace tessera::mixnn {
@@ -42,57 +41,30 @@ void column(const h5::Group& group, const char* name, std::vector<T> values, MPI
   group.create_dataset<T>(name, {values.size()}).write(values.data());
 }
 
-// Packets matched send to receive: the k-th packet from a to b is the k-th that b
-// received from a (MPI does not reorder messages between two ranks).
+// The packet logs gathered on the designer as one event per packet. The designer
+// both starts a pass and receives its result: in the trace it is two devices, 0
+// sending and `ranks` receiving, so that a pass's streams flow one way.
 trace::TraceFile build_trace(const std::vector<double>& sent, const std::vector<int>& sent_rows,
                              const std::vector<double>& received, const std::vector<int>& received_rows,
                              std::vector<std::int64_t>& ops) {
   const int ranks = static_cast<int>(sent_rows.size());
-  std::map<std::pair<int, int>, std::vector<double>> arrivals;  // (src, dst) -> times
+  std::vector<trace::PacketArrival> arrivals;
   for (int dst = 0, at = 0; dst < ranks; ++dst)
     for (int k = 0; k < received_rows[dst]; ++k, at += 2)
-      arrivals[{static_cast<int>(received[at]), dst}].push_back(received[at + 1]);
-  // The designer both starts a pass and receives its result: in the trace it is two
-  // devices, 0 sending and `ranks` receiving, so that a pass's streams flow one way.
-  trace::TraceFile t;
-  auto& e = t.events;
-  std::map<std::pair<int, int>, std::size_t> next;
+      arrivals.push_back({static_cast<std::int64_t>(received[at]), dst == 0 ? ranks : dst, received[at + 1]});
+  std::vector<trace::PacketSend> sends;
   for (int src = 0, at = 0; src < ranks; ++src)
     for (int k = 0; k < sent_rows[src]; ++k, at += 5) {
-      const int dst = static_cast<int>(sent[at]);
-      const auto step = static_cast<std::int64_t>(sent[at + 2]);
+      const auto dst = static_cast<std::int64_t>(sent[at]);
       const auto op = static_cast<std::int64_t>(sent[at + 3]);
-      const auto& times = arrivals[{src, dst}];
-      const auto index = next[{src, dst}]++;
-      e.step.push_back(step);
-      e.phase.push_back(op == static_cast<std::int64_t>(Op::backward) ? trace::kBackward : trace::kForward);
-      e.seq.push_back(k);
-      e.src.push_back(src);
-      e.dst.push_back(dst == 0 ? ranks : dst);
-      e.bytes.push_back(static_cast<std::int64_t>(sent[at + 1]));
-      e.t_start.push_back(sent[at + 4]);
-      // A packet is logged before its send starts and after its receive ends; what
-      // remains of clock skew between processes is clamped away.
-      e.t_end.push_back(index < times.size() ? std::max(times[index], e.t_start.back()) : NAN);
+      sends.push_back({src, dst == 0 ? ranks : dst, static_cast<std::int64_t>(sent[at + 1]),
+                       static_cast<std::int64_t>(sent[at + 2]),
+                       op == static_cast<std::int64_t>(Op::backward) ? trace::kBackward : trace::kForward,
+                       sent[at + 4]});
       ops.push_back(op);
     }
-  // A packet outside training (initialisation, loop, report, test) belongs to the
-  // step during which it was sent: what an eavesdropper who cuts the streams by time
-  // sees with that step's traffic (the `op` column keeps what it was).
-  std::vector<std::size_t> by_time(e.size());
-  std::iota(by_time.begin(), by_time.end(), 0);
-  std::stable_sort(by_time.begin(), by_time.end(), [&](auto a, auto b) { return e.t_start[a] < e.t_start[b]; });
-  std::int64_t current = 0;
-  for (auto i : by_time) {
-    if (e.step[i] >= 0)
-      current = e.step[i];
-    else
-      e.step[i] = current;
-  }
-  // `seq` is the order within a step and phase (the trace's schema), by when the
-  // packets were sent; what was logged is each sender's own count.
-  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> next_seq;
-  for (auto i : by_time) e.seq[i] = next_seq[{e.step[i], e.phase[i]}]++;
+  trace::TraceFile t;
+  t.events = trace::events_of_packets(sends, arrivals);
   return t;
 }
 
