@@ -15,9 +15,9 @@ fi
 
 # One rank per task through PMIx; if one rank fails the step ends at once
 # (--kill-on-bad-exit) instead of leaving the others waiting. Each rank uses its
-# task's CPUs as LibTorch threads unless the options say otherwise. A sweep runs
-# with --run.resume=true: after a requeue it continues from its checkpoint (and a
-# first run, with none, starts from the first point).
+# task's CPUs as LibTorch threads unless the options say otherwise. A sweep or an
+# attack runs with --run.resume=true: after a requeue it continues from its
+# checkpoint (and a first run, with none, starts from the beginning).
 run_tessera() {
   local threads=()
   if [[ " $* " != *" --run.threads"* && -n ${SLURM_CPUS_PER_TASK:-} ]]; then
@@ -26,8 +26,8 @@ run_tessera() {
   echo "tessera slurm: job ${SLURM_JOB_ID:-?}${SLURM_ARRAY_TASK_ID:+ (array task $SLURM_ARRAY_TASK_ID)}" \
     "on ${SLURM_JOB_NODELIST:-$(hostname)}, ${SLURM_NTASKS:-?} tasks: tessera $*"
   local resume=()
-  if [[ ${1:-} == drop || ${1:-} == swap ]]; then
-    resume=(--run.resume=true)  # a requeued sweep continues from its checkpoint
+  if [[ ${1:-} == drop || ${1:-} == swap || ${1:-} == attack ]] && [[ " $* " != *" --run.resume"* ]]; then
+    resume=(--run.resume=true)  # a requeued run continues from its checkpoint
   fi
   srun --mpi=pmix --kill-on-bad-exit=1 "$TESSERA" "$@" "${threads[@]}" "${resume[@]}"
 }

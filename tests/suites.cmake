@@ -80,6 +80,10 @@ set_tests_properties(layering PROPERTIES LABELS quick)
 add_test(NAME docs_options COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/options_check.py ${CMAKE_SOURCE_DIR}
                                    $<TARGET_FILE:tessera>)
 set_tests_properties(docs_options PROPERTIES LABELS quick ENVIRONMENT "${TESSERA_TEST_ENV}")
+# docs/measured.md's benchmark tables are those of the files in docs/bench/.
+add_test(NAME docs_measured COMMAND bash -c "/usr/bin/python3 analysis/bench_table.py docs/bench/*.h5 --check docs/measured.md"
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(docs_measured PROPERTIES LABELS quick)
 # --- end core
 
 # --- cuda: what a CUDA build (cmake/build-cuda.sh) shows without a GPU; `ctest -L cuda`

@@ -1,10 +1,16 @@
 // Training on the real Fashion-MNIST: MixNN's MLP learns in one epoch, the same
 // seed gives the same weights, and data-parallel training over the ranks takes
-// the steps a single process takes.
+// the steps a single process takes; the fine-tune's /finetune group reads back as written.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "attack/stolen_blocks.hpp"
 #include "attack/finetune_arms.hpp"
+#include "attack/finetune_file.hpp"
+#include "io/h5.hpp"
+#include "test_util.hpp"
 #include "train/finetune.hpp"
 #include "train/trainer.hpp"
 
@@ -128,4 +134,96 @@ TEST(Finetune, FlopsFollowTheLayerShapes) {
   EXPECT_EQ(macs, expected);
   EXPECT_EQ(train::training_flops_per_image({10, 20, 30}, {false, true, false}), 2 * 60 + 2 * 20 + 2 * 30);
   EXPECT_EQ(train::training_flops_per_image({10, 20, 30}, {true, true, true}), 2 * 60 + 2 * 60 + 2 * 50);
+}
+
+// /finetune read back equals what was written, and the cost table recomputed from
+// the curve read back equals the stored one: a reader can price other levels.
+TEST(FinetuneFile, RecordReadsBackAsWritten) {
+  attack::FinetuneRecord written;
+  written.arch = "mlp-mixnn";
+  written.held_mode = "frozen";
+  written.rest = "known";
+  written.victim_test_accuracy = 0.85;
+  written.lr = 0.05;
+  written.test_images = 10000, written.public_images = 2048, written.epochs = 2, written.batch = 64;
+  written.evals_per_epoch = 4;
+  written.complete = false;
+  written.stopped_by = "SIGTERM";
+  written.levels = attack::kCostLevels;
+  for (const char* arm : {"stolen", "model_scratch"}) {
+    attack::FinetuneRun run;
+    run.name = arm == std::string("stolen") ? "drop-0.5" : arm;
+    run.arm = arm;
+    run.flops_per_image = 1.5e6;
+    run.trained_parameters = 1000;
+    for (int i = 0; i < 9; ++i) {
+      train::Point p;
+      p.epoch = i / 4.0;
+      p.samples = 512 * i;
+      p.flops = 1.5e6 * 3 * p.samples;
+      p.seconds = 0.1 * i;
+      p.train_loss = 2.0 / (1 + i);
+      p.test.accuracy = std::min(0.9, 0.1 * i + (run.name == "drop-0.5" ? 0.3 : 0.0));
+      p.test.loss = 1.0 / (1 + i);
+      p.test.agreement = p.test.accuracy;
+      run.points.push_back(p);
+    }
+    for (double level : written.levels) {
+      const auto c = train::cost_to_reach(run.points, level * written.victim_test_accuracy);
+      run.cost.insert(run.cost.end(), {c.samples, c.flops, c.seconds});
+    }
+    if (run.arm == "stolen") {
+      attack::FinetuneStolen stolen;
+      stolen.source = "drop rate 0.5";
+      stolen.layer = "layers.2";
+      stolen.bh = 16, stolen.bw = 32, stolen.blocks = 64, stolen.held = 32;
+      stolen.held_fraction = 0.5, stolen.position_recovery = 1;
+      stolen.steal_to_train = {0.5, 0.5, 0.5, 0.25, 0.25, 0.25, NAN, NAN, NAN};
+      attack::FinetuneSearch search{"ga", 12.5, 0.7, 0.5, 40, 100, 500, attack::FinetuneSearch::Formula{true, false, 7, 9}};
+      stolen.search = search;
+      run.stolen = stolen;
+    }
+    written.runs.push_back(run);
+  }
+  test::SharedTempFile tmp;
+  {
+    auto file = h5::File::create(tmp.path(), MPI_COMM_WORLD);
+    attack::write_finetune(file.root(), written);
+  }
+  auto file = h5::File::open(tmp.path(), MPI_COMM_WORLD);
+  const auto read = attack::read_finetune(file.root());
+  EXPECT_EQ(read.arch, written.arch);
+  EXPECT_EQ(read.rest, "known");
+  EXPECT_FALSE(read.complete);
+  EXPECT_EQ(read.stopped_by, "SIGTERM");
+  EXPECT_EQ(read.levels, written.levels);
+  ASSERT_EQ(read.runs.size(), 2u);
+  for (const auto& run : read.runs) {  // by name: drop-0.5, model_scratch
+    const auto& original = run.name == "drop-0.5" ? written.runs[0] : written.runs[1];
+    EXPECT_EQ(run.arm, original.arm);
+    ASSERT_EQ(run.points.size(), original.points.size());
+    for (std::size_t i = 0; i < run.points.size(); ++i) {
+      EXPECT_EQ(run.points[i].samples, original.points[i].samples);
+      EXPECT_EQ(run.points[i].test.accuracy, original.points[i].test.accuracy);
+      EXPECT_EQ(run.points[i].test.agreement, original.points[i].test.agreement);
+      EXPECT_EQ(run.points[i].flops, original.points[i].flops);
+    }
+    for (std::size_t l = 0; l < read.levels.size(); ++l) {
+      const auto c = train::cost_to_reach(run.points, read.levels[l] * read.victim_test_accuracy);
+      // NaN (never reached) equals NaN here.
+      auto same = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
+      EXPECT_TRUE(same(c.samples, run.cost[3 * l])) << run.name << " level " << read.levels[l];
+      EXPECT_TRUE(same(c.seconds, run.cost[3 * l + 2])) << run.name << " level " << read.levels[l];
+    }
+    EXPECT_EQ(run.stolen.has_value(), original.stolen.has_value());
+  }
+  const auto& stolen = *read.runs[0].stolen;
+  EXPECT_EQ(stolen.blocks, 64);
+  EXPECT_EQ(stolen.steal_to_train[3], 0.25);
+  EXPECT_TRUE(std::isnan(stolen.steal_to_train[8]));
+  EXPECT_TRUE(stolen.steal_to_layer.empty());
+  ASSERT_TRUE(stolen.search && stolen.search->formula);
+  EXPECT_EQ(stolen.search->method, "ga");
+  EXPECT_EQ(stolen.search->formula->smallest_infeasible, 9);
+  EXPECT_FALSE(stolen.search->formula->feasible);
 }

@@ -83,63 +83,31 @@ std::vector<double> ratio(const std::vector<double>& numerator, const std::vecto
   return r;
 }
 
-void write_series(const h5::Group& g, const std::vector<train::Point>& points) {
-  const hsize_t n = points.size();
-  std::vector<double> epoch, flops, seconds, loss, accuracy, test_loss, fidelity;
-  std::vector<std::int64_t> samples;
-  for (const auto& p : points) {
-    epoch.push_back(p.epoch);
-    samples.push_back(p.samples);
-    flops.push_back(p.flops);
-    seconds.push_back(p.seconds);
-    loss.push_back(p.train_loss);
-    accuracy.push_back(p.test.accuracy);
-    test_loss.push_back(p.test.loss);
-    fidelity.push_back(p.test.agreement);
-  }
-  g.create_dataset<std::int64_t>("samples", {n}).write(samples.data());
-  for (auto& [name, values] : std::vector<std::pair<const char*, std::vector<double>*>>{
-           {"epoch", &epoch}, {"flops", &flops}, {"seconds", &seconds}, {"train_loss", &loss},
-           {"test_accuracy", &accuracy}, {"test_loss", &test_loss}, {"fidelity", &fidelity}})
-    g.create_dataset<double>(name, {n}).write(values->data());
-}
-
-void write_table(const h5::Group& g, const std::string& name, const std::vector<double>& table) {
-  g.create_dataset<double>(name, {kCostLevels.size(), 3}).write(table.data());
-}
-
 // The search's own record and the seed's formula (docs/DESIGN.md 3.9) at its effort:
 // Pop, gen and Size(Ev) of the search, Size(Tr) and Ep of the victim's training.
-void describe_search(const h5::Group& g, const AttackRun& search, std::int64_t blocks,
-                     const VictimTraining& victim) {
-  g.set_attr("search_method", search.method);
-  g.set_attr("search_seconds", search.seconds);
-  g.set_attr("search_generations", search.generations);
-  g.set_attr("search_population", search.population);
-  g.set_attr("search_eval_images", search.eval_images);
-  g.set_attr("search_best_accuracy", search.best_accuracy);
-  g.set_attr("drop_rate", search.drop_rate);
-  if (victim.epochs <= 0) return;
+FinetuneSearch search_record(const AttackRun& search, std::int64_t blocks, const VictimTraining& victim) {
+  FinetuneSearch record{search.method,      search.seconds,     search.best_accuracy, search.drop_rate,
+                        search.generations, search.population, search.eval_images,   std::nullopt};
+  if (victim.epochs <= 0) return record;
   ThresholdInputs in;
   in.train_size = victim.train_size;
   in.epochs = victim.epochs;
   in.population = std::max<std::int64_t>(1, search.population);
   in.generations = std::max<std::int64_t>(1, search.generations);
   in.eval_size = std::max<std::int64_t>(1, search.eval_images);
-  if (!invalid_input(in).empty()) return;
+  if (!invalid_input(in).empty()) return record;
   const auto verdict = solve(in);
-  g.set_attr("formula_time_holds", static_cast<std::int64_t>(verdict.time.holds));
-  g.set_attr("formula_clue_limit", verdict.clue_limit);
-  g.set_attr("formula_smallest_infeasible", verdict.smallest_infeasible);
-  g.set_attr("formula_feasible", static_cast<std::int64_t>(verdict.smallest_infeasible == 0 ||
-                                                           blocks < verdict.smallest_infeasible));
+  record.formula = FinetuneSearch::Formula{verdict.time.holds,
+                                           verdict.smallest_infeasible == 0 || blocks < verdict.smallest_infeasible,
+                                           verdict.clue_limit, verdict.smallest_infeasible};
+  return record;
 }
 
 }  // namespace
 
-void write_finetune(const h5::Group& group, const std::vector<ArmResult>& results, double victim_accuracy,
-                    const train::Schedule& schedule, const ArmModes& modes, std::int64_t public_images,
-                    const std::string& arch, std::int64_t test_images, const VictimTraining& victim) {
+FinetuneRecord finetune_record(const std::vector<ArmResult>& results, double victim_accuracy,
+                               const train::Schedule& schedule, const ArmModes& modes, std::int64_t public_images,
+                               const std::string& arch, std::int64_t test_images, const VictimTraining& victim) {
   // The arms from scratch come last; a run stopped by a signal may lack them (and
   // then the ratios to them).
   auto cost_of = [&](const std::string& arm) {
@@ -149,41 +117,45 @@ void write_finetune(const h5::Group& group, const std::vector<ArmResult>& result
   };
   const auto train_cost = cost_of("model_scratch");
   const auto layer_cost = cost_of("layer_scratch");
-  group.set_attr("arch", arch);
-  group.set_attr("victim_test_accuracy", victim_accuracy);
-  group.set_attr("test_images", test_images);
-  group.set_attr("public", public_images);
-  group.set_attr("epochs", static_cast<std::int64_t>(schedule.train.epochs));
-  group.set_attr("batch", schedule.train.batch);
-  group.set_attr("lr", schedule.train.lr);
-  group.set_attr("evals_per_epoch", static_cast<std::int64_t>(schedule.evals_per_epoch));
-  group.set_attr("held_mode", modes.held);
-  group.set_attr("rest", modes.rest);
-  group.set_attr("levels", kCostLevels);
+  FinetuneRecord record;
+  record.arch = arch;
+  record.victim_test_accuracy = victim_accuracy;
+  record.test_images = test_images;
+  record.public_images = public_images;
+  record.epochs = schedule.train.epochs;
+  record.batch = schedule.train.batch;
+  record.lr = schedule.train.lr;
+  record.evals_per_epoch = schedule.evals_per_epoch;
+  record.held_mode = modes.held;
+  record.rest = modes.rest;
+  record.levels = kCostLevels;
   for (const auto& r : results) {
-    auto g = group.require_group(r.run);
-    g.set_attr("arm", r.stolen ? std::string("stolen") : r.arm.name);
-    g.set_attr("flops_per_image", r.arm.flops_per_image);
-    std::int64_t trained = 0;
-    for (const auto& p : r.arm.trained) trained += p.numel();
-    g.set_attr("trained_parameters", trained);
-    write_series(g, r.points);
-    const auto cost = cost_table(r.points, victim_accuracy);
-    write_table(g, "cost", cost);
-    if (!r.stolen) continue;
-    const auto& s = *r.stolen;
-    g.set_attr("source", s.source);
-    g.set_attr("layer", s.layer);
-    g.set_attr("bh", s.grid.bh);
-    g.set_attr("bw", s.grid.bw);
-    g.set_attr("blocks", s.grid.count());
-    g.set_attr("held", static_cast<std::int64_t>(s.held.size()));
-    g.set_attr("held_fraction", static_cast<double>(s.held.size()) / static_cast<double>(s.grid.count()));
-    g.set_attr("position_recovery", s.recovery());
-    if (s.search) describe_search(g, *s.search, s.grid.count(), victim);
-    if (!train_cost.empty()) write_table(g, "steal_to_train", ratio(cost, train_cost));
-    if (!layer_cost.empty()) write_table(g, "steal_to_layer", ratio(cost, layer_cost));
+    FinetuneRun run;
+    run.name = r.run;
+    run.arm = r.stolen ? std::string("stolen") : r.arm.name;
+    run.flops_per_image = r.arm.flops_per_image;
+    for (const auto& p : r.arm.trained) run.trained_parameters += p.numel();
+    run.points = r.points;
+    run.cost = cost_table(r.points, victim_accuracy);
+    if (r.stolen) {
+      const auto& s = *r.stolen;
+      FinetuneStolen stolen;
+      stolen.source = s.source;
+      stolen.layer = s.layer;
+      stolen.bh = s.grid.bh;
+      stolen.bw = s.grid.bw;
+      stolen.blocks = s.grid.count();
+      stolen.held = static_cast<std::int64_t>(s.held.size());
+      stolen.held_fraction = static_cast<double>(s.held.size()) / static_cast<double>(s.grid.count());
+      stolen.position_recovery = s.recovery();
+      if (s.search) stolen.search = search_record(*s.search, s.grid.count(), victim);
+      if (!train_cost.empty()) stolen.steal_to_train = ratio(run.cost, train_cost);
+      if (!layer_cost.empty()) stolen.steal_to_layer = ratio(run.cost, layer_cost);
+      run.stolen = std::move(stolen);
+    }
+    record.runs.push_back(std::move(run));
   }
+  return record;
 }
 
 void print_cost_table(const std::vector<ArmResult>& results, double victim_accuracy) {

@@ -1,11 +1,12 @@
 // The arms of `tessera finetune` (stolen-init and the two baselines), how each is
-// built from the victim, and how their series and cost tables are written
-// (docs/DESIGN.md sections 4.6 and 10).
+// built from the victim, and what their results record (attack/finetune_file.hpp;
+// docs/DESIGN.md sections 4.6 and 10).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "attack/finetune_file.hpp"
 #include "attack/stolen_blocks.hpp"
 #include "io/h5.hpp"
 #include "train/finetune.hpp"
@@ -43,12 +44,12 @@ struct VictimTraining {
   std::int64_t train_size = 0, epochs = 0;  // epochs 0: unknown (no formula written)
 };
 
-// /finetune/<run> for every result (collective); the stolen runs carry their cost
-// ratios to both baselines, which must be the last two results, and a run placed by
-// a search the seed's formula's verdict at that search's effort.
-void write_finetune(const h5::Group& group, const std::vector<ArmResult>& results, double victim_accuracy,
-                    const train::Schedule& schedule, const ArmModes& modes, std::int64_t public_images,
-                    const std::string& arch, std::int64_t test_images, const VictimTraining& victim);
+// The /finetune record of the results: the stolen runs carry their cost ratios to
+// both baselines, which must be the last two results, and a run placed by a search
+// the seed's formula's verdict at that search's effort.
+FinetuneRecord finetune_record(const std::vector<ArmResult>& results, double victim_accuracy,
+                               const train::Schedule& schedule, const ArmModes& modes, std::int64_t public_images,
+                               const std::string& arch, std::int64_t test_images, const VictimTraining& victim);
 
 // The cost table on standard output (rank 0).
 void print_cost_table(const std::vector<ArmResult>& results, double victim_accuracy);

@@ -63,9 +63,6 @@ AttackSetup prepare(const Settings& settings, const Inputs& inputs, MPI_Comm wor
     TESSERA_REQUIRE(a.snapshot_every >= 0, "--attack.snapshot_every: must be >= 0 (0 = never), got ",
                     a.snapshot_every);
     TESSERA_REQUIRE(!std::isnan(a.target_fitness), "--attack.target_fitness: NaN");
-    if (a.knowledge == "none")
-      TESSERA_REQUIRE(!a.resume, "--run.resume: a run with --attack.knowledge=none searches its layers in rounds "
-                      "and keeps no checkpoint");
     // Checked by every rank now: after the hijack the service ranks no longer listen.
     search::check_chain(s.chain, a.methods);
     return scoring::parse_fitness(a.fitness);
@@ -261,7 +258,13 @@ void write_cut_once(const std::vector<blocks::Target>& targets, const h5::Group&
 
 int run(const Settings& settings, const Inputs& inputs, MPI_Comm world) {
   auto setup = prepare(settings, inputs, world);
-  return setup.settings.knowledge == "none" ? run_pooled_layers(setup, world) : run_known_layer(setup, world);
+  if (setup.settings.knowledge == "none") {
+    if (setup.settings.resume)  // a requeued job passes it to every attack
+      log::info("attack: --attack.knowledge=none searches in rounds and keeps no checkpoint; --run.resume=true "
+                "starts from the first round");
+    return run_pooled_layers(setup, world);
+  }
+  return run_known_layer(setup, world);
 }
 
 }  // namespace tessera::attack

@@ -28,7 +28,9 @@ int run_known_layer(AttackSetup& setup, MPI_Comm world) {
   if (stopped_run && !a.resume)
     agree_on_message(world, "'" + checkpoint_path + "' holds a stopped attack run: continue it with "
                             "--run.resume=true, or remove the file to start again");
-  if (a.resume) {
+  if (a.resume && !stopped_run)  // as a sweep does: a requeued job's first run has none yet
+    log::info("attack: no checkpoint '", checkpoint_path, "' yet; starting from the first generation");
+  if (a.resume && stopped_run) {
     resume = std::make_unique<search::Checkpoint>(search::read_checkpoint(checkpoint_path, world));
     agree(world, [&] {
       TESSERA_REQUIRE(resume->fingerprint == setup.fingerprint, "--run.resume: '", checkpoint_path,

@@ -222,12 +222,11 @@ int run(const Config& config, MPI_Comm world) {
   const std::size_t arms = stolen.size() + 2;
   if (results.empty()) throw stop::Stopped(stop::signal_name(signal) + " received before the first arm: nothing written");
   io::OutputFile file(path, world, {"finetune", config.ini_text(), s.schedule.train.seed});
-  auto group = file.root().require_group("finetune");
-  attack::write_finetune(group, results, victim_accuracy, s.schedule, s.modes, s.public_images, arch, data.test.size(),
-                 training);
-  // A partial result says so: the arms that ran, the last one up to its last point.
-  group.set_attr("complete", static_cast<std::int64_t>(signal == 0));
-  group.set_attr("stopped_by", signal ? stop::signal_name(signal) : std::string());
+  auto record = attack::finetune_record(results, victim_accuracy, s.schedule, s.modes, s.public_images, arch,
+                                        data.test.size(), training);
+  record.complete = signal == 0;
+  record.stopped_by = signal ? stop::signal_name(signal) : std::string();
+  attack::write_finetune(file.root(), record);
   file.commit();
   attack::print_cost_table(results, victim_accuracy);
   if (signal)

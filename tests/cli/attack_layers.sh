@@ -84,7 +84,8 @@ CHECK
 
 # Half held: the layers well above chance; the positions as they come (the accuracy of
 # 1000 images' chain is not asserted beyond being a model's).
-pooled_case "half held, statistics then assignment" 0 -- --attack.drop_rate=0.5 --attack.method=stats,assignment
+pooled_case "half held, statistics then assignment" 0 -- --attack.drop_rate=0.5 --attack.method=stats,assignment \
+  --run.resume=true
 # All held: Sinkhorn assembles a model with most of the victim's accuracy (about 0.9 of it
 # here; asserted: half).
 pooled_case "all held, Sinkhorn" 0.5 -- --attack.drop_rate=0 --attack.method=sinkhorn
@@ -157,9 +158,6 @@ bad_case "knowledge none with one cut layer" --attack.knowledge=none "two or mor
 new_case
 bad_case "an unknown knowledge level" --attack.knowledge "'all'" "layer, none" -- \
   attack --model.checkpoint="$MLP" --attack.knowledge=all --run.out=out
-new_case
-bad_case "knowledge none cannot resume" --run.resume "no checkpoint" -- \
-  attack --model.checkpoint="$MLP" "${CUT[@]}" --attack.knowledge=none --run.resume=true --run.out=out
 new_case
 bad_case "knowledge none with blocks that do not fit every cut layer" --blocks.bh "layers.0" "not a multiple" -- \
   attack --model.checkpoint="$MLP" --blocks.layers=layers.0,layers.2 --blocks.bh=32 --blocks.bw=32 \

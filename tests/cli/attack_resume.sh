@@ -22,7 +22,8 @@ signal_and_resume() {
   cp "$TESSERA" "$case_dir/bin/tessera"  # a private copy, so that the signal reaches this run's ranks only
   local args=(attack --model.checkpoint="$MLP" --blocks.layers=layers.2 --attack.eval_images=3000
               --attack.method="$method" --run.checkpoint_seconds=0.5 --run.threads=1 "$@")
-  run_tessera "${args[@]}" --run.out=whole
+  # --run.resume=true with no checkpoint yet starts afresh (a requeued job's first run)
+  run_tessera "${args[@]}" --run.out=whole --run.resume=true
   expect_all_ranks_succeeded
   (cd "$case_dir" && limited "$MPIEXEC" -n "$RANKS" --oversubscribe "$case_dir/bin/tessera" "${args[@]}" \
      --run.out=killed) >"$case_dir.killed.log" 2>&1 &

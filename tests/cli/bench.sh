@@ -52,10 +52,27 @@ sys.exit(1 if problems else 0)
 PY
 ) || reasons+=("streams.h5: $(echo $out)")
   echo "     $out"
+  # A page's generated part: written by --into, equal under --check, and a changed
+  # cell makes --check fail naming the page (the test docs_measured relies on it).
+  page=$case_dir/page.md
+  printf 'before\n%s\nstale\n%s\nafter\n' \
+    "<!-- the tables below are generated: python3 analysis/bench_table.py FILES --into THIS_FILE -->" \
+    "<!-- end of the generated tables -->" >"$page"
+  "$PYTHON" "$BENCH_TABLE" "$case_dir/out/streams.h5" --into "$page" >/dev/null 2>&1 || reasons+=("--into failed")
+  [[ $(head -n 1 "$page") == before && $(tail -n 1 "$page") == after ]] && ! grep -q stale "$page" &&
+    [[ $(table_cells <"$page") == "$regenerated" ]] || reasons+=("--into did not replace just the generated part")
+  "$PYTHON" "$BENCH_TABLE" "$case_dir/out/streams.h5" --check "$page" >/dev/null 2>&1 ||
+    reasons+=("--check refused the page --into wrote")
+  sed -i 's/| sequential /| sequentiel /' "$page"
+  if "$PYTHON" "$BENCH_TABLE" "$case_dir/out/streams.h5" --check "$page" >"$case_dir/check.log" 2>&1; then
+    reasons+=("--check accepted a changed table")
+  else
+    grep -q "page.md: its generated tables differ" "$case_dir/check.log" || reasons+=("--check: $(cat "$case_dir/check.log")")
+  fi
 else
   reasons+=("no out/streams.h5")
 fi
-finish_case "bench streams: a Markdown table printed, its file read back as the same table"
+finish_case "bench streams: a Markdown table printed, its file read back as the same table, a page's part regenerated and checked"
 
 new_case
 run_tessera bench packets --bench.packets=5 --bench.message_bytes=64,4096 --run.out=out
