@@ -1,7 +1,5 @@
 #include "attack/finetune_file.hpp"
 
-#include <array>
-#include <utility>
 
 #include "core/error.hpp"
 
@@ -10,15 +8,19 @@ namespace tessera::attack {
 namespace {
 
 // The double-valued columns of a point, in the file's order.
-std::array<std::pair<const char*, double*>, 7> double_columns(train::Point& p) {
-  return {{{"epoch", &p.epoch},
-           {"flops", &p.flops},
-           {"seconds", &p.seconds},
-           {"train_loss", &p.train_loss},
-           {"test_accuracy", &p.test.accuracy},
-           {"test_loss", &p.test.loss},
-           {"fidelity", &p.test.agreement}}};
-}
+struct PointColumn {
+  const char* name;
+  double& (*of)(train::Point&);
+};
+const PointColumn kPointColumns[] = {
+    {"epoch", [](train::Point& p) -> double& { return p.epoch; }},
+    {"flops", [](train::Point& p) -> double& { return p.flops; }},
+    {"seconds", [](train::Point& p) -> double& { return p.seconds; }},
+    {"train_loss", [](train::Point& p) -> double& { return p.train_loss; }},
+    {"test_accuracy", [](train::Point& p) -> double& { return p.test.accuracy; }},
+    {"test_loss", [](train::Point& p) -> double& { return p.test.loss; }},
+    {"fidelity", [](train::Point& p) -> double& { return p.test.agreement; }},
+};
 
 void write_table(const h5::Group& g, const char* name, const std::vector<double>& table) {
   g.create_dataset<double>(name, {table.size() / 3, 3}).write(table.data());
@@ -101,11 +103,10 @@ void write_run(const h5::Group& group, const FinetuneRun& run) {
   std::vector<std::int64_t> samples;
   for (const auto& p : run.points) samples.push_back(p.samples);
   g.create_dataset<std::int64_t>("samples", {n}).write(samples.data());
-  train::Point names;
-  for (std::size_t c = 0; c < double_columns(names).size(); ++c) {
+  for (const auto& c : kPointColumns) {
     std::vector<double> column;
-    for (auto p : run.points) column.push_back(*double_columns(p)[c].second);
-    g.create_dataset<double>(double_columns(names)[c].first, {n}).write(column.data());
+    for (auto p : run.points) column.push_back(c.of(p));
+    g.create_dataset<double>(c.name, {n}).write(column.data());
   }
   write_table(g, "cost", run.cost);
   if (run.stolen) write_stolen(g, *run.stolen);
@@ -121,13 +122,11 @@ FinetuneRun read_run(const h5::Group& group, const std::string& name, std::size_
   const auto samples = g.dataset("samples").read<std::int64_t>();
   run.points.resize(samples.size());
   for (std::size_t i = 0; i < samples.size(); ++i) run.points[i].samples = samples[i];
-  train::Point names;
-  for (std::size_t c = 0; c < double_columns(names).size(); ++c) {
-    const auto* column_name = double_columns(names)[c].first;
-    const auto column = g.dataset(column_name).read<double>();
-    TESSERA_REQUIRE(column.size() == samples.size(), g.path(), "/", column_name, " holds ", column.size(),
+  for (const auto& c : kPointColumns) {
+    const auto column = g.dataset(c.name).read<double>();
+    TESSERA_REQUIRE(column.size() == samples.size(), g.path(), "/", c.name, " holds ", column.size(),
                     " points, samples ", samples.size());
-    for (std::size_t i = 0; i < column.size(); ++i) *double_columns(run.points[i])[c].second = column[i];
+    for (std::size_t i = 0; i < column.size(); ++i) c.of(run.points[i]) = column[i];
   }
   run.cost = read_table(g, "cost", levels);
   if (run.arm == "stolen") run.stolen = read_stolen(g, levels);
